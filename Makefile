@@ -1,0 +1,43 @@
+# Thin wrapper around meson; see README.md.
+BUILD ?= build
+ASAN  ?= build-asan
+MESON_OPTS ?=
+
+.PHONY: all deps host test unit demo bench soak clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+# Unit tests again under ASan + UBSan (code that needs no port).
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+deps:
+	bash .ci/deps
+
+host:
+	bash .ci/host-setup
+
+unit: all $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN) --suite unit --print-errorlogs
+
+test: deps host unit
+	meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 1
+
+demo: deps host all
+	bash tests/demo/demo.sh
+
+bench: deps host all
+	bash perf/bench.sh
+
+soak: deps host all
+	meson test -C $(BUILD) --suite soak --print-errorlogs --num-processes 1
+
+clean:
+	rm -rf $(BUILD) $(ASAN)
