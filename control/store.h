@@ -90,10 +90,11 @@ typedef void *(*ctl_decode_fn)(const cJSON *obj, char *err, size_t errlen);
 typedef void (*ctl_decoded_free_fn)(void *decoded);
 
 /**
- * Register (or replace) the decoder of a kind. The model kinds' decoders from
- * k8s/decode.h are registered by ctl_store_create(); later modules (policy)
- * register theirs for the kinds they consume. Objects already in the store are
- * not re-decoded.
+ * Register (or replace) the decoder of a kind. A new store has none; the
+ * model kinds' decoders are registered by k8s_decode_register() (k8s/decode.h)
+ * and later modules (policy) register theirs for the kinds they consume.
+ * Kinds without a decoder are kept raw. Objects already in the store are not
+ * re-decoded.
  */
 void ctl_store_set_decoder(struct ctl_store *st, enum ctl_res res,
 			   ctl_decode_fn decode, ctl_decoded_free_fn free_fn);
