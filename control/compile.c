@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_fib.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <uthash.h>
+
+#include "control/compile.h"
+#include "dp/log.h"
+
+/* DIR-24-8 with 2-byte entries: 32 MiB per table, 32767 next hops. */
+#define FIB_NH_MAX 32767
+
+struct nh_key {
+	uint32_t ip;
+	uint8_t kind;
+	uint8_t pad[3];
+};
+
+struct nh_map {
+	struct nh_key key;
+	uint32_t idx;
+	UT_hash_handle hh;
+};
+
+struct build {
+	const struct ctl_compile_in *in;
+	struct pl_tables *t;
+	uint32_t cap_nh;
+	struct nh_map *map;
+	char *err;
+	size_t errlen;
+};
+
+enum { NH_NO_ROUTE = 0, NH_BLACKHOLE = 1, NH_LOCAL = 2, NH_FIXED };
+
+static int nh_add(struct build *b, const struct pl_nh *nh)
+{
+	if (b->t->n_nh == b->cap_nh) {
+		snprintf(b->err, b->errlen, "more than %u next hops", b->cap_nh);
+		return -ENOSPC;
+	}
+	b->t->nh[b->t->n_nh] = *nh;
+	return (int)b->t->n_nh++;
+}
+
+static bool on_subnet(const struct ctl_route_set *rs, uint32_t ip)
+{
+	if (rs->self_ip == 0)
+		return false;
+	uint32_t mask = rs->self_plen ? ~0u << (32 - rs->self_plen) : 0;
+	return (ip & mask) == (rs->self_ip & mask);
+}
+
+/* The underlay slot through which @p ip is reached on the uplink. */
+static uint32_t uplink_slot(struct build *b, uint32_t ip)
+{
+	const struct ctl_compile_in *in = b->in;
+	uint32_t l2 = ip;
+
+	if (!on_subnet(in->rs, ip) && in->cfg->gateway != 0)
+		l2 = in->cfg->gateway;
+	uint32_t slot = ctl_neigh_slot(in->neigh, in->ports->uplink, l2,
+				       &in->ports->uplink_mac, in->rs->self_ip);
+	if (slot == UINT32_MAX)
+		return slot;
+	for (size_t i = 0; i < in->cfg->n_neighbors; i++)
+		if (in->cfg->neighbors[i].ip == l2)
+			ctl_neigh_set_static(in->neigh, slot,
+					     &in->cfg->neighbors[i].mac);
+	return slot;
+}
+
+/* The shared next hop toward a node IP (kind IPIP or DIRECT). */
+static int nh_to_node(struct build *b, uint8_t kind, uint32_t ip)
+{
+	struct nh_key k = {.ip = ip, .kind = kind};
+	struct nh_map *e;
+
+	HASH_FIND(hh, b->map, &k, sizeof(k), e);
+	if (e)
+		return (int)e->idx;
+	if (kind == PL_NH_IPIP && b->in->rs->self_ip == 0)
+		return NH_NO_ROUTE; /* no outer source address yet */
+	uint32_t slot = uplink_slot(b, ip);
+	if (slot == UINT32_MAX) {
+		snprintf(b->err, b->errlen, "neighbor table full");
+		return -ENOSPC;
+	}
+	uint16_t mtu = b->in->cfg->uplink_mtu;
+	struct pl_nh nh = {
+		.kind = kind,
+		.port = b->in->ports->uplink,
+		.neigh = slot,
+		.outer_dst = kind == PL_NH_IPIP ? rte_cpu_to_be_32(ip) : 0,
+		.mtu = kind == PL_NH_IPIP ? mtu - 20 : mtu,
+	};
+	int idx = nh_add(b, &nh);
+	if (idx < 0)
+		return idx;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->key = k;
+	e->idx = (uint32_t)idx;
+	HASH_ADD(hh, b->map, key, sizeof(k), e);
+	return idx;
+}
+
+static int fib_add(struct build *b, uint32_t net, uint8_t plen, int nh)
+{
+	if (nh < 0)
+		return nh;
+	int rc = rte_fib_add(b->t->fib, net, plen, (uint64_t)nh);
+	if (rc < 0)
+		snprintf(b->err, b->errlen,
+			 "rte_fib_add %u.%u.%u.%u/%u: %s", net >> 24,
+			 (net >> 16) & 0xff, (net >> 8) & 0xff, net & 0xff,
+			 plen, strerror(-rc));
+	return rc;
+}
+
+/* One endpoint per configured pod port; IPs from the Pod object. */
+static int build_endpoints(struct build *b)
+{
+	const struct ctl_compile_in *in = b->in;
+	const struct ctl_config *cfg = in->cfg;
+	struct pl_tables *t = b->t;
+	static const struct rte_ether_addr gw = PL_GW_MAC;
+
+	t->n_ep = (uint32_t)cfg->n_pod_ports;
+	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
+		const struct ctl_pod_port_conf *pc = &cfg->pod_ports[i];
+		struct pl_ep *ep = &t->ep[i];
+		char ns[256];
+		const char *slash = strchr(pc->pod, '/');
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - pc->pod), pc->pod);
+		const struct ctl_pod *pod =
+			ctl_store_get(in->st, CTL_RES_POD, ns, slash + 1);
+		ep->port = in->ports->pods[i];
+		snprintf(ep->name, sizeof(ep->name), "%s", pc->pod);
+		if (pod && !pod->host_network && pod->node &&
+		    strcmp(pod->node, cfg->node) == 0) {
+			for (size_t j = 0; j < pod->n_ips && j < PL_EP_MAX_IPS; j++)
+				ep->ips[ep->n_ips++] =
+					rte_cpu_to_be_32(pod->ips[j]);
+		}
+		ep->mac_known = pc->has_mac;
+		if (pc->has_mac)
+			ep->mac = pc->mac;
+		uint32_t first = ep->n_ips ? rte_be_to_cpu_32(ep->ips[0]) : 0;
+		ep->neigh = ctl_neigh_slot(in->neigh, ep->port, first, &gw,
+					   PL_GW_IP);
+		if (ep->neigh == UINT32_MAX) {
+			snprintf(b->err, b->errlen, "neighbor table full");
+			return -ENOSPC;
+		}
+		if (pc->has_mac)
+			ctl_neigh_set_static(in->neigh, ep->neigh, &pc->mac);
+		t->port[ep->port].role = PL_PORT_POD;
+		t->port[ep->port].ep = (uint16_t)i;
+		t->port[ep->port].mac = gw;
+	}
+	return 0;
+}
+
+static int ep_by_name(const struct pl_tables *t, const char *ns,
+		      const char *name)
+{
+	size_t nl = strlen(ns);
+
+	for (uint32_t i = 0; i < t->n_ep; i++) {
+		const char *n = t->ep[i].name;
+		if (strncmp(n, ns, nl) == 0 && n[nl] == '/' &&
+		    strcmp(n + nl + 1, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int build_routes(struct build *b)
+{
+	const struct ctl_route_set *rs = b->in->rs;
+	struct pl_tables *t = b->t;
+	int rc = 0;
+
+	/* Pools first: shorter prefixes, overridden by the block routes. */
+	for (size_t i = 0; i < rs->n_pools && rc == 0; i++)
+		rc = fib_add(b, rs->pool_nets[i], rs->pool_plens[i], NH_NO_ROUTE);
+	if (rc == 0 && b->in->cfg->gateway)
+		rc = fib_add(b, 0, 0, nh_to_node(b, PL_NH_DIRECT,
+						  b->in->cfg->gateway));
+	for (size_t i = 0; i < rs->n_node_ips && rc == 0; i++) {
+		uint32_t ip = rs->node_ips[i];
+		if (ip != rs->self_ip && on_subnet(rs, ip))
+			rc = fib_add(b, ip, 32, nh_to_node(b, PL_NH_DIRECT, ip));
+	}
+	for (size_t i = 0; i < rs->n && rc == 0; i++) {
+		const struct ctl_route *r = &rs->v[i];
+		int nh;
+
+		switch (r->kind) {
+		case CTL_RT_LOCAL_POD: {
+			int ep = ep_by_name(t, r->pod_ns, r->pod_name);
+			if (ep < 0) {
+				struct pl_nh n = {.kind = PL_NH_POD_NO_PORT};
+				nh = nh_add(b, &n);
+			} else {
+				struct pl_nh n = {
+					.kind = PL_NH_POD,
+					.port = t->ep[ep].port,
+					.neigh = t->ep[ep].neigh,
+					.ep = (uint16_t)ep,
+				};
+				nh = nh_add(b, &n);
+			}
+			break;
+		}
+		case CTL_RT_BLACKHOLE:
+			nh = NH_BLACKHOLE;
+			break;
+		case CTL_RT_IPIP:
+			nh = nh_to_node(b, PL_NH_IPIP, r->via);
+			break;
+		case CTL_RT_DIRECT:
+			nh = nh_to_node(b, PL_NH_DIRECT, r->via);
+			break;
+		default:
+			nh = NH_NO_ROUTE;
+			break;
+		}
+		rc = fib_add(b, r->net, r->plen, nh);
+	}
+	/* The node's own addresses win over any block route. */
+	if (rc == 0 && rs->self_ip)
+		rc = fib_add(b, rs->self_ip, 32, NH_LOCAL);
+	if (rc == 0 && rs->self_tunnel_ip)
+		rc = fib_add(b, rs->self_tunnel_ip, 32, NH_LOCAL);
+	return rc;
+}
+
+static int build_nodes(struct build *b)
+{
+	const struct ctl_route_set *rs = b->in->rs;
+	char name[RTE_HASH_NAMESIZE];
+
+	snprintf(name, sizeof(name), "kdpnodes%lu", (unsigned long)b->in->gen);
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = RTE_MAX((uint32_t)rs->n_node_ips * 2, 64u),
+		.key_len = sizeof(rte_be32_t),
+		.hash_func = rte_hash_crc,
+		.socket_id = b->in->socket,
+	};
+	b->t->nodes = rte_hash_create(&p);
+	if (b->t->nodes == NULL) {
+		snprintf(b->err, b->errlen, "rte_hash_create: %s",
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rs->n_node_ips; i++) {
+		rte_be32_t k = rte_cpu_to_be_32(rs->node_ips[i]);
+		if (rte_hash_add_key(b->t->nodes, &k) < 0) {
+			snprintf(b->err, b->errlen, "node set full");
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+static struct rte_fib *fib_create(const struct ctl_compile_in *in)
+{
+	const struct ctl_route_set *rs = in->rs;
+	uint32_t long_routes = 0;
+	char name[64];
+
+	for (size_t i = 0; i < rs->n; i++)
+		long_routes += rs->v[i].plen > 24;
+	/* Each route longer than /24 may need its own tbl8 group. */
+	struct rte_fib_conf conf = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = NH_NO_ROUTE,
+		.max_routes = (int)(rs->n + rs->n_pools + rs->n_node_ips + 16),
+		.dir24_8 = {
+			.nh_sz = RTE_FIB_DIR24_8_2B,
+			.num_tbl8 = RTE_MAX(long_routes + rs->n_node_ips + 8,
+					    64u),
+		},
+	};
+	snprintf(name, sizeof(name), "kdpfib%lu", (unsigned long)in->gen);
+	return rte_fib_create(name, in->socket, &conf);
+}
+
+struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
+				   size_t errlen)
+{
+	const struct ctl_route_set *rs = in->rs;
+	struct build b = {.in = in, .err = err, .errlen = errlen};
+	struct pl_tables *t = rte_zmalloc_socket("kdp_tables", sizeof(*t),
+						 RTE_CACHE_LINE_SIZE, in->socket);
+	static const struct rte_ether_addr gw = PL_GW_MAC;
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	b.t = t;
+	t->gen = in->gen;
+	b.cap_nh = RTE_MIN((uint32_t)(NH_FIXED + in->cfg->n_pod_ports + rs->n +
+				      2 * rs->n_node_ips + 2),
+			   (uint32_t)FIB_NH_MAX);
+	t->nh = rte_zmalloc_socket("kdp_nh", sizeof(*t->nh) * b.cap_nh,
+				   RTE_CACHE_LINE_SIZE, in->socket);
+	t->ep = rte_zmalloc_socket("kdp_ep",
+				   sizeof(*t->ep) * (in->cfg->n_pod_ports + 1),
+				   RTE_CACHE_LINE_SIZE, in->socket);
+	t->fib = fib_create(in);
+	if (t->nh == NULL || t->ep == NULL || t->fib == NULL) {
+		snprintf(err, errlen, "cannot allocate tables: %s",
+			 rte_strerror(rte_errno));
+		goto fail;
+	}
+	t->self_ip = rte_cpu_to_be_32(rs->self_ip);
+	t->icmp_src = rs->self_ip ? t->self_ip : rte_cpu_to_be_32(PL_GW_IP);
+	t->uplink_port = in->ports->uplink;
+	t->host_port = in->ports->host;
+	t->uplink_mtu = in->cfg->uplink_mtu;
+	t->port[in->ports->uplink].role = PL_PORT_UPLINK;
+	t->port[in->ports->uplink].mac = in->ports->uplink_mac;
+
+	t->n_nh = NH_FIXED;
+	t->nh[NH_NO_ROUTE].kind = PL_NH_NO_ROUTE;
+	t->nh[NH_BLACKHOLE].kind = PL_NH_BLACKHOLE;
+	t->nh[NH_LOCAL].kind = PL_NH_LOCAL;
+	t->host_nh = NH_LOCAL;
+	if (in->ports->host != UINT16_MAX) {
+		uint16_t hp = in->ports->host;
+		t->port[hp].role = PL_PORT_HOST;
+		t->port[hp].mac = gw;
+		t->nh[NH_LOCAL].port = hp;
+		t->nh[NH_LOCAL].neigh = ctl_neigh_slot(in->neigh, hp,
+						       rs->self_ip, &gw,
+						       PL_GW_IP);
+		if (t->nh[NH_LOCAL].neigh == UINT32_MAX) {
+			snprintf(err, errlen, "neighbor table full");
+			goto fail;
+		}
+	}
+	if (build_endpoints(&b) || build_routes(&b) || build_nodes(&b))
+		goto fail;
+	struct nh_map *e, *tmp;
+	HASH_ITER(hh, b.map, e, tmp) {
+		HASH_DEL(b.map, e);
+		free(e);
+	}
+	return t;
+fail:
+	HASH_ITER(hh, b.map, e, tmp) {
+		HASH_DEL(b.map, e);
+		free(e);
+	}
+	ctl_tables_free(t);
+	return NULL;
+}
+
+void ctl_tables_free(struct pl_tables *t)
+{
+	if (t == NULL)
+		return;
+	rte_fib_free(t->fib);
+	rte_hash_free(t->nodes);
+	rte_free(t->nh);
+	rte_free(t->ep);
+	rte_free(t);
+}

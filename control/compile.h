@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Compile the desired state into dataplane tables (struct pl_tables).
+ *
+ * Input: the route set (control/routes.h), the store (for pod IPs), the
+ * configuration and the ports. Output: an immutable pl_tables with a fresh
+ * rte_fib (DIR-24-8), the next-hop array, the endpoints and the IPIP accept
+ * set, ready to publish. Neighbor slots are taken from control/neigh.h.
+ *
+ * FIB contents, beyond the Felix routes:
+ *  - each pool CIDR → no route, so that pool addresses no block covers are
+ *    dropped instead of following the default route;
+ *  - the node IP and tunnel IP /32 → the node (IPIP end point, host port);
+ *  - other node IPs on our subnet /32 → that node, directly;
+ *  - 0.0.0.0/0 → the uplink gateway, when one is configured.
+ *
+ * Thread-safety: control thread only.
+ */
+#ifndef KDP_CONTROL_COMPILE_H
+#define KDP_CONTROL_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#include "control/config.h"
+#include "control/neigh.h"
+#include "control/routes.h"
+#include "control/store.h"
+#include "pipeline/tables.h"
+
+struct ctl_ports {
+	uint16_t uplink;
+	uint16_t host;          /**< UINT16_MAX when none */
+	uint16_t *pods;         /**< port of cfg->pod_ports[i] */
+	struct rte_ether_addr uplink_mac;
+	struct rte_ether_addr host_mac;
+};
+
+struct ctl_compile_in {
+	const struct ctl_config *cfg;
+	const struct ctl_store *st;
+	const struct ctl_route_set *rs;
+	const struct ctl_ports *ports;
+	struct ctl_neigh *neigh;
+	uint64_t gen;
+	int socket;
+};
+
+/**
+ * Build tables. @return them, or NULL with a reason in @p err (the previous
+ * tables then stay in force).
+ */
+struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
+				   size_t errlen);
+
+/** Free tables no worker can see any more. NULL is a no-op. */
+void ctl_tables_free(struct pl_tables *t);
+
+#endif /* KDP_CONTROL_COMPILE_H */

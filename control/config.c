@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Configuration loading. Each object is checked against the list of keys it
+ * may hold, so a typo fails start-up instead of being silently ignored.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+
+#include "control/config.h"
+
+struct cfg_err {
+	char *buf;
+	size_t len;
+};
+
+static int fail(struct cfg_err *e, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(e->buf, e->len, "%s: ", key);
+
+	if (n < 0 || (size_t)n >= e->len)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(e->buf + n, e->len - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int ctl_parse_mac(const char *s, struct rte_ether_addr *mac)
+{
+	unsigned int b[6];
+	char tail;
+
+	if (s == NULL || strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac->addr_bytes[i] = (uint8_t)b[i];
+	return 0;
+}
+
+int ctl_parse_ipv4(const char *s, uint32_t *ip)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*ip = ntohl(a.s_addr);
+	return 0;
+}
+
+/* Every key of @p obj must be in the NULL-terminated @p allowed list. */
+static int check_keys(struct cfg_err *e, const cJSON *obj, const char *path,
+		      const char *const *allowed)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj) {
+		bool ok = false;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, it->string) == 0;
+		if (!ok) {
+			char key[256];
+			snprintf(key, sizeof(key), "%s%s%s", path,
+				 *path ? "." : "", it->string);
+			return fail(e, key, "unknown key");
+		}
+	}
+	return 0;
+}
+
+static int get_str(struct cfg_err *e, const cJSON *obj, const char *name,
+		   const char *path, bool required, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", name);
+	if (v == NULL) {
+		if (required)
+			return fail(e, key, "missing (required)");
+		return 0;
+	}
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+		return fail(e, key, "must be a non-empty string");
+	*out = strdup(v->valuestring);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_uint(struct cfg_err *e, const cJSON *obj, const char *name,
+		    const char *path, unsigned int lo, unsigned int hi,
+		    unsigned int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", name);
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+	    v->valuedouble < lo || v->valuedouble > hi)
+		return fail(e, key, "must be an integer in [%u, %u]", lo, hi);
+	*out = (unsigned int)v->valuedouble;
+	return 0;
+}
+
+static int get_obj(struct cfg_err *e, const cJSON *obj, const char *name,
+		   bool required, const cJSON **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return required ? fail(e, name, "missing (required)") : 0;
+	if (!cJSON_IsObject(v))
+		return fail(e, name, "must be an object");
+	*out = v;
+	return 0;
+}
+
+static int parse_datastore(struct cfg_err *e, const cJSON *ds,
+			   struct ctl_config *c)
+{
+	static const char *const keys[] = {"type", "path", "kubeconfig", NULL};
+	char *type = NULL;
+	int rc;
+
+	if ((rc = check_keys(e, ds, "datastore", keys)) ||
+	    (rc = get_str(e, ds, "type", "datastore", true, &type)))
+		goto out;
+	if (strcmp(type, "file") == 0) {
+		c->ds_type = CTL_DS_FILE;
+		rc = get_str(e, ds, "path", "datastore", true, &c->ds_path);
+		if (!rc && cJSON_GetObjectItem(ds, "kubeconfig"))
+			rc = fail(e, "datastore.kubeconfig",
+				  "only for type \"kubernetes\"");
+	} else if (strcmp(type, "kubernetes") == 0) {
+		c->ds_type = CTL_DS_KUBERNETES;
+		rc = get_str(e, ds, "kubeconfig", "datastore", false,
+			     &c->ds_kubeconfig);
+		if (!rc && cJSON_GetObjectItem(ds, "path"))
+			rc = fail(e, "datastore.path", "only for type \"file\"");
+	} else {
+		rc = fail(e, "datastore.type",
+			  "\"%s\" is not \"file\" or \"kubernetes\"", type);
+	}
+out:
+	free(type);
+	return rc;
+}
+
+static int parse_uplink(struct cfg_err *e, const cJSON *up,
+			struct ctl_config *c)
+{
+	static const char *const keys[] = {"devargs", "mac", "neighbors",
+					   "gateway", "mtu", NULL};
+	char *s = NULL;
+	unsigned int mtu = 1500;
+	int rc;
+
+	if ((rc = check_keys(e, up, "uplink", keys)) ||
+	    (rc = get_str(e, up, "devargs", "uplink", true, &c->uplink_devargs)))
+		return rc;
+	if ((rc = get_str(e, up, "mac", "uplink", false, &s)))
+		return rc;
+	if (s) {
+		c->uplink_has_mac = true;
+		rc = ctl_parse_mac(s, &c->uplink_mac);
+		if (rc == 0 && !rte_is_unicast_ether_addr(&c->uplink_mac))
+			rc = -EINVAL;
+		if (rc)
+			fail(e, "uplink.mac", "\"%s\" is not a unicast MAC", s);
+		free(s);
+		s = NULL;
+		if (rc)
+			return rc;
+	}
+	if ((rc = get_str(e, up, "gateway", "uplink", false, &s)))
+		return rc;
+	if (s) {
+		rc = ctl_parse_ipv4(s, &c->gateway);
+		if (rc)
+			fail(e, "uplink.gateway", "\"%s\" is not an IPv4 address", s);
+		free(s);
+		if (rc)
+			return rc;
+	}
+	if ((rc = get_uint(e, up, "mtu", "uplink", 576, 9600, &mtu)))
+		return rc;
+	c->uplink_mtu = (uint16_t)mtu;
+
+	const cJSON *nb = cJSON_GetObjectItemCaseSensitive(up, "neighbors");
+	if (nb == NULL)
+		return 0;
+	if (!cJSON_IsObject(nb))
+		return fail(e, "uplink.neighbors", "must be an object of IP: MAC");
+	c->n_neighbors = cJSON_GetArraySize(nb);
+	c->neighbors = calloc(c->n_neighbors + 1, sizeof(*c->neighbors));
+	if (c->neighbors == NULL)
+		return -ENOMEM;
+	size_t i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, nb) {
+		char key[256];
+		snprintf(key, sizeof(key), "uplink.neighbors.%s", it->string);
+		if (ctl_parse_ipv4(it->string, &c->neighbors[i].ip))
+			return fail(e, key, "key is not an IPv4 address");
+		if (!cJSON_IsString(it) ||
+		    ctl_parse_mac(it->valuestring, &c->neighbors[i].mac))
+			return fail(e, key, "value is not a MAC address");
+		i++;
+	}
+	return 0;
+}
+
+static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
+			   struct ctl_config *c)
+{
+	static const char *const keys[] = {"pod", "devargs", "mac", NULL};
+
+	if (!cJSON_IsArray(pp))
+		return fail(e, "pod_ports", "must be an array");
+	c->n_pod_ports = cJSON_GetArraySize(pp);
+	c->pod_ports = calloc(c->n_pod_ports + 1, sizeof(*c->pod_ports));
+	if (c->pod_ports == NULL)
+		return -ENOMEM;
+	size_t i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, pp) {
+		struct ctl_pod_port_conf *p = &c->pod_ports[i];
+		char path[64], *mac = NULL;
+		int rc;
+
+		snprintf(path, sizeof(path), "pod_ports[%zu]", i);
+		if (!cJSON_IsObject(it))
+			return fail(e, path, "must be an object");
+		if ((rc = check_keys(e, it, path, keys)) ||
+		    (rc = get_str(e, it, "pod", path, true, &p->pod)) ||
+		    (rc = get_str(e, it, "devargs", path, true, &p->devargs)) ||
+		    (rc = get_str(e, it, "mac", path, false, &mac)))
+			return rc;
+		const char *slash = strchr(p->pod, '/');
+		if (slash == NULL || slash == p->pod || slash[1] == '\0' ||
+		    strchr(slash + 1, '/')) {
+			char key[80];
+			snprintf(key, sizeof(key), "%s.pod", path);
+			return fail(e, key, "\"%s\" is not \"namespace/name\"",
+				    p->pod);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->pod_ports[j].pod, p->pod) == 0) {
+				char key[80];
+				snprintf(key, sizeof(key), "%s.pod", path);
+				return fail(e, key, "\"%s\" has two ports",
+					    p->pod);
+			}
+		if (mac) {
+			p->has_mac = true;
+			rc = ctl_parse_mac(mac, &p->mac);
+			if (rc) {
+				char key[80];
+				snprintf(key, sizeof(key), "%s.mac", path);
+				fail(e, key, "\"%s\" is not a MAC", mac);
+			}
+			free(mac);
+			if (rc)
+				return rc;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
+{
+	static const char *const keys[] = {
+		"node", "datastore", "uplink", "pod_ports", "host", "workers",
+		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
+		"name", NULL};
+	struct ctl_config *c = calloc(1, sizeof(*c));
+	const cJSON *o;
+	int rc;
+
+	if (c == NULL)
+		return NULL;
+	c->workers = 1;
+	c->idle_sleep_us = 100;
+	c->mbufs = 16383;
+	c->arp_timeout_s = 60;
+	c->coalesce_ms = 5;
+	c->uplink_mtu = 1500;
+
+	if (!cJSON_IsObject(root)) {
+		fail(e, "(root)", "must be a JSON object");
+		goto err;
+	}
+	if ((rc = check_keys(e, root, "", keys)) ||
+	    (rc = get_str(e, root, "node", "", true, &c->node)) ||
+	    (rc = get_str(e, root, "name", "", false, &c->telemetry_name)) ||
+	    (rc = get_uint(e, root, "workers", "", 1, 64, &c->workers)) ||
+	    (rc = get_uint(e, root, "idle_sleep_us", "", 0, 100000,
+			   &c->idle_sleep_us)) ||
+	    (rc = get_uint(e, root, "mbufs", "", 1023, 4194303, &c->mbufs)) ||
+	    (rc = get_uint(e, root, "arp_timeout_s", "", 1, 86400,
+			   &c->arp_timeout_s)) ||
+	    (rc = get_uint(e, root, "coalesce_ms", "", 0, 10000,
+			   &c->coalesce_ms)))
+		goto err;
+	if ((rc = get_obj(e, root, "datastore", true, &o)) ||
+	    (rc = parse_datastore(e, o, c)))
+		goto err;
+	if ((rc = get_obj(e, root, "uplink", true, &o)) ||
+	    (rc = parse_uplink(e, o, c)))
+		goto err;
+	o = cJSON_GetObjectItemCaseSensitive(root, "pod_ports");
+	if (o && (rc = parse_pod_ports(e, o, c)))
+		goto err;
+	if ((rc = get_obj(e, root, "host", false, &o)))
+		goto err;
+	if (o) {
+		static const char *const hkeys[] = {"iface", NULL};
+		if ((rc = check_keys(e, o, "host", hkeys)) ||
+		    (rc = get_str(e, o, "iface", "host", true, &c->host_iface)))
+			goto err;
+		if (strlen(c->host_iface) >= 16) {
+			fail(e, "host.iface", "longer than 15 characters");
+			goto err;
+		}
+	}
+	return c;
+err:
+	ctl_config_free(c);
+	return NULL;
+}
+
+struct ctl_config *ctl_config_parse(const char *json, char *err, size_t errlen)
+{
+	struct cfg_err e = {err, errlen};
+	cJSON *root = cJSON_Parse(json);
+
+	if (root == NULL) {
+		const char *at = cJSON_GetErrorPtr();
+		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
+			 at ? at : "");
+		return NULL;
+	}
+	struct ctl_config *c = parse_root(root, &e);
+	cJSON_Delete(root);
+	return c;
+}
+
+struct ctl_config *ctl_config_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "out of memory");
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t r = fread(buf + len, 1, 4096, f);
+		len += r;
+		if (r < 4096)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	struct ctl_config *c = ctl_config_parse(buf, err, errlen);
+	free(buf);
+	return c;
+}
+
+void ctl_config_free(struct ctl_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->node);
+	free(c->ds_path);
+	free(c->ds_kubeconfig);
+	free(c->uplink_devargs);
+	free(c->neighbors);
+	for (size_t i = 0; i < c->n_pod_ports; i++) {
+		free(c->pod_ports[i].pod);
+		free(c->pod_ports[i].devargs);
+	}
+	free(c->pod_ports);
+	free(c->host_iface);
+	free(c->telemetry_name);
+	free(c);
+}

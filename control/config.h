@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * kdp's configuration file (JSON), validated once at start.
+ *
+ * Any unknown key or invalid value fails the load with a message that names
+ * the key path ("uplink.mac: ..."). After a successful load the rest of kdp
+ * trusts the values.
+ *
+ * Thread-safety: loaded by the main thread before anything else runs; read
+ * only afterwards.
+ */
+#ifndef KDP_CONTROL_CONFIG_H
+#define KDP_CONTROL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+enum ctl_ds_type {
+	CTL_DS_FILE,
+	CTL_DS_KUBERNETES,
+};
+
+struct ctl_static_neigh {
+	uint32_t ip; /**< host order */
+	struct rte_ether_addr mac;
+};
+
+struct ctl_pod_port_conf {
+	char *pod;      /**< "namespace/name" */
+	char *devargs;
+	bool has_mac;
+	struct rte_ether_addr mac;
+};
+
+struct ctl_config {
+	char *node;
+	enum ctl_ds_type ds_type;
+	char *ds_path;        /**< file: directory */
+	char *ds_kubeconfig;  /**< kubernetes: kubeconfig, NULL = in-cluster */
+
+	char *uplink_devargs;
+	bool uplink_has_mac;
+	struct rte_ether_addr uplink_mac;
+	uint32_t gateway;     /**< host order; 0 = none */
+	uint16_t uplink_mtu;  /**< default 1500 */
+	size_t n_neighbors;
+	struct ctl_static_neigh *neighbors;
+
+	size_t n_pod_ports;
+	struct ctl_pod_port_conf *pod_ports;
+
+	char *host_iface;     /**< host exception tap name, NULL = none */
+
+	unsigned int workers;        /**< default 1 */
+	unsigned int idle_sleep_us;  /**< 0 = busy poll; default 100 */
+	unsigned int mbufs;          /**< mbuf pool size; default 16383 */
+	unsigned int arp_timeout_s;  /**< resolved entry refresh; default 60 */
+	unsigned int coalesce_ms;    /**< publish batching delay; default 5 */
+	char *telemetry_name; /**< optional label shown by /kdp/config */
+};
+
+/**
+ * Load and validate @p path.
+ * @return the config, or NULL with a message naming the key in @p err.
+ */
+struct ctl_config *ctl_config_load(const char *path, char *err, size_t errlen);
+
+/** Same, from a JSON string (for tests). */
+struct ctl_config *ctl_config_parse(const char *json, char *err, size_t errlen);
+
+void ctl_config_free(struct ctl_config *cfg);
+
+/** Parse "aa:bb:cc:dd:ee:ff". 0 or -EINVAL. */
+int ctl_parse_mac(const char *s, struct rte_ether_addr *mac);
+/** Parse a dotted IPv4 address into host order. 0 or -EINVAL. */
+int ctl_parse_ipv4(const char *s, uint32_t *ip);
+
+#endif /* KDP_CONTROL_CONFIG_H */

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "control/ctl_priv.h"
+#include "dp/log.h"
+#include "dp/stats.h"
+#include "k8s/decode.h"
+#include "pipeline/pipeline.h"
+
+#define PUNT_BURST 64
+#define TICK_MS 10
+#define CTL_SLEEP_US 1000
+
+uint64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Control's frames leave through worker 0, which owns a tx queue. */
+static void ctl_send(void *arg, struct rte_mbuf *m)
+{
+	struct ctl *c = arg;
+
+	if (rte_ring_sp_enqueue(c->p.inject[0], m) != 0) {
+		dp_stats[rte_lcore_id()].drop[DP_DROP_TX_FULL]++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+static struct ctl_ds *open_ds(const struct ctl_config *cfg,
+			      struct ctl_store *st, char *err, size_t errlen)
+{
+	struct ctl_ds *ds = NULL;
+
+	switch (cfg->ds_type) {
+	case CTL_DS_FILE:
+		ds = k8s_file_ds_create(cfg->ds_path, st);
+		if (ds == NULL)
+			snprintf(err, errlen, "datastore.path: %s: %s",
+				 cfg->ds_path, strerror(errno));
+		break;
+	case CTL_DS_KUBERNETES:
+		ds = ctl_k8s_ds_open(cfg, st, err, errlen);
+		break;
+	}
+	return ds;
+}
+
+struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->p = *p;
+	pthread_mutex_init(&c->lock, NULL);
+	c->pod_ports = calloc(p->cfg->n_pod_ports + 1, sizeof(uint16_t));
+	if (c->pod_ports == NULL)
+		goto nomem;
+	memcpy(c->pod_ports, p->ports.pods,
+	       p->cfg->n_pod_ports * sizeof(uint16_t));
+	c->p.ports.pods = c->pod_ports;
+	c->neigh = ctl_neigh_create(p->mp, ctl_send, c, p->cfg->arp_timeout_s);
+	c->store = ctl_store_create();
+	if (c->neigh == NULL || c->store == NULL)
+		goto nomem;
+	k8s_decode_register(c->store);
+	c->ds = open_ds(p->cfg, c->store, err, errlen);
+	if (c->ds == NULL) {
+		ctl_free(c);
+		return NULL;
+	}
+	return c;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	ctl_free(c);
+	return NULL;
+}
+
+static void publish(struct ctl *c, uint64_t gen, uint64_t now)
+{
+	const struct ctl_config *cfg = c->p.cfg;
+	struct ctl_route_set rs = {0};
+	char err[256] = "";
+	uint64_t t0 = rte_get_tsc_cycles();
+
+	c->built_gen = gen;
+	c->dirty_since_ms = 0;
+	if (ctl_routes_compute(c->store, cfg->node, &rs) != 0) {
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "route computation failed");
+		c->publish_failures++;
+		return;
+	}
+	ctl_neigh_set_uplink(c->neigh, c->p.ports.uplink,
+			     &c->p.ports.uplink_mac, rs.self_ip);
+	ctl_neigh_mark_begin(c->neigh);
+	struct ctl_compile_in in = {
+		.cfg = cfg,
+		.st = c->store,
+		.rs = &rs,
+		.ports = &c->p.ports,
+		.neigh = c->neigh,
+		.gen = c->pub_gen + 1,
+		.socket = (int)rte_socket_id(),
+	};
+	struct pl_tables *t = ctl_tables_build(&in, err, sizeof(err));
+	if (t == NULL) {
+		/* The last good tables keep forwarding. */
+		KDP_LOG(ERR, "compile failed, keeping generation %lu: %s",
+			(unsigned long)c->pub_gen, err);
+		snprintf(c->last_error, sizeof(c->last_error), "%s", err);
+		c->publish_failures++;
+		ctl_routes_free(&rs);
+		return;
+	}
+	c->pub_gen++;
+	struct pl_tables *old = pl_tables_cur;
+	__atomic_store_n(&pl_tables_cur, t, __ATOMIC_RELEASE);
+	if (old != NULL) {
+		rte_rcu_qsbr_synchronize(c->p.qs, RTE_QSBR_THRID_INVALID);
+		ctl_tables_free(old);
+	}
+	ctl_neigh_sweep(c->neigh);
+	if (c->have_rs)
+		ctl_routes_free(&c->rs);
+	c->rs = rs;
+	c->have_rs = true;
+	c->publishes++;
+	c->last_publish_ms = (double)(rte_get_tsc_cycles() - t0) * 1000.0 /
+			     (double)rte_get_tsc_hz();
+	if (!c->published)
+		KDP_LOG(NOTICE, "first tables published: %zu routes, %zu nodes",
+			rs.n, rs.n_node_ips);
+	else
+		KDP_LOG(INFO, "tables generation %lu published (%zu routes) "
+			"in %.2f ms", (unsigned long)c->pub_gen, rs.n,
+			c->last_publish_ms);
+	c->published = true;
+	(void)now;
+}
+
+static void drain_punts(struct ctl *c)
+{
+	struct rte_mbuf *pkts[PUNT_BURST];
+
+	for (unsigned int w = 0; w < c->p.n_workers; w++) {
+		unsigned int n = rte_ring_sc_dequeue_burst(c->p.punt[w],
+			(void **)pkts, PUNT_BURST, NULL);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t tag = pkts[i]->hash.usr;
+			if ((tag >> 24) == PL_PUNT_HOLD)
+				ctl_neigh_hold(c->neigh, pkts[i],
+					       tag & 0xffffff);
+			else
+				ctl_neigh_input(c->neigh, pkts[i]);
+		}
+	}
+}
+
+void ctl_step(struct ctl *c)
+{
+	uint64_t now;
+
+	pthread_mutex_lock(&c->lock);
+	now = ctl_now_ms();
+	if (c->ds->ops->poll(c->ds, 0) < 0 && c->last_error[0] == '\0')
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "datastore poll failed");
+	drain_punts(c);
+	if (now - c->last_tick_ms >= TICK_MS) {
+		ctl_neigh_tick(c->neigh, now);
+		c->last_tick_ms = now;
+	}
+	uint64_t gen = ctl_store_generation(c->store);
+	if (gen != c->last_seen_gen) {
+		c->last_seen_gen = gen;
+		c->last_change_ms = now;
+		if (c->dirty_since_ms == 0)
+			c->dirty_since_ms = now;
+	}
+	if (c->ds->ops->synced(c->ds) && (!c->published || gen != c->built_gen)) {
+		uint64_t co = c->p.cfg->coalesce_ms;
+		if (!c->published || now - c->last_change_ms >= co ||
+		    now - c->dirty_since_ms >= 20 * co)
+			publish(c, gen, now);
+	}
+	pthread_mutex_unlock(&c->lock);
+	/* Outside the lock, so telemetry is served between iterations. */
+	rte_delay_us_sleep(CTL_SLEEP_US);
+}
+
+bool ctl_published(const struct ctl *c)
+{
+	return c->published;
+}
+
+void ctl_free(struct ctl *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ds)
+		c->ds->ops->destroy(c->ds);
+	struct pl_tables *t = pl_tables_cur;
+	__atomic_store_n(&pl_tables_cur, NULL, __ATOMIC_RELEASE);
+	ctl_tables_free(t);
+	if (c->have_rs)
+		ctl_routes_free(&c->rs);
+	ctl_neigh_free(c->neigh);
+	ctl_store_free(c->store);
+	free(c->pod_ports);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

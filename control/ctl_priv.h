@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internals shared by control/ctl.c and control/telemetry.c. */
+#ifndef KDP_CONTROL_CTL_PRIV_H
+#define KDP_CONTROL_CTL_PRIV_H
+
+#include <pthread.h>
+
+#include "control/ctl.h"
+#include "control/ds.h"
+#include "control/neigh.h"
+#include "control/routes.h"
+#include "control/store.h"
+
+struct ctl {
+	struct ctl_params p;
+	uint16_t *pod_ports;        /**< copy of p.ports.pods */
+	struct ctl_store *store;
+	struct ctl_ds *ds;
+	struct ctl_neigh *neigh;
+	pthread_mutex_t lock;       /**< control state vs telemetry */
+
+	struct ctl_route_set rs;    /**< routes of the published tables */
+	bool have_rs;
+	uint64_t built_gen;         /**< store generation last compiled */
+	uint64_t pub_gen;           /**< publish counter */
+	uint64_t dirty_since_ms;    /**< first unpublished change, 0 = none */
+	uint64_t last_seen_gen;
+	uint64_t last_change_ms;
+	uint64_t last_tick_ms;
+	uint64_t publishes;
+	uint64_t publish_failures;
+	double last_publish_ms;     /**< compile + publish duration */
+	char last_error[256];
+	bool published;
+};
+
+uint64_t ctl_now_ms(void);
+
+#endif /* KDP_CONTROL_CTL_PRIV_H */

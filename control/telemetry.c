@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * /kdp/ telemetry commands. Handlers run in DPDK's telemetry thread: they
+ * read control state under the control lock and sum the per-lcore counters
+ * without one (a slightly stale sum is fine).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "control/ctl_priv.h"
+#include "dp/stats.h"
+
+static struct ctl *tel_ctl;
+
+/* Entries one telemetry dict may hold (RTE_TEL_MAX_DICT_ENTRIES is 256). */
+#define TEL_PAGE 200
+
+static void ip_str(char *buf, size_t len, uint32_t ip)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
+		 (ip >> 8) & 0xff, ip & 0xff);
+}
+
+static const char *port_role(const struct ctl *c, uint16_t port)
+{
+	if (port == c->p.ports.uplink)
+		return "uplink";
+	if (port == c->p.ports.host)
+		return "host";
+	for (size_t i = 0; i < c->p.cfg->n_pod_ports; i++)
+		if (c->p.ports.pods[i] == port)
+			return c->p.cfg->pod_ports[i].pod;
+	return "other";
+}
+
+static int tel_stats(const char *cmd, const char *params,
+		     struct rte_tel_data *d)
+{
+	struct dp_lcore_stats *s = malloc(sizeof(*s));
+	struct rte_tel_data *ports, *drops;
+	uint64_t rx = 0, tx = 0, dr = 0;
+	uint16_t p;
+
+	if (s == NULL)
+		return -ENOMEM;
+	dp_stats_sum(s);
+	ports = rte_tel_data_alloc();
+	drops = rte_tel_data_alloc();
+	if (ports == NULL || drops == NULL) {
+		rte_tel_data_free(ports);
+		rte_tel_data_free(drops);
+		free(s);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_dict(ports);
+	rte_tel_data_start_dict(drops);
+	RTE_ETH_FOREACH_DEV(p) {
+		struct rte_tel_data *pd = rte_tel_data_alloc();
+		char name[RTE_ETH_NAME_MAX_LEN];
+		if (pd == NULL)
+			break;
+		if (rte_eth_dev_get_name_by_port(p, name) != 0)
+			snprintf(name, sizeof(name), "port%u", p);
+		rte_tel_data_start_dict(pd);
+		rte_tel_data_add_dict_int(pd, "port_id", p);
+		rte_tel_data_add_dict_string(pd, "role", port_role(tel_ctl, p));
+		rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
+		rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
+		rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
+		rte_tel_data_add_dict_container(ports, name, pd, 0);
+		rx += s->port[p].rx;
+		tx += s->port[p].tx;
+	}
+	for (int i = 0; i < DP_DROP_MAX; i++) {
+		rte_tel_data_add_dict_u64(drops, dp_drop_name(i), s->drop[i]);
+		dr += s->drop[i];
+	}
+	rte_tel_data_add_dict_u64(d, "rx", rx);
+	rte_tel_data_add_dict_u64(d, "tx", tx);
+	rte_tel_data_add_dict_u64(d, "drops", dr);
+	rte_tel_data_add_dict_u64(d, "ipip_encap", s->ipip_encap);
+	rte_tel_data_add_dict_u64(d, "ipip_decap", s->ipip_decap);
+	rte_tel_data_add_dict_u64(d, "icmp_sent", s->icmp_sent);
+	rte_tel_data_add_dict_u64(d, "icmp_ratelimited", s->icmp_ratelimited);
+	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
+	rte_tel_data_add_dict_u64(d, "punted", s->punted);
+	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	rte_tel_data_add_dict_container(d, "ports", ports, 0);
+	rte_tel_data_add_dict_container(d, "drop_reasons", drops, 0);
+	free(s);
+	return 0;
+}
+
+static const char *const rt_kind[] = {
+	[CTL_RT_LOCAL_POD] = "pod",
+	[CTL_RT_BLACKHOLE] = "blackhole",
+	[CTL_RT_IPIP] = "ipip",
+	[CTL_RT_DIRECT] = "direct",
+};
+
+/* /kdp/routes[,START]: routes from index START, a page at a time. */
+static int tel_routes(const char *cmd, const char *params,
+		      struct rte_tel_data *d)
+{
+	struct ctl *c = tel_ctl;
+	unsigned long start = 0;
+	char *end;
+
+	if (params && *params) {
+		start = strtoul(params, &end, 10);
+		if (*end != '\0')
+			return -EINVAL;
+	}
+	struct rte_tel_data *rt = rte_tel_data_alloc();
+	if (rt == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_dict(rt);
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->have_rs ? c->rs.n : 0;
+	rte_tel_data_add_dict_u64(d, "generation", c->pub_gen);
+	rte_tel_data_add_dict_u64(d, "total", n);
+	rte_tel_data_add_dict_u64(d, "start", start);
+	for (size_t i = start; i < n && i < start + TEL_PAGE; i++) {
+		const struct ctl_route *r = &c->rs.v[i];
+		char key[32], val[160], via[20];
+		ip_str(key, sizeof(key), r->net);
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "/%u",
+			 r->plen);
+		ip_str(via, sizeof(via), r->via);
+		if (r->kind == CTL_RT_LOCAL_POD)
+			snprintf(val, sizeof(val), "pod %s/%s", r->pod_ns,
+				 r->pod_name);
+		else if (r->kind == CTL_RT_BLACKHOLE)
+			snprintf(val, sizeof(val), "blackhole");
+		else
+			snprintf(val, sizeof(val), "%s via %s node %s",
+				 rt_kind[r->kind], via, r->node ? r->node : "?");
+		rte_tel_data_add_dict_string(rt, key, val);
+	}
+	pthread_mutex_unlock(&c->lock);
+	rte_tel_data_add_dict_container(d, "routes", rt, 0);
+	return 0;
+}
+
+static int tel_neighbors(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	pthread_mutex_lock(&tel_ctl->lock);
+	ctl_neigh_telemetry(tel_ctl->neigh, d);
+	pthread_mutex_unlock(&tel_ctl->lock);
+	return 0;
+}
+
+static int tel_endpoints(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	struct ctl *c = tel_ctl;
+
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&c->lock);
+	const struct pl_tables *t = pl_tables_cur;
+	for (uint32_t i = 0; t && i < t->n_ep && i < TEL_PAGE; i++) {
+		const struct pl_ep *ep = &t->ep[i];
+		char val[200];
+		int o = snprintf(val, sizeof(val), "port=%u ips=", ep->port);
+		for (unsigned int j = 0; j < ep->n_ips; j++) {
+			char ip[20];
+			ip_str(ip, sizeof(ip), rte_be_to_cpu_32(ep->ips[j]));
+			o += snprintf(val + o, sizeof(val) - o, "%s%s",
+				      j ? "," : "", ip);
+		}
+		uint64_t m = pl_neigh_load(ep->neigh);
+		snprintf(val + o, sizeof(val) - o,
+			 " mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+			 (unsigned)(m & 0xff), (unsigned)((m >> 8) & 0xff),
+			 (unsigned)((m >> 16) & 0xff), (unsigned)((m >> 24) & 0xff),
+			 (unsigned)((m >> 32) & 0xff), (unsigned)((m >> 40) & 0xff),
+			 (m & PL_NEIGH_VALID) ? "" : " (unresolved)");
+		rte_tel_data_add_dict_string(d, ep->name, val);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int visit_node(void *arg, const void *decoded, const cJSON *raw)
+{
+	struct rte_tel_data *d = arg;
+	const struct ctl_node *n = decoded;
+	char val[96], ip[20], tun[20];
+
+	ip_str(ip, sizeof(ip), n->ip);
+	ip_str(tun, sizeof(tun), n->tunnel_ip);
+	snprintf(val, sizeof(val), "%s/%u tunnel=%s", n->ip ? ip : "unknown",
+		 n->plen, n->tunnel_ip ? tun : "none");
+	rte_tel_data_add_dict_string(d, n->name, val);
+	return 0;
+}
+
+static int tel_nodes(const char *cmd, const char *params,
+		     struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&tel_ctl->lock);
+	ctl_store_foreach(tel_ctl->store, CTL_RES_NODE, visit_node, d);
+	pthread_mutex_unlock(&tel_ctl->lock);
+	return 0;
+}
+
+static int tel_config(const char *cmd, const char *params,
+		      struct rte_tel_data *d)
+{
+	const struct ctl_config *cfg = tel_ctl->p.cfg;
+	char buf[64];
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "node", cfg->node);
+	if (cfg->telemetry_name)
+		rte_tel_data_add_dict_string(d, "name", cfg->telemetry_name);
+	rte_tel_data_add_dict_string(d, "datastore",
+		cfg->ds_type == CTL_DS_FILE ? "file" : "kubernetes");
+	if (cfg->ds_path)
+		rte_tel_data_add_dict_string(d, "datastore_path", cfg->ds_path);
+	rte_tel_data_add_dict_string(d, "uplink", cfg->uplink_devargs);
+	rte_ether_format_addr(buf, sizeof(buf), &tel_ctl->p.ports.uplink_mac);
+	rte_tel_data_add_dict_string(d, "uplink_mac", buf);
+	rte_tel_data_add_dict_int(d, "uplink_mtu", cfg->uplink_mtu);
+	if (cfg->gateway) {
+		ip_str(buf, sizeof(buf), cfg->gateway);
+		rte_tel_data_add_dict_string(d, "gateway", buf);
+	}
+	rte_tel_data_add_dict_int(d, "pod_ports", (int)cfg->n_pod_ports);
+	if (cfg->host_iface)
+		rte_tel_data_add_dict_string(d, "host_iface", cfg->host_iface);
+	rte_tel_data_add_dict_int(d, "workers", (int)cfg->workers);
+	rte_tel_data_add_dict_int(d, "idle_sleep_us", (int)cfg->idle_sleep_us);
+	rte_tel_data_add_dict_int(d, "mbufs", (int)cfg->mbufs);
+	rte_tel_data_add_dict_int(d, "arp_timeout_s", (int)cfg->arp_timeout_s);
+	rte_tel_data_add_dict_int(d, "coalesce_ms", (int)cfg->coalesce_ms);
+	return 0;
+}
+
+static int tel_datastore(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	struct ctl *c = tel_ctl;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->ds->ops->status)
+		c->ds->ops->status(c->ds, d);
+	else
+		rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "synced",
+				     c->ds->ops->synced(c->ds) ? "yes" : "no");
+	rte_tel_data_add_dict_u64(d, "publishes", c->publishes);
+	rte_tel_data_add_dict_u64(d, "publish_failures", c->publish_failures);
+	rte_tel_data_add_dict_u64(d, "tables_generation", c->pub_gen);
+	char ms[32];
+	snprintf(ms, sizeof(ms), "%.3f", c->last_publish_ms);
+	rte_tel_data_add_dict_string(d, "last_publish_ms", ms);
+	rte_tel_data_add_dict_string(d, "last_compile_error", c->last_error);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void ctl_telemetry_register(struct ctl *c)
+{
+	tel_ctl = c;
+	rte_telemetry_register_cmd("/kdp/stats", tel_stats,
+		"Per-port and total rx/tx/drops and every drop reason");
+	rte_telemetry_register_cmd("/kdp/routes", tel_routes,
+		"Routes of the published tables. Parameters: int start");
+	rte_telemetry_register_cmd("/kdp/neighbors", tel_neighbors,
+		"Neighbor (ARP) slots: port/ip -> mac state");
+	rte_telemetry_register_cmd("/kdp/endpoints", tel_endpoints,
+		"Local pods with ports: port, IPs, MAC");
+	rte_telemetry_register_cmd("/kdp/nodes", tel_nodes,
+		"Nodes: IP/subnet and tunnel address");
+	rte_telemetry_register_cmd("/kdp/config", tel_config,
+		"The running configuration");
+	rte_telemetry_register_cmd("/kdp/datastore", tel_datastore,
+		"Datastore sync state and table publication");
+}

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kdp: build/kdp [EAL options] -- --config FILE [--log-level LEVEL]
+ *
+ * Start-up order matters: configuration is validated before any device is
+ * touched; ports are configured but started only after the first complete
+ * datastore load has been compiled and published, so nothing is ever
+ * forwarded on empty tables.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "control/config.h"
+#include "control/ctl.h"
+#include "dp/log.h"
+#include "dp/port.h"
+#include "dp/worker.h"
+
+#define RING_SIZE 4096
+
+struct app {
+	struct ctl_config *cfg;
+	struct rte_mempool *mp;
+	struct rte_rcu_qsbr *qs;
+	unsigned int n_ports;
+	struct dp_port ports[RTE_MAX_ETHPORTS];
+	struct dp_worker *workers;
+	struct rte_ring *punt[RTE_MAX_LCORE];
+	struct rte_ring *inject[RTE_MAX_LCORE];
+	struct ctl *ctl;
+	bool started;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	dp_quit = true;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [EAL options] -- --config FILE [--log-level LEVEL]\n"
+		"  --config FILE      kdp configuration (JSON), see README\n"
+		"  --log-level LEVEL  emerg|alert|crit|err|warning|notice|info|debug\n",
+		prog);
+}
+
+static int parse_level(const char *s)
+{
+	static const char *const names[] = {"emerg", "alert", "crit", "err",
+					    "warning", "notice", "info", "debug"};
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i + 1;
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, const char **config)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt, lvl;
+
+	*config = NULL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'l':
+			lvl = parse_level(optarg);
+			if (lvl < 0) {
+				fprintf(stderr, "kdp: --log-level: unknown level \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			rte_log_set_level(kdp_logtype, (uint32_t)lvl);
+			break;
+		default:
+			usage(argv[0]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kdp: unexpected argument \"%s\"\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (*config == NULL) {
+		usage(argv[0]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_port(struct app *a, const char *what, const char *devargs,
+		     uint16_t mtu, const struct rte_ether_addr *mac,
+		     uint16_t *id)
+{
+	char err[256];
+	struct dp_port *p = &a->ports[a->n_ports];
+
+	if (a->n_ports == RTE_MAX_ETHPORTS) {
+		fprintf(stderr, "kdp: %s: more than %d ports\n", what,
+			RTE_MAX_ETHPORTS);
+		return -ENOSPC;
+	}
+	int rc = dp_port_open(what, devargs, a->cfg->workers, a->mp, mtu, mac,
+			      p, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kdp: %s\n", err);
+		return rc;
+	}
+	for (unsigned int i = 0; i < a->n_ports; i++)
+		if (a->ports[i].id == p->id) {
+			fprintf(stderr, "kdp: %s: device %s is already used\n",
+				what, p->name);
+			return -EEXIST;
+		}
+	*id = p->id;
+	a->n_ports++;
+	return 0;
+}
+
+/* Spread rx queues over the workers: queue q of the i-th port to worker
+ * (i + q) % workers, so single-queue ports land on different workers. */
+static int assign_queues(struct app *a)
+{
+	unsigned int nw = a->cfg->workers;
+
+	for (unsigned int i = 0; i < a->n_ports; i++) {
+		for (uint16_t q = 0; q < a->ports[i].nb_rxq; q++) {
+			struct dp_worker *w = &a->workers[(i + q) % nw];
+			if (w->n_rxq == DP_WORKER_MAX_RXQ) {
+				fprintf(stderr, "kdp: too many rx queues per worker\n");
+				return -ENOSPC;
+			}
+			w->rxq[w->n_rxq].port = a->ports[i].id;
+			w->rxq[w->n_rxq].queue = q;
+			w->n_rxq++;
+		}
+	}
+	return 0;
+}
+
+static int setup(struct app *a, char *err, size_t errlen)
+{
+	const struct ctl_config *cfg = a->cfg;
+	unsigned int nw = cfg->workers;
+	int rc;
+
+	if (rte_lcore_count() < nw + 1) {
+		snprintf(err, errlen, "workers: %u requested, but EAL has %u "
+			 "worker lcore(s); give more with -l", nw,
+			 rte_lcore_count() - 1);
+		return -EINVAL;
+	}
+	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
+			      (cfg->host_iface ? 1 : 0);
+	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
+			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096;
+	unsigned int n_mbufs = RTE_MAX(cfg->mbufs, need);
+	a->mp = rte_pktmbuf_pool_create("kdp_mbufs", n_mbufs, 256, 0,
+					RTE_MBUF_DEFAULT_BUF_SIZE,
+					(int)rte_socket_id());
+	if (a->mp == NULL) {
+		snprintf(err, errlen, "mbufs: cannot create a pool of %u: %s",
+			 n_mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	size_t qsz = rte_rcu_qsbr_get_memsize(nw);
+	a->qs = rte_zmalloc("kdp_rcu", qsz, RTE_CACHE_LINE_SIZE);
+	if (a->qs == NULL || rte_rcu_qsbr_init(a->qs, nw) != 0) {
+		snprintf(err, errlen, "cannot create the RCU state");
+		return -ENOMEM;
+	}
+	a->workers = rte_zmalloc("kdp_workers", sizeof(*a->workers) * nw,
+				 RTE_CACHE_LINE_SIZE);
+	if (a->workers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < nw; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "kdp_punt%u", i);
+		a->punt[i] = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY,
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "kdp_inject%u", i);
+		a->inject[i] = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY,
+					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (a->punt[i] == NULL || a->inject[i] == NULL) {
+			snprintf(err, errlen, "cannot create rings: %s",
+				 rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+
+	struct ctl_params p = {
+		.cfg = cfg,
+		.mp = a->mp,
+		.qs = a->qs,
+		.n_workers = nw,
+		.punt = a->punt,
+		.inject = a->inject,
+	};
+	uint16_t pods[RTE_MAX_ETHPORTS];
+	p.ports.pods = pods;
+	p.ports.host = UINT16_MAX;
+	rc = open_port(a, "uplink", cfg->uplink_devargs, cfg->uplink_mtu,
+		       cfg->uplink_has_mac ? &cfg->uplink_mac : NULL,
+		       &p.ports.uplink);
+	if (rc)
+		return rc;
+	p.ports.uplink_mac = a->ports[a->n_ports - 1].mac;
+	/* Pods see the uplink MTU less the IPIP header. */
+	uint16_t pod_mtu = cfg->uplink_mtu - 20;
+	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
+		char what[48];
+		snprintf(what, sizeof(what), "pod_ports[%zu]", i);
+		rc = open_port(a, what, cfg->pod_ports[i].devargs, pod_mtu,
+			       NULL, &pods[i]);
+		if (rc)
+			return rc;
+	}
+	if (cfg->host_iface) {
+		char devargs[64];
+		snprintf(devargs, sizeof(devargs), "net_tap_kdphost,iface=%s",
+			 cfg->host_iface);
+		rc = open_port(a, "host", devargs, pod_mtu, NULL,
+			       &p.ports.host);
+		if (rc)
+			return rc;
+		p.ports.host_mac = a->ports[a->n_ports - 1].mac;
+	}
+
+	for (unsigned int i = 0; i < nw; i++) {
+		struct dp_worker *w = &a->workers[i];
+		w->idx = i;
+		w->idle_sleep_us = cfg->idle_sleep_us;
+		w->punt = a->punt[i];
+		w->inject = i == 0 ? a->inject[0] : NULL;
+		w->qs = a->qs;
+	}
+	if ((rc = assign_queues(a)) != 0)
+		return rc;
+	a->ctl = ctl_create(&p, err, errlen);
+	if (a->ctl == NULL)
+		return -EINVAL;
+	ctl_telemetry_register(a->ctl);
+	return 0;
+}
+
+static int start(struct app *a)
+{
+	unsigned int lcore, i = 0;
+
+	for (unsigned int p = 0; p < a->n_ports; p++)
+		if (dp_port_start(&a->ports[p]) != 0)
+			return -EIO;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (i == a->cfg->workers)
+			break;
+		struct dp_worker *w = &a->workers[i];
+		w->lcore = lcore;
+		pl_ctx_init(&w->ctx, &dp_stats[lcore], a->mp, w->punt,
+			    (uint16_t)i);
+		if (rte_eal_remote_launch(dp_worker_main, w, lcore) != 0)
+			return -EIO;
+		i++;
+	}
+	a->started = true;
+	KDP_LOG(NOTICE, "%u port(s) started, %u worker(s) running",
+		a->n_ports, i);
+	return 0;
+}
+
+static void teardown(struct app *a)
+{
+	dp_quit = true;
+	rte_eal_mp_wait_lcore();
+	for (unsigned int p = 0; p < a->n_ports; p++)
+		dp_port_close(&a->ports[p]);
+	for (unsigned int i = 0; a->cfg && i < a->cfg->workers; i++) {
+		struct rte_mbuf *m;
+		while (a->punt[i] && rte_ring_dequeue(a->punt[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (a->inject[i] &&
+		       rte_ring_dequeue(a->inject[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	ctl_free(a->ctl);
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
+		rte_ring_free(a->punt[i]);
+		rte_ring_free(a->inject[i]);
+	}
+	rte_free(a->workers);
+	rte_free(a->qs);
+	rte_mempool_free(a->mp);
+	ctl_config_free(a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct app a = {0};
+	const char *config;
+	char err[512];
+	int rc;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "kdp: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	argv[0] = (char *)"kdp";
+	if (parse_args(argc, argv, &config) != 0) {
+		rte_eal_cleanup();
+		return 2;
+	}
+	a.cfg = ctl_config_load(config, err, sizeof(err));
+	if (a.cfg == NULL) {
+		fprintf(stderr, "kdp: config %s: %s\n", config, err);
+		rte_eal_cleanup();
+		return 2;
+	}
+	err[0] = '\0';
+	rc = setup(&a, err, sizeof(err));
+	if (rc != 0) {
+		if (err[0])
+			fprintf(stderr, "kdp: %s\n", err);
+		teardown(&a);
+		rte_eal_cleanup();
+		return 1;
+	}
+	KDP_LOG(NOTICE, "node %s: waiting for the first datastore sync",
+		a.cfg->node);
+	while (!dp_quit) {
+		ctl_step(a.ctl);
+		if (!a.started && ctl_published(a.ctl) && start(&a) != 0) {
+			fprintf(stderr, "kdp: cannot start ports/workers\n");
+			rc = 1;
+			break;
+		}
+	}
+	KDP_LOG(NOTICE, "stopping");
+	teardown(&a);
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Per-lcore counters. Each lcore writes only its own block with plain
+ * increments (single writer, no atomics); readers sum the blocks and accept
+ * a slightly stale view.
+ */
+#ifndef KDP_DP_STATS_H
+#define KDP_DP_STATS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "dp/drop.h"
+
+struct dp_port_stats {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t drops; /**< drops of packets received on this port */
+};
+
+struct dp_lcore_stats {
+	uint64_t drop[DP_DROP_MAX];
+	struct dp_port_stats port[RTE_MAX_ETHPORTS];
+	uint64_t ipip_encap;
+	uint64_t ipip_decap;
+	uint64_t icmp_sent;
+	uint64_t icmp_ratelimited;
+	uint64_t arp_replied;
+	uint64_t punted;
+	uint64_t idle_sleeps;
+} __rte_cache_aligned;
+
+/** Indexed by rte_lcore_id(). */
+extern struct dp_lcore_stats dp_stats[RTE_MAX_LCORE];
+
+/** Sum every lcore's block into @p out. */
+void dp_stats_sum(struct dp_lcore_stats *out);
+
+#endif /* KDP_DP_STATS_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "dp/log.h"
+#include "dp/worker.h"
+
+volatile bool dp_quit;
+
+#define INJECT_BURST 32
+/* Empty iterations before the first sleep: keeps latency low under load. */
+#define IDLE_SPINS 64
+
+static inline void drain_inject(struct dp_worker *w)
+{
+	struct rte_mbuf *pkts[INJECT_BURST];
+	unsigned int n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts,
+						   INJECT_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		pl_ctx_tx(&w->ctx, pkts[i]);
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[PL_BURST];
+	unsigned int idle = 0, sleep_us = 1;
+
+	rte_rcu_qsbr_thread_register(w->qs, w->idx);
+	rte_rcu_qsbr_thread_online(w->qs, w->idx);
+	KDP_LOG(INFO, "worker %u on lcore %u polls %u queue(s)", w->idx,
+		w->lcore, w->n_rxq);
+
+	while (!dp_quit) {
+		const struct pl_tables *t = pl_tables_load();
+		uint32_t got = 0;
+
+		for (uint16_t i = 0; i < w->n_rxq; i++) {
+			uint16_t n = rte_eth_rx_burst(w->rxq[i].port,
+						      w->rxq[i].queue, pkts,
+						      PL_BURST);
+			if (n == 0)
+				continue;
+			got += n;
+			pl_process_burst(&w->ctx, t, w->rxq[i].port, pkts, n);
+		}
+		if (w->inject)
+			drain_inject(w);
+		pl_ctx_flush(&w->ctx);
+		rte_rcu_qsbr_quiescent(w->qs, w->idx);
+
+		if (got || w->idle_sleep_us == 0) {
+			idle = 0;
+			sleep_us = 1;
+			continue;
+		}
+		if (++idle < IDLE_SPINS)
+			continue;
+		/* Offline while asleep: control's grace periods need not wait. */
+		rte_rcu_qsbr_thread_offline(w->qs, w->idx);
+		rte_delay_us_sleep(sleep_us);
+		rte_rcu_qsbr_thread_online(w->qs, w->idx);
+		w->ctx.st->idle_sleeps++;
+		sleep_us = RTE_MIN(sleep_us * 2, w->idle_sleep_us);
+	}
+	rte_rcu_qsbr_thread_offline(w->qs, w->idx);
+	rte_rcu_qsbr_thread_unregister(w->qs, w->idx);
+	return 0;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Header validation for the workers. Each check names the drop reason it
+ * fails with, so that every malformed packet is counted exactly once.
+ */
+#ifndef KDP_PIPELINE_PARSE_FAST_H
+#define KDP_PIPELINE_PARSE_FAST_H
+
+#include <stdbool.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dp/drop.h"
+
+/** True for addresses a unicast packet must never carry as source or dest. */
+static inline bool pl_ip_is_special(rte_be32_t a)
+{
+	uint32_t h = rte_be_to_cpu_32(a);
+	return h == 0 || h == UINT32_MAX || (h >> 28) == 0xe;
+}
+
+/**
+ * Validate the IPv4 header at offset @p off of @p m, and trim Ethernet
+ * padding so that the packet ends where the IP datagram does.
+ * @return DP_DROP_MAX when valid, else the drop reason.
+ */
+static inline enum dp_drop
+pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
+{
+	uint32_t avail = rte_pktmbuf_pkt_len(m) - off;
+
+	if (unlikely(avail < sizeof(struct rte_ipv4_hdr) ||
+		     rte_pktmbuf_data_len(m) < off + sizeof(struct rte_ipv4_hdr)))
+		return DP_DROP_RUNT;
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, off);
+	if (unlikely((ip->version_ihl >> 4) != 4))
+		return DP_DROP_IP_VERSION;
+	uint32_t hlen = (ip->version_ihl & 0xf) * 4u;
+	if (unlikely(hlen < sizeof(struct rte_ipv4_hdr)))
+		return DP_DROP_IP_IHL;
+	uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(tlen < hlen || tlen > avail ||
+		     rte_pktmbuf_data_len(m) < off + hlen))
+		return DP_DROP_IP_LEN;
+	uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return DP_DROP_IP_CKSUM;
+	if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    unlikely(rte_raw_cksum(ip, hlen) != 0xffff))
+		return DP_DROP_IP_CKSUM;
+	/* Offset is in 8-byte units; the datagram may not pass 64 KiB. */
+	uint32_t fo = (rte_be_to_cpu_16(ip->fragment_offset) &
+		       RTE_IPV4_HDR_OFFSET_MASK) * 8u;
+	if (unlikely(fo + tlen - hlen > 65535))
+		return DP_DROP_FRAG_BAD;
+	if (check_addrs) {
+		if (unlikely(pl_ip_is_special(ip->src_addr)))
+			return DP_DROP_IP_BAD_SRC;
+		if (unlikely(pl_ip_is_special(ip->dst_addr)))
+			return DP_DROP_IP_BAD_DST;
+	}
+	if (avail > tlen)
+		rte_pktmbuf_trim(m, avail - tlen);
+	return DP_DROP_MAX;
+}
+
+/**
+ * Decrement TTL and patch the checksum incrementally (RFC 1624; the same
+ * arithmetic as Linux's ip_decrease_ttl).
+ */
+static inline void pl_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
+{
+	uint32_t check = ip->hdr_checksum;
+	check += rte_cpu_to_be_16(0x0100);
+	ip->hdr_checksum = (uint16_t)(check + (check >= 0xffff));
+	ip->time_to_live--;
+}
+
+#endif /* KDP_PIPELINE_PARSE_FAST_H */

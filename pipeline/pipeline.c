@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker pipeline (see pipeline.h for the stages).
+ */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_fib.h>
+#include <rte_hash.h>
+#include <rte_prefetch.h>
+
+#include "encap/encap_fast.h"
+#include "pipeline/icmp.h"
+#include "pipeline/parse_fast.h"
+#include "pipeline/pipeline.h"
+
+#define ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
+
+static const struct rte_ether_addr gw_mac = PL_GW_MAC;
+
+void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
+		 struct rte_mempool *mp, struct rte_ring *punt, uint16_t txq)
+{
+	memset(c, 0, sizeof(*c));
+	c->st = st;
+	c->mp = mp;
+	c->punt = punt;
+	c->txq = txq;
+	c->icmp_period = rte_get_tsc_hz() / PL_ICMP_RATE;
+	c->icmp_tokens = PL_ICMP_BURST;
+	c->icmp_last = rte_get_tsc_cycles();
+}
+
+static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
+			   enum dp_drop why, uint16_t in_port)
+{
+	c->st->drop[why]++;
+	c->st->port[in_port].drops++;
+	rte_pktmbuf_free(m);
+}
+
+void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
+{
+	uint16_t port = m->port;
+	struct pl_txbuf *b = &c->tx[port];
+
+	if (b->n == 0)
+		c->pending[c->n_pending++] = port;
+	b->pkts[b->n++] = m;
+	if (unlikely(b->n == PL_TX_BURST)) {
+		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
+		c->st->port[port].tx += sent;
+		for (uint16_t i = sent; i < b->n; i++) {
+			c->st->drop[DP_DROP_TX_FULL]++;
+			rte_pktmbuf_free(b->pkts[i]);
+		}
+		/* Keep the port listed as pending; flush skips empty ones. */
+		b->n = 0;
+	}
+}
+
+void pl_ctx_flush(struct pl_ctx *c)
+{
+	for (uint16_t i = 0; i < c->n_pending; i++) {
+		uint16_t port = c->pending[i];
+		struct pl_txbuf *b = &c->tx[port];
+		if (b->n == 0)
+			continue;
+		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
+		c->st->port[port].tx += sent;
+		for (uint16_t j = sent; j < b->n; j++) {
+			c->st->drop[DP_DROP_TX_FULL]++;
+			rte_pktmbuf_free(b->pkts[j]);
+		}
+		b->n = 0;
+	}
+	c->n_pending = 0;
+}
+
+static inline void pl_punt(struct pl_ctx *c, struct rte_mbuf *m,
+			   enum pl_punt why, uint32_t arg, uint16_t in_port)
+{
+	m->hash.usr = ((uint32_t)why << 24) | (arg & 0xffffff);
+	if (unlikely(rte_ring_sp_enqueue(c->punt, m) != 0)) {
+		pl_drop(c, m, DP_DROP_PUNT_FULL, in_port);
+		return;
+	}
+	c->st->punted++;
+}
+
+static inline void mac_from_u64(struct rte_ether_addr *a, uint64_t v)
+{
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		a->addr_bytes[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * Proxy ARP on pod and host ports (Calico's model): every request is
+ * answered with the gateway MAC, except probes and gratuitous requests,
+ * which must not make the pod believe its own address is taken.
+ */
+static void pl_pod_arp(struct pl_ctx *c, const struct pl_tables *t,
+		       struct rte_mbuf *m, uint16_t in_port)
+{
+	if (rte_pktmbuf_data_len(m) < ETH_HLEN + sizeof(struct rte_arp_hdr)) {
+		pl_drop(c, m, DP_DROP_ARP_BAD, in_port);
+		return;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
+		pl_drop(c, m, DP_DROP_ARP_BAD, in_port);
+		return;
+	}
+	const struct pl_port *pp = &t->port[in_port];
+	bool learn = pp->role == PL_PORT_POD &&
+		     !(pl_neigh_load(t->ep[pp->ep].neigh) & PL_NEIGH_VALID);
+	uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
+
+	if (op == RTE_ARP_OP_REPLY) {
+		/* An answer to control's resolution of the pod's MAC. */
+		if (pp->role == PL_PORT_POD)
+			pl_punt(c, m, PL_PUNT_ARP, 0, in_port);
+		else
+			pl_drop(c, m, DP_DROP_ARP_IGNORED, in_port);
+		return;
+	}
+	if (op != RTE_ARP_OP_REQUEST ||
+	    arp->arp_data.arp_sip == 0 ||
+	    arp->arp_data.arp_sip == arp->arp_data.arp_tip) {
+		pl_drop(c, m, DP_DROP_ARP_IGNORED, in_port);
+		return;
+	}
+	if (learn) {
+		/* Control learns the pod's MAC from a copy. */
+		struct rte_mbuf *cp = rte_pktmbuf_copy(m, c->mp, 0, UINT32_MAX);
+		if (cp != NULL) {
+			cp->port = in_port;
+			pl_punt(c, cp, PL_PUNT_ARP, 0, in_port);
+		}
+	}
+	rte_be32_t tip = arp->arp_data.arp_tip;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	arp->arp_data.arp_sha = gw_mac;
+	arp->arp_data.arp_sip = tip;
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = gw_mac;
+	m->port = in_port;
+	c->st->arp_replied++;
+	pl_ctx_tx(c, m);
+}
+
+/* Does the pod own this source address (and MAC, when known)? */
+static inline enum dp_drop pl_pod_src_check(const struct pl_ep *ep,
+					    const struct rte_ether_hdr *eth,
+					    rte_be32_t src)
+{
+	if (ep->mac_known && !rte_is_same_ether_addr(&eth->src_addr, &ep->mac))
+		return DP_DROP_SPOOF_SRC_MAC;
+	for (unsigned int i = 0; i < ep->n_ips; i++)
+		if (ep->ips[i] == src)
+			return DP_DROP_MAX;
+	return DP_DROP_SPOOF_SRC_IP;
+}
+
+/*
+ * Finish a frame toward a neighbor slot: write the L2 header, and send it,
+ * or hold it in control until the slot resolves.
+ */
+static inline void pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m,
+			     uint16_t port, uint32_t slot,
+			     const struct rte_ether_addr *src, uint16_t in_port)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint64_t mac = pl_neigh_load(slot);
+
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	m->port = port;
+	if (unlikely(!(mac & PL_NEIGH_VALID))) {
+		pl_punt(c, m, PL_PUNT_HOLD, slot, in_port);
+		return;
+	}
+	mac_from_u64(&eth->dst_addr, mac);
+	pl_ctx_tx(c, m);
+}
+
+/* Rate limit for ICMP errors: one token per PL_ICMP_RATE-th of a second. */
+static bool pl_icmp_allowed(struct pl_ctx *c)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	uint64_t add = (now - c->icmp_last) / c->icmp_period;
+
+	if (add) {
+		c->icmp_tokens = RTE_MIN(c->icmp_tokens + add,
+					 (uint64_t)PL_ICMP_BURST);
+		c->icmp_last += add * c->icmp_period;
+	}
+	if (c->icmp_tokens == 0) {
+		c->st->icmp_ratelimited++;
+		return false;
+	}
+	c->icmp_tokens--;
+	return true;
+}
+
+static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
+			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
+			 bool local_origin);
+
+/* Send an ICMP error about @p m (which the caller still owns). */
+static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+			  struct rte_mbuf *m, uint8_t type, uint8_t code,
+			  uint16_t mtu, uint16_t in_port)
+{
+	if (t->icmp_src == 0 || !pl_icmp_allowed(c))
+		return;
+	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
+					   mtu);
+	if (e == NULL)
+		return;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+		e, const struct rte_ipv4_hdr *, ETH_HLEN);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint64_t nh = 0;
+	rte_fib_lookup_bulk(t->fib, &dst, &nh, 1);
+	c->st->icmp_sent++;
+	pl_route_one(c, t, e, nh, in_port, true);
+}
+
+/*
+ * Stage 3 for one packet: @p m starts with an Ethernet header (to be
+ * rewritten) and a valid IPv4 packet.
+ */
+static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
+			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
+			 bool local_origin)
+{
+	if (unlikely(nh_idx >= t->n_nh))
+		nh_idx = 0;
+	const struct pl_nh *nh = &t->nh[nh_idx];
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+
+	switch (nh->kind) {
+	case PL_NH_POD:
+	case PL_NH_IPIP:
+	case PL_NH_DIRECT:
+		break;
+	case PL_NH_LOCAL:
+		if (t->host_port == UINT16_MAX) {
+			pl_drop(c, m, DP_DROP_HOST_NO_PORT, in_port);
+			return;
+		}
+		/* The kernel answers for the node: no routed hop. */
+		pl_l2_out(c, m, t->host_port, t->nh[t->host_nh].neigh,
+			  &t->port[t->host_port].mac, in_port);
+		return;
+	case PL_NH_BLACKHOLE:
+		pl_drop(c, m, DP_DROP_BLACKHOLE, in_port);
+		return;
+	case PL_NH_POD_NO_PORT:
+		pl_drop(c, m, DP_DROP_NO_PORT, in_port);
+		return;
+	default:
+		pl_drop(c, m, DP_DROP_NO_ROUTE, in_port);
+		return;
+	}
+
+	if (!local_origin) {
+		if (unlikely(ip->time_to_live <= 1)) {
+			pl_icmp_error(c, t, m, PL_ICMP_TIME_EXCEEDED, 0, 0,
+				      in_port);
+			pl_drop(c, m, DP_DROP_TTL_EXCEEDED, in_port);
+			return;
+		}
+		pl_ipv4_dec_ttl(ip);
+	}
+
+	if (nh->kind == PL_NH_POD) {
+		pl_l2_out(c, m, nh->port, nh->neigh, &gw_mac, in_port);
+		return;
+	}
+
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(len > nh->mtu)) {
+		/* Without DF we drop rather than fragment: see README. */
+		if (ip->fragment_offset &
+		    rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))
+			pl_icmp_error(c, t, m, PL_ICMP_DEST_UNREACH,
+				      PL_ICMP_FRAG_NEEDED, nh->mtu, in_port);
+		pl_drop(c, m, DP_DROP_TOO_BIG, in_port);
+		return;
+	}
+	if (nh->kind == PL_NH_IPIP) {
+		if (unlikely(encap_ipip_push(m, t->self_ip, nh->outer_dst,
+					     c->ip_id++) == NULL)) {
+			pl_drop(c, m, DP_DROP_NO_MBUF, in_port);
+			return;
+		}
+		c->st->ipip_encap++;
+	}
+	pl_l2_out(c, m, nh->port, nh->neigh, &t->port[nh->port].mac, in_port);
+}
+
+/*
+ * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
+ * packet, after decapsulation); false when it was consumed.
+ */
+static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
+				struct rte_mbuf *m, uint16_t in_port,
+				bool *decapped)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+
+	*decapped = false;
+	if (ip->dst_addr != t->self_ip || t->self_ip == 0)
+		return true; /* stage 3 only lets local pods through */
+	if (ip->next_proto_id != IPPROTO_IPIP)
+		return true; /* host traffic: the FIB has the node IP → LOCAL */
+
+	/* IPIP is accepted only from a known node (calico-model.md §2.7). */
+	if (rte_hash_lookup(t->nodes, &ip->src_addr) < 0) {
+		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
+		return false;
+	}
+	uint16_t ohl = (ip->version_ihl & 0xf) * 4;
+	if (rte_be_to_cpu_16(ip->fragment_offset) &
+	    (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		/* We never fragment our outer headers; nor do peers (DF). */
+		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
+		return false;
+	}
+	if (pl_ipv4_check(m, ETH_HLEN + ohl, true) != DP_DROP_MAX) {
+		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
+		return false;
+	}
+	encap_ipip_pop(m, ohl);
+	c->st->ipip_decap++;
+	*decapped = true;
+	return true;
+}
+
+void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
+		      uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *fwd[PL_BURST];
+	uint32_t dst[PL_BURST];
+	uint64_t nhs[PL_BURST];
+	uint8_t flags[PL_BURST];
+	uint16_t k = 0;
+	const struct pl_port *pp = &t->port[in_port];
+	uint8_t role = pp->role;
+
+	c->st->port[in_port].rx += n;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (unlikely(k == PL_BURST)) {
+			/* Callers pass at most PL_BURST; stay safe anyway. */
+			pl_drop(c, m, DP_DROP_RUNT, in_port);
+			continue;
+		}
+		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HLEN)) {
+			pl_drop(c, m, DP_DROP_RUNT, in_port);
+			continue;
+		}
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		uint16_t et = eth->ether_type;
+
+		if (unlikely(et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+			if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+				if (role == PL_PORT_UPLINK) {
+					m->port = in_port;
+					pl_punt(c, m, PL_PUNT_ARP, 0, in_port);
+				} else if (role == PL_PORT_NONE) {
+					pl_drop(c, m, DP_DROP_ARP_IGNORED,
+						in_port);
+				} else {
+					pl_pod_arp(c, t, m, in_port);
+				}
+			} else if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+				   et == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ)) {
+				pl_drop(c, m, DP_DROP_VLAN, in_port);
+			} else {
+				pl_drop(c, m, DP_DROP_NOT_IP, in_port);
+			}
+			continue;
+		}
+		enum dp_drop why = pl_ipv4_check(m, ETH_HLEN, true);
+		if (unlikely(why != DP_DROP_MAX)) {
+			pl_drop(c, m, why, in_port);
+			continue;
+		}
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv4_hdr *, ETH_HLEN);
+		uint8_t fl = 0;
+
+		switch (role) {
+		case PL_PORT_POD:
+			why = pl_pod_src_check(&t->ep[pp->ep], eth,
+					       ip->src_addr);
+			if (why == DP_DROP_MAX &&
+			    ip->next_proto_id == IPPROTO_IPIP)
+				why = DP_DROP_IPIP_FROM_POD;
+			break;
+		case PL_PORT_UPLINK: {
+			bool dec;
+			if (!pl_uplink_in(c, t, m, in_port, &dec))
+				continue;
+			fl = dec ? 2 : 1;
+			ip = rte_pktmbuf_mtod_offset(
+				m, const struct rte_ipv4_hdr *, ETH_HLEN);
+			break;
+		}
+		case PL_PORT_HOST:
+			break;
+		default:
+			why = DP_DROP_NOT_IP;
+			break;
+		}
+		if (unlikely(why != DP_DROP_MAX)) {
+			pl_drop(c, m, why, in_port);
+			continue;
+		}
+		fwd[k] = m;
+		flags[k] = fl;
+		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
+		k++;
+	}
+	if (k == 0)
+		return;
+
+	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = fwd[i];
+		if (flags[i]) {
+			/*
+			 * From the uplink only local pods are reachable (or
+			 * the node itself, for plain packets); we are not a
+			 * transit router for the underlay.
+			 */
+			uint8_t kind = nhs[i] < t->n_nh ? t->nh[nhs[i]].kind :
+							   PL_NH_NO_ROUTE;
+			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
+			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
+				pl_drop(c, m, flags[i] == 2 ?
+					DP_DROP_IPIP_INNER_NOT_LOCAL :
+					DP_DROP_UPLINK_NOT_LOCAL, in_port);
+				continue;
+			}
+		}
+		pl_route_one(c, t, m, nhs[i], in_port, false);
+	}
+}

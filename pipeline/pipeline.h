@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The packet pipeline: what a worker does with a burst from one port.
+ *
+ * Stages, per burst:
+ *  1. parse and validate (Ethernet, ARP, IPv4), per input role: pods get
+ *     anti-spoofing and proxy ARP; the uplink gets IPIP termination and its
+ *     ARP punted to control;
+ *  2. one bulk FIB lookup for every packet still alive;
+ *  3. act on the next hop: TTL, MTU, IPIP encap, L2 rewrite, tx buffering,
+ *     or a hold for neighbor resolution (punted to control).
+ * Policy (acl/) plugs in between 2 and 3, where both endpoints are known.
+ *
+ * Outputs are buffered per tx port in the context and sent by
+ * pl_ctx_flush(); golden-packet tests read the buffers instead.
+ *
+ * Thread-safety: a context belongs to one worker lcore.
+ */
+#ifndef KDP_PIPELINE_PIPELINE_H
+#define KDP_PIPELINE_PIPELINE_H
+
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp/stats.h"
+#include "pipeline/tables.h"
+
+#define PL_BURST 32
+#define PL_TX_BURST 64
+
+/** Why a packet went to control (in mbuf hash.usr, bits 24–31). */
+enum pl_punt {
+	PL_PUNT_ARP = 1,  /**< ARP from the uplink, or a pod's ARP to learn */
+	PL_PUNT_HOLD = 2, /**< waiting for neighbor slot (bits 0–23); m->port = tx port */
+};
+
+struct pl_txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[PL_TX_BURST];
+};
+
+struct pl_ctx {
+	struct dp_lcore_stats *st;
+	struct rte_mempool *mp;   /**< for ICMP errors and ARP copies */
+	struct rte_ring *punt;    /**< to control (single producer) */
+	uint16_t txq;             /**< this worker's tx queue on every port */
+	uint16_t n_pending;       /**< ports with buffered packets ... */
+	uint16_t pending[RTE_MAX_ETHPORTS]; /**< ... listed here */
+	uint16_t ip_id;           /**< outer IPv4 id of our encapsulations */
+	/* ICMP error rate limit: a token bucket on the TSC. */
+	uint64_t icmp_tokens;
+	uint64_t icmp_last;
+	uint64_t icmp_period;     /**< TSC cycles per token */
+	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
+};
+
+/** ICMP errors each worker may send per second, and the burst it may save. */
+#define PL_ICMP_RATE 100
+#define PL_ICMP_BURST 10
+
+/** Prepare a worker context. */
+void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
+		 struct rte_mempool *mp, struct rte_ring *punt, uint16_t txq);
+
+/**
+ * Run a burst received on @p in_port through the pipeline. Every packet is
+ * consumed: buffered for tx, punted, or freed and counted as a drop.
+ */
+void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
+		      uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
+
+/** Send everything buffered; what a port refuses is dropped as tx_full. */
+void pl_ctx_flush(struct pl_ctx *c);
+
+/** Queue @p m (a complete frame) for tx on m->port. */
+void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m);
+
+#endif /* KDP_PIPELINE_PIPELINE_H */

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The tables control publishes to workers.
+ *
+ * Control builds a struct pl_tables from the desired state, never changes it
+ * after publishing, and swaps the global pointer (pl_tables_publish). Workers
+ * load the pointer once per poll iteration and report RCU quiescence after
+ * the iteration; control frees the old tables after the grace period.
+ *
+ * One thing is deliberately outside the immutable tables: the neighbor MACs
+ * (struct pl_neigh). ARP answers arrive far more often than routes change, so
+ * control writes each MAC with a single aligned 64-bit store and workers load
+ * it with one load; a FIB rebuild per ARP reply would be wasteful.
+ *
+ * Thread-safety: built and published by the control thread; read-only for
+ * workers.
+ */
+#ifndef KDP_PIPELINE_TABLES_H
+#define KDP_PIPELINE_TABLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+
+struct rte_fib;
+struct rte_hash;
+
+/** Calico's proxy-ARP gateway MAC, the source MAC of frames toward pods. */
+#define PL_GW_MAC {{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}}
+/** The link-local gateway pods route through (Calico). */
+#define PL_GW_IP RTE_IPV4(169, 254, 1, 1)
+
+enum pl_port_role {
+	PL_PORT_NONE = 0,
+	PL_PORT_UPLINK,
+	PL_PORT_POD,
+	PL_PORT_HOST,
+};
+
+/** What a FIB next hop does with a packet. */
+enum pl_nh_kind {
+	PL_NH_NO_ROUTE = 0, /**< index 0: the FIB default */
+	PL_NH_BLACKHOLE,    /**< local block, no such pod */
+	PL_NH_POD,          /**< local pod: out of its port */
+	PL_NH_POD_NO_PORT,  /**< local pod known, but no port for it */
+	PL_NH_IPIP,         /**< remote node, encapsulated */
+	PL_NH_DIRECT,       /**< remote node on our subnet, or the gateway */
+	PL_NH_LOCAL,        /**< the node itself: IPIP end point or host */
+};
+
+/** Neighbor slots: one resolved (port, IP) → MAC. */
+#define PL_NEIGH_VALID (1ull << 63)
+#define PL_NEIGH_MAX 16384
+
+struct pl_neigh {
+	/** PL_NEIGH_VALID | MAC in the low 48 bits (byte 0 lowest), or 0. */
+	uint64_t mac;
+};
+
+struct pl_nh {
+	uint8_t kind;        /**< enum pl_nh_kind */
+	uint16_t port;       /**< tx port */
+	uint32_t neigh;      /**< neighbor slot of the L2 next hop */
+	rte_be32_t outer_dst;/**< PL_NH_IPIP: remote node IP */
+	uint16_t mtu;        /**< largest IP packet (inner for IPIP) allowed */
+	uint16_t ep;         /**< PL_NH_POD: endpoint index */
+};
+
+#define PL_EP_MAX_IPS 4
+
+/** A local pod with a port. */
+struct pl_ep {
+	uint16_t port;
+	uint8_t n_ips;
+	bool mac_known;             /**< MAC configured: enforce it */
+	uint32_t neigh;             /**< neighbor slot of the pod's MAC */
+	rte_be32_t ips[PL_EP_MAX_IPS];
+	struct rte_ether_addr mac;  /**< configured pod MAC */
+	char name[64];              /**< "ns/name", for telemetry */
+};
+
+struct pl_port {
+	uint8_t role;      /**< enum pl_port_role */
+	uint16_t ep;       /**< PL_PORT_POD: endpoint index */
+	struct rte_ether_addr mac; /**< source MAC we send with */
+};
+
+struct pl_tables {
+	uint64_t gen;                /**< publish generation */
+	struct rte_fib *fib;         /**< dst → pl_nh index */
+	struct rte_hash *nodes;      /**< the IPIP accept list (node IPs, BE) */
+	uint32_t n_nh;
+	struct pl_nh *nh;
+	uint32_t n_ep;
+	struct pl_ep *ep;
+	struct pl_port port[RTE_MAX_ETHPORTS];
+	rte_be32_t self_ip;          /**< node IP; 0 when unknown */
+	rte_be32_t icmp_src;         /**< source of ICMP errors we send */
+	uint16_t uplink_port;
+	uint16_t host_port;          /**< UINT16_MAX if none */
+	uint16_t uplink_mtu;
+	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
+};
+
+/** The neighbor slots (allocated once; see the file comment). */
+extern struct pl_neigh *pl_neigh;
+
+/** The published tables. Workers: load once per iteration. */
+extern struct pl_tables *pl_tables_cur;
+
+static inline struct pl_tables *pl_tables_load(void)
+{
+	return __atomic_load_n(&pl_tables_cur, __ATOMIC_ACQUIRE);
+}
+
+static inline uint64_t pl_neigh_load(uint32_t slot)
+{
+	return __atomic_load_n(&pl_neigh[slot].mac, __ATOMIC_RELAXED);
+}
+
+#endif /* KDP_PIPELINE_TABLES_H */
