@@ -10,6 +10,7 @@
 #include "control/ctl_priv.h"
 #include "dp/log.h"
 #include "dp/stats.h"
+#include "k8s/api_ds.h"
 #include "k8s/decode.h"
 #include "pipeline/pipeline.h"
 
@@ -49,8 +50,16 @@ static struct ctl_ds *open_ds(const struct ctl_config *cfg,
 				 cfg->ds_path, strerror(errno));
 		break;
 	case CTL_DS_KUBERNETES:
-		ds = ctl_k8s_ds_open(cfg, st, err, errlen);
+	{
+		struct k8s_api_conf kc = {.kubeconfig = cfg->ds_kubeconfig};
+		ds = k8s_api_ds_create(&kc, st);
+		if (ds == NULL)
+			snprintf(err, errlen, "datastore.kubeconfig: %s: %s",
+				 cfg->ds_kubeconfig ? cfg->ds_kubeconfig :
+						      "(in-cluster)",
+				 strerror(errno));
 		break;
+	}
 	}
 	return ds;
 }
