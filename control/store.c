@@ -155,12 +155,18 @@ static const char *meta_str(const cJSON *obj, const char *field)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static const char *const res_kinds[CTL_RES_MAX] = {
+#define _(sym, plural, kind) [CTL_RES_##sym] = kind,
+	foreach_ctl_res(_)
+#undef _
+};
+
 static int reject(enum ctl_res res, const char *ns, const char *name,
 		  const char *why)
 {
-	KDP_LOG(ERR, "store: rejected %s %s%s%s: %s", ctl_res_name(res),
+	KDP_LOG(ERR, "store: rejected %s %s%s%s (%s): %s", res_kinds[res],
 		ns && *ns ? ns : "", ns && *ns ? "/" : "", name ? name : "?",
-		why);
+		ctl_res_name(res), why);
 	return -EINVAL;
 }
 
