@@ -31,10 +31,23 @@
 
 #define FDS_MAX_FILE (256u << 20) /* larger is surely not a manifest */
 
+/*
+ * What identifies a file version without reading it again. Only a shortcut
+ * for files inotify said nothing about: an event naming a file clears its
+ * stamp, so two same-size writes within one mtime tick are still seen.
+ */
+struct fds_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
 struct fds_file {
 	UT_hash_handle hh;
 	char *name;  /* basename inside the directory */
 	cJSON *good; /* last successful parse, NULL if never */
+	struct fds_stamp stamp; /* of the version last read */
 	bool present;
 };
 
@@ -56,10 +69,11 @@ static struct file_ds *fds_of(const struct ctl_ds *ds)
 	return ds->priv;
 }
 
-static void set_error(struct file_ds *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void set_error(struct file_ds *f, bool log, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void set_error(struct file_ds *f, const char *fmt, ...)
+/* Record the last error for status(); @p log is false when already logged. */
+static void set_error(struct file_ds *f, bool log, const char *fmt, ...)
 {
 	char buf[sizeof(f->last_error)];
 	va_list ap;
@@ -67,7 +81,8 @@ static void set_error(struct file_ds *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	KDP_LOG(ERR, "file datastore: %s", buf);
+	if (log)
+		KDP_LOG(ERR, "file datastore: %s", buf);
 	pthread_mutex_lock(&f->lock);
 	memcpy(f->last_error, buf, sizeof(buf));
 	pthread_mutex_unlock(&f->lock);
@@ -82,11 +97,14 @@ static bool relevant_name(const char *name)
 }
 
 /*
- * Read @p name. @return 1 and a buffer, 0 when the file is not a regular file
- * or is empty (being written: keep the last state), or -errno.
+ * Read @p name unless its stamp equals @p stamp (then it is unchanged).
+ * @return 1 and a buffer, 0 when the file is unchanged, not a regular file
+ *   or empty (being written: keep the last state), or -errno.
  */
-static int read_file(int dfd, const char *name, char **buf, size_t *len)
+static int read_file(int dfd, const char *name, struct fds_stamp *stamp,
+		     char **buf, size_t *len)
 {
+	struct fds_stamp now;
 	struct stat sb;
 	size_t got = 0;
 	int fd, rc = 0;
@@ -101,6 +119,14 @@ static int read_file(int dfd, const char *name, char **buf, size_t *len)
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
 		goto out_close;
+	memset(&now, 0, sizeof(now));
+	now.dev = sb.st_dev;
+	now.ino = sb.st_ino;
+	now.size = sb.st_size;
+	now.mtime = sb.st_mtim;
+	if (memcmp(&now, stamp, sizeof(now)) == 0)
+		goto out_close;
+	*stamp = now;
 	if ((uint64_t)sb.st_size > FDS_MAX_FILE) {
 		rc = -EFBIG;
 		goto out_close;
@@ -135,7 +161,7 @@ static struct fds_file *file_get(struct file_ds *f, const char *name)
 	HASH_FIND_STR(f->files, name, ff);
 	if (ff != NULL)
 		return ff;
-	ff = calloc(1, sizeof(*ff));
+	ff = calloc(1, sizeof(*ff)); /* zeroed stamp: read it the first time */
 	if (ff == NULL || (ff->name = strdup(name)) == NULL) {
 		free(ff);
 		return NULL;
@@ -161,13 +187,13 @@ static void scan_file(struct file_ds *f, int dfd, const char *name)
 	int rc;
 
 	if (ff == NULL) {
-		set_error(f, "%s: out of memory", name);
+		set_error(f, true, "%s: out of memory", name);
 		return;
 	}
 	ff->present = true;
-	rc = read_file(dfd, name, &buf, &len);
+	rc = read_file(dfd, name, &ff->stamp, &buf, &len);
 	if (rc < 0) {
-		set_error(f, "%s: %s", name, strerror(-rc));
+		set_error(f, true, "%s: %s", name, strerror(-rc));
 		return;
 	}
 	if (rc == 0)
@@ -176,7 +202,7 @@ static void scan_file(struct file_ds *f, int dfd, const char *name)
 	if (root == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 
-		set_error(f, "%s: invalid JSON near offset %td; keeping its last good state",
+		set_error(f, true, "%s: invalid JSON near offset %td; keeping its last good state",
 			  name, at ? at - buf : (ptrdiff_t)-1);
 	} else {
 		cJSON_Delete(ff->good);
@@ -195,21 +221,21 @@ static void apply_object(struct file_ds *f, const char *file, const cJSON *obj,
 	int rc;
 
 	if (!cJSON_IsObject(obj)) {
-		set_error(f, "%s: list item is not an object", file);
+		set_error(f, true, "%s: list item is not an object", file);
 		return;
 	}
 	rc = k8s_res_from_kind(a ? a : api, k ? k : kind, &res);
 	if (rc == -ENOENT) {
-		KDP_LOG(INFO, "file datastore: %s: ignoring %s %s", file,
+		KDP_LOG(DEBUG, "file datastore: %s: ignoring %s %s", file,
 			a ? a : api, k ? k : kind);
 		return;
 	}
 	if (rc < 0) {
-		set_error(f, "%s: object without apiVersion/kind", file);
+		set_error(f, true, "%s: object without apiVersion/kind", file);
 		return;
 	}
 	if (ctl_store_upsert(f->ds.store, res, obj) < 0)
-		set_error(f, "%s: %s object rejected (see log)", file,
+		set_error(f, false, "%s: %s object rejected (see log)", file,
 			  ctl_res_name(res));
 }
 
@@ -229,7 +255,7 @@ static void apply_root(struct file_ds *f, const char *file, const cJSON *root)
 	}
 	if (!cJSON_IsArray(items)) {
 		if (!cJSON_IsNull(items) && items != NULL)
-			set_error(f, "%s: %s.items is not an array", file, kind);
+			set_error(f, true, "%s: %s.items is not an array", file, kind);
 		return;
 	}
 	/* "NodeList" items are Nodes; a plain "List" names nothing */
@@ -255,7 +281,7 @@ static int reload(struct file_ds *f)
 	if (d == NULL) {
 		int rc = -errno;
 
-		set_error(f, "%s: %s", f->dir, strerror(-rc));
+		set_error(f, true, "%s: %s", f->dir, strerror(-rc));
 		return rc;
 	}
 	HASH_ITER(hh, f->files, ff, tmp)
@@ -290,6 +316,20 @@ static int reload(struct file_ds *f)
 	return 0;
 }
 
+static void forget_stamp(struct file_ds *f, const char *name)
+{
+	struct fds_file *ff, *tmp;
+
+	if (name == NULL) {
+		HASH_ITER(hh, f->files, ff, tmp)
+			memset(&ff->stamp, 0, sizeof(ff->stamp));
+		return;
+	}
+	HASH_FIND_STR(f->files, name, ff);
+	if (ff != NULL)
+		memset(&ff->stamp, 0, sizeof(ff->stamp));
+}
+
 /* Drain inotify; true when something that matters changed. */
 static bool drain_events(struct file_ds *f)
 {
@@ -307,10 +347,13 @@ static bool drain_events(struct file_ds *f)
 			const struct inotify_event *ev = (const void *)p;
 
 			if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF |
-					IN_MOVE_SELF | IN_IGNORED))
+					IN_MOVE_SELF | IN_IGNORED)) {
+				forget_stamp(f, NULL); /* events were lost */
 				changed = true;
-			else if (ev->len > 0 && relevant_name(ev->name))
+			} else if (ev->len > 0 && relevant_name(ev->name)) {
+				forget_stamp(f, ev->name);
 				changed = true;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
