@@ -56,6 +56,8 @@ struct ctl_labels {
 
 /** Value of label @p key, or NULL. */
 const char *ctl_labels_get(const struct ctl_labels *l, const char *key);
+/** Free the keys and values and reset @p l to empty. NULL is a no-op. */
+void ctl_labels_clear(struct ctl_labels *l);
 
 enum ctl_encap_mode {
 	CTL_ENCAP_NEVER = 0,
@@ -160,5 +162,17 @@ struct ctl_serviceaccount {
 	char *name;
 	struct ctl_labels labels;
 };
+
+/*
+ * Free a decoded object and everything it owns (the decoders in k8s/decode.c
+ * allocate them). NULL is a no-op.
+ */
+void ctl_node_free(struct ctl_node *n);
+void ctl_pool_free(struct ctl_pool *p);
+void ctl_block_free(struct ctl_block *b);
+void ctl_affinity_free(struct ctl_affinity *a);
+void ctl_pod_free(struct ctl_pod *p);
+void ctl_namespace_free(struct ctl_namespace *n);
+void ctl_serviceaccount_free(struct ctl_serviceaccount *sa);
 
 #endif /* KDP_CONTROL_MODEL_H */

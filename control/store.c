@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The desired-state store: one uthash table per resource, keyed by
+ * "namespace/name" ("/name" for cluster-scoped kinds).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "control/store.h"
+#include "dp/log.h"
+
+struct st_obj {
+	UT_hash_handle hh;
+	char *key;     /* "ns/name" */
+	char *ns;      /* "" for cluster-scoped */
+	char *name;
+	cJSON *raw;
+	void *decoded;             /* NULL when the kind had no decoder */
+	ctl_decoded_free_fn free_fn; /* the one that matches decoded */
+	bool seen;                 /* upserted since resync_begin */
+};
+
+struct st_decoder {
+	ctl_decode_fn decode;
+	ctl_decoded_free_fn free_fn;
+};
+
+struct ctl_store {
+	struct st_obj *tab[CTL_RES_MAX];
+	struct st_decoder dec[CTL_RES_MAX];
+	uint64_t generation;
+};
+
+struct ctl_store *ctl_store_create(void)
+{
+	struct ctl_store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		errno = ENOMEM;
+	return st;
+}
+
+static void obj_free(struct st_obj *o)
+{
+	if (o->decoded != NULL && o->free_fn != NULL)
+		o->free_fn(o->decoded);
+	cJSON_Delete(o->raw);
+	free(o->key);
+	free(o->ns);
+	free(o->name);
+	free(o);
+}
+
+void ctl_store_free(struct ctl_store *st)
+{
+	if (st == NULL)
+		return;
+	for (int r = 0; r < CTL_RES_MAX; r++) {
+		struct st_obj *o, *tmp;
+
+		HASH_ITER(hh, st->tab[r], o, tmp) {
+			HASH_DEL(st->tab[r], o);
+			obj_free(o);
+		}
+	}
+	free(st);
+}
+
+static char *make_key(const char *ns, const char *name)
+{
+	size_t ln = ns ? strlen(ns) : 0, lm = strlen(name);
+	char *k = malloc(ln + lm + 2);
+
+	if (k == NULL)
+		return NULL;
+	if (ln)
+		memcpy(k, ns, ln);
+	k[ln] = '/';
+	memcpy(k + ln + 1, name, lm + 1);
+	return k;
+}
+
+static struct st_obj *find(const struct ctl_store *st, enum ctl_res res,
+			   const char *ns, const char *name)
+{
+	struct st_obj *o = NULL;
+	char *key;
+
+	if ((unsigned)res >= CTL_RES_MAX || name == NULL)
+		return NULL;
+	key = make_key(ns, name);
+	if (key == NULL)
+		return NULL;
+	HASH_FIND_STR(st->tab[res], key, o);
+	free(key);
+	return o;
+}
+
+/*
+ * Same content, ignoring metadata.resourceVersion: a datastore re-delivering
+ * an object whose only change is its version (a relist, a no-op update)
+ * must not cause a recompile.
+ */
+static bool same_metadata(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x;
+	int na = 0, nb = 0;
+
+	if (!cJSON_IsObject(a) || !cJSON_IsObject(b))
+		return cJSON_Compare(a, b, true);
+	cJSON_ArrayForEach(x, a) {
+		if (strcmp(x->string, "resourceVersion") == 0)
+			continue;
+		na++;
+		if (!cJSON_Compare(x, cJSON_GetObjectItemCaseSensitive(b, x->string), true))
+			return false;
+	}
+	cJSON_ArrayForEach(x, b) {
+		if (strcmp(x->string, "resourceVersion") != 0)
+			nb++;
+	}
+	return na == nb;
+}
+
+static bool same_content(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x;
+
+	if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+		return false;
+	cJSON_ArrayForEach(x, a) {
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+
+		if (y == NULL)
+			return false;
+		if (strcmp(x->string, "metadata") == 0) {
+			if (!same_metadata(x, y))
+				return false;
+		} else if (!cJSON_Compare(x, y, true)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *meta_str(const cJSON *obj, const char *field)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, field);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *const res_kinds[CTL_RES_MAX] = {
+#define _(sym, plural, kind) [CTL_RES_##sym] = kind,
+	foreach_ctl_res(_)
+#undef _
+};
+
+static int reject(enum ctl_res res, const char *ns, const char *name,
+		  const char *why)
+{
+	KDP_LOG(ERR, "store: rejected %s %s%s%s (%s): %s", res_kinds[res],
+		ns && *ns ? ns : "", ns && *ns ? "/" : "", name ? name : "?",
+		ctl_res_name(res), why);
+	return -EINVAL;
+}
+
+int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
+{
+	const char *ns, *name;
+	struct st_obj *old, *o;
+	char err[256] = "";
+	void *decoded = NULL;
+	cJSON *raw;
+
+	if ((unsigned)res >= CTL_RES_MAX)
+		return -EINVAL;
+	if (!cJSON_IsObject(obj))
+		return reject(res, NULL, NULL, "not a JSON object");
+	name = meta_str(obj, "name");
+	ns = meta_str(obj, "namespace");
+	if (ns == NULL)
+		ns = "";
+	if (name == NULL || *name == '\0')
+		return reject(res, ns, NULL, "metadata.name missing");
+
+	old = find(st, res, ns, name);
+	if (old != NULL) {
+		/* seen even if rejected below: the old version stays in force */
+		old->seen = true;
+		if (same_content(old->raw, obj))
+			return 0;
+	}
+
+	if (st->dec[res].decode != NULL) {
+		decoded = st->dec[res].decode(obj, err, sizeof(err));
+		if (decoded == NULL)
+			return reject(res, ns, name, err[0] ? err : "decode failed");
+	}
+	raw = cJSON_Duplicate(obj, true);
+	o = calloc(1, sizeof(*o));
+	if (raw == NULL || o == NULL)
+		goto out_nomem;
+	o->key = make_key(ns, name);
+	o->ns = strdup(ns);
+	o->name = strdup(name);
+	if (o->key == NULL || o->ns == NULL || o->name == NULL)
+		goto out_nomem;
+	o->raw = raw;
+	o->decoded = decoded;
+	o->free_fn = st->dec[res].free_fn;
+	o->seen = true;
+
+	if (old != NULL) {
+		HASH_DEL(st->tab[res], old);
+		obj_free(old);
+	}
+	HASH_ADD_KEYPTR(hh, st->tab[res], o->key, strlen(o->key), o);
+	st->generation++;
+	return 0;
+
+out_nomem:
+	if (o != NULL) {
+		free(o->key);
+		free(o->ns);
+		free(o->name);
+		free(o);
+	}
+	cJSON_Delete(raw);
+	if (decoded != NULL && st->dec[res].free_fn != NULL)
+		st->dec[res].free_fn(decoded);
+	KDP_LOG(ERR, "store: out of memory storing %s %s/%s",
+		ctl_res_name(res), ns, name);
+	return -ENOMEM;
+}
+
+int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
+		     const char *name)
+{
+	struct st_obj *o = find(st, res, ns, name);
+
+	if (o == NULL)
+		return -ENOENT;
+	HASH_DEL(st->tab[res], o);
+	obj_free(o);
+	st->generation++;
+	return 0;
+}
+
+void ctl_store_resync_begin(struct ctl_store *st, enum ctl_res res)
+{
+	struct st_obj *o, *tmp;
+
+	if ((unsigned)res >= CTL_RES_MAX)
+		return;
+	HASH_ITER(hh, st->tab[res], o, tmp)
+		o->seen = false;
+}
+
+void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
+{
+	struct st_obj *o, *tmp;
+
+	if ((unsigned)res >= CTL_RES_MAX)
+		return;
+	HASH_ITER(hh, st->tab[res], o, tmp) {
+		if (o->seen)
+			continue;
+		HASH_DEL(st->tab[res], o);
+		obj_free(o);
+		st->generation++;
+	}
+}
+
+uint64_t ctl_store_generation(const struct ctl_store *st)
+{
+	return st->generation;
+}
+
+size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res)
+{
+	if ((unsigned)res >= CTL_RES_MAX)
+		return 0;
+	return HASH_COUNT(st->tab[res]);
+}
+
+/* Objects stored before their kind got a decoder stay raw (see store.h). */
+static const void *view(const struct st_obj *o)
+{
+	return o->decoded != NULL ? o->decoded : o->raw;
+}
+
+const void *ctl_store_get(const struct ctl_store *st, enum ctl_res res,
+			  const char *ns, const char *name)
+{
+	const struct st_obj *o = find(st, res, ns, name);
+
+	return o ? view(o) : NULL;
+}
+
+const cJSON *ctl_store_get_raw(const struct ctl_store *st, enum ctl_res res,
+			       const char *ns, const char *name)
+{
+	const struct st_obj *o = find(st, res, ns, name);
+
+	return o ? o->raw : NULL;
+}
+
+int ctl_store_foreach(const struct ctl_store *st, enum ctl_res res,
+		      ctl_store_visit_fn fn, void *arg)
+{
+	struct st_obj *o, *tmp;
+
+	if ((unsigned)res >= CTL_RES_MAX)
+		return 0;
+	HASH_ITER(hh, st->tab[res], o, tmp) {
+		int rc = fn(arg, view(o), o->raw);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void ctl_store_set_decoder(struct ctl_store *st, enum ctl_res res,
+			   ctl_decode_fn decode, ctl_decoded_free_fn free_fn)
+{
+	if ((unsigned)res >= CTL_RES_MAX)
+		return;
+	st->dec[res].decode = decode;
+	st->dec[res].free_fn = free_fn;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Felix route computation (calico-model.md §2) on a small cluster. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "control/routes.h"
+#include "control/store.h"
+#include "k8s/decode.h"
+#include "tests/unit/ctl_check.h"
+
+static struct ctl_store *st;
+
+static void put(enum ctl_res res, const char *json)
+{
+	cJSON *o = tj(json);
+
+	if (ctl_store_upsert(st, res, o) != 0) {
+		fprintf(stderr, "fixture rejected: %s\n", json);
+		check_failures++;
+	}
+	cJSON_Delete(o);
+}
+
+#define NODE(name, v4, tun)                                                  \
+	"{'metadata':{'name':'" name "','annotations':{"                      \
+	"'projectcalico.org/IPv4Address':'" v4 "',"                          \
+	"'projectcalico.org/IPv4IPIPTunnelAddr':'" tun "'}}}"
+#define POOL(name, cidr, extra)                                              \
+	"{'metadata':{'name':'" name "'},'spec':{'cidr':'" cidr "'" extra "}}"
+#define BLOCK(name, cidr, extra)                                             \
+	"{'metadata':{'name':'" name "'},'spec':{'cidr':'" cidr "'" extra "}}"
+#define POD(ns, name, node, ip, extra)                                       \
+	"{'metadata':{'name':'" name "','namespace':'" ns "'},'spec':{'nodeName':'" node "'" extra "}," \
+	"'status':{'podIP':'" ip "'}}"
+
+/* Three nodes: n1 (self) and n2 share 192.168.10.0/24, n3 is elsewhere. */
+static void load_cluster(void)
+{
+	put(CTL_RES_NODE, NODE("n1", "192.168.10.11/24", "10.244.1.0"));
+	put(CTL_RES_NODE, NODE("n2", "192.168.10.12/24", "10.244.2.0"));
+	/* n3's tunnel address is borrowed from n2's block */
+	put(CTL_RES_NODE, NODE("n3", "192.168.20.13/24", "10.244.2.9"));
+	put(CTL_RES_NODE, "{'metadata':{'name':'n4'}}"); /* IP unknown */
+
+	put(CTL_RES_IPPOOL, POOL("cross", "10.244.0.0/16", ",'ipipMode':'CrossSubnet'"));
+	put(CTL_RES_IPPOOL, POOL("narrow", "10.244.200.0/24", ",'ipipMode':'Always'"));
+	put(CTL_RES_IPPOOL, POOL("always", "10.245.0.0/16", ",'ipipMode':'Always'"));
+	put(CTL_RES_IPPOOL, POOL("never", "10.246.0.0/16", ",'ipipMode':'Never'"));
+	put(CTL_RES_IPPOOL, POOL("lb", "10.247.0.0/24",
+				 ",'ipipMode':'Always','allowedUses':['LoadBalancer']"));
+
+	/* local block: tunnel, pod, an IP borrowed by n3, one without node */
+	put(CTL_RES_IPAMBLOCK, BLOCK("b1", "10.244.1.0/26",
+		",'affinity':'host:n1','allocations':[0,null,1,2,3],'attributes':["
+		"{'handle_id':'ipip-tunnel-addr-n1','secondary':{'node':'n1','type':'ipipTunnelAddress'}},"
+		"{'handle_id':'k8s-pod-network.a','secondary':{'node':'n1','namespace':'default','pod':'pa'}},"
+		"{'handle_id':'k8s-pod-network.b','secondary':{'node':'n3','namespace':'default','pod':'px'}},"
+		"{'handle_id':'k8s-pod-network.c','secondary':{'namespace':'default','pod':'py'}}]"));
+	/* n2's block, one IP borrowed by us (pb) */
+	put(CTL_RES_IPAMBLOCK, BLOCK("b2", "10.244.2.0/26",
+		",'affinity':'host:n2','allocations':[0,null,null,null,null,1],'attributes':["
+		"{'handle_id':'ipip-tunnel-addr-n2','secondary':{'node':'n2'}},"
+		"{'handle_id':'k8s-pod-network.d','secondary':{'node':'n1','namespace':'default','pod':'pb'}}]"));
+	/* n3's block: IP 7 claims n2 but pc runs here (stale IPAM): local wins */
+	put(CTL_RES_IPAMBLOCK, BLOCK("b3", "10.244.3.0/26",
+		",'affinity':'host:n3','allocations':[null,null,null,null,null,null,null,0],"
+		"'attributes':[{'handle_id':'h','secondary':{'node':'n2'}}]"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b4", "10.245.2.0/26", ",'affinity':'host:n2'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b5", "10.246.3.0/26", ",'affinity':'host:n3'"));
+	/* no affinity: one /32 per allocation */
+	put(CTL_RES_IPAMBLOCK, BLOCK("b6", "10.244.4.0/26",
+		",'allocations':[null,0,1],'attributes':["
+		"{'handle_id':'x','secondary':{'node':'n2'}},{'handle_id':'y','secondary':{'node':'n3'}}]"));
+	/* host with unknown IP: no block route, but its borrowed IP still routes */
+	put(CTL_RES_IPAMBLOCK, BLOCK("b7", "10.244.5.0/26",
+		",'affinity':'host:n4','allocations':[null,0],'attributes':[{'secondary':{'node':'n2'}}]"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b8", "10.244.6.0/26", ",'affinity':'host:ghost'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b9", "10.244.7.0/26", ",'affinity':'host:n2','deleted':true"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b10", "10.247.0.0/26", ",'affinity':'host:n2'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b11", "10.244.200.0/26", ",'affinity':'host:n2'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b12", "10.99.0.0/26", ",'affinity':'host:n2'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b13", "10.244.9.5/32", ",'affinity':'host:n1'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b14", "10.244.9.6/32", ",'affinity':'host:n3'"));
+	put(CTL_RES_IPAMBLOCK, BLOCK("b15", "10.244.10.0/26", ",'affinity':'virtual:vm'"));
+
+	put(CTL_RES_POD, POD("default", "pa", "n1", "10.244.1.2", ""));
+	put(CTL_RES_POD, POD("default", "pb", "n1", "10.244.2.5", ""));
+	put(CTL_RES_POD, POD("default", "pc", "n1", "10.244.3.7", ""));
+	put(CTL_RES_POD, POD("kube-system", "hn", "n1", "192.168.10.11", ",'hostNetwork':true"));
+	put(CTL_RES_POD, POD("default", "remote", "n2", "10.244.2.3", ""));
+	put(CTL_RES_POD, "{'metadata':{'name':'done','namespace':'default'},'spec':{'nodeName':'n1'},"
+			 "'status':{'phase':'Succeeded','podIP':'10.244.1.9'}}");
+}
+
+struct want {
+	uint32_t net;
+	uint8_t plen;
+	enum ctl_route_kind kind;
+	uint32_t via;
+	const char *who; /* node, or pod name for LOCAL_POD */
+};
+
+static void check_routes(const struct ctl_route_set *rs, const struct want *w,
+			 size_t n)
+{
+	CHECK_EQ(rs->n, n);
+	for (size_t i = 0; i < n && i < rs->n; i++) {
+		const struct ctl_route *r = &rs->v[i];
+		const char *who = r->kind == CTL_RT_LOCAL_POD ? r->pod_name : r->node;
+
+		if (r->net != w[i].net || r->plen != w[i].plen ||
+		    r->kind != w[i].kind || r->via != w[i].via ||
+		    (w[i].who == NULL) != (who == NULL) ||
+		    (who && strcmp(who, w[i].who) != 0)) {
+			fprintf(stderr, "route %zu: got %08x/%u kind %d via %08x %s, want %08x/%u kind %d via %08x %s\n",
+				i, r->net, r->plen, r->kind, r->via, who ? who : "-",
+				w[i].net, w[i].plen, w[i].kind, w[i].via,
+				w[i].who ? w[i].who : "-");
+			check_failures++;
+		}
+	}
+}
+
+#define N1 IP4(192, 168, 10, 11)
+#define N2 IP4(192, 168, 10, 12)
+#define N3 IP4(192, 168, 20, 13)
+
+static void test_from_n1(void)
+{
+	static const struct want w[] = {
+		{IP4(10, 244, 1, 0), 26, CTL_RT_BLACKHOLE, 0, NULL},
+		{IP4(10, 244, 1, 2), 32, CTL_RT_LOCAL_POD, 0, "pa"},
+		{IP4(10, 244, 1, 3), 32, CTL_RT_IPIP, N3, "n3"},      /* borrowed, other subnet */
+		{IP4(10, 244, 2, 0), 26, CTL_RT_DIRECT, N2, "n2"},    /* CrossSubnet, same subnet */
+		{IP4(10, 244, 2, 5), 32, CTL_RT_LOCAL_POD, 0, "pb"},
+		{IP4(10, 244, 2, 9), 32, CTL_RT_IPIP, N3, "n3"},      /* borrowed tunnel address */
+		{IP4(10, 244, 3, 0), 26, CTL_RT_IPIP, N3, "n3"},      /* CrossSubnet, other subnet */
+		{IP4(10, 244, 3, 7), 32, CTL_RT_LOCAL_POD, 0, "pc"},  /* beats the stale /32 */
+		{IP4(10, 244, 4, 1), 32, CTL_RT_DIRECT, N2, "n2"},    /* no-affinity block */
+		{IP4(10, 244, 4, 2), 32, CTL_RT_IPIP, N3, "n3"},
+		{IP4(10, 244, 5, 1), 32, CTL_RT_DIRECT, N2, "n2"},
+		{IP4(10, 244, 9, 6), 32, CTL_RT_IPIP, N3, "n3"},      /* remote /32 block */
+		{IP4(10, 244, 200, 0), 26, CTL_RT_IPIP, N2, "n2"},    /* longest pool: Always */
+		{IP4(10, 245, 2, 0), 26, CTL_RT_IPIP, N2, "n2"},      /* Always, same subnet */
+		{IP4(10, 246, 3, 0), 26, CTL_RT_DIRECT, N3, "n3"},    /* Never */
+	};
+	struct ctl_route_set rs;
+
+	CHECK_EQ(ctl_routes_compute(st, "n1", &rs), 0);
+	check_routes(&rs, w, sizeof(w) / sizeof(w[0]));
+	CHECK_EQ(rs.self_ip, N1);
+	CHECK_EQ(rs.self_plen, 24);
+	CHECK_EQ(rs.self_tunnel_ip, IP4(10, 244, 1, 0));
+	CHECK(rs.ipip_enabled);
+	CHECK_EQ(rs.n_node_ips, 3);
+	if (rs.n_node_ips == 3) {
+		CHECK_EQ(rs.node_ips[0], N1);
+		CHECK_EQ(rs.node_ips[1], N2);
+		CHECK_EQ(rs.node_ips[2], N3);
+	}
+	/* the LoadBalancer-only pool gets no routes */
+	CHECK_EQ(rs.n_pools, 4);
+	if (rs.n_pools == 4) {
+		CHECK(rs.pool_nets[0] == IP4(10, 244, 0, 0) && rs.pool_plens[0] == 16);
+		CHECK(rs.pool_nets[1] == IP4(10, 244, 200, 0) && rs.pool_plens[1] == 24);
+		CHECK(rs.pool_nets[2] == IP4(10, 245, 0, 0) && rs.pool_plens[2] == 16);
+		CHECK(rs.pool_nets[3] == IP4(10, 246, 0, 0) && rs.pool_plens[3] == 16);
+	}
+	CHECK_STR(rs.v[1].pod_ns, "default");
+	ctl_routes_free(&rs);
+	CHECK(rs.v == NULL && rs.n == 0);
+	ctl_routes_free(NULL);
+}
+
+/* The same cluster seen from n2: roles swap. */
+static void test_from_n2(void)
+{
+	struct ctl_route_set rs;
+	const struct ctl_route *r;
+	size_t i;
+
+	CHECK_EQ(ctl_routes_compute(st, "n2", &rs), 0);
+	for (i = 0; i < rs.n; i++) {
+		r = &rs.v[i];
+		if (r->net == IP4(10, 244, 1, 0) && r->plen == 26)
+			CHECK(r->kind == CTL_RT_DIRECT && r->via == N1 && strcmp(r->node, "n1") == 0);
+		if (r->net == IP4(10, 244, 2, 0) && r->plen == 26)
+			CHECK(r->kind == CTL_RT_BLACKHOLE);
+		/* n1's pods borrowed from our block go to n1 */
+		if (r->net == IP4(10, 244, 2, 5))
+			CHECK(r->kind == CTL_RT_DIRECT && r->via == N1 && r->plen == 32);
+		/* our own borrowed IPs elsewhere need no route */
+		CHECK(!(r->net == IP4(10, 244, 4, 1) && r->plen == 32));
+		/* pods of other nodes never become LOCAL_POD */
+		CHECK(r->kind != CTL_RT_LOCAL_POD || strcmp(r->pod_name, "remote") == 0);
+	}
+	ctl_routes_free(&rs);
+}
+
+/* An unknown self node: CrossSubnet cannot match, everything is IPIP. */
+static void test_unknown_self(void)
+{
+	struct ctl_route_set rs;
+
+	CHECK_EQ(ctl_routes_compute(st, "nobody", &rs), 0);
+	CHECK_EQ(rs.self_ip, 0);
+	for (size_t i = 0; i < rs.n; i++) {
+		if (rs.v[i].net == IP4(10, 244, 2, 0) && rs.v[i].plen == 26)
+			CHECK_EQ(rs.v[i].kind, CTL_RT_IPIP);
+		CHECK(rs.v[i].kind != CTL_RT_BLACKHOLE && rs.v[i].kind != CTL_RT_LOCAL_POD);
+	}
+	ctl_routes_free(&rs);
+}
+
+/* Only Never pools: IPIP stays disabled, routes are direct. */
+static void test_never_only(void)
+{
+	struct ctl_store *s = ctl_store_create();
+	struct ctl_store *saved = st;
+	struct ctl_route_set rs;
+
+	st = s;
+	k8s_decode_register(st);
+	put(CTL_RES_NODE, NODE("a", "10.0.0.1/24", ""));
+	put(CTL_RES_NODE, NODE("b", "10.0.1.2/24", ""));
+	put(CTL_RES_IPPOOL, POOL("p", "10.50.0.0/16", ""));
+	put(CTL_RES_IPAMBLOCK, BLOCK("bb", "10.50.1.0/26", ",'affinity':'host:b'"));
+	CHECK_EQ(ctl_routes_compute(st, "a", &rs), 0);
+	CHECK(!rs.ipip_enabled);
+	CHECK_EQ(rs.n, 1);
+	if (rs.n == 1)
+		CHECK(rs.v[0].kind == CTL_RT_DIRECT && rs.v[0].via == IP4(10, 0, 1, 2));
+	ctl_routes_free(&rs);
+	ctl_store_free(s);
+	st = saved;
+}
+
+int main(void)
+{
+	st = ctl_store_create();
+	k8s_decode_register(st);
+	load_cluster();
+	test_from_n1();
+	test_from_n2();
+	test_unknown_self();
+	test_never_only();
+	ctl_store_free(st);
+	CHECK_DONE();
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Store semantics with a test decoder: upsert, replace, reject, delete, resync. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "control/store.h"
+#include "tests/unit/ctl_check.h"
+
+static int n_decodes, n_frees;
+
+struct tdec {
+	int v;
+};
+
+/* Accepts {spec:{v:<n>}}, rejects a missing v. */
+static void *tdecode(const cJSON *obj, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "spec"), "v");
+	struct tdec *d;
+
+	n_decodes++;
+	if (!cJSON_IsNumber(v)) {
+		snprintf(err, errlen, "spec.v missing");
+		return NULL;
+	}
+	d = malloc(sizeof(*d));
+	d->v = v->valueint;
+	return d;
+}
+
+static void tfree(void *p)
+{
+	n_frees++;
+	free(p);
+}
+
+static int get_v(const struct ctl_store *st, const char *ns, const char *name)
+{
+	const struct tdec *d = ctl_store_get(st, CTL_RES_IPPOOL, ns, name);
+
+	return d ? d->v : -1;
+}
+
+static int sum_visit(void *arg, const void *dec, const cJSON *raw)
+{
+	*(int *)arg += ((const struct tdec *)dec)->v;
+	return 0;
+}
+
+static int stop_visit(void *arg, const void *dec, const cJSON *raw)
+{
+	return 42;
+}
+
+static void test_upsert_replace_reject(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a1 = tj("{'metadata':{'name':'a','resourceVersion':'1'},'spec':{'v':1}}");
+	cJSON *a1rv = tj("{'metadata':{'name':'a','resourceVersion':'2'},'spec':{'v':1}}");
+	cJSON *a2 = tj("{'metadata':{'name':'a','resourceVersion':'3'},'spec':{'v':2}}");
+	cJSON *abad = tj("{'metadata':{'name':'a','resourceVersion':'4'},'spec':{}}");
+	cJSON *noname = tj("{'metadata':{},'spec':{'v':1}}");
+	uint64_t g;
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	CHECK_EQ(ctl_store_generation(st), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, noname), -EINVAL);
+	CHECK_EQ(ctl_store_generation(st), 0);
+
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a1), 0);
+	g = ctl_store_generation(st);
+	CHECK_EQ(g, 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 1);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	CHECK_EQ(get_v(st, "", "a"), 1);
+	CHECK(cJSON_Compare(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a"), a1, 1));
+	/* the store keeps its own copy */
+	CHECK(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a") != a1);
+
+	/* identical, and identical but for resourceVersion: no new generation */
+	n_decodes = 0;
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a1), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a1rv), 0);
+	CHECK_EQ(ctl_store_generation(st), g);
+	CHECK_EQ(n_decodes, 0);
+
+	/* a real change replaces and bumps */
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a2), 0);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 1);
+
+	/* a rejected version leaves the old one in force */
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, abad), -EINVAL);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	CHECK(cJSON_Compare(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a"), a2, 1));
+
+	/* delete */
+	CHECK_EQ(ctl_store_delete(st, CTL_RES_IPPOOL, NULL, "a"), 0);
+	CHECK_EQ(ctl_store_generation(st), g + 2);
+	CHECK_EQ(ctl_store_delete(st, CTL_RES_IPPOOL, NULL, "a"), -ENOENT);
+	CHECK(ctl_store_get(st, CTL_RES_IPPOOL, NULL, "a") == NULL);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 0);
+
+	cJSON_Delete(a1);
+	cJSON_Delete(a1rv);
+	cJSON_Delete(a2);
+	cJSON_Delete(abad);
+	cJSON_Delete(noname);
+	n_frees = 0;
+	ctl_store_free(st);
+	CHECK_EQ(n_frees, 0); /* nothing was left */
+	ctl_store_free(NULL);
+}
+
+static void test_namespaces_and_raw(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *x1 = tj("{'metadata':{'name':'x','namespace':'n1'},'spec':{'v':1}}");
+	cJSON *x2 = tj("{'metadata':{'name':'x','namespace':'n2'},'spec':{'v':2}}");
+	const cJSON *raw;
+	int sum = 0;
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, x1), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, x2), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 2);
+	CHECK_EQ(get_v(st, "n1", "x"), 1);
+	CHECK_EQ(get_v(st, "n2", "x"), 2);
+	CHECK(ctl_store_get(st, CTL_RES_IPPOOL, NULL, "x") == NULL);
+	CHECK_EQ(ctl_store_foreach(st, CTL_RES_IPPOOL, sum_visit, &sum), 0);
+	CHECK_EQ(sum, 3);
+	CHECK_EQ(ctl_store_foreach(st, CTL_RES_IPPOOL, stop_visit, NULL), 42);
+
+	/* a kind without decoder is kept raw, and get returns the raw object */
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_TIER, x1), 0);
+	raw = ctl_store_get(st, CTL_RES_TIER, "n1", "x");
+	CHECK(raw != NULL && raw == ctl_store_get_raw(st, CTL_RES_TIER, "n1", "x"));
+	CHECK_EQ(ctl_store_count(st, CTL_RES_TIER), 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 2);
+
+	n_frees = 0;
+	ctl_store_free(st);
+	CHECK_EQ(n_frees, 2);
+	cJSON_Delete(x1);
+	cJSON_Delete(x2);
+}
+
+static void test_resync(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	cJSON *b = tj("{'metadata':{'name':'b'},'spec':{'v':2}}");
+	cJSON *bbad = tj("{'metadata':{'name':'b'},'spec':{'v':'x'}}");
+	cJSON *c = tj("{'metadata':{'name':'c'},'spec':{'v':3}}");
+	cJSON *other = tj("{'metadata':{'name':'o'}}");
+	uint64_t g;
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	ctl_store_upsert(st, CTL_RES_IPPOOL, a);
+	ctl_store_upsert(st, CTL_RES_IPPOOL, b);
+	ctl_store_upsert(st, CTL_RES_IPPOOL, c);
+	ctl_store_upsert(st, CTL_RES_TIER, other);
+	g = ctl_store_generation(st);
+
+	/* relist: a unchanged, b now bad (old b must stay), c gone */
+	ctl_store_resync_begin(st, CTL_RES_IPPOOL);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, bbad), -EINVAL);
+	CHECK_EQ(ctl_store_generation(st), g);
+	ctl_store_resync_end(st, CTL_RES_IPPOOL);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 2);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	CHECK_EQ(get_v(st, NULL, "b"), 2);
+	CHECK_EQ(get_v(st, NULL, "c"), -1);
+	/* other kinds are untouched */
+	CHECK_EQ(ctl_store_count(st, CTL_RES_TIER), 1);
+
+	/* an empty relist removes everything of that kind */
+	ctl_store_resync_begin(st, CTL_RES_IPPOOL);
+	ctl_store_resync_end(st, CTL_RES_IPPOOL);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 0);
+	CHECK_EQ(ctl_store_generation(st), g + 3);
+
+	ctl_store_free(st);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(bbad);
+	cJSON_Delete(c);
+	cJSON_Delete(other);
+}
+
+static void test_model_helpers(void)
+{
+	char *keys[] = {"a", "app", "zone"}, *vals[] = {"1", "web", "eu"};
+	struct ctl_labels l = {3, keys, vals};
+
+	CHECK_STR(ctl_res_name(CTL_RES_IPAMBLOCK), "ipamblocks");
+	CHECK_STR(ctl_res_name(CTL_RES_K8S_NETPOL), "networkpolicies.networking.k8s.io");
+	CHECK_STR(ctl_res_name(CTL_RES_MAX), "unknown");
+	CHECK_STR(ctl_labels_get(&l, "app"), "web");
+	CHECK_STR(ctl_labels_get(&l, "a"), "1");
+	CHECK_STR(ctl_labels_get(&l, "zone"), "eu");
+	CHECK(ctl_labels_get(&l, "b") == NULL);
+	l.n = 0;
+	CHECK(ctl_labels_get(&l, "a") == NULL);
+	ctl_labels_clear(NULL);
+	ctl_node_free(NULL);
+	ctl_pod_free(NULL);
+	ctl_block_free(NULL);
+}
+
+int main(void)
+{
+	test_upsert_replace_reject();
+	test_namespaces_and_raw();
+	test_resync();
+	test_model_helpers();
+	CHECK_DONE();
+}

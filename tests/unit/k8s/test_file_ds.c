@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* File datastore: initial load, inotify-driven reloads, broken files. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <rte_telemetry.h>
+
+#include "control/ds.h"
+#include "control/store.h"
+#include "k8s/decode.h"
+#include "tests/unit/ctl_check.h"
+
+static char dir[] = "/tmp/kdp-file-ds-XXXXXX";
+
+/* Write @p json (single quotes become double quotes) to dir/name. */
+static void write_file(const char *name, const char *json)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		exit(2);
+	}
+	for (const char *p = json; *p; p++)
+		fputc(*p == '\'' ? '"' : *p, f);
+	fclose(f);
+}
+
+/* Write through a temporary and rename, like editors and kubectl do. */
+static void replace_file(const char *name, const char *json)
+{
+	char from[512], to[512];
+
+	write_file(".tmp-write", json);
+	snprintf(from, sizeof(from), "%s/.tmp-write", dir);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if (rename(from, to) < 0) {
+		perror(to);
+		exit(2);
+	}
+}
+
+static void remove_file(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+static void remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_file(de->d_name);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static const struct ctl_node *node(struct ctl_store *st, const char *name)
+{
+	return ctl_store_get(st, CTL_RES_NODE, NULL, name);
+}
+
+static const struct ctl_pool *pool(struct ctl_store *st, const char *name)
+{
+	return ctl_store_get(st, CTL_RES_IPPOOL, NULL, name);
+}
+
+int main(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	struct rte_tel_data *td;
+	struct ctl_ds *ds;
+	uint64_t gen;
+
+	k8s_decode_register(st);
+	errno = 0;
+	CHECK(k8s_file_ds_create("/nonexistent/kdp", st) == NULL && errno == ENOENT);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+
+	/* a NodeList whose items omit kind/apiVersion */
+	write_file("nodes.json",
+		   "{'kind':'NodeList','apiVersion':'v1','metadata':{'resourceVersion':'1'},'items':["
+		   "{'metadata':{'name':'n1','annotations':{'projectcalico.org/IPv4Address':'192.168.10.11/24'}}},"
+		   "{'metadata':{'name':'n2'},'status':{'addresses':[{'type':'InternalIP','address':'192.168.10.12'}]}}]}");
+	write_file("pool.json",
+		   "{'apiVersion':'crd.projectcalico.org/v1','kind':'IPPool','metadata':{'name':'p'},"
+		   "'spec':{'cidr':'10.244.0.0/16','ipipMode':'Always'}}");
+	/* a generic List: items name their own kinds; unknown kinds ignored */
+	write_file("calico.json",
+		   "{'kind':'List','apiVersion':'v1','items':["
+		   "{'apiVersion':'crd.projectcalico.org/v1','kind':'IPAMBlock','metadata':{'name':'b'},"
+		   "'spec':{'cidr':'10.244.1.0/26','affinity':'host:n1'}},"
+		   "{'apiVersion':'crd.projectcalico.org/v1','kind':'BlockAffinity','metadata':{'name':'a'},"
+		   "'spec':{'cidr':'10.244.1.0/26','node':'n1','state':'confirmed','deleted':'false'}},"
+		   "{'apiVersion':'v1','kind':'Service','metadata':{'name':'svc','namespace':'x'}}]}");
+	write_file("pods.json",
+		   "{'kind':'PodList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'web','namespace':'default'},'spec':{'nodeName':'n1'},'status':{'podIP':'10.244.1.5'}}]}");
+	/* ignored: dotfiles and other extensions */
+	write_file(".hidden.json", "{'apiVersion':'v1','kind':'Node','metadata':{'name':'hidden'}}");
+	write_file("notes.txt", "{'apiVersion':'v1','kind':'Node','metadata':{'name':'txt'}}");
+
+	ds = k8s_file_ds_create(dir, st);
+	CHECK(ds != NULL);
+	if (ds == NULL) {
+		remove_dir();
+		ctl_store_free(st);
+		CHECK_DONE();
+	}
+	CHECK_STR(ds->ops->type, "file");
+	CHECK(ds->ops->synced(ds));
+	CHECK_EQ(ctl_store_count(st, CTL_RES_NODE), 2);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPPOOL), 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPAMBLOCK), 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_BLOCKAFFINITY), 1);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_POD), 1);
+	CHECK(node(st, "n1") && node(st, "n1")->ip == IP4(192, 168, 10, 11));
+	CHECK(node(st, "n2") && node(st, "n2")->ip == IP4(192, 168, 10, 12));
+	CHECK(node(st, "hidden") == NULL && node(st, "txt") == NULL);
+
+	/* nothing changed: poll times out, nothing happens */
+	gen = ctl_store_generation(st);
+	CHECK_EQ(ds->ops->poll(ds, 10), 0);
+	CHECK_EQ(ctl_store_generation(st), gen);
+
+	/* edit in place: n2 removed from the list, n1 moved */
+	write_file("nodes.json",
+		   "{'kind':'NodeList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'n1','annotations':{'projectcalico.org/IPv4Address':'192.168.10.21/24'}}}]}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_NODE), 1);
+	CHECK(node(st, "n2") == NULL);
+	CHECK(node(st, "n1") && node(st, "n1")->ip == IP4(192, 168, 10, 21));
+
+	/* two same-size writes in a row: the second one still counts */
+	write_file("nodes.json",
+		   "{'kind':'NodeList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'n1','annotations':{'projectcalico.org/IPv4Address':'192.168.10.22/24'}}}]}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	write_file("nodes.json",
+		   "{'kind':'NodeList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'n1','annotations':{'projectcalico.org/IPv4Address':'192.168.10.23/24'}}}]}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK(node(st, "n1") && node(st, "n1")->ip == IP4(192, 168, 10, 23));
+
+	/* a broken file keeps its objects' last good state */
+	gen = ctl_store_generation(st);
+	replace_file("pool.json", "{'apiVersion':'crd.projectcalico.org/v1','kind':'IPPool',");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK(pool(st, "p") && pool(st, "p")->net == IP4(10, 244, 0, 0));
+	CHECK_EQ(ctl_store_generation(st), gen);
+	/* other files still apply meanwhile */
+	write_file("extra.json", "{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'prod'}}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_NAMESPACE), 1);
+	CHECK(pool(st, "p") != NULL);
+	/* fixed: the new content applies */
+	replace_file("pool.json",
+		     "{'apiVersion':'crd.projectcalico.org/v1','kind':'IPPool','metadata':{'name':'p'},"
+		     "'spec':{'cidr':'10.250.0.0/16'}}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK(pool(st, "p") && pool(st, "p")->net == IP4(10, 250, 0, 0));
+
+	/* a rejected object keeps its previous version too */
+	write_file("pods.json",
+		   "{'kind':'PodList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'web','namespace':'default'},'spec':{'nodeName':'n1'},'status':{'podIP':'bogus'}}]}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_POD), 1);
+	{
+		const struct ctl_pod *p = ctl_store_get(st, CTL_RES_POD, "default", "web");
+
+		CHECK(p && p->n_ips == 1 && p->ips[0] == IP4(10, 244, 1, 5));
+	}
+
+	/* deleting a file deletes its objects */
+	remove_file("calico.json");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_IPAMBLOCK), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_BLOCKAFFINITY), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_NODE), 1);
+
+	/* a deleted broken file loses its last good state as well */
+	replace_file("pool.json", "not json");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK(pool(st, "p") != NULL);
+	remove_file("pool.json");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK(pool(st, "p") == NULL);
+
+	/* editor temporaries do not trigger anything */
+	gen = ctl_store_generation(st);
+	write_file(".nodes.json.swp", "garbage");
+	write_file("nodes.json~", "garbage");
+	CHECK_EQ(ds->ops->poll(ds, 10), 0);
+	CHECK_EQ(ctl_store_generation(st), gen);
+
+	td = rte_tel_data_alloc();
+	CHECK(td != NULL);
+	if (td != NULL) {
+		ds->ops->status(ds, td);
+		rte_tel_data_free(td);
+	}
+
+	ds->ops->destroy(ds);
+	remove_dir();
+	ctl_store_free(st);
+	CHECK_DONE();
+}
