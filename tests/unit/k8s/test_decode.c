@@ -19,6 +19,21 @@ static int put(enum ctl_res res, const char *json)
 	return rc;
 }
 
+/* Every object in @p bad must be rejected. */
+static void expect_rejected(enum ctl_res res, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (put(res, bad[i]) != -EINVAL) {
+			fprintf(stderr, "accepted bad %s: %s\n", ctl_res_name(res),
+				bad[i]);
+			check_failures++;
+		}
+	}
+}
+
+#define EXPECT_REJECTED(res, bad)                                            \
+	expect_rejected(res, bad, sizeof(bad) / sizeof(bad[0]))
+
 static void test_ipv4(void)
 {
 	uint32_t ip;
@@ -337,12 +352,7 @@ static void test_ippool(void)
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/16','natOutgoing':'true'}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/16','allowedUses':['Everything']}}",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (put(CTL_RES_IPPOOL, bad[i]) != -EINVAL) {
-			fprintf(stderr, "accepted bad pool %s\n", bad[i]);
-			check_failures++;
-		}
-	}
+	EXPECT_REJECTED(CTL_RES_IPPOOL, bad);
 	CHECK(ctl_store_get(st, CTL_RES_IPPOOL, NULL, "b") == NULL);
 }
 
@@ -401,12 +411,7 @@ static void test_ipamblock(void)
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.104.0/26','deleted':'false'}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.104.0/26','allocations':[0],'attributes':[{'secondary':{'node':3}}]}}",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (put(CTL_RES_IPAMBLOCK, bad[i]) != -EINVAL) {
-			fprintf(stderr, "accepted bad block %s\n", bad[i]);
-			check_failures++;
-		}
-	}
+	EXPECT_REJECTED(CTL_RES_IPAMBLOCK, bad);
 	CHECK(ctl_store_get(st, CTL_RES_IPAMBLOCK, NULL, "b") == NULL);
 }
 
@@ -443,12 +448,7 @@ static void test_blockaffinity(void)
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.1.0/26','state':'confirmed'}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.1.5/26','node':'n','state':'confirmed'}}",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (put(CTL_RES_BLOCKAFFINITY, bad[i]) != -EINVAL) {
-			fprintf(stderr, "accepted bad affinity %s\n", bad[i]);
-			check_failures++;
-		}
-	}
+	EXPECT_REJECTED(CTL_RES_BLOCKAFFINITY, bad);
 }
 
 int main(void)
