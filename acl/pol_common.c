@@ -91,10 +91,11 @@ int acl_cidr_parse(const char *s, struct acl_cidr *out)
 	return 0;
 }
 
-int pol_cidrs(const cJSON *arr, const char *what, struct acl_cidr **out,
-	      size_t *n, size_t *n_v6, char *err, size_t errlen)
+/* Start decoding an optional JSON list into an array of @p size-byte
+ * elements: 0 when absent, 1 when allocated (and *n zeroed), else -errno. */
+static int list_alloc(const cJSON *arr, const char *what, size_t size,
+		      void **out, size_t *n, char *err, size_t errlen)
 {
-	const cJSON *v;
 	size_t cap = (size_t)cJSON_GetArraySize(arr);
 
 	*n = 0;
@@ -104,12 +105,24 @@ int pol_cidrs(const cJSON *arr, const char *what, struct acl_cidr **out,
 		snprintf(err, errlen, "%s is not a list", what);
 		return -EINVAL;
 	}
-	if (cap && !(*out = calloc(cap, sizeof(**out)))) {
+	if (cap && !(*out = calloc(cap, size))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	return 1;
+}
+
+int pol_cidrs(const cJSON *arr, const char *what, struct acl_cidr **out,
+	      size_t *n, size_t *n_v6, char *err, size_t errlen)
+{
+	const cJSON *v;
+	int rc = list_alloc(arr, what, sizeof(**out), (void **)out, n, err,
+			    errlen);
+
+	if (rc <= 0)
+		return rc;
 	cJSON_ArrayForEach(v, arr) {
-		int rc = cJSON_IsString(v) ?
+		rc = cJSON_IsString(v) ?
 			acl_cidr_parse(v->valuestring, &(*out)[*n]) : -EINVAL;
 
 		if (rc < 0) {
@@ -207,20 +220,11 @@ int pol_ports(const cJSON *arr, const char *what, struct acl_port **out,
 	      size_t *n, char *err, size_t errlen)
 {
 	const cJSON *v;
-	size_t cap = (size_t)cJSON_GetArraySize(arr);
-	int rc;
+	int rc = list_alloc(arr, what, sizeof(**out), (void **)out, n, err,
+			    errlen);
 
-	*n = 0;
-	if (!arr)
-		return 0;
-	if (!cJSON_IsArray(arr)) {
-		snprintf(err, errlen, "%s is not a list", what);
-		return -EINVAL;
-	}
-	if (cap && !(*out = calloc(cap, sizeof(**out)))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (rc <= 0)
+		return rc;
 	cJSON_ArrayForEach(v, arr) {
 		if ((rc = pol_port(v, what, &(*out)[*n], err, errlen)) < 0)
 			return rc;
