@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Selector internals shared by the parser and the evaluator. */
+#ifndef KDP_ACL_SEL_PRIV_H
+#define KDP_ACL_SEL_PRIV_H
+
+#include <stddef.h>
+
+#include "acl/selector.h"
+
+enum sel_op {
+	SEL_ALL,
+	SEL_GLOBAL,
+	SEL_HAS,
+	SEL_EQ,
+	SEL_NE,
+	SEL_IN,
+	SEL_NOT_IN,
+	SEL_CONTAINS,
+	SEL_STARTS,
+	SEL_ENDS,
+	SEL_NOT,
+	SEL_AND,
+	SEL_OR,
+};
+
+struct sel_node {
+	enum sel_op op;
+	char *label;  /**< label ops */
+	char *value;  /**< ==, !=, contains, starts/ends with */
+	size_t n;     /**< values of in/not in (sorted, unique), or kids */
+	char **vals;
+	struct sel_node **kids; /**< NOT: 1; AND/OR: n >= 2 */
+};
+
+struct acl_sel {
+	struct sel_node *root;
+	char *str; /**< canonical form */
+};
+
+void sel_node_free(struct sel_node *n);
+/** Render @p root and wrap it in a selector; consumes @p root. */
+struct acl_sel *sel_wrap(struct sel_node *root);
+/** Sort and de-duplicate a value set in place; returns the new count. */
+size_t sel_set_normalise(char **vals, size_t n);
+
+/** Value of @p key in a sorted label set, or NULL. */
+const char *sel_labels_get(const struct ctl_labels *l, const char *key);
+
+#endif /* KDP_ACL_SEL_PRIV_H */

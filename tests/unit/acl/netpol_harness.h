@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Shared pieces of the netpol.json conformance harness. */
+#ifndef KDP_TESTS_ACL_NETPOL_HARNESS_H
+#define KDP_TESTS_ACL_NETPOL_HARNESS_H
+
+#include "acl/eval.h"
+#include "acl/policy.h"
+#include "tutil.h"
+
+#define MAX_PODS 16
+#define MAX_NS 8
+#define MAX_OBJS 64
+
+struct cluster {
+	size_t n_pods, n_ns;
+	struct ctl_pod pods[MAX_PODS];
+	struct ctl_namespace nss[MAX_NS];
+};
+
+struct tally {
+	int pass, fail, loop_pass, loop_fail;
+};
+
+uint8_t proto_num(const char *p);
+void add_ns(struct cluster *c, const char *name, const cJSON *labels);
+void add_pod(struct cluster *c, const char *ns, const char *name,
+	     const cJSON *labels, uint32_t ip, const cJSON *ports);
+void cluster_clear(struct cluster *c);
+const struct ctl_pod *find_pod(const struct cluster *c, const char *ref);
+struct acl_world *world_of(struct cluster *c);
+void probe(const struct acl_world *w, const struct cluster *c,
+	   const char *case_id, uint32_t src, uint32_t dst, int port,
+	   const char *proto, bool expect, bool loopback, struct tally *t);
+/** Run one calico_policy_cases entry (all its steps). */
+void run_calico_case(const cJSON *cs, struct tally *t);
+
+#endif

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Decoder rejections (reason text checked) and focused evaluator cases:
+ * tier order, policy order, Pass, Log, tier defaultAction, named ports,
+ * network sets, ICMP, notPorts, and the IP-set/plan views for compile.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl/eval.h"
+#include "acl/policy.h"
+#include "tutil.h"
+
+static void expect_reject(void *(*dec)(const cJSON *, char *, size_t),
+			  const char *json, const char *reason)
+{
+	cJSON *o = cJSON_Parse(json);
+	char err[512] = "";
+	void *p;
+
+	if (!o) {
+		TU_CHECK(0, "bad test JSON: %s", json);
+		return;
+	}
+	p = dec(o, err, sizeof(err));
+	TU_CHECK(!p && strstr(err, reason), "want rejection '%s', got %s '%s'",
+		 reason, p ? "accepted" : "rejected:", err);
+	if (p)
+		acl_policy_free(p);
+	cJSON_Delete(o);
+}
+
+#define GNP(spec) "{\"metadata\":{\"name\":\"p\"},\"spec\":" spec "}"
+#define KNP(spec) "{\"metadata\":{\"name\":\"k\",\"namespace\":\"x\"},\"spec\":" spec "}"
+
+static void test_rejections(void)
+{
+	expect_reject(acl_global_netpol_decode, GNP("{\"selector\":\"a ==\"}"),
+		      "selector: invalid selector at position 4");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Accept\"}]}"),
+		      "ingress[0]: unknown action 'Accept'");
+	expect_reject(acl_global_netpol_decode, GNP("{\"egress\":[{}]}"),
+		      "egress[0]: unknown action '(missing)'");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"egress\":[{\"action\":\"Allow\",\"destination\":"
+			  "{\"nets\":[\"10.0.0.0/33\"]}}]}"),
+		      "egress[0].destination.nets: invalid CIDR '10.0.0.0/33'");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"source\":"
+			  "{\"notNets\":[\"10.0.300.0/24\"]}}]}"),
+		      "invalid CIDR '10.0.300.0/24'");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"protocol\":\"TCP\","
+			  "\"destination\":{\"ports\":[\"90:80\"]}}]}"),
+		      "ingress[0].destination.ports: invalid port '90:80'");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"protocol\":\"TCP\","
+			  "\"destination\":{\"ports\":[70000]}}]}"),
+		      "invalid port 70000");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"protocol\":\"ICMP\","
+			  "\"destination\":{\"ports\":[80]}}]}"),
+		      "ports need protocol TCP, UDP or SCTP");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"protocol\":\"ICMP\","
+			  "\"icmp\":{\"code\":0}}]}"),
+		      "icmp: code requires type");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"protocol\":\"TCPX\"}]}"),
+		      "invalid protocol");
+	expect_reject(acl_global_netpol_decode,
+		      GNP("{\"ingress\":[{\"action\":\"Allow\",\"source\":"
+			  "{\"namespaceSelector\":\"x ==\"}}]}"),
+		      "ingress[0].source: namespaceSelector: invalid selector");
+	expect_reject(acl_calico_netpol_decode, GNP("{}"),
+		      "metadata.namespace missing");
+	expect_reject(acl_tier_decode,
+		      "{\"metadata\":{\"name\":\"t\"},\"spec\":{\"defaultAction\":\"Log\"}}",
+		      "defaultAction must be Deny or Pass");
+	expect_reject(acl_k8s_netpol_decode,
+		      KNP("{\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":"
+			  "{\"cidr\":\"10.0.0.0/8\",\"except\":[\"bogus\"]}}]}]}"),
+		      "ingress[0].from[0].ipBlock.except: invalid CIDR 'bogus'");
+	expect_reject(acl_k8s_netpol_decode,
+		      KNP("{\"podSelector\":{},\"ingress\":[{\"ports\":"
+			  "[{\"port\":\"http\",\"endPort\":90}]}]}"),
+		      "endPort needs a numeric port");
+	expect_reject(acl_k8s_netpol_decode,
+		      KNP("{\"podSelector\":{},\"ingress\":[{\"ports\":"
+			  "[{\"protocol\":\"ICMP\",\"port\":1}]}]}"),
+		      "protocol must be TCP, UDP or SCTP");
+	expect_reject(acl_k8s_netpol_decode,
+		      KNP("{\"podSelector\":{\"matchExpressions\":[{\"key\":\"a\","
+			  "\"operator\":\"Near\"}]}}"),
+		      "unknown matchExpressions operator 'Near'");
+	acl_policy_free(NULL);
+	acl_tier_free(NULL);
+	acl_netset_free(NULL);
+}
+
+/* A small cluster: namespace "ns" (team=a), pods a (app=web, port http=8080)
+ * and b (app=db), and "other" pod c. */
+struct fix {
+	struct ctl_namespace ns[2];
+	struct ctl_pod pods[3];
+	struct ctl_named_port http;
+	struct acl_world *w;
+	size_t n_objs;
+	void *objs[16];
+	void (*frees[16])(void *);
+};
+
+static void mkpod(struct ctl_pod *p, const char *ns, const char *name,
+		  const char *labels, const char *ip)
+{
+	cJSON *l = cJSON_Parse(labels);
+
+	memset(p, 0, sizeof(*p));
+	p->ns = (char *)ns;
+	p->name = (char *)name;
+	p->node = (char *)"n1";
+	p->sa = (char *)"default";
+	p->n_ips = 1;
+	p->ips[0] = tu_ip(ip);
+	tu_labels_from_json(&p->labels, l);
+	cJSON_Delete(l);
+}
+
+static void fix_init(struct fix *f)
+{
+	cJSON *l = cJSON_Parse("{\"team\":\"a\"}");
+
+	memset(f, 0, sizeof(*f));
+	f->ns[0].name = (char *)"ns";
+	tu_labels_from_json(&f->ns[0].labels, l);
+	f->ns[1].name = (char *)"other";
+	cJSON_Delete(l);
+	mkpod(&f->pods[0], "ns", "a", "{\"app\":\"web\"}", "10.0.0.1");
+	mkpod(&f->pods[1], "ns", "b", "{\"app\":\"db\"}", "10.0.0.2");
+	mkpod(&f->pods[2], "other", "c", "{\"app\":\"web\"}", "10.0.1.3");
+	f->http = (struct ctl_named_port){ (char *)"http", 6, 8080 };
+	f->pods[0].ports = &f->http;
+	f->pods[0].n_ports = 1;
+	f->w = acl_world_create();
+	for (int i = 0; i < 3; i++)
+		acl_world_add_pod(f->w, &f->pods[i]);
+	acl_world_add_namespace(f->w, &f->ns[0]);
+	acl_world_add_namespace(f->w, &f->ns[1]);
+}
+
+static void fix_add(struct fix *f, void *(*dec)(const cJSON *, char *, size_t),
+		    const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	char err[256] = "";
+	void *p = o ? dec(o, err, sizeof(err)) : NULL;
+
+	cJSON_Delete(o);
+	TU_CHECK(p, "fixture object rejected: %s (%s)", err, json);
+	if (!p)
+		return;
+	f->objs[f->n_objs] = p;
+	if (dec == acl_tier_decode) {
+		f->frees[f->n_objs] = acl_tier_free;
+		acl_world_add_tier(f->w, p);
+	} else if (dec == acl_global_netset_decode || dec == acl_netset_decode) {
+		f->frees[f->n_objs] = acl_netset_free;
+		acl_world_add_netset(f->w, p);
+	} else {
+		f->frees[f->n_objs] = acl_policy_free;
+		acl_world_add_policy(f->w, p);
+	}
+	f->n_objs++;
+}
+
+static void fix_free(struct fix *f)
+{
+	for (size_t i = 0; i < f->n_objs; i++)
+		f->frees[i](f->objs[i]);
+	for (int i = 0; i < 3; i++)
+		tu_labels_clear(&f->pods[i].labels);
+	tu_labels_clear(&f->ns[0].labels);
+	acl_world_free(f->w);
+}
+
+static struct acl_verdict check(struct fix *f, const char *src, const char *dst,
+				uint8_t proto, uint16_t dport, bool want,
+				const char *what)
+{
+	struct acl_pkt pkt = { .src = tu_ip(src), .dst = tu_ip(dst),
+			       .proto = proto, .sport = 5555, .dport = dport };
+	struct acl_verdict v = { 0 };
+
+	TU_CHECK(acl_eval(f->w, &pkt, &v) == 0, "%s: eval", what);
+	TU_CHECK(v.allow == want, "%s: got %s", what, v.allow ? "allow" : "deny");
+	return v;
+}
+
+static void test_tiers_and_pass(void)
+{
+	struct fix f;
+	struct acl_verdict v;
+
+	fix_init(&f);
+	fix_add(&f, acl_tier_decode,
+		"{\"metadata\":{\"name\":\"sec\"},\"spec\":{\"order\":10}}");
+	/* Tier sec: deny db ingress from other namespaces, pass the rest. */
+	fix_add(&f, acl_global_netpol_decode, GNP(
+		"{\"tier\":\"sec\",\"order\":1,\"selector\":\"app == 'db'\","
+		"\"ingress\":[{\"action\":\"Log\"},"
+		"{\"action\":\"Deny\",\"source\":{\"namespaceSelector\":\"team != 'a'\"}},"
+		"{\"action\":\"Pass\"}]}"));
+	/* Default tier: only web may reach db on 5432; orders decide. */
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"z-allow\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"order\":20,\"selector\":\"app == 'db'\",\"ingress\":[{\"action\":"
+		"\"Allow\",\"protocol\":\"TCP\",\"source\":{\"selector\":\"app == 'web'\"},"
+		"\"destination\":{\"ports\":[5432]}}]}}");
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"a-deny\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"order\":30,\"selector\":\"app == 'db'\",\"ingress\":[{\"action\":"
+		"\"Deny\"}]}}");
+
+	v = check(&f, "10.0.0.1", "10.0.0.2", 6, 5432, true, "web->db 5432");
+	TU_CHECK(v.ingress.why == ACL_WHY_RULE && v.ingress.policy &&
+			 !strcmp(v.ingress.policy->name, "z-allow") && v.ingress.rule == 0,
+		 "decided by z-allow rule 0 (order beats name)");
+	v = check(&f, "10.0.0.1", "10.0.0.2", 6, 5433, false, "web->db 5433");
+	TU_CHECK(v.ingress.policy && !strcmp(v.ingress.policy->name, "a-deny"),
+		 "decided by a-deny");
+	v = check(&f, "10.0.1.3", "10.0.0.2", 6, 5432, false, "other ns -> db");
+	TU_CHECK(v.ingress.policy && !strcmp(v.ingress.tier, "sec") &&
+			 v.ingress.rule == 1, "denied in tier sec rule 1");
+	v = check(&f, "10.0.0.2", "10.0.0.1", 6, 80, true, "db -> web: profile");
+	TU_CHECK(v.ingress.why == ACL_WHY_PROFILE && v.egress.why == ACL_WHY_PROFILE,
+		 "no policy applies: profile");
+	check(&f, "192.168.9.9", "10.0.0.1", 6, 80, true, "non-endpoint source");
+
+	/* The plan for db ingress: sec then default, policies in order. */
+	struct acl_plan plan;
+	TU_CHECK(acl_plan_build(f.w, &f.pods[1], ACL_DIR_INGRESS, &plan) == 0 &&
+			 plan.n == 2 && !strcmp(plan.tiers[0].name, "sec") &&
+			 plan.tiers[1].n == 2 &&
+			 !strcmp(plan.tiers[1].pols[0]->name, "z-allow"),
+		 "plan order");
+	acl_plan_clear(&plan);
+	fix_free(&f);
+
+	/* End of tier: drop, unless the tier's defaultAction is Pass. */
+	for (int pass = 0; pass < 2; pass++) {
+		fix_init(&f);
+		fix_add(&f, acl_tier_decode, pass ?
+			"{\"metadata\":{\"name\":\"t\"},\"spec\":{\"order\":1,\"defaultAction\":\"Pass\"}}" :
+			"{\"metadata\":{\"name\":\"t\"},\"spec\":{\"order\":1}}");
+		fix_add(&f, acl_global_netpol_decode, GNP(
+			"{\"tier\":\"t\",\"selector\":\"app == 'db'\",\"ingress\":"
+			"[{\"action\":\"Allow\",\"source\":{\"nets\":[\"10.9.0.0/16\"]}}]}"));
+		v = check(&f, "10.0.0.1", "10.0.0.2", 6, 80, pass,
+			  pass ? "tier Pass -> profile" : "end of tier drop");
+		TU_CHECK(v.ingress.why == (pass ? ACL_WHY_PROFILE : ACL_WHY_TIER_END),
+			 "why %d", v.ingress.why);
+		fix_free(&f);
+	}
+}
+
+static void test_named_ports_and_sets(void)
+{
+	struct fix f;
+
+	fix_init(&f);
+	/* K8s: ingress to web only on its named port "http". */
+	fix_add(&f, acl_k8s_netpol_decode,
+		"{\"metadata\":{\"name\":\"np\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},"
+		"\"ingress\":[{\"ports\":[{\"port\":\"http\"}]}]}}");
+	check(&f, "10.0.1.3", "10.0.0.1", 6, 8080, true, "named port http/TCP");
+	check(&f, "10.0.1.3", "10.0.0.1", 17, 8080, false, "named port wrong proto");
+	check(&f, "10.0.1.3", "10.0.0.1", 6, 8081, false, "other port");
+
+	/* Egress from db: only to the "blocked" network set's complement and
+	 * never to the db port of web (notPorts), ICMP echo allowed. */
+	fix_add(&f, acl_global_netset_decode,
+		"{\"metadata\":{\"name\":\"bad\",\"labels\":{\"kind\":\"bad\"}},"
+		"\"spec\":{\"nets\":[\"203.0.113.0/24\",\"2001:db8::/32\"]}}");
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"eg\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"selector\":\"app == 'db'\",\"egress\":["
+		"{\"action\":\"Deny\",\"destination\":{\"namespaceSelector\":\"global()\","
+		"\"selector\":\"kind == 'bad'\"}},"
+		"{\"action\":\"Allow\",\"protocol\":\"ICMP\",\"icmp\":{\"type\":8}},"
+		"{\"action\":\"Allow\",\"protocol\":\"TCP\",\"destination\":"
+		"{\"notPorts\":[\"1:1023\"]}}]}}");
+	check(&f, "10.0.0.2", "203.0.113.7", 6, 8080, false, "to bad set");
+	check(&f, "10.0.0.2", "198.51.100.7", 6, 8080, true, "high port ok");
+	check(&f, "10.0.0.2", "198.51.100.7", 6, 22, false, "notPorts");
+	struct acl_pkt ping = { .src = tu_ip("10.0.0.2"), .dst = tu_ip("198.51.100.7"),
+				.proto = 1, .icmp_type = 8 };
+	struct acl_verdict v;
+	TU_CHECK(acl_eval(f.w, &ping, &v) == 0 && v.egress.allow &&
+			 v.egress.rule == 1, "icmp echo allowed by rule 1");
+	ping.icmp_type = 13;
+	TU_CHECK(acl_eval(f.w, &ping, &v) == 0 && !v.egress.allow, "icmp 13 denied");
+
+	/* The selector's IP set: pods a and c (app == web) as /32s. */
+	struct acl_sel *s = acl_sel_parse("app == 'web'", NULL, 0);
+	struct acl_ipset set = { 0 };
+	TU_CHECK(acl_world_sel_ipset(f.w, s, &set) == 0 && set.n == 2 &&
+			 set.v[0].plen == 32, "ipset of app == web: %zu", set.n);
+	acl_ipset_clear(&set);
+	acl_sel_free(s);
+	s = acl_sel_parse("kind == 'bad'", NULL, 0);
+	TU_CHECK(acl_world_sel_ipset(f.w, s, &set) == 0 && set.n == 1 &&
+			 set.v[0].plen == 24, "ipset of bad set (v6 dropped)");
+	acl_ipset_clear(&set);
+	acl_sel_free(s);
+
+	/* Effective labels (§1.5). */
+	TU_CHECK(!strcmp(acl_world_ep_label(f.w, &f.pods[0], "pcns.team"), "a") &&
+			 !strcmp(acl_world_ep_label(f.w, &f.pods[0],
+						     "pcns.projectcalico.org/name"), "ns") &&
+			 !strcmp(acl_world_ep_label(f.w, &f.pods[0],
+						     "projectcalico.org/serviceaccount"),
+				 "default") &&
+			 !strcmp(acl_world_ep_label(f.w, &f.pods[0],
+						     "pcsa.projectcalico.org/name"), "default"),
+		 "effective labels");
+	fix_free(&f);
+}
+
+int main(void)
+{
+	test_rejections();
+	test_tiers_and_pass();
+	test_named_ports_and_sets();
+	printf("acl policy tests: %d failure(s)\n", tu_failures);
+	return tu_failures ? 1 : 0;
+}

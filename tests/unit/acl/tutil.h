@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the acl unit tests. */
+#ifndef KDP_TESTS_ACL_TUTIL_H
+#define KDP_TESTS_ACL_TUTIL_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "control/model.h"
+
+/** Parse a JSON file; exits the test on failure. */
+cJSON *tu_load_json(const char *path);
+
+/** Build a sorted ctl_labels from a JSON object of strings (NULL = none). */
+void tu_labels_from_json(struct ctl_labels *l, const cJSON *obj);
+void tu_labels_clear(struct ctl_labels *l);
+
+/** Parse dotted-quad IPv4 to host order; exits on failure. */
+unsigned tu_ip(const char *s);
+
+extern int tu_failures;
+#define TU_CHECK(cond, ...)                                                  \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			tu_failures++;                                       \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
+	} while (0)
+
+#endif
