@@ -6,6 +6,7 @@
 #include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_telemetry.h>
 #include <uthash.h>
 
@@ -87,7 +88,13 @@ struct ctl_neigh *ctl_neigh_create(struct rte_mempool *mp,
 	if (n == NULL)
 		return NULL;
 	n->slots = calloc(PL_NEIGH_MAX, sizeof(*n->slots));
-	if (n->slots == NULL) {
+	/* The MACs workers read: shared memory, allocated once for the run. */
+	pl_neigh = rte_zmalloc("kdp_neigh", sizeof(*pl_neigh) * PL_NEIGH_MAX,
+			       RTE_CACHE_LINE_SIZE);
+	if (n->slots == NULL || pl_neigh == NULL) {
+		rte_free(pl_neigh);
+		pl_neigh = NULL;
+		free(n->slots);
 		free(n);
 		return NULL;
 	}
@@ -116,6 +123,8 @@ void ctl_neigh_free(struct ctl_neigh *n)
 		slot_drop_holds(&n->slots[i], DP_DROP_NEIGH_FAILED);
 	HASH_CLEAR(hh, n->by_key);
 	free(n->slots);
+	rte_free(pl_neigh);
+	pl_neigh = NULL;
 	free(n);
 }
 
@@ -192,10 +201,8 @@ uint32_t ctl_neigh_slot(struct ctl_neigh *n, uint16_t port, uint32_t ip,
 	s->src_mac = *src_mac;
 	s->src_ip = src_ip;
 	s->marked = true;
-	/* Ask at once, so the first packet rarely has to wait. */
-	if (s->state == SLOT_INCOMPLETE && ip != 0 &&
-	    (s->probes == 0 || n->now_ms - s->last_req_ms >= REQ_INTERVAL_MS))
-		slot_request(n, s);
+	/* The first request goes out on the next tick (milliseconds away),
+	 * after the caller had the chance to make the slot static. */
 	return (uint32_t)(s - n->slots);
 }
 
@@ -337,8 +344,8 @@ void ctl_neigh_tick(struct ctl_neigh *n, uint64_t now_ms)
 		uint32_t id = (uint32_t)(s - n->slots);
 		switch (s->state) {
 		case SLOT_INCOMPLETE:
-			if (s->key.ip == 0 ||
-			    now_ms - s->last_req_ms < REQ_INTERVAL_MS)
+			if (s->key.ip == 0 || (s->probes != 0 &&
+			    now_ms - s->last_req_ms < REQ_INTERVAL_MS))
 				break;
 			if (s->probes >= CTL_NEIGH_PROBES)
 				slot_drop_holds(s, DP_DROP_NEIGH_FAILED);
@@ -381,22 +388,22 @@ void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d)
 	struct slot *s, *tmp;
 	unsigned int count = 0;
 
-	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	HASH_ITER(hh, n->by_key, s, tmp) {
-		char key[48], val[64];
+		char key[48], val[RTE_TEL_MAX_STRING_LEN];
 		uint64_t v = __atomic_load_n(
 			&pl_neigh[s - n->slots].mac, __ATOMIC_RELAXED);
 		if (++count > 200)
 			break;
-		snprintf(key, sizeof(key), "%u/%u.%u.%u.%u", s->key.port,
+		snprintf(key, sizeof(key), "port%u %u.%u.%u.%u", s->key.port,
 			 s->key.ip >> 24, (s->key.ip >> 16) & 0xff,
 			 (s->key.ip >> 8) & 0xff, s->key.ip & 0xff);
 		snprintf(val, sizeof(val),
-			 "%02x:%02x:%02x:%02x:%02x:%02x %s held=%u",
+			 "%s %02x:%02x:%02x:%02x:%02x:%02x %s held=%u", key,
 			 (unsigned)(v & 0xff), (unsigned)((v >> 8) & 0xff),
 			 (unsigned)((v >> 16) & 0xff), (unsigned)((v >> 24) & 0xff),
 			 (unsigned)((v >> 32) & 0xff), (unsigned)((v >> 40) & 0xff),
 			 names[s->state], s->n_hold);
-		rte_tel_data_add_dict_string(d, key, val);
+		rte_tel_data_add_array_string(d, val);
 	}
 }

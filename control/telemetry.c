@@ -67,11 +67,12 @@ static int tel_stats(const char *cmd, const char *params,
 		if (rte_eth_dev_get_name_by_port(p, name) != 0)
 			snprintf(name, sizeof(name), "port%u", p);
 		rte_tel_data_start_dict(pd);
-		rte_tel_data_add_dict_int(pd, "port_id", p);
+		rte_tel_data_add_dict_string(pd, "name", name);
 		rte_tel_data_add_dict_string(pd, "role", port_role(tel_ctl, p));
 		rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
 		rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
 		rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
+		snprintf(name, sizeof(name), "port%u", p);
 		rte_tel_data_add_dict_container(ports, name, pd, 0);
 		rx += s->port[p].rx;
 		tx += s->port[p].tx;
@@ -120,7 +121,7 @@ static int tel_routes(const char *cmd, const char *params,
 	if (rt == NULL)
 		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_start_dict(rt);
+	rte_tel_data_start_array(rt, RTE_TEL_STRING_VAL);
 	pthread_mutex_lock(&c->lock);
 	size_t n = c->have_rs ? c->rs.n : 0;
 	rte_tel_data_add_dict_u64(d, "generation", c->pub_gen);
@@ -128,20 +129,20 @@ static int tel_routes(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "start", start);
 	for (size_t i = start; i < n && i < start + TEL_PAGE; i++) {
 		const struct ctl_route *r = &c->rs.v[i];
-		char key[32], val[160], via[20];
-		ip_str(key, sizeof(key), r->net);
-		snprintf(key + strlen(key), sizeof(key) - strlen(key), "/%u",
-			 r->plen);
+		char net[20], val[RTE_TEL_MAX_STRING_LEN], via[20];
+		ip_str(net, sizeof(net), r->net);
 		ip_str(via, sizeof(via), r->via);
 		if (r->kind == CTL_RT_LOCAL_POD)
-			snprintf(val, sizeof(val), "pod %s/%s", r->pod_ns,
-				 r->pod_name);
+			snprintf(val, sizeof(val), "%s/%u pod %s/%s", net,
+				 r->plen, r->pod_ns, r->pod_name);
 		else if (r->kind == CTL_RT_BLACKHOLE)
-			snprintf(val, sizeof(val), "blackhole");
+			snprintf(val, sizeof(val), "%s/%u blackhole", net,
+				 r->plen);
 		else
-			snprintf(val, sizeof(val), "%s via %s node %s",
-				 rt_kind[r->kind], via, r->node ? r->node : "?");
-		rte_tel_data_add_dict_string(rt, key, val);
+			snprintf(val, sizeof(val), "%s/%u %s via %s node %s",
+				 net, r->plen, rt_kind[r->kind], via,
+				 r->node ? r->node : "?");
+		rte_tel_data_add_array_string(rt, val);
 	}
 	pthread_mutex_unlock(&c->lock);
 	rte_tel_data_add_dict_container(d, "routes", rt, 0);
@@ -162,13 +163,14 @@ static int tel_endpoints(const char *cmd, const char *params,
 {
 	struct ctl *c = tel_ctl;
 
-	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	pthread_mutex_lock(&c->lock);
 	const struct pl_tables *t = pl_tables_cur;
 	for (uint32_t i = 0; t && i < t->n_ep && i < TEL_PAGE; i++) {
 		const struct pl_ep *ep = &t->ep[i];
-		char val[200];
-		int o = snprintf(val, sizeof(val), "port=%u ips=", ep->port);
+		char val[RTE_TEL_MAX_STRING_LEN];
+		int o = snprintf(val, sizeof(val), "%s port=%u ips=", ep->name,
+				 ep->port);
 		for (unsigned int j = 0; j < ep->n_ips; j++) {
 			char ip[20];
 			ip_str(ip, sizeof(ip), rte_be_to_cpu_32(ep->ips[j]));
@@ -182,7 +184,7 @@ static int tel_endpoints(const char *cmd, const char *params,
 			 (unsigned)((m >> 16) & 0xff), (unsigned)((m >> 24) & 0xff),
 			 (unsigned)((m >> 32) & 0xff), (unsigned)((m >> 40) & 0xff),
 			 (m & PL_NEIGH_VALID) ? "" : " (unresolved)");
-		rte_tel_data_add_dict_string(d, ep->name, val);
+		rte_tel_data_add_array_string(d, val);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return 0;
@@ -192,20 +194,20 @@ static int visit_node(void *arg, const void *decoded, const cJSON *raw)
 {
 	struct rte_tel_data *d = arg;
 	const struct ctl_node *n = decoded;
-	char val[96], ip[20], tun[20];
+	char val[RTE_TEL_MAX_STRING_LEN], ip[20], tun[20];
 
 	ip_str(ip, sizeof(ip), n->ip);
 	ip_str(tun, sizeof(tun), n->tunnel_ip);
-	snprintf(val, sizeof(val), "%s/%u tunnel=%s", n->ip ? ip : "unknown",
-		 n->plen, n->tunnel_ip ? tun : "none");
-	rte_tel_data_add_dict_string(d, n->name, val);
+	snprintf(val, sizeof(val), "%s %s/%u tunnel=%s", n->name,
+		 n->ip ? ip : "unknown", n->plen, n->tunnel_ip ? tun : "none");
+	rte_tel_data_add_array_string(d, val);
 	return 0;
 }
 
 static int tel_nodes(const char *cmd, const char *params,
 		     struct rte_tel_data *d)
 {
-	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	pthread_mutex_lock(&tel_ctl->lock);
 	ctl_store_foreach(tel_ctl->store, CTL_RES_NODE, visit_node, d);
 	pthread_mutex_unlock(&tel_ctl->lock);
