@@ -513,6 +513,9 @@ class ApiServer:
             except (socket.timeout, OSError):
                 continue
             conn.settimeout(None)
+            # Headers and body go out in separate writes; without NODELAY
+            # each small response waits for a delayed ACK.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve_conn, args=(conn, addr),
                              daemon=True).start()
 

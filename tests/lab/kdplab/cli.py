@@ -102,14 +102,22 @@ def write_kubeconfig(d, url):
         os.replace(p + ".tmp", p)
 
 
+def _alive(pid):
+    # A zombie (exited, not yet reaped by whoever adopted it) is dead.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _pid(d):
     try:
         with open(os.path.join(d, "apiserver.pid")) as f:
             pid = int(f.read().strip())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    return pid if _alive(pid) else None
 
 
 def _probe(d, port):
@@ -173,11 +181,9 @@ def cmd_stop(a):
         return 0
     os.kill(pid, signal.SIGTERM)
     for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if not _alive(pid):
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     else:
         os.kill(pid, signal.SIGKILL)
     for f in ("apiserver.pid", "admin.sock", "port"):
