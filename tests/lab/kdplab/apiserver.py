@@ -172,6 +172,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._error(ApiError(400, "BadRequest", str(e)))
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
+        except Exception as e:      # a bug here must not kill the client
+            import traceback
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                self._error(ApiError(500, "InternalError", repr(e)))
+            except OSError:
+                pass
 
     # ---- routing -------------------------------------------------------
     def _route(self, path, q):

@@ -164,6 +164,14 @@ class Store:
                         f' "{name}" not found',
                         {"name": name, "group": res.group, "kind": res.plural})
 
+    def _lookup(self, res, ns, name):
+        t = self.tables[res.key]
+        key = self._key(res, ns, name)
+        prev = t.objs.get(key)
+        if prev is None:
+            raise self._not_found(res, name)
+        return t, key, prev
+
     def _check_ns(self, res, ns):
         if not res.namespaced:
             return
@@ -365,16 +373,14 @@ class Store:
     def update(self, res, ns, name, fn, rv_check=None, dry_run=False):
         """fn(old_obj) -> new obj. rv_check: RV the caller expects."""
         with self.lock:
-            t = self.tables[res.key]
-            key = self._key(res, ns, name)
-            prev = t.objs.get(key)
-            if prev is None:
-                raise self._not_found(res, name)
+            t, key, prev = self._lookup(res, ns, name)
             old = prev.obj()
             new = fn(old)
             if not isinstance(new, dict):
                 raise ApiError(422, "Invalid", "patched object is not a map")
             nmeta = new.get("metadata") or {}
+            if not isinstance(nmeta, dict):
+                raise ApiError(422, "Invalid", "metadata must be an object")
             want = rv_check or nmeta.get("resourceVersion")
             if want and str(want) != str(prev.rv):
                 raise ApiError(
@@ -400,11 +406,7 @@ class Store:
 
     def delete(self, res, ns, name, dry_run=False):
         with self.lock:
-            t = self.tables[res.key]
-            key = self._key(res, ns, name)
-            prev = t.objs.get(key)
-            if prev is None:
-                raise self._not_found(res, name)
+            t, key, prev = self._lookup(res, ns, name)
             if dry_run:
                 return prev
             self.rv += 1
