@@ -1,0 +1,1 @@
+"""kdp-lab: a local stand-in for a Kubernetes cluster used by kdp's tests."""
