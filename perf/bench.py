@@ -192,7 +192,7 @@ def plots(jobs, res_dir, work):
         if not plots_cmds:
             continue
         script = "\n".join([
-            "set terminal pngcairo size 800,500 font 'sans,10'",
+            "set terminal pngcairo size 800,500 font 'sans,10' noenhanced",
             f"set output '{os.path.join(res_dir, fname)}'",
             f"set title '{title}'", f"set xlabel '{xlabel}'", "set ylabel 'Mpps'",
             "set grid", "set key outside right", "set yrange [0:*]",

@@ -8,7 +8,11 @@ Building 65536 packets through scapy takes ~20 s each; patching takes well
 under a second, and the bytes are the same.
 
 Size convention: SIZE is the Ethernet frame as on the wire including the
-4-byte FCS (RFC 2544 "64-byte frames"), so the pcap holds SIZE-4 bytes.
+4-byte FCS (RFC 2544 "64-byte frames"), so the pcap holds SIZE-4 bytes. For
+IPIP traffic SIZE is the frame once decapsulated (what the pod receives), so
+the tunnelled frame is 20 bytes longer; likewise a pod's SIZE-byte frame
+leaves the node encapsulated as SIZE+20. The pod-side size is what a 64-byte
+row means in every scenario.
 
 Kinds:
   udp   Ether/IPv4/UDP; flows vary the source IP and source port, the
@@ -71,6 +75,7 @@ def build(kind, size, flows, src_net, dst_net, dport=5000, sport_base=1024,
                / IP(src=outer_src, dst=outer_dst, proto=4, ttl=64)
                / IP(src="0.0.0.0", dst="0.0.0.0", ttl=64))
         l3 = ETH_LEN + IP_LEN
+        frame += IP_LEN
     else:
         raise ValueError(f"unknown kind {kind!r}")
     pad = frame - (l3 + IP_LEN + 8)
