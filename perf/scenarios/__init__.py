@@ -1,0 +1,1 @@
+"""Benchmark scenarios: each entry takes a Ctx and returns a runner.Launch."""
