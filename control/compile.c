@@ -351,6 +351,9 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 			snprintf(err, errlen, "neighbor table full");
 			goto fail;
 		}
+		/* The tap PMD gives the kernel side the port's MAC. */
+		ctl_neigh_set_static(in->neigh, t->nh[NH_LOCAL].neigh,
+				     &in->ports->host_mac);
 	}
 	if (build_endpoints(&b) || build_routes(&b) || build_nodes(&b))
 		goto fail;
