@@ -143,7 +143,8 @@ class Kdp:
                         raise KdpError("no telemetry socket after 15 s:\n"
                                        + self.output())
             # Ports start after the first publish: wait for it.
-            while self.cmd("/kdp/routes").get("generation", 0) == 0:
+            # (/kdp/ commands answer null until kdp has registered them.)
+            while (self.cmd("/kdp/routes") or {}).get("generation", 0) == 0:
                 if time.time() > deadline:
                     raise KdpError("no tables published after 15 s:\n"
                                    + self.output())
@@ -226,7 +227,12 @@ class Kdp:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, etype, *exc):
+        if etype is not None and self.proc is not None:
+            alive = self.proc.poll() is None
+            sys.stderr.write("--- kdp (%s) output:\n%s---\n" % (
+                "still running" if alive else "exit %d" % self.proc.returncode,
+                self.output()))
         self.cleanup()
 
 
