@@ -14,9 +14,9 @@ import cluster  # noqa: E402
 import kdprun  # noqa: E402
 from kdprun import GW_MAC, POD_MACS, UPLINK_MAC, NODE_B_MAC, GATEWAY_MAC  # noqa: E402
 
-from scapy.layers.inet import ICMP, IP, UDP, TCP  # noqa: E402
+from scapy.layers.inet import ICMP, IP, IPOption_NOP, UDP  # noqa: E402
 from scapy.layers.l2 import ARP, Dot1Q, Ether  # noqa: E402
-from scapy.packet import Raw  # noqa: E402
+from scapy.packet import Padding, Raw  # noqa: E402
 
 A, B, C = cluster.NODE_A_IP, cluster.NODE_B_IP, cluster.NODE_C_IP
 XA, XB = "10.244.1.10", "10.244.1.11"
@@ -55,7 +55,8 @@ def check_routed(f, sent, src_mac, dst_mac):
     assert ip.ttl == s.ttl - 1, (ip.ttl, s.ttl)
     assert ip.len == s.len, (ip.len, s.len)
     assert_cksum(ip)
-    assert bytes(ip.payload) == bytes(s.payload), "payload changed"
+    # (s may carry Ethernet padding after the datagram; kdp must not.)
+    assert bytes(ip)[ip.ihl * 4:] == bytes(s)[s.ihl * 4:s.len], "payload changed"
 
 
 def check_ipip(f, sent, outer_dst, dst_mac):
@@ -68,16 +69,16 @@ def check_ipip(f, sent, outer_dst, dst_mac):
     assert o.proto == 4 and o.flags == "DF" and o.frag == 0
     assert o.ttl == 64, o.ttl
     assert o.tos == sent[IP].tos, (o.tos, sent[IP].tos)
-    assert o.len == 20 + len(bytes(sent[IP])), (o.len, len(bytes(sent[IP])))
+    s = IP(bytes(sent[IP]))
+    assert o.len == 20 + s.len, (o.len, s.len)
     assert_cksum(o)
     inner = o.payload
     assert isinstance(inner, IP), inner.summary()
-    s = IP(bytes(sent[IP]))
     assert inner.len == s.len, (inner.len, s.len)
     assert (inner.src, inner.dst, inner.tos, inner.id) == (s.src, s.dst, s.tos, s.id)
     assert inner.ttl == s.ttl - 1
     assert_cksum(inner)
-    assert bytes(inner.payload) == bytes(s.payload)
+    assert bytes(inner)[inner.ihl * 4:] == bytes(s)[s.ihl * 4:s.len]
 
 
 # --- run 1: one frame of each forwarding kind ------------------------------
@@ -285,9 +286,145 @@ def test_sigterm_complete_pcaps(exe):
     assert r.ports["x/b"]["tx"] == n and r.stats["drops"] == 0
 
 
+# --- run 4: edges: padding, IP options, ICMP errors that go back by IPIP,
+# path MTU, proxy ARP on pods and ARP for the node on the uplink --------------
+
+def _big(df, tag):
+    pad = 1481 - 20 - 8 - len(tag)   # one byte over the IPIP path MTU (1480)
+    return (Ether(src=POD_MACS["x/a"], dst=GW_MAC) /
+            IP(src=XA, dst="10.244.2.10", flags="DF" if df else 0) /
+            UDP(sport=1, dport=2) / Raw(b"z" * pad + tag.encode()))
+
+
+EDGE_POD = {
+    "pad_local": from_pod(XB, "pad_local") / Padding(b"\0" * 30),
+    "pad_remote": from_pod("10.244.2.10", "pad_remote") / Padding(b"\0" * 30),
+    "opts_remote": (Ether(src=POD_MACS["x/a"], dst=GW_MAC) /
+                    IP(src=XA, dst="10.244.2.10", ttl=30,
+                       options=[IPOption_NOP()] * 4) /
+                    UDP(sport=1, dport=2) / Raw(b"opts_remote")),
+    "big_df": _big(True, "big_df"),
+    "big_nodf": _big(False, "big_nodf"),
+    "mcast": from_pod("239.1.1.1", "mcast"),
+    "arp_req": (Ether(src=POD_MACS["x/a"], dst="ff:ff:ff:ff:ff:ff") /
+                ARP(op=1, hwsrc=POD_MACS["x/a"], psrc=XA, pdst="169.254.1.1")),
+}
+EDGE_UP = {
+    "decap_opts": (Ether(src=NODE_B_MAC, dst=UPLINK_MAC) /
+                   IP(src=B, dst=A, proto=4, options=[IPOption_NOP()] * 4) /
+                   IP(src="10.244.2.10", dst=XA, ttl=7) / UDP(sport=1, dport=2) /
+                   Raw(b"decap_opts")),
+    "decap_ttl1": from_node(B, IP(src="10.244.2.10", dst=XA, ttl=1) /
+                            UDP(sport=1, dport=2) / Raw(b"decap_ttl1")),
+    "arp_node": (Ether(src=NODE_B_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                 ARP(op=1, hwsrc=NODE_B_MAC, psrc=B, pdst=A)),
+}
+_edge = {}
+
+
+def edge(exe):
+    if not _edge:
+        _edge["r"] = kdprun.run(exe, {"x/a": list(EDGE_POD.values()),
+                                      "uplink": list(EDGE_UP.values())})
+    return _edge["r"]
+
+
+def test_padding_trimmed(exe):
+    r = edge(exe)
+    f = tagged(r.out["x/b"], "pad_local")
+    assert len(bytes(f)) == 14 + f[IP].len, (len(bytes(f)), f[IP].len)
+    check_routed(f, EDGE_POD["pad_local"], GW_MAC, POD_MACS["x/b"])
+    f = tagged(r.out["uplink"], "pad_remote")
+    assert len(bytes(f)) == 14 + f[IP].len
+    check_ipip(f, EDGE_POD["pad_remote"], B, NODE_B_MAC)
+
+
+def test_ip_options(exe):
+    r = edge(exe)
+    f = tagged(r.out["uplink"], "opts_remote")
+    check_ipip(f, EDGE_POD["opts_remote"], B, NODE_B_MAC)
+    assert f[IP].payload.ihl == 6      # inner options kept, outer has none
+    f = tagged(r.out["x/a"], "decap_opts")   # outer options skipped on decap
+    check_routed(f, Ether() / EDGE_UP["decap_opts"][IP].payload, GW_MAC, POD_MACS["x/a"])
+
+
+def _icmp_errors(frames):
+    return [f for f in frames if ICMP in f and f[ICMP].type in (3, 11)]
+
+
+def test_decap_ttl_expiry_icmp_goes_back_by_ipip(exe):
+    r = edge(exe)
+    errs = [f for f in _icmp_errors(r.out["uplink"])]
+    assert len(errs) == 1, [f.summary() for f in r.out["uplink"]]
+    f = errs[0]
+    assert f[Ether].src == UPLINK_MAC and f[Ether].dst == NODE_B_MAC
+    o = f[IP]
+    assert (o.src, o.dst, o.proto, o.ttl) == (A, B, 4, 64)
+    assert_cksum(o)
+    inner = o.payload
+    assert (inner.src, inner.dst, inner.proto) == (A, "10.244.2.10", 1)
+    assert (f[ICMP].type, f[ICMP].code) == (11, 0)
+    sent = bytes(EDGE_UP["decap_ttl1"][IP].payload)
+    assert bytes(f[ICMP].payload)[:28] == sent[:28]
+
+
+def test_path_mtu(exe):
+    r = edge(exe)
+    errs = _icmp_errors(r.out["x/a"])
+    assert len(errs) == 1, [f.summary() for f in r.out["x/a"]]
+    f = errs[0]
+    assert f[Ether].dst == POD_MACS["x/a"] and f[IP].dst == XA and f[IP].src == A
+    ic = f[ICMP]
+    assert (ic.type, ic.code, ic.nexthopmtu) == (3, 4, 1480), (ic.type, ic.code, ic.nexthopmtu)
+    # The quote is the header as forwarding left it: RFC 1812 4.3.2.3 lets
+    # a router keep the TTL it already decremented (and so the checksum).
+    q, o = bytes(ic.payload)[:28], bytes(EDGE_POD["big_df"][IP])[:28]
+    assert q[8] in (o[8], o[8] - 1), (q[8], o[8])
+    assert q[:8] + q[9:10] + q[12:] == o[:8] + o[9:10] + o[12:], (q.hex(), o.hex())
+    assert len(bytes(f)) == 14 + 576     # RFC 1812: error at most 576 bytes
+    for tag in ("big_df", "big_nodf"):   # neither is sent, nor fragmented
+        assert not [g for g in r.out["uplink"] if Raw in g and g[Raw].load.endswith(tag.encode())]
+
+
+def test_proxy_arp_on_pod_port(exe):
+    r = edge(exe)
+    arps = [f for f in r.out["x/a"] if ARP in f]
+    assert len(arps) == 1, [f.summary() for f in r.out["x/a"]]
+    f = arps[0]
+    assert f[Ether].src == GW_MAC and f[Ether].dst == POD_MACS["x/a"]
+    a = f[ARP]
+    assert (a.op, a.hwsrc, a.psrc, a.hwdst, a.pdst) == (
+        2, GW_MAC, "169.254.1.1", POD_MACS["x/a"], XA), a.summary()
+
+
+def test_uplink_arp_for_node_ip(exe):
+    r = edge(exe)
+    arps = [f for f in r.out["uplink"] if ARP in f]
+    assert len(arps) == 1, [f.summary() for f in r.out["uplink"]]
+    a = arps[0][ARP]
+    assert arps[0][Ether].src == UPLINK_MAC and arps[0][Ether].dst == NODE_B_MAC
+    assert (a.op, a.hwsrc, a.psrc, a.hwdst, a.pdst) == (2, UPLINK_MAC, A, NODE_B_MAC, B), a.summary()
+
+
+def test_edge_stats(exe):
+    r = edge(exe)
+    assert r.drops() == {"too_big": 2, "ip_bad_dst": 1, "ttl_exceeded": 1}, r.drops()
+    assert r.stats["icmp_sent"] == 2
+    # pad_remote, opts_remote and the ICMP error toward node-b.
+    assert r.stats["ipip_encap"] == 3
+    assert r.stats["ipip_decap"] == 2
+    assert r.stats["arp_replied"] >= 1
+    want = {"uplink": (3, 4), "x/a": (7, 3), "x/b": (0, 1)}
+    got = {n: (p["rx"], p["tx"]) for n, p in r.ports.items()}
+    assert got == want, got
+
+
 CASES = [test_pod_to_local_pod, test_pod_to_remote_pod_ipip, test_decap_to_local_pod,
          test_cross_subnet, test_borrowed_ip, test_forward_stats, test_routes_table,
-         test_drop_reasons_exact, test_ttl_exceeded_icmp, test_sigterm_complete_pcaps]
+         test_drop_reasons_exact, test_ttl_exceeded_icmp, test_sigterm_complete_pcaps,
+         test_padding_trimmed, test_ip_options, test_decap_ttl_expiry_icmp_goes_back_by_ipip,
+         test_path_mtu, test_proxy_arp_on_pod_port, test_uplink_arp_for_node_ip,
+         test_edge_stats]
 
 if __name__ == "__main__":
     sys.exit(kdprun.main(CASES))
