@@ -43,9 +43,14 @@ struct app {
 	bool started;
 };
 
-static void on_signal(int sig)
+/* Who asked us to stop: an unexpected clean exit is otherwise a mystery. */
+static volatile sig_atomic_t stop_sig, stop_pid;
+
+static void on_signal(int sig, siginfo_t *si, void *u)
 {
-	(void)sig;
+	(void)u;
+	stop_sig = sig;
+	stop_pid = si ? si->si_pid : 0;
 	dp_quit = true;
 }
 
@@ -323,8 +328,11 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	struct sigaction sa = {.sa_sigaction = on_signal,
+			       .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "kdp: EAL init failed: %s\n",
@@ -363,7 +371,11 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	KDP_LOG(NOTICE, "stopping");
+	if (stop_sig)
+		KDP_LOG(NOTICE, "stopping on signal %d from pid %d",
+			(int)stop_sig, (int)stop_pid);
+	else
+		KDP_LOG(NOTICE, "stopping");
 	teardown(&a);
 	rte_eal_cleanup();
 	return rc;
