@@ -153,8 +153,12 @@ class TwoNode:
         sh(*ul, "link", "add", "br0", "type", "bridge")
         sh(*ul, "link", "set", "br0", "up")
         for n in self.nodes:
-            sh("ip", "link", "add", n.uplink, "mtu", "1500", "type", "veth",
-               "peer", "name", n.peer, "netns", self.underlay)
+            # One queue each way, so every frame reaches the AF_XDP socket
+            # kdp binds to queue 0.
+            sh("ip", "link", "add", n.uplink, "mtu", "1500", "numtxqueues",
+               "1", "numrxqueues", "1", "type", "veth", "peer", "name",
+               n.peer, "numtxqueues", "1", "numrxqueues", "1", "netns",
+               self.underlay)
             sh(*ul, "link", "set", n.peer, "master", "br0")
             sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % n.uplink,
                check=False)
@@ -211,6 +215,28 @@ class TwoNode:
         sh(*ip, "route", "add", "169.254.1.1", "dev", n.tap, "scope", "link")
         sh(*ip, "route", "add", "default", "via", "169.254.1.1", "dev", n.tap)
 
+    def diagnose(self):
+        """State worth reading when something failed: non-zero counters,
+        neighbors and the log of each kdp."""
+        out = []
+        for n in self.nodes:
+            out.append("--- %s" % n.name)
+            try:
+                st = n.telemetry("/kdp/stats")
+                out.append("stats: " + " ".join(
+                    "%s=%s" % (k, v) for k, v in st.items()
+                    if not isinstance(v, dict) and str(v) != "0"))
+                out.append("drops: " + " ".join(
+                    "%s=%s" % (k, v) for k, v in st["drop_reasons"].items()
+                    if str(v) != "0"))
+                for p, v in sorted(st["ports"].items()):
+                    out.append("%s: %s" % (p, v))
+                out += n.telemetry("/kdp/neighbors")
+            except Exception as e:  # noqa: BLE001 - best effort
+                out.append("telemetry: %s" % e)
+            out.append(self.tail(n))
+        return "\n".join(out)
+
     @staticmethod
     def tail(n, lines=30):
         try:
@@ -220,9 +246,11 @@ class TwoNode:
             return ""
 
     # -- traffic ----------------------------------------------------------
-    def ping(self, src, dst_ip, count=3):
-        return src.ns("ping", "-c", str(count), "-i", "0.2", "-W", "2",
-                      dst_ip, check=False)
+    def ping(self, src, dst_ip, count=3, deadline=10):
+        """Succeeds once count echoes are answered; the first ones may wait
+        in kdp while it resolves the other node and the pods by ARP."""
+        return src.ns("ping", "-c", str(count), "-i", "0.2", "-w",
+                      str(deadline), dst_ip, check=False)
 
     def tcp_transfer(self, src, dst, nbytes, port=5001, timeout=30):
         """Send nbytes of a fixed pattern from src's pod to dst's pod; return
