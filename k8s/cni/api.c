@@ -133,6 +133,23 @@ int cni_api_call(struct cni_api *a, const char *method, const char *path,
 	return rc;
 }
 
+int cni_api_merge_patch(struct cni_api *a, const char *path,
+			const cJSON *patch, char *err, size_t errlen)
+{
+	cJSON *resp = NULL;
+	long http = 0;
+	int rc;
+
+	rc = cni_api_call(a, "PATCH", path, "application/merge-patch+json",
+			  patch, &http, &resp, err, errlen);
+	if (rc == 0 && http != 200) {
+		cni_api_describe(http, resp, err, errlen);
+		rc = -EPROTO;
+	}
+	cJSON_Delete(resp);
+	return rc;
+}
+
 void cni_api_describe(long http, const cJSON *resp, char *out, size_t n)
 {
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(resp, "reason");

@@ -97,6 +97,13 @@ int cni_api_call(struct cni_api *a, const char *method, const char *path,
 		 const char *ctype, const cJSON *body, long *http,
 		 cJSON **resp, char *err, size_t errlen);
 
+/**
+ * JSON merge patch @p patch onto @p path, expecting 200.
+ * @return 0, -EPROTO (other status; @p err says which), -EIO, -ENOMEM.
+ */
+int cni_api_merge_patch(struct cni_api *a, const char *path,
+			const cJSON *patch, char *err, size_t errlen);
+
 /** Describe a non-2xx answer: "HTTP 409 Conflict: message". */
 void cni_api_describe(long http, const cJSON *resp, char *out, size_t n);
 

@@ -25,7 +25,6 @@
 #include "k8s/cni/cni.h"
 
 #define CRD "/apis/crd.projectcalico.org/v1"
-#define MERGE_PATCH "application/merge-patch+json"
 
 /* Bounds: concurrent writers on one block lose at most this often. */
 #define PUT_RETRIES 200
@@ -345,13 +344,7 @@ static int affinity_set(struct cni_api *a, const char *name, bool confirm,
 		return rc;
 	}
 	patch = cJSON_Parse("{\"spec\":{\"state\":\"confirmed\"}}");
-	rc = cni_api_call(a, "PATCH", path, MERGE_PATCH, patch, &http, &resp,
-			  err, errlen);
-	if (rc == 0 && http != 200) {
-		cni_api_describe(http, resp, err, errlen);
-		rc = -EPROTO;
-	}
-	cJSON_Delete(resp);
+	rc = cni_api_merge_patch(a, path, patch, err, errlen);
 	cJSON_Delete(patch);
 	return rc;
 }

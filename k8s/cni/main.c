@@ -631,9 +631,8 @@ static int usage(void)
 static int annotate_node(struct cni_api *a, const char *node, const char *ip,
 			 char *err, size_t errlen)
 {
-	cJSON *patch = cJSON_CreateObject(), *ann, *resp = NULL;
+	cJSON *patch = cJSON_CreateObject(), *ann;
 	char path[512];
-	long http = 0;
 	int rc;
 
 	ann = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch,
@@ -641,13 +640,7 @@ static int annotate_node(struct cni_api *a, const char *node, const char *ip,
 				      "annotations");
 	cJSON_AddStringToObject(ann, ANNOT_TUNNEL, ip);
 	snprintf(path, sizeof(path), "/api/v1/nodes/%s", node);
-	rc = cni_api_call(a, "PATCH", path, "application/merge-patch+json",
-			  patch, &http, &resp, err, errlen);
-	if (rc == 0 && http != 200) {
-		cni_api_describe(http, resp, err, errlen);
-		rc = -EPROTO;
-	}
-	cJSON_Delete(resp);
+	rc = cni_api_merge_patch(a, path, patch, err, errlen);
 	cJSON_Delete(patch);
 	return rc;
 }

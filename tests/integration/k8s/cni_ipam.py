@@ -5,14 +5,11 @@ block exhaustion and claims, two nodes racing, the IPIP tunnel address."""
 import ipaddress
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from cnilib import (CRD, KDP_CNI, FakeKdp, Netns, Plugin, blocks,
-                    check_result, holders, make_pod, setup_cluster)
-from labclient import Lab
+from cnilib import (CRD, KDP_CNI, Plugin, blocks, check_result, harness,
+                    holders, make_pod, setup_cluster)
 
 
 def ipam(lab, *args):
@@ -26,20 +23,6 @@ def affine(c, node):
     return sorted((b["spec"]["cidr"] for b in blocks(c)
                    if b["spec"].get("affinity") == "host:" + node),
                   key=ipaddress.ip_network)
-
-
-def main():
-    tmp = tempfile.mkdtemp(prefix="kdp-cni-")
-    nets = Netns()
-    kdp = FakeKdp(os.path.join(tmp, "kdp.sock"), tmp)
-    try:
-        with Lab() as lab:
-            run(lab, kdp, nets, tmp)
-    finally:
-        kdp.close()
-        nets.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("cni ipam: ok")
 
 
 def run(lab, kdp, nets, tmp):
@@ -141,4 +124,4 @@ def run(lab, kdp, nets, tmp):
 
 
 if __name__ == "__main__":
-    main()
+    harness(run, "cni ipam")

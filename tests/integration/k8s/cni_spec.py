@@ -4,27 +4,9 @@ exit status, with a fake kdp that makes real interfaces in real netns."""
 
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 
-from cnilib import (FakeKdp, Netns, Plugin, check_error, check_result,
-                    holders, make_pod, setup_cluster, sh)
-from labclient import Lab
-
-
-def main():
-    tmp = tempfile.mkdtemp(prefix="kdp-cni-")
-    nets = Netns()
-    kdp = FakeKdp(os.path.join(tmp, "kdp.sock"), tmp)
-    try:
-        with Lab() as lab:
-            run(lab, kdp, nets, tmp)
-    finally:
-        kdp.close()
-        nets.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("cni spec: ok")
+from cnilib import (Plugin, check_error, check_result, harness, holders,
+                    make_pod, setup_cluster, sh)
 
 
 def run(lab, kdp, nets, tmp):
@@ -175,4 +157,4 @@ def run(lab, kdp, nets, tmp):
 
 
 if __name__ == "__main__":
-    main()
+    harness(run, "cni spec")

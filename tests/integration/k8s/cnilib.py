@@ -132,6 +132,24 @@ class Netns:
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
 
 
+def harness(run, what):
+    """Run @p run(lab, kdp, nets, tmp) with a fresh API server, fake kdp
+    and netns set, and clean everything up."""
+    import shutil
+    from labclient import Lab
+    tmp = tempfile.mkdtemp(prefix="kdp-cni-")
+    nets = Netns()
+    kdp = FakeKdp(os.path.join(tmp, "kdp.sock"), tmp)
+    try:
+        with Lab() as lab:
+            run(lab, kdp, nets, tmp)
+    finally:
+        kdp.close()
+        nets.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(what + ": ok")
+
+
 def setup_cluster(c, nodes, pools=None):
     pools = pools or [("pool-a", "10.244.0.0/16", "Always", "all()")]
     for name, cidr, ipip, sel in pools:
