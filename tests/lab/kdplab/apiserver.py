@@ -466,9 +466,10 @@ class ApiServer:
     store, and the admin socket."""
 
     def __init__(self, d, port=0, bookmark_interval=10.0, history=20000,
-                 verbose=False):
+                 verbose=False, listen_addr="127.0.0.1"):
         self.dir = os.path.abspath(d)
         self.port = port
+        self.listen_addr = listen_addr
         self.bookmark_interval = bookmark_interval
         self.verbose = verbose
         self.token_path = os.path.join(self.dir, "tokens")
@@ -490,7 +491,7 @@ class ApiServer:
     def _listen(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
+        s.bind((self.listen_addr, self.port))
         s.listen(128)
         self.port = s.getsockname()[1]
         return s
