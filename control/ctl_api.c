@@ -28,16 +28,11 @@ static cJSON *ok_with(cJSON *o)
 
 static cJSON *op_add(struct ctl *c, const cJSON *req)
 {
-	struct ctl_pp_req q = {
-		.pod = str(req, "pod"),
-		.kind = str(req, "kind"),
-		.ifname = str(req, "ifname"),
-		.netns = str(req, "netns"),
-		.container_id = str(req, "container_id"),
-	};
+	struct ctl_pp_req q;
 	struct ctl_pp *pp;
 	char err[512];
 
+	ctl_pp_req_from_json(req, &q);
 	if (q.pod && (pp = ctl_pods_find(&c->pods, q.pod)) != NULL)
 		return ok_with(ctl_pp_json(&c->pods, pp)); /* idempotent */
 	if (ctl_pods_check(&c->pods, &q, err, sizeof(err)) != 0 ||

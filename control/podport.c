@@ -219,6 +219,25 @@ static void remove_dev(const char *devargs)
 	}
 }
 
+/* Probe, configure and start an API device; on failure nothing is left. */
+static int open_start(struct ctl_pods *r, struct ctl_pp *pp,
+		      const char *devargs, char *err, size_t errlen)
+{
+	int rc = dp_port_open(pp->pod, devargs, r->n_workers, r->mp,
+			      ctl_pods_mtu(r), CTL_PP_NB_DESC, NULL, &pp->port,
+			      err, errlen);
+	if (rc) {
+		remove_dev(devargs);
+		return rc;
+	}
+	if ((rc = dp_port_start(&pp->port)) != 0) {
+		snprintf(err, errlen, "%s: cannot start %s: %s", pp->pod,
+			 pp->port.name, strerror(-rc));
+		dp_port_close(&pp->port);
+	}
+	return rc;
+}
+
 static int open_tap(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 		    char *err, size_t errlen)
 {
@@ -238,25 +257,12 @@ static int open_tap(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 	else
 		snprintf(devargs, sizeof(devargs), "net_tap_kdp%u,iface=%s", id,
 			 tmp);
-	rc = dp_port_open(pp->pod, devargs, r->n_workers, r->mp,
-			  ctl_pods_mtu(r), CTL_PP_NB_DESC, NULL, &pp->port, err,
-			  errlen);
-	if (rc) {
-		remove_dev(devargs);
+	if ((rc = open_start(r, pp, devargs, err, errlen)) != 0)
 		return rc;
-	}
-	if ((rc = dp_port_start(&pp->port)) != 0) {
-		snprintf(err, errlen, "%s: cannot start %s: %s", pp->pod,
-			 pp->port.name, strerror(-rc));
-		goto fail;
-	}
 	rc = ctl_link_move(tmp, pp->netns, pp->ifname, &pp->mac,
 			   ctl_pods_mtu(r), err, errlen);
 	if (rc)
-		goto fail;
-	return 0;
-fail:
-	dp_port_close(&pp->port);
+		dp_port_close(&pp->port);
 	return rc;
 }
 
@@ -283,20 +289,7 @@ static int open_vhost(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 	snprintf(devargs, sizeof(devargs),
 		 "net_vhost_kdp%u,iface=%s,client=0,queues=%u", id, pp->socket,
 		 r->n_workers);
-	rc = dp_port_open(pp->pod, devargs, r->n_workers, r->mp,
-			  ctl_pods_mtu(r), CTL_PP_NB_DESC, NULL, &pp->port, err,
-			  errlen);
-	if (rc) {
-		remove_dev(devargs);
-		return rc;
-	}
-	if ((rc = dp_port_start(&pp->port)) != 0) {
-		snprintf(err, errlen, "%s: cannot start %s: %s", pp->pod,
-			 pp->port.name, strerror(-rc));
-		dp_port_close(&pp->port);
-		return rc;
-	}
-	return 0;
+	return open_start(r, pp, devargs, err, errlen);
 }
 
 int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
@@ -517,6 +510,16 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+void ctl_pp_req_from_json(const cJSON *o, struct ctl_pp_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->pod = jstr(o, "pod");
+	q->kind = jstr(o, "kind");
+	q->ifname = jstr(o, "ifname");
+	q->netns = jstr(o, "netns");
+	q->container_id = jstr(o, "container_id");
+}
+
 int ctl_pods_restore(struct ctl_pods *r)
 {
 	char path[512], err[512];
@@ -538,15 +541,12 @@ int ctl_pods_restore(struct ctl_pods *r)
 	cJSON_ArrayForEach(it, arr) {
 		struct rte_ether_addr mac;
 		const char *m = jstr(it, "mac");
-		struct ctl_pp_req q = {
-			.pod = jstr(it, "pod"),
-			.kind = jstr(it, "kind"),
-			.ifname = jstr(it, "ifname"),
-			.netns = jstr(it, "netns"),
-			.container_id = jstr(it, "container_id"),
-			.mac = m && ctl_parse_mac(m, &mac) == 0 ? &mac : NULL,
-		};
+		struct ctl_pp_req q;
 		struct ctl_pp *pp;
+
+		ctl_pp_req_from_json(it, &q);
+		if (m && ctl_parse_mac(m, &mac) == 0)
+			q.mac = &mac;
 		int rc = ctl_pods_check(r, &q, err, sizeof(err));
 		if (rc == 0 && ctl_pods_find(r, q.pod)) {
 			snprintf(err, sizeof(err), "pod has a port already");

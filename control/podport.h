@@ -90,6 +90,9 @@ struct ctl_pp_req {
 	const struct rte_ether_addr *mac; /**< restore: keep this MAC */
 };
 
+/** Fill @p q from a request or state-file object (strings point into @p o). */
+void ctl_pp_req_from_json(const cJSON *o, struct ctl_pp_req *q);
+
 void ctl_pods_init(struct ctl_pods *r, const struct ctl_config *cfg,
 		   struct rte_mempool *mp, unsigned int n_workers);
 

@@ -349,6 +349,12 @@ def test_vhost(kdp, d):
           % tx)
     if rx == 0:
         print(out[-2000:])
+    kdp.stop()
+    kdp.start()
+    lst = {p["pod"]: p for p in kdp.api({"op": "port_list"})["ports"]}
+    check(lst.get("x/v", {}).get("socket") == r["socket"] and
+          os.path.exists(r["socket"]),
+          "after restart kdp listens on the same vhost-user socket")
     r = kdp.api({"op": "port_del", "pod": "x/v"})
     check(r.get("ok") and not os.path.exists(os.path.join(d, "vhost",
                                                           "cv1.sock")),
