@@ -411,6 +411,8 @@ def main():
             print("kdp log kept in %s/kdp.log" % d)
             print(open(os.path.join(d, "kdp.log")).read()[-4000:])
         shutil.rmtree(d, ignore_errors=True)
+        for p in (PREFIX, PREFIX + "tp"):
+            shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
