@@ -49,7 +49,7 @@ enum ctl_pp_kind {
 };
 
 /** Ring size of API ports: smaller than the uplink's, there may be many. */
-#define CTL_PP_NB_DESC 512
+#define CTL_PP_NB_DESC 256
 
 struct ctl_pp {
 	char pod[64];                /**< "namespace/name", the key */

@@ -149,9 +149,11 @@ static int setup(struct app *a, char *err, size_t errlen)
 	}
 	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
 			      (cfg->host_iface ? 1 : 0);
-	/* Room for the rings of every port, API ports included. */
+	/* Room for the rings of every port; API ports get their rx rings
+	 * (their tx rings drain into pods and rarely hold much). */
+	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
-			    cfg->max_api_ports * nw * 2 * CTL_PP_NB_DESC +
+			    api_ports * nw * CTL_PP_NB_DESC +
 			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096;
 	unsigned int n_mbufs = RTE_MAX(cfg->mbufs, need);
 	a->mp = rte_pktmbuf_pool_create("kdp_mbufs", n_mbufs, 256, 0,
