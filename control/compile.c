@@ -125,7 +125,8 @@ static int fib_add(struct build *b, uint32_t net, uint8_t plen, int nh)
 	return rc;
 }
 
-/* One endpoint per configured pod port; IPs from the Pod object. */
+/* One endpoint per pod port; IPs from the Pod object (none until it is in
+ * the store: the port's traffic is then dropped as spoofed). */
 static int build_endpoints(struct build *b)
 {
 	const struct ctl_compile_in *in = b->in;
@@ -133,9 +134,9 @@ static int build_endpoints(struct build *b)
 	struct pl_tables *t = b->t;
 	static const struct rte_ether_addr gw = PL_GW_MAC;
 
-	t->n_ep = (uint32_t)cfg->n_pod_ports;
-	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
-		const struct ctl_pod_port_conf *pc = &cfg->pod_ports[i];
+	t->n_ep = (uint32_t)in->ports->n_pods;
+	for (size_t i = 0; i < in->ports->n_pods; i++) {
+		const struct ctl_pod_ep *pc = &in->ports->pods[i];
 		struct pl_ep *ep = &t->ep[i];
 		char ns[256];
 		const char *slash = strchr(pc->pod, '/');
@@ -143,7 +144,7 @@ static int build_endpoints(struct build *b)
 		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - pc->pod), pc->pod);
 		const struct ctl_pod *pod =
 			ctl_store_get(in->st, CTL_RES_POD, ns, slash + 1);
-		ep->port = in->ports->pods[i];
+		ep->port = pc->port;
 		snprintf(ep->name, sizeof(ep->name), "%s", pc->pod);
 		if (pod && !pod->host_network && pod->node &&
 		    strcmp(pod->node, cfg->node) == 0) {
@@ -312,13 +313,13 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 	}
 	b.t = t;
 	t->gen = in->gen;
-	b.cap_nh = RTE_MIN((uint32_t)(NH_FIXED + in->cfg->n_pod_ports + rs->n +
+	b.cap_nh = RTE_MIN((uint32_t)(NH_FIXED + in->ports->n_pods + rs->n +
 				      2 * rs->n_node_ips + 2),
 			   (uint32_t)FIB_NH_MAX);
 	t->nh = rte_zmalloc_socket("kdp_nh", sizeof(*t->nh) * b.cap_nh,
 				   RTE_CACHE_LINE_SIZE, in->socket);
 	t->ep = rte_zmalloc_socket("kdp_ep",
-				   sizeof(*t->ep) * (in->cfg->n_pod_ports + 1),
+				   sizeof(*t->ep) * (in->ports->n_pods + 1),
 				   RTE_CACHE_LINE_SIZE, in->socket);
 	t->fib = fib_create(in);
 	if (t->nh == NULL || t->ep == NULL || t->fib == NULL) {

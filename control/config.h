@@ -61,6 +61,12 @@ struct ctl_config {
 	unsigned int arp_timeout_s;  /**< resolved entry refresh; default 60 */
 	unsigned int coalesce_ms;    /**< publish batching delay; default 5 */
 	char *telemetry_name; /**< optional label shown by /kdp/config */
+
+	/* The pod-port API (PODAPI.md). */
+	char *api_socket;     /**< default /run/kdp/kdp.sock; "" = no API */
+	char *vhost_dir;      /**< vhost-user sockets; default /run/kdp/vhost */
+	char *state_dir;      /**< API ports survive restarts; default /var/lib/kdp */
+	unsigned int max_api_ports; /**< default 32 (sizes the mbuf pool) */
 };
 
 /**

@@ -5,15 +5,19 @@
 
 #include <pthread.h>
 
+#include "control/api.h"
 #include "control/ctl.h"
 #include "control/ds.h"
 #include "control/neigh.h"
+#include "control/podport.h"
 #include "control/routes.h"
 #include "control/store.h"
 
 struct ctl {
 	struct ctl_params p;
-	uint16_t *pod_ports;        /**< copy of p.ports.pods */
+	struct ctl_pods pods;       /**< the pod-port registry */
+	struct ctl_api *api;        /**< NULL: no API */
+	bool started;               /**< ctl_start() done */
 	struct ctl_store *store;
 	struct ctl_ds *ds;
 	struct ctl_neigh *neigh;
@@ -35,5 +39,14 @@ struct ctl {
 };
 
 uint64_t ctl_now_ms(void);
+
+/**
+ * Compile and publish tables and rx lists now (pod ports changed), then
+ * close the ports that left. 0, or -1 with c->last_error.
+ */
+int ctl_publish_now(struct ctl *c);
+
+/** The pod-port API request handler (control/ctl_api.c). */
+cJSON *ctl_api_handle(void *arg, const cJSON *req);
 
 #endif /* KDP_CONTROL_CTL_PRIV_H */

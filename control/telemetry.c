@@ -25,16 +25,21 @@ static void ip_str(char *buf, size_t len, uint32_t ip)
 		 (ip >> 8) & 0xff, ip & 0xff);
 }
 
-static const char *port_role(const struct ctl *c, uint16_t port)
+/* Copies the role into @p buf: pod ports come and go (call with the lock). */
+static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
+			     size_t len)
 {
+	const struct ctl_pp *pp;
+
 	if (port == c->p.ports.uplink)
 		return "uplink";
 	if (port == c->p.ports.host)
 		return "host";
-	for (size_t i = 0; i < c->p.cfg->n_pod_ports; i++)
-		if (c->p.ports.pods[i] == port)
-			return c->p.cfg->pod_ports[i].pod;
-	return "other";
+	pp = ctl_pods_find_port(&c->pods, port);
+	if (pp == NULL)
+		return "other";
+	snprintf(buf, len, "%s", pp->pod);
+	return buf;
 }
 
 static int tel_stats(const char *cmd, const char *params,
@@ -59,16 +64,18 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_start_dict(d);
 	rte_tel_data_start_dict(ports);
 	rte_tel_data_start_dict(drops);
+	pthread_mutex_lock(&tel_ctl->lock);
 	RTE_ETH_FOREACH_DEV(p) {
 		struct rte_tel_data *pd = rte_tel_data_alloc();
-		char name[RTE_ETH_NAME_MAX_LEN];
+		char name[RTE_ETH_NAME_MAX_LEN], role[64];
 		if (pd == NULL)
 			break;
 		if (rte_eth_dev_get_name_by_port(p, name) != 0)
 			snprintf(name, sizeof(name), "port%u", p);
 		rte_tel_data_start_dict(pd);
 		rte_tel_data_add_dict_string(pd, "name", name);
-		rte_tel_data_add_dict_string(pd, "role", port_role(tel_ctl, p));
+		rte_tel_data_add_dict_string(pd, "role",
+			port_role(tel_ctl, p, role, sizeof(role)));
 		rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
 		rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
 		rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
@@ -77,6 +84,7 @@ static int tel_stats(const char *cmd, const char *params,
 		rx += s->port[p].rx;
 		tx += s->port[p].tx;
 	}
+	pthread_mutex_unlock(&tel_ctl->lock);
 	for (int i = 0; i < DP_DROP_MAX; i++) {
 		rte_tel_data_add_dict_u64(drops, dp_drop_name(i), s->drop[i]);
 		dr += s->drop[i];
@@ -237,6 +245,12 @@ static int tel_config(const char *cmd, const char *params,
 		rte_tel_data_add_dict_string(d, "gateway", buf);
 	}
 	rte_tel_data_add_dict_int(d, "pod_ports", (int)cfg->n_pod_ports);
+	rte_tel_data_add_dict_string(d, "api_socket",
+		tel_ctl->api ? cfg->api_socket : "(none)");
+	rte_tel_data_add_dict_string(d, "state_dir", cfg->state_dir);
+	pthread_mutex_lock(&tel_ctl->lock);
+	rte_tel_data_add_dict_int(d, "api_ports", (int)tel_ctl->pods.n_api);
+	pthread_mutex_unlock(&tel_ctl->lock);
 	if (cfg->host_iface)
 		rte_tel_data_add_dict_string(d, "host_iface", cfg->host_iface);
 	rte_tel_data_add_dict_int(d, "workers", (int)cfg->workers);

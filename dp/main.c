@@ -24,6 +24,7 @@
 
 #include "control/config.h"
 #include "control/ctl.h"
+#include "control/podport.h"
 #include "dp/log.h"
 #include "dp/port.h"
 #include "dp/worker.h"
@@ -34,8 +35,8 @@ struct app {
 	struct ctl_config *cfg;
 	struct rte_mempool *mp;
 	struct rte_rcu_qsbr *qs;
-	unsigned int n_ports;
-	struct dp_port ports[RTE_MAX_ETHPORTS];
+	unsigned int n_ports;       /**< uplink and host; pods: control */
+	struct dp_port ports[2];
 	struct dp_worker *workers;
 	struct rte_ring *punt[RTE_MAX_LCORE];
 	struct rte_ring *inject[RTE_MAX_LCORE];
@@ -122,13 +123,8 @@ static int open_port(struct app *a, const char *what, const char *devargs,
 	char err[256];
 	struct dp_port *p = &a->ports[a->n_ports];
 
-	if (a->n_ports == RTE_MAX_ETHPORTS) {
-		fprintf(stderr, "kdp: %s: more than %d ports\n", what,
-			RTE_MAX_ETHPORTS);
-		return -ENOSPC;
-	}
-	int rc = dp_port_open(what, devargs, a->cfg->workers, a->mp, mtu, mac,
-			      p, err, sizeof(err));
+	int rc = dp_port_open(what, devargs, a->cfg->workers, a->mp, mtu, 0,
+			      mac, p, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kdp: %s\n", err);
 		return rc;
@@ -141,27 +137,6 @@ static int open_port(struct app *a, const char *what, const char *devargs,
 		}
 	*id = p->id;
 	a->n_ports++;
-	return 0;
-}
-
-/* Spread rx queues over the workers: queue q of the i-th port to worker
- * (i + q) % workers, so single-queue ports land on different workers. */
-static int assign_queues(struct app *a)
-{
-	unsigned int nw = a->cfg->workers;
-
-	for (unsigned int i = 0; i < a->n_ports; i++) {
-		for (uint16_t q = 0; q < a->ports[i].nb_rxq; q++) {
-			struct dp_worker *w = &a->workers[(i + q) % nw];
-			if (w->n_rxq == DP_WORKER_MAX_RXQ) {
-				fprintf(stderr, "kdp: too many rx queues per worker\n");
-				return -ENOSPC;
-			}
-			w->rxq[w->n_rxq].port = a->ports[i].id;
-			w->rxq[w->n_rxq].queue = q;
-			w->n_rxq++;
-		}
-	}
 	return 0;
 }
 
@@ -179,7 +154,11 @@ static int setup(struct app *a, char *err, size_t errlen)
 	}
 	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
 			      (cfg->host_iface ? 1 : 0);
+	/* Room for the rings of every port; API ports get their rx rings
+	 * (their tx rings drain into pods and rarely hold much). */
+	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
+			    api_ports * nw * CTL_PP_NB_DESC +
 			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096;
 	unsigned int n_mbufs = RTE_MAX(cfg->mbufs, need);
 	a->mp = rte_pktmbuf_pool_create("kdp_mbufs", n_mbufs, 256, 0,
@@ -225,8 +204,6 @@ static int setup(struct app *a, char *err, size_t errlen)
 		.punt = a->punt,
 		.inject = a->inject,
 	};
-	uint16_t pods[RTE_MAX_ETHPORTS];
-	p.ports.pods = pods;
 	p.ports.host = UINT16_MAX;
 	rc = open_port(a, "uplink", cfg->uplink_devargs, cfg->uplink_mtu,
 		       cfg->uplink_has_mac ? &cfg->uplink_mac : NULL,
@@ -236,14 +213,6 @@ static int setup(struct app *a, char *err, size_t errlen)
 	p.ports.uplink_mac = a->ports[a->n_ports - 1].mac;
 	/* Pods see the uplink MTU less the IPIP header. */
 	uint16_t pod_mtu = cfg->uplink_mtu - 20;
-	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
-		char what[48];
-		snprintf(what, sizeof(what), "pod_ports[%zu]", i);
-		rc = open_port(a, what, cfg->pod_ports[i].devargs, pod_mtu,
-			       NULL, &pods[i]);
-		if (rc)
-			return rc;
-	}
 	if (cfg->host_iface) {
 		char devargs[64];
 		snprintf(devargs, sizeof(devargs), "net_tap_kdphost,iface=%s",
@@ -263,8 +232,11 @@ static int setup(struct app *a, char *err, size_t errlen)
 		w->inject = i == 0 ? a->inject[0] : NULL;
 		w->qs = a->qs;
 	}
-	if ((rc = assign_queues(a)) != 0)
-		return rc;
+	p.fixed = a->ports;
+	p.n_fixed = a->n_ports;
+	p.workers = a->workers;
+	/* Control owns the pod ports (configured and API), and every
+	 * worker's rx-queue list. */
 	a->ctl = ctl_create(&p, err, errlen);
 	if (a->ctl == NULL)
 		return -EINVAL;
@@ -275,10 +247,15 @@ static int setup(struct app *a, char *err, size_t errlen)
 static int start(struct app *a)
 {
 	unsigned int lcore, i = 0;
+	char err[512];
 
 	for (unsigned int p = 0; p < a->n_ports; p++)
 		if (dp_port_start(&a->ports[p]) != 0)
 			return -EIO;
+	if (ctl_start(a->ctl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kdp: %s\n", err);
+		return -EIO;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (i == a->cfg->workers)
 			break;
@@ -291,8 +268,7 @@ static int start(struct app *a)
 		i++;
 	}
 	a->started = true;
-	KDP_LOG(NOTICE, "%u port(s) started, %u worker(s) running",
-		a->n_ports, i);
+	KDP_LOG(NOTICE, "ports started, %u worker(s) running", i);
 	return 0;
 }
 
