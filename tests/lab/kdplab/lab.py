@@ -3,7 +3,7 @@
     root netns:      the API server stand-in (listens on 0.0.0.0), bridge
                      klmg (10.99.0.1/24): every node's management link
     netns klul:      bridge br0, the underlay (no addresses)
-    netns kln<i>:    node-<i>: kdp (uplink AF_XDP on "up", node IP
+    netns kln<i>:    node-<i>: kdp (uplink AF_XDP on "ulink", node IP
                      192.168.100.<10+i>/24 held by kdp), "mg" 10.99.0.<10+i>
                      to reach the API server
     netns klp-...:   one per pod; its eth0 is a tap (or a vhost-user socket)
@@ -128,13 +128,13 @@ class Lab:
         sh("ip", "netns", "add", ns)
         in_ns(ns, "ip", "link", "set", "lo", "up")
         in_ns(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-        # Underlay link: "up" in the node, its peer in the bridge.
-        sh("ip", "link", "add", "up", "netns", ns, "type", "veth", "peer",
+        # Underlay link: "ulink" in the node, its peer in the bridge.
+        sh("ip", "link", "add", "ulink", "netns", ns, "type", "veth", "peer",
            "name", "ul%d" % i, "netns", "klul")
         in_ns("klul", "ip", "link", "set", "ul%d" % i, "master", "br0", "up")
-        in_ns(ns, "ethtool", "-K", "up", "tx", "off", "rx", "off", "tso", "off",
+        in_ns(ns, "ethtool", "-K", "ulink", "tx", "off", "rx", "off", "tso", "off",
               "gso", "off", "gro", "off", check=False)
-        in_ns(ns, "ip", "link", "set", "up", "up")
+        in_ns(ns, "ip", "link", "set", "ulink", "up")
         # Management link to the API server.
         sh("ip", "link", "add", "klm%d" % i, "type", "veth", "peer", "name", "mg",
            "netns", ns)
@@ -159,7 +159,7 @@ class Lab:
            self.kubeconfig)
         cfg = {"node": name,
                "datastore": {"type": "kubernetes", "kubeconfig": os.path.join(nd, "kubeconfig")},
-               "uplink": {"devargs": "net_af_xdp0,iface=up,start_queue=0,queue_count=1"},
+               "uplink": {"devargs": "net_af_xdp0,iface=ulink,start_queue=0,queue_count=1"},
                "api_socket": os.path.join(nd, "kdp.sock"),
                "state_dir": os.path.join(nd, "state"),
                "vhost_dir": os.path.join(nd, "vhost"),
@@ -205,6 +205,7 @@ class Lab:
 
     def down(self):
         if not os.path.exists(self.state_path):
+            self._sweep()
             return
         st = self.load()
         for key in list(st["pods"]):
@@ -227,12 +228,26 @@ class Lab:
             sh("ip", "netns", "del", n["netns"], check=False)
             sh("ip", "link", "del", "klm%s" % n["name"].split("-")[1], check=False)
             shutil.rmtree("/var/run/dpdk/" + n["prefix"], ignore_errors=True)
-        sh("ip", "netns", "del", "klul", check=False)
-        sh("ip", "link", "del", "klmg", check=False)
-        lab = os.path.join(HERE, "..", "kdp-lab")
-        sh(sys.executable, lab, "apiserver", "stop", "--dir", self.api_dir, check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._sweep()
         print("kdp-lab: down")
+
+    def _sweep(self):
+        """Remove whatever a lab (even a half-started one) may have left."""
+        r = sh("ip", "netns", "list", check=False)
+        for line in r.stdout.splitlines():
+            name = line.split()[0] if line.split() else ""
+            if name == "klul" or name.startswith("kln") or name.startswith("klp-"):
+                sh("ip", "netns", "del", name, check=False)
+        r = sh("ip", "-o", "link", "show", check=False)
+        for line in r.stdout.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name == "klmg" or name.startswith("klm"):
+                sh("ip", "link", "del", name, check=False)
+        lab = os.path.join(HERE, "..", "kdp-lab")
+        if os.path.isdir(self.api_dir):
+            sh(sys.executable, lab, "apiserver", "stop", "--dir", self.api_dir,
+               check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- pods --------------------------------------------------------------
     def _node(self, st, name):
