@@ -218,7 +218,8 @@ static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port)
 {
-	if (t->icmp_src == 0 || !pl_icmp_allowed(c))
+	/* Ineligible packets must not spend (or count against) the limit. */
+	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
 		return;
 	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
 					   mtu);
