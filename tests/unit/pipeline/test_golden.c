@@ -272,6 +272,7 @@ struct gcase {
 	void (*build)(struct input *in, struct outcome *out, int arg);
 	int arg;
 	const char *drop;    /**< expected drop reason (name), or NULL */
+	void (*setup)(void); /**< adjusts the fresh context, or NULL */
 };
 
 static struct frame *in_add(struct input *in)
@@ -485,6 +486,21 @@ static void b_arp_learn(struct input *in, struct outcome *o, int arg)
 	arp_answered(in, o, P_C, mac_c, POD_C, GW_LL);
 	/* Control gets the request as received, to learn the MAC. */
 	*punt_add(o, PL_PUNT_ARP, 0, P_C) = in->f[0];
+}
+
+/* The learn copy cannot reach control: only the answer goes out. */
+static void b_arp_learn_lost(struct input *in, struct outcome *o, int arg)
+{
+	const uint8_t mac_c[6] = {0x02, 0, 0, 0, 0x01, 0x03};
+
+	arp_answered(in, o, P_C, mac_c, POD_C, GW_LL);
+}
+
+/* An uplink ARP request (for the ring-full case). */
+static void b_raw_arp_up(struct input *in, struct outcome *o, int arg)
+{
+	frame_arp(in_add(in), MAC_BCAST, MAC_NODE_B, 1, MAC_NODE_B, NODE_B,
+		  MAC_ZERO, SELF, 60);
 }
 
 enum { ARPX_GRATUITOUS, ARPX_PROBE, ARPX_RARP, ARPX_REPLY_HOST,
@@ -756,7 +772,7 @@ static void b_ttl(struct input *in, struct outcome *o, int arg)
 }
 
 /* TTL expiry that must stay silent. */
-enum { SILENT_ICMP_ERR, SILENT_FRAG, SILENT_NO_SRC };
+enum { SILENT_ICMP_ERR, SILENT_FRAG, SILENT_NO_MBUF };
 
 static void b_ttl_silent(struct input *in, struct outcome *o, int arg)
 {
@@ -768,7 +784,7 @@ static void b_ttl_silent(struct input *in, struct outcome *o, int arg)
 		h.proto = 1;
 		h.plen = sizeof(unreach);
 		h.payload = unreach;
-	} else {
+	} else if (arg == SILENT_FRAG) {
 		h.frag = 100; /* not the first fragment */
 	}
 	from_a(in_add(in), h);
@@ -1014,6 +1030,15 @@ static void b_none_port(struct input *in, struct outcome *o, int arg)
 }
 
 #define C(name, port, build, arg, drop) {name, port, T_MAIN, build, arg, drop}
+#define CS(name, port, build, arg, drop, setup)                              \
+	{name, port, T_MAIN, build, arg, drop, setup}
+
+/* Contexts short of resources. */
+static struct rte_ring *full_ring;
+static struct rte_mempool *empty_mp;
+
+static void ctx_punt_full(void);
+static void ctx_no_mbuf(void);
 
 static const struct gcase cases[] = {
 	/* parse */
@@ -1137,6 +1162,19 @@ static const struct gcase cases[] = {
 	  b_ratelimit_not_spent, 0, "ttl_exceeded"),
 	C("hold: local pod MAC unresolved", P_A, b_hold_local, 0, NULL),
 	C("hold: IPIP next hop unresolved", P_A, b_hold_ipip, 0, NULL),
+
+	/* out of resources */
+	CS("punt: ring full, uplink ARP", P_UP, b_raw_arp_up, 0, "punt_full",
+	   ctx_punt_full),
+	CS("punt: ring full, hold", P_A, b_pod_to, (int)POD_C, "punt_full",
+	   ctx_punt_full),
+	/* The answer goes out; the lost copy is counted (control missed it). */
+	CS("punt: ring full, ARP learn copy", P_C, b_arp_learn_lost, 0,
+	   "punt_full", ctx_punt_full),
+	CS("mbuf: none for the ARP learn copy", P_C, b_arp_learn_lost, 0,
+	   NULL, ctx_no_mbuf),
+	CS("mbuf: none for the ICMP error", P_A, b_ttl_silent, SILENT_NO_MBUF,
+	   "ttl_exceeded", ctx_no_mbuf),
 
 	/* uplink */
 	C("uplink: IPIP decap (hex)", P_UP, b_decap_anchor, 0, NULL),
@@ -1346,8 +1384,37 @@ static bool run_case(const struct gcase *gc)
 		}
 	}
 	ctx_fresh();
+	if (gc->setup)
+		gc->setup();
 	pl_process_burst(&g_ctx, &tables[gc->tables], gc->port, pkts, g_in.n);
 	return check_outcome(gc, &g_out);
+}
+
+static void ctx_punt_full(void)
+{
+	g_ctx.punt = full_ring;
+}
+
+static void ctx_no_mbuf(void)
+{
+	g_ctx.mp = empty_mp;
+}
+
+/* A one-slot ring holding a dummy, and a pool with its only mbuf taken. */
+static int make_starved(struct rte_mbuf **held)
+{
+	static int dummy;
+
+	full_ring = rte_ring_create("golden_full", 2, SOCKET_ID_ANY,
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+	empty_mp = rte_pktmbuf_pool_create("golden_empty", 1, 0, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	if (full_ring == NULL || empty_mp == NULL ||
+	    rte_ring_enqueue(full_ring, &dummy) != 0)
+		return -1;
+	*held = rte_pktmbuf_alloc(empty_mp);
+	return *held != NULL && rte_pktmbuf_alloc(empty_mp) == NULL ? 0 : -1;
 }
 
 /* ------------------------------------------------- tests outside the table */
@@ -1466,7 +1533,9 @@ int main(int argc, char **argv)
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	punt_ring = rte_ring_create("golden_punt", 128, SOCKET_ID_ANY,
 				    RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (mp == NULL || punt_ring == NULL || build_tables() < 0) {
+	struct rte_mbuf *held = NULL;
+	if (mp == NULL || punt_ring == NULL || build_tables() < 0 ||
+	    make_starved(&held) < 0) {
 		fprintf(stderr, "setup failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
@@ -1477,6 +1546,9 @@ int main(int argc, char **argv)
 	record(test_icmp_refill());
 
 	free_tables();
+	rte_pktmbuf_free(held);
+	rte_mempool_free(empty_mp);
+	rte_ring_free(full_ring);
 	rte_ring_free(punt_ring);
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
