@@ -336,47 +336,59 @@ static void b_ethertype(struct input *in, struct outcome *o, int type)
 	put16(f->b + 12, (uint16_t)type);
 }
 
-/* Pod A → pod B with one header field broken. */
-enum { BAD_VER, BAD_IHL, BAD_TOT_LONG, BAD_TOT_SHORT, BAD_IHL_LONG,
-       BAD_CKSUM, BAD_NIC_CKSUM, BAD_FRAG };
+/* One way to break an IPv4 header, for the packet or an IPIP inner one. */
+enum { BRK_VER, BRK_IHL, BRK_TOT_LONG, BRK_TOT_SHORT, BRK_IHL_LONG, BRK_CKSUM,
+       BRK_FRAG, BRK_SRC_MCAST };
 
-static void b_bad_ip(struct input *in, struct outcome *o, int arg)
+static void ip_break(struct ip4 *h, int how)
 {
-	struct ip4 h = IP4(.src = POD_A, .dst = POD_B);
-	struct frame *f = in_add(in);
-
-	switch (arg) {
-	case BAD_VER:
-		h.ver = 6;
+	switch (how) {
+	case BRK_VER:
+		h->ver = 6;
 		break;
-	case BAD_IHL:
-		h.ihl = 4;
+	case BRK_IHL:
+		h->ihl = 4;
 		break;
-	case BAD_TOT_LONG:
-		h.tot_delta = 1;
+	case BRK_TOT_LONG: /* one byte more than there is */
+		h->tot_delta = 1;
 		break;
-	case BAD_TOT_SHORT:
-		h.tot_delta = -(int)h.plen - 4; /* 16 < 20 */
+	case BRK_TOT_SHORT: /* 16 < 20 */
+		h->tot_delta = -(int)h->plen - 4;
 		break;
-	case BAD_IHL_LONG:
-		h.ihl = 15; /* 60-byte header ... */
-		h.plen = 0;
-		h.tot_delta = -40; /* ... in a 20-byte datagram */
+	case BRK_IHL_LONG: /* a 60-byte header in a 20-byte datagram */
+		h->ihl = 15;
+		h->plen = 0;
+		h->tot_delta = -40;
 		break;
-	case BAD_CKSUM:
-		h.csum_delta = 1;
+	case BRK_CKSUM:
+		h->csum_delta = 1;
 		break;
-	case BAD_NIC_CKSUM:
+	case BRK_FRAG: /* 65520 + 20 bytes of payload passes 64 KiB */
+		h->frag = 8190;
+		h->plen = 20;
 		break;
-	case BAD_FRAG:
-		/* 65520 + 20 bytes of payload passes 64 KiB. */
-		h.frag = 8190;
-		h.plen = 20;
+	case BRK_SRC_MCAST:
+		h->src = IP4A(224, 0, 0, 5);
 		break;
 	}
-	from_a(f, h);
-	if (arg == BAD_NIC_CKSUM)
-		f->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
+}
+
+/* Pod A → pod B, broken. */
+static void b_bad_ip(struct input *in, struct outcome *o, int how)
+{
+	struct ip4 h = IP4(.src = POD_A, .dst = POD_B);
+
+	ip_break(&h, how);
+	from_a(in_add(in), h);
+}
+
+/* A good header the NIC flagged as bad. */
+static void b_nic_bad(struct input *in, struct outcome *o, int arg)
+{
+	struct frame *f = in_add(in);
+
+	from_a(f, IP4(.src = POD_A, .dst = POD_B));
+	f->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
 }
 
 static void b_bad_src(struct input *in, struct outcome *o, int src)
@@ -430,8 +442,12 @@ static void b_fwd_local(struct input *in, struct outcome *o, int arg)
 		h.src = POD_A2;
 		break;
 	case FWD_NIC_GOOD: {
-		/* The NIC vouched for the header: no software check. */
+		/*
+		 * The NIC vouched for the header, so a wrong checksum is not
+		 * looked at (and stays off by one after the TTL patch).
+		 */
 		struct frame *f = in_add(in);
+		h.csum_delta = 1;
 		from_a(f, h);
 		f->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
 		h.ttl--;
@@ -452,13 +468,6 @@ static void b_fwd_local(struct input *in, struct outcome *o, int arg)
 	"02 00 00 00 01 01 ee ee ee ee ee ee 08 06 "                         \
 	"00 01 08 00 06 04 00 02 ee ee ee ee ee ee a9 fe 01 01 "             \
 	"02 00 00 00 01 01 0a f4 01 0a"
-
-static void b_arp_anchor(struct input *in, struct outcome *o, int arg)
-{
-	frame_hex(in_add(in), ARP_REQ_IN);
-	frame_hex(tx_add(o, P_A), ARP_REPLY_OUT);
-	o->arp_replied = 1;
-}
 
 /* A request on @p port from (mac, ip), padded to 60 bytes, answered. */
 static void arp_answered(struct input *in, struct outcome *o, uint16_t port,
@@ -667,13 +676,6 @@ static void b_remote_ids(struct input *in, struct outcome *o, int arg)
 	"40 04 92 72 c0 a8 0a 0b c0 a8 0a 0c 45 b8 00 20 1c 46 40 00 3f 11 " \
 	"05 d4 0a f4 01 0a 0a f4 02 0a 04 d2 16 2e 00 0c f0 54 6b 64 70 21"
 
-static void b_encap_anchor(struct input *in, struct outcome *o, int arg)
-{
-	frame_hex(in_add(in), ENC_IN);
-	frame_hex(tx_add(o, P_UP), ENC_OUT);
-	o->ipip_encap = 1;
-}
-
 /* IP datagram sizes at the MTU boundary over IPIP (1480) and direct (1500). */
 enum { MTU_IPIP_FITS, MTU_DIRECT_FITS };
 
@@ -735,13 +737,6 @@ static void b_too_big(struct input *in, struct outcome *o, int arg)
 	"40 01 a4 10 c0 a8 0a 0b 0a f4 01 0a 0b 00 0d 1a 00 00 00 00 45 00 " \
 	"00 20 1c 46 40 00 01 11 45 8b 0a f4 01 0a 0a f4 01 0b 04 d2 16 2e " \
 	"00 0c f1 53 6b 64 70 21"
-
-static void b_ttl_anchor(struct input *in, struct outcome *o, int arg)
-{
-	frame_hex(in_add(in), TTL_IN);
-	frame_hex(tx_add(o, P_A), TTL_OUT);
-	o->icmp_sent = 1;
-}
 
 /* TTL expiry toward a local pod, a remote pod; TTL 0; a long quote. */
 enum { TTLX_LOCAL, TTLX_REMOTE, TTLX_ZERO, TTLX_LONG, TTLX_ECHO };
@@ -880,13 +875,6 @@ static void b_hold_ipip(struct input *in, struct outcome *o, int arg)
 	"3e 11 5c 5b 0a f4 02 0a 0a f4 01 0a 00 35 9c 40 00 0c 6e df 6b 64 " \
 	"70 21"
 
-static void b_decap_anchor(struct input *in, struct outcome *o, int arg)
-{
-	frame_hex(in_add(in), DEC_IN);
-	frame_hex(tx_add(o, P_A), DEC_OUT);
-	o->ipip_decap = 1;
-}
-
 /* IPIP from node B (or @p outer_src) to us, carrying @p inner. */
 static void ipip_in(struct frame *f, uint32_t outer_src,
 		    const struct ip4 *inner, uint8_t outer_ihl,
@@ -919,40 +907,24 @@ static void b_decap_to(struct input *in, struct outcome *o, int dst)
 	o->ipip_decap = 1;
 }
 
-enum { IB_CKSUM, IB_VERSION, IB_LONG, IB_SRC, IB_OUTER_MF, IB_OUTER_OFF,
-       IB_UNKNOWN };
-
-static void b_ipip_bad(struct input *in, struct outcome *o, int arg)
+/* IPIP from node B with a broken inner packet. */
+static void b_ipip_inner_bad(struct input *in, struct outcome *o, int how)
 {
 	struct ip4 h = IP4(.src = REMOTE_B, .dst = POD_A);
-	uint32_t src = NODE_B;
-	uint16_t frag = G_DF;
-	struct frame *f = in_add(in);
 
-	switch (arg) {
-	case IB_CKSUM:
-		h.csum_delta = 1;
-		break;
-	case IB_VERSION:
-		h.ver = 6;
-		break;
-	case IB_SRC:
-		h.src = IP4A(224, 0, 0, 5);
-		break;
-	case IB_OUTER_MF:
-		frag = G_MF;
-		break;
-	case IB_OUTER_OFF:
-		frag = 185;
-		break;
-	case IB_UNKNOWN:
-		src = STRANGER;
-		break;
-	case IB_LONG: /* one byte more than the outer carries */
-		h.tot_delta = 1;
-		break;
-	}
-	ipip_in(f, src, &h, 5, frag);
+	ip_break(&h, how);
+	ipip_in(in_add(in), NODE_B, &h, 5, G_DF);
+}
+
+/* IPIP refused for its outer header. */
+enum { OUT_MF, OUT_OFFSET, OUT_UNKNOWN };
+
+static void b_ipip_outer_bad(struct input *in, struct outcome *o, int arg)
+{
+	struct ip4 h = IP4(.src = REMOTE_B, .dst = POD_A);
+
+	ipip_in(in_add(in), arg == OUT_UNKNOWN ? STRANGER : NODE_B, &h, 5,
+		arg == OUT_MF ? G_MF : arg == OUT_OFFSET ? 185 : G_DF);
 }
 
 /* Expired inside the tunnel: the error goes back through it. */
@@ -1029,6 +1001,31 @@ static void b_none_port(struct input *in, struct outcome *o, int arg)
 	from_a(in_add(in), IP4(.src = POD_A, .dst = POD_B));
 }
 
+/* --- hex anchors: frames written out byte by byte (from scapy) --- */
+
+enum { HEX_ARP, HEX_ENCAP, HEX_TTL, HEX_DECAP };
+
+static const struct {
+	const char *in, *out;
+	uint16_t out_port;
+	uint8_t arp_replied, ipip_encap, icmp_sent, ipip_decap;
+} anchors[] = {
+	[HEX_ARP] = {ARP_REQ_IN, ARP_REPLY_OUT, P_A, .arp_replied = 1},
+	[HEX_ENCAP] = {ENC_IN, ENC_OUT, P_UP, .ipip_encap = 1},
+	[HEX_TTL] = {TTL_IN, TTL_OUT, P_A, .icmp_sent = 1},
+	[HEX_DECAP] = {DEC_IN, DEC_OUT, P_A, .ipip_decap = 1},
+};
+
+static void b_hex(struct input *in, struct outcome *o, int arg)
+{
+	frame_hex(in_add(in), anchors[arg].in);
+	frame_hex(tx_add(o, anchors[arg].out_port), anchors[arg].out);
+	o->arp_replied = anchors[arg].arp_replied;
+	o->ipip_encap = anchors[arg].ipip_encap;
+	o->icmp_sent = anchors[arg].icmp_sent;
+	o->ipip_decap = anchors[arg].ipip_decap;
+}
+
 #define C(name, port, build, arg, drop) {name, port, T_MAIN, build, arg, drop}
 #define CS(name, port, build, arg, drop, setup)                              \
 	{name, port, T_MAIN, build, arg, drop, setup}
@@ -1048,20 +1045,19 @@ static const struct gcase cases[] = {
 	C("parse: 802.1Q tag", P_A, b_ethertype, 0x8100, "vlan"),
 	C("parse: 802.1ad tag", P_A, b_ethertype, 0x88a8, "vlan"),
 	C("parse: IPv6 ethertype", P_A, b_ethertype, 0x86dd, "not_ip"),
-	C("parse: IPv4 version 6", P_A, b_bad_ip, BAD_VER, "ip_version"),
-	C("parse: IHL 4", P_A, b_bad_ip, BAD_IHL, "ip_ihl"),
-	C("parse: total length beyond frame", P_A, b_bad_ip, BAD_TOT_LONG,
+	C("parse: IPv4 version 6", P_A, b_bad_ip, BRK_VER, "ip_version"),
+	C("parse: IHL 4", P_A, b_bad_ip, BRK_IHL, "ip_ihl"),
+	C("parse: total length beyond frame", P_A, b_bad_ip, BRK_TOT_LONG,
 	  "ip_len"),
-	C("parse: total length below IHL", P_A, b_bad_ip, BAD_TOT_SHORT,
+	C("parse: total length below IHL", P_A, b_bad_ip, BRK_TOT_SHORT,
 	  "ip_len"),
-	C("parse: IHL beyond total length", P_A, b_bad_ip, BAD_IHL_LONG,
+	C("parse: IHL beyond total length", P_A, b_bad_ip, BRK_IHL_LONG,
 	  "ip_len"),
-	C("parse: bad header checksum", P_A, b_bad_ip, BAD_CKSUM, "ip_cksum"),
-	C("parse: NIC flags checksum bad", P_A, b_bad_ip, BAD_NIC_CKSUM,
-	  "ip_cksum"),
+	C("parse: bad header checksum", P_A, b_bad_ip, BRK_CKSUM, "ip_cksum"),
+	C("parse: NIC flags checksum bad", P_A, b_nic_bad, 0, "ip_cksum"),
 	C("parse: NIC flags checksum good", P_A, b_fwd_local, FWD_NIC_GOOD,
 	  NULL),
-	C("parse: fragment beyond 64 KiB", P_A, b_bad_ip, BAD_FRAG,
+	C("parse: fragment beyond 64 KiB", P_A, b_bad_ip, BRK_FRAG,
 	  "frag_bad"),
 	C("parse: last fragment ending at 65535", P_A, b_fwd_local,
 	  FWD_LAST_FRAG, NULL),
@@ -1082,7 +1078,7 @@ static const struct gcase cases[] = {
 	  "not_ip"),
 
 	/* ARP */
-	C("arp: pod request answered (hex)", P_A, b_arp_anchor, 0, NULL),
+	C("arp: pod request answered (hex)", P_A, b_hex, HEX_ARP, NULL),
 	C("arp: padded pod request answered", P_A, b_arp_padded, 0, NULL),
 	C("arp: host request answered", P_HOST, b_arp_host, 0, NULL),
 	C("arp: unknown pod MAC answered and learnt", P_C, b_arp_learn, 0,
@@ -1119,7 +1115,7 @@ static const struct gcase cases[] = {
 	C("route: pod to local pod, TOS kept", P_A, b_fwd_local, FWD_TOS,
 	  NULL),
 	C("route: TTL 2 forwarded as 1", P_A, b_fwd_local, FWD_TTL2, NULL),
-	C("route: IPIP encap (hex)", P_A, b_encap_anchor, 0, NULL),
+	C("route: IPIP encap (hex)", P_A, b_hex, HEX_ENCAP, NULL),
 	C("route: IPIP to a node on our subnet", P_A, b_remote, 0, NULL),
 	C("route: IPIP to a node via the gateway", P_A, b_remote, 1, NULL),
 	C("route: IPIP outer ids consecutive", P_A, b_remote_ids, 0, NULL),
@@ -1143,7 +1139,7 @@ static const struct gcase cases[] = {
 	  "too_big"),
 	C("mtu: direct 1501 DF: frag needed 1500", P_A, b_too_big,
 	  BIG_DIRECT_DF, "too_big"),
-	C("ttl: time exceeded (hex)", P_A, b_ttl_anchor, 0, "ttl_exceeded"),
+	C("ttl: time exceeded (hex)", P_A, b_hex, HEX_TTL, "ttl_exceeded"),
 	C("ttl: 1 toward a local pod", P_A, b_ttl, TTLX_LOCAL,
 	  "ttl_exceeded"),
 	C("ttl: 1 toward a remote pod", P_A, b_ttl, TTLX_REMOTE,
@@ -1177,26 +1173,34 @@ static const struct gcase cases[] = {
 	   "ttl_exceeded", ctx_no_mbuf),
 
 	/* uplink */
-	C("uplink: IPIP decap (hex)", P_UP, b_decap_anchor, 0, NULL),
+	C("uplink: IPIP decap (hex)", P_UP, b_hex, HEX_DECAP, NULL),
 	C("uplink: IPIP decap to pod", P_UP, b_decap, DEC_PLAIN, NULL),
 	C("uplink: IPIP decap, outer options", P_UP, b_decap, DEC_OPTIONS,
 	  NULL),
 	C("uplink: IPIP from a node on another subnet", P_UP, b_decap,
 	  DEC_FROM_C, NULL),
-	C("uplink: IPIP from unknown source", P_UP, b_ipip_bad, IB_UNKNOWN,
-	  "ipip_unknown_node"),
-	C("uplink: IPIP inner bad checksum", P_UP, b_ipip_bad, IB_CKSUM,
+	C("uplink: IPIP from unknown source", P_UP, b_ipip_outer_bad,
+	  OUT_UNKNOWN, "ipip_unknown_node"),
+	C("uplink: IPIP outer first fragment", P_UP, b_ipip_outer_bad, OUT_MF,
 	  "ipip_inner_bad"),
-	C("uplink: IPIP inner version 6", P_UP, b_ipip_bad, IB_VERSION,
+	C("uplink: IPIP outer later fragment", P_UP, b_ipip_outer_bad,
+	  OUT_OFFSET, "ipip_inner_bad"),
+	C("uplink: IPIP inner version 6", P_UP, b_ipip_inner_bad, BRK_VER,
 	  "ipip_inner_bad"),
-	C("uplink: IPIP inner longer than outer", P_UP, b_ipip_bad, IB_LONG,
+	C("uplink: IPIP inner IHL 4", P_UP, b_ipip_inner_bad, BRK_IHL,
 	  "ipip_inner_bad"),
-	C("uplink: IPIP inner multicast source", P_UP, b_ipip_bad, IB_SRC,
-	  "ipip_inner_bad"),
-	C("uplink: IPIP outer first fragment", P_UP, b_ipip_bad, IB_OUTER_MF,
-	  "ipip_inner_bad"),
-	C("uplink: IPIP outer later fragment", P_UP, b_ipip_bad,
-	  IB_OUTER_OFF, "ipip_inner_bad"),
+	C("uplink: IPIP inner longer than outer", P_UP, b_ipip_inner_bad,
+	  BRK_TOT_LONG, "ipip_inner_bad"),
+	C("uplink: IPIP inner length below IHL", P_UP, b_ipip_inner_bad,
+	  BRK_TOT_SHORT, "ipip_inner_bad"),
+	C("uplink: IPIP inner IHL beyond length", P_UP, b_ipip_inner_bad,
+	  BRK_IHL_LONG, "ipip_inner_bad"),
+	C("uplink: IPIP inner bad checksum", P_UP, b_ipip_inner_bad,
+	  BRK_CKSUM, "ipip_inner_bad"),
+	C("uplink: IPIP inner fragment beyond 64 KiB", P_UP, b_ipip_inner_bad,
+	  BRK_FRAG, "ipip_inner_bad"),
+	C("uplink: IPIP inner multicast source", P_UP, b_ipip_inner_bad,
+	  BRK_SRC_MCAST, "ipip_inner_bad"),
 	C("uplink: IPIP inner to a remote pod", P_UP, b_decap_to,
 	  (int)REMOTE_B, "ipip_inner_not_local"),
 	C("uplink: IPIP inner to the internet", P_UP, b_decap_to,
