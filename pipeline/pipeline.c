@@ -218,7 +218,8 @@ static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port)
 {
-	if (t->icmp_src == 0 || !pl_icmp_allowed(c))
+	/* Ineligible packets must not spend (or count against) the limit. */
+	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
 		return;
 	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
 					   mtu);
@@ -325,8 +326,13 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	if (ip->next_proto_id != IPPROTO_IPIP)
 		return true; /* host traffic: the FIB has the node IP → LOCAL */
 
-	/* IPIP is accepted only from a known node (calico-model.md §2.7). */
-	if (rte_hash_lookup(t->nodes, &ip->src_addr) < 0) {
+	/*
+	 * IPIP is accepted only from a known node (calico-model.md §2.7). The
+	 * key is copied: in the frame it sits 2 bytes off 4-byte alignment,
+	 * and the CRC hash loads it as a uint32_t.
+	 */
+	rte_be32_t outer_src = ip->src_addr;
+	if (rte_hash_lookup(t->nodes, &outer_src) < 0) {
 		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
 		return false;
 	}
