@@ -61,6 +61,15 @@ struct ctl_config {
 	unsigned int arp_timeout_s;  /**< resolved entry refresh; default 60 */
 	unsigned int coalesce_ms;    /**< publish batching delay; default 5 */
 	char *telemetry_name; /**< optional label shown by /kdp/config */
+
+	/* Network policy ("policy": {"enabled"}) and its conntrack
+	 * ("conntrack": {...}); see acl/acl.h. */
+	bool policy_enabled;         /**< default true */
+	unsigned int ct_max_flows;   /**< default 1048576 */
+	unsigned int ct_tcp_established_s; /**< default 3600 */
+	unsigned int ct_tcp_transitory_s;  /**< default 120 */
+	unsigned int ct_udp_s;       /**< default 60 */
+	unsigned int ct_icmp_s;      /**< default 30 */
 };
 
 /**
