@@ -59,8 +59,10 @@
  *    sender does not cost a classification per packet. A responder packet
  *    that hits a denied entry is a new flow the other way and is checked.
  *  - Full table (max_flows entries): a new flow may take an expired slot on
- *    its probe path; otherwise it is dropped and counted (ct_full drop
- *    reason): fail closed, existing flows are unaffected.
+ *    its probe path, or sweep a bounded number of slots to make room;
+ *    otherwise it is dropped and counted (ct_full drop reason, and the
+ *    'full' counter of /kdp/conntrack): fail closed, existing flows are
+ *    unaffected.
  *  - Policy change: each entry stores the generation of the policy set that
  *    decided it; an entry from an older generation is re-classified (in its
  *    original direction) on its next packet, and dropped from then on if

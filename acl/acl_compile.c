@@ -38,7 +38,7 @@ static int iset_from(struct acl_iset *s, const struct acl_cidr *c, size_t n)
 	if (!(v = malloc(n * sizeof(*v))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t size = c[i].plen ? ~0u >> c[i].plen : ~0u;
+		uint32_t size = c[i].plen >= 32 ? 0 : ~0u >> c[i].plen;
 
 		v[i] = (uint64_t)c[i].net << 32 | (c[i].net | size);
 	}

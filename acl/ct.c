@@ -56,6 +56,9 @@ struct acl_ct_entry {
 _Static_assert(sizeof(struct acl_ct_key) == 16, "key layout");
 _Static_assert(sizeof(struct acl_ct_entry) == 32, "two entries a line");
 
+/* Slots a new flow may sweep when the table is full. */
+#define CT_FULL_SWEEP 256
+
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -419,8 +422,16 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 	bool fresh = !(n->flags & F_USED);
 
 	if (fresh && aw->st.flows >= aw->conf.max_flows) {
-		aw->st.full++;
-		return ACL_CT_FULL;
+		/* Make room if aging is behind: a bounded sweep, then look
+		 * again (deletions move entries). */
+		acl_ct_sweep(aw, now, CT_FULL_SWEEP);
+		if (aw->st.flows >= aw->conf.max_flows) {
+			aw->st.full++;
+			return ACL_CT_FULL;
+		}
+		find(aw, k, f->hash, now, &hint);
+		n = &aw->slot[hint];
+		fresh = !(n->flags & F_USED);
 	}
 	allow = fn(arg, &f->pkt, false);
 	if (fresh)
