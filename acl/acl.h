@@ -86,6 +86,13 @@
  * pods is allowed (Calico's filterOutputChain), and tracked so that the
  * pod's replies pass.
  *
+ * Configuration (control/config.c): "policy": {"enabled": true} (the
+ * default; false publishes no programs and creates no conntrack), and
+ * "conntrack": {"max_flows", "tcp_established_s", "tcp_transitory_s",
+ * "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
+ * slots of 32 bytes per worker (64 MiB for 1M flows), in ordinary memory
+ * mapped lazily, not hugepages.
+ *
  * Thread-safety: acl_set_build()/free and acl_register() are control-thread
  * only; a built set is immutable except for its hit counters, which each
  * worker writes in its own row. A struct acl_worker belongs to one worker;

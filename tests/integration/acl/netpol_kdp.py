@@ -197,6 +197,16 @@ def padded(frames, mac, length):
     return frames + [pad_frame(mac) for _ in range(length - len(frames))]
 
 
+def score(res, fails, what, label, pr, src, dst, arrived):
+    """Count one check: @arrived must equal the probe's expectation."""
+    ok = arrived == pr["expect"]
+    res[what + ("_pass" if ok else "_fail")] += 1
+    if not ok:
+        fails.append("%s %s->%s %s/%d: arrived=%s expect=%s" % (
+            label, src, dst, pr["protocol"], pr["port"], arrived,
+            pr["expect"]))
+
+
 def run_case(args, doc, case, workdir):
     pods = ["%s/%s" % (p["namespace"], p["name"]) for p in doc["cluster"]["pods"]]
     ips = {"%s/%s" % (p["namespace"], p["name"]): p["ip_reference"]
@@ -233,20 +243,10 @@ def run_case(args, doc, case, workdir):
     for pr, sport, check_reply in want:
         a, b, proto = pr["from"], pr["to"], PROTO[pr["protocol"]]
         arrived = (ips[a], ips[b], proto, sport, pr["port"]) in got
-        ok = arrived == pr["expect"]
-        res["probe_pass" if ok else "probe_fail"] += 1
-        if not ok:
-            fails.append("%s %s->%s %s/%d: arrived=%s expect=%s" % (
-                case["id"], a, b, pr["protocol"], pr["port"], arrived,
-                pr["expect"]))
+        score(res, fails, "probe", case["id"], pr, a, b, arrived)
         if check_reply:
             back = (ips[b], ips[a], proto, pr["port"], sport) in got
-            ok = back == pr["expect"]
-            res["reply_pass" if ok else "reply_fail"] += 1
-            if not ok:
-                fails.append("%s reply %s->%s %s/%d: arrived=%s expect=%s" % (
-                    case["id"], b, a, pr["protocol"], pr["port"], back,
-                    pr["expect"]))
+            score(res, fails, "reply", case["id"] + " reply", pr, b, a, back)
     drops = run.stats["drop_reasons"]
     if not args.keep:
         shutil.rmtree(run.dir, ignore_errors=True)
@@ -284,12 +284,8 @@ def run_case_two_node(args, doc, case, workdir):
         a, b = pr["from"], pr["to"]
         arrived = (ips[a], ips[b], PROTO[pr["protocol"]], 10000 + i,
                    pr["port"]) in got
-        ok = arrived == pr["expect"]
-        res["probe_pass" if ok else "probe_fail"] += 1
-        if not ok:
-            fails.append("%s(2-node) %s->%s %s/%d: arrived=%s expect=%s" % (
-                case["id"], a, b, pr["protocol"], pr["port"], arrived,
-                pr["expect"]))
+        score(res, fails, "probe", case["id"] + "(2-node)", pr, a, b,
+              arrived)
     drops = rb.stats["drop_reasons"]
     if not args.keep:
         shutil.rmtree(ra.dir, ignore_errors=True)
