@@ -278,13 +278,52 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 	return 0;
 }
 
+/* "policy": {"enabled": bool}, "conntrack": {limits and timeouts}. */
+static int parse_policy(struct cfg_err *e, const cJSON *root,
+			struct ctl_config *c)
+{
+	static const char *const pkeys[] = {"enabled", NULL};
+	static const char *const ckeys[] = {"max_flows", "tcp_established_s",
+		"tcp_transitory_s", "udp_s", "icmp_s", NULL};
+	const cJSON *o;
+	int rc;
+
+	if ((rc = get_obj(e, root, "policy", false, &o)))
+		return rc;
+	if (o) {
+		const cJSON *en = cJSON_GetObjectItemCaseSensitive(o, "enabled");
+
+		if ((rc = check_keys(e, o, "policy", pkeys)))
+			return rc;
+		if (en && !cJSON_IsBool(en))
+			return fail(e, "policy.enabled", "must be true or false");
+		if (en)
+			c->policy_enabled = cJSON_IsTrue(en);
+	}
+	if ((rc = get_obj(e, root, "conntrack", false, &o)) || !o)
+		return rc;
+	if ((rc = check_keys(e, o, "conntrack", ckeys)) ||
+	    (rc = get_uint(e, o, "max_flows", "conntrack", 1024, 1u << 26,
+			   &c->ct_max_flows)) ||
+	    (rc = get_uint(e, o, "tcp_established_s", "conntrack", 1,
+			   7 * 86400, &c->ct_tcp_established_s)) ||
+	    (rc = get_uint(e, o, "tcp_transitory_s", "conntrack", 1, 86400,
+			   &c->ct_tcp_transitory_s)) ||
+	    (rc = get_uint(e, o, "udp_s", "conntrack", 1, 86400,
+			   &c->ct_udp_s)) ||
+	    (rc = get_uint(e, o, "icmp_s", "conntrack", 1, 86400,
+			   &c->ct_icmp_s)))
+		return rc;
+	return 0;
+}
+
 static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 {
 	static const char *const keys[] = {
 		"node", "datastore", "uplink", "pod_ports", "host", "workers",
 		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
 		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
-		NULL};
+		"policy", "conntrack", NULL};
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -298,6 +337,12 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	c->coalesce_ms = 5;
 	c->uplink_mtu = 1500;
 	c->max_api_ports = 32;
+	c->policy_enabled = true;
+	c->ct_max_flows = 1u << 20;
+	c->ct_tcp_established_s = 3600;
+	c->ct_tcp_transitory_s = 120;
+	c->ct_udp_s = 60;
+	c->ct_icmp_s = 30;
 
 	if (!cJSON_IsObject(root)) {
 		fail(e, "(root)", "must be a JSON object");
@@ -360,6 +405,8 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 			goto err;
 		}
 	}
+	if ((rc = parse_policy(e, root, c)))
+		goto err;
 	return c;
 err:
 	ctl_config_free(c);

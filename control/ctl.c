@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "acl/acl.h"
 #include "control/ctl_priv.h"
 #include "dp/log.h"
 #include "dp/stats.h"
@@ -88,6 +89,7 @@ struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
 	if (c->neigh == NULL || c->store == NULL)
 		goto nomem;
 	k8s_decode_register(c->store);
+	acl_register(c->store);
 	c->ds = open_ds(p->cfg, c->store, err, errlen);
 	if (c->ds == NULL) {
 		ctl_free(c);

@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "acl/acl.h"
 #include "control/ctl_priv.h"
 #include "dp/stats.h"
 
@@ -284,6 +285,88 @@ static int tel_datastore(const char *cmd, const char *params,
 	return 0;
 }
 
+static void tel_add_line(void *arg, const char *line)
+{
+	rte_tel_data_add_array_string(arg, line);
+}
+
+/* Per endpoint: the policies applied in each direction, rule counts and
+ * hits of the current generation. */
+static int tel_policy(const char *cmd, const char *params,
+		      struct rte_tel_data *d)
+{
+	struct ctl *c = tel_ctl;
+	int rc = 0;
+
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&c->lock);
+	const struct pl_tables *t = pl_tables_cur;
+	rte_tel_data_add_dict_string(d, "enabled",
+				     c->p.cfg->policy_enabled ? "yes" : "no");
+	for (uint32_t i = 0; t && t->acl && i < t->n_ep && i < TEL_PAGE; i++) {
+		struct rte_tel_data *ep = rte_tel_data_alloc();
+		struct rte_tel_data *in = rte_tel_data_alloc();
+		struct rte_tel_data *eg = rte_tel_data_alloc();
+
+		if (!ep || !in || !eg) {
+			rte_tel_data_free(ep);
+			rte_tel_data_free(in);
+			rte_tel_data_free(eg);
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(ep);
+		rte_tel_data_start_array(in, RTE_TEL_STRING_VAL);
+		rte_tel_data_start_array(eg, RTE_TEL_STRING_VAL);
+		acl_set_describe(t->acl, i, ACL_DIR_INGRESS, tel_add_line, in);
+		acl_set_describe(t->acl, i, ACL_DIR_EGRESS, tel_add_line, eg);
+		rte_tel_data_add_dict_container(ep, "ingress", in, 0);
+		rte_tel_data_add_dict_container(ep, "egress", eg, 0);
+		rte_tel_data_add_dict_container(d, t->ep[i].name, ep, 0);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+#define TEL_CT_DUMP 50
+
+/* Per worker: flow counts, and up to TEL_CT_DUMP live flows. */
+static int tel_conntrack(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	uint64_t now = acl_now_ms();
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < acl_worker_count(); w++) {
+		struct acl_ct_stats st;
+		struct rte_tel_data *wd, *fl;
+		char name[32];
+
+		if (acl_worker_stats(w, &st))
+			continue;
+		wd = rte_tel_data_alloc();
+		fl = rte_tel_data_alloc();
+		if (!wd || !fl) {
+			rte_tel_data_free(wd);
+			rte_tel_data_free(fl);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_start_array(fl, RTE_TEL_STRING_VAL);
+		rte_tel_data_add_dict_u64(wd, "flows", st.flows);
+		rte_tel_data_add_dict_u64(wd, "capacity", st.capacity);
+		rte_tel_data_add_dict_u64(wd, "created", st.created);
+		rte_tel_data_add_dict_u64(wd, "expired", st.expired);
+		rte_tel_data_add_dict_u64(wd, "full", st.full);
+		rte_tel_data_add_dict_u64(wd, "reclassified", st.reclassified);
+		acl_ct_dump(w, TEL_CT_DUMP, now, tel_add_line, fl);
+		rte_tel_data_add_dict_container(wd, "dump", fl, 0);
+		snprintf(name, sizeof(name), "worker%u", w);
+		rte_tel_data_add_dict_container(d, name, wd, 0);
+	}
+	return 0;
+}
+
 void ctl_telemetry_register(struct ctl *c)
 {
 	tel_ctl = c;
@@ -301,4 +384,8 @@ void ctl_telemetry_register(struct ctl *c)
 		"The running configuration");
 	rte_telemetry_register_cmd("/kdp/datastore", tel_datastore,
 		"Datastore sync state and table publication");
+	rte_telemetry_register_cmd("/kdp/policy", tel_policy,
+		"Per endpoint: policies applied per direction, rule counts, hits");
+	rte_telemetry_register_cmd("/kdp/conntrack", tel_conntrack,
+		"Per worker: conntrack counts and a bounded dump of flows");
 }

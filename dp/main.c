@@ -22,6 +22,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "acl/acl.h"
 #include "control/config.h"
 #include "control/ctl.h"
 #include "control/podport.h"
@@ -263,11 +264,32 @@ static int start(struct app *a)
 		w->lcore = lcore;
 		pl_ctx_init(&w->ctx, &dp_stats[lcore], a->mp, w->punt,
 			    (uint16_t)i);
+		if (a->cfg->policy_enabled) {
+			const struct ctl_config *cfg = a->cfg;
+			struct acl_ct_conf cc = {
+				.max_flows = cfg->ct_max_flows,
+				.tcp_established_s = cfg->ct_tcp_established_s,
+				.tcp_transitory_s = cfg->ct_tcp_transitory_s,
+				.udp_s = cfg->ct_udp_s,
+				.icmp_s = cfg->ct_icmp_s,
+			};
+			w->ctx.acl = acl_worker_create(&cc, i);
+			if (w->ctx.acl == NULL) {
+				KDP_LOG(ERR, "conntrack: cannot allocate %u "
+					"flows for worker %u", cc.max_flows, i);
+				return -ENOMEM;
+			}
+		}
 		if (rte_eal_remote_launch(dp_worker_main, w, lcore) != 0)
 			return -EIO;
 		i++;
 	}
 	a->started = true;
+	if (a->cfg->policy_enabled && a->cfg->workers > 1)
+		KDP_LOG(WARNING, "policy with %u workers: conntrack is per "
+			"worker, so a reply received by another worker than its "
+			"request is checked as a new flow (see acl/acl.h)",
+			a->cfg->workers);
 	KDP_LOG(NOTICE, "ports started, %u worker(s) running", i);
 	return 0;
 }
@@ -287,6 +309,8 @@ static void teardown(struct app *a)
 			rte_pktmbuf_free(m);
 	}
 	ctl_free(a->ctl);
+	for (unsigned int i = 0; a->workers && i < a->cfg->workers; i++)
+		acl_worker_free(a->workers[i].ctx.acl);
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
 		rte_ring_free(a->punt[i]);
 		rte_ring_free(a->inject[i]);

@@ -59,6 +59,7 @@ int dp_worker_main(void *arg)
 		if (w->inject)
 			drain_inject(w, t);
 		pl_ctx_flush(&w->ctx);
+		pl_ctx_housekeep(&w->ctx);
 		rte_rcu_qsbr_quiescent(w->qs, w->idx);
 
 		if (got || w->idle_sleep_us == 0) {
