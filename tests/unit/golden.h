@@ -174,6 +174,7 @@ static inline void frame_ip(struct frame *f, const uint8_t *dmac,
 	uint8_t *p = put_eth(f->b, dmac, smac, 0x0800);
 	p = put_ip4(p, h);
 	f->len = (uint16_t)(p - f->b);
+	f->ol_flags = 0; /* cases that need offload flags set them after */
 	while (f->len < min_len)
 		f->b[f->len++] = 0;
 }
@@ -231,6 +232,7 @@ static inline void frame_arp(struct frame *f, const uint8_t *edst,
 	p = put_mac(p, tha);
 	p = put32(p, tip);
 	f->len = (uint16_t)(p - f->b);
+	f->ol_flags = 0;
 	while (f->len < min_len)
 		f->b[f->len++] = 0;
 }
@@ -242,6 +244,7 @@ static inline void frame_hex(struct frame *f, const char *hex)
 	int n;
 
 	f->len = 0;
+	f->ol_flags = 0;
 	while (f->len < FRAME_MAX && sscanf(hex, " %2x%n", &v, &n) == 1) {
 		f->b[f->len++] = (uint8_t)v;
 		hex += n;
