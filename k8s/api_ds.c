@@ -284,9 +284,9 @@ static void tel_key(char *out, size_t n, const char *name)
 static void api_status(struct ctl_ds *ds, struct rte_tel_data *d)
 {
 	struct api_ds *a = ds->priv;
-	bool all = true;
 	size_t i;
 
+	/* "synced" itself is added by the caller (control/telemetry.c). */
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "type", "kubernetes");
 	rte_tel_data_add_dict_string(d, "server", k8s_client_server(a->cl));
@@ -301,13 +301,10 @@ static void api_status(struct ctl_ds *ds, struct rte_tel_data *d)
 		if (c == NULL)
 			break;
 		k8s_reflector_status(a->refl[i], c);
-		all = all && k8s_reflector_synced(a->refl[i]);
 		tel_key(key, sizeof(key), k8s_reflector_name(a->refl[i]));
 		if (rte_tel_data_add_dict_container(d, key, c, 0) != 0)
 			rte_tel_data_free(c);
 	}
-	rte_tel_data_add_dict_int(d, "synced",
-				  a->calico_prefix != NULL && all);
 	pthread_mutex_unlock(&a->lock);
 }
 

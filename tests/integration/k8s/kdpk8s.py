@@ -76,6 +76,11 @@ class Kdp:
             self.stop()
             raise AssertionError(f"kdp: no telemetry socket; log:\n"
                                  f"{self.log()}")
+        # The socket is up with the EAL; kdp's commands come a bit later.
+        if not wait_for(lambda: isinstance(self.ds(), dict), 20, 0.01):
+            self.stop()
+            raise AssertionError(f"kdp: no /kdp/datastore; log:\n"
+                                 f"{self.log()}")
         return self
 
     def stop(self):
