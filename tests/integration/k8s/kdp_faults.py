@@ -15,6 +15,7 @@ node-b: IPIP out of the net_null uplink. For every fault of
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -268,6 +269,7 @@ def main():
         for fn in (cuts_and_expiry, malformed_and_reset, refuse):
             with Run(lab, work, flow, fn.__name__) as x:
                 fn(x)
+    shutil.rmtree(work, ignore_errors=True)   # kept when a check failed
     print("ok")
 
 

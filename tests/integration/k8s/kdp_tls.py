@@ -9,6 +9,7 @@ failure gives one clear log line naming its cause.
   on the tables it has."""
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -121,6 +122,7 @@ def main():
                 sampler.finish()
             print(f"revoked token: {error_line(kdp.log(), words).strip()};"
                   f" forwarded {sent} more packets, no drops")
+    shutil.rmtree(work, ignore_errors=True)   # kept when a check failed
     print("ok")
 
 
