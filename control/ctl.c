@@ -28,6 +28,14 @@ uint64_t ctl_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+double ctl_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Control's frames leave through worker 0, which owns a tx queue. */
 static void ctl_send(void *arg, struct rte_mbuf *m)
 {
@@ -77,6 +85,7 @@ struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
 	c->p = *p;
 	c->p.ports.pods = NULL;
 	c->p.ports.n_pods = 0;
+	c->created_mono = ctl_now_mono();
 	pthread_mutex_init(&c->lock, NULL);
 	ctl_pods_init(&c->pods, p->cfg, p->mp, p->n_workers);
 	for (size_t i = 0; i < p->cfg->n_pod_ports; i++)
@@ -255,6 +264,9 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 	c->rs = rs;
 	c->have_rs = true;
 	c->publishes++;
+	c->last_publish_mono = ctl_now_mono();
+	if (c->first_publish_mono == 0)
+		c->first_publish_mono = c->last_publish_mono;
 	c->last_publish_ms = (double)(rte_get_tsc_cycles() - t0) * 1000.0 /
 			     (double)rte_get_tsc_hz();
 	if (!c->published)
@@ -350,10 +362,14 @@ void ctl_step(struct ctl *c)
 	if (gen != c->last_seen_gen) {
 		c->last_seen_gen = gen;
 		c->last_change_ms = now;
+		c->last_change_mono = ctl_now_mono();
 		if (c->dirty_since_ms == 0)
 			c->dirty_since_ms = now;
 	}
-	if (c->ds->ops->synced(c->ds) && (!c->published || gen != c->built_gen)) {
+	bool synced = c->ds->ops->synced(c->ds);
+	if (synced && c->first_sync_mono == 0)
+		c->first_sync_mono = ctl_now_mono();
+	if (synced && (!c->published || gen != c->built_gen)) {
 		uint64_t co = c->p.cfg->coalesce_ms;
 		if (!c->published || now - c->last_change_ms >= co ||
 		    now - c->dirty_since_ms >= 20 * co)

@@ -36,9 +36,17 @@ struct ctl {
 	double last_publish_ms;     /**< compile + publish duration */
 	char last_error[256];
 	bool published;
+	/* CLOCK_MONOTONIC seconds, comparable with other processes' clocks,
+	 * so tests can time a change from the API server's write to here. */
+	double created_mono;        /**< ctl_create */
+	double first_sync_mono;     /**< datastore first synced, 0 = not yet */
+	double first_publish_mono;  /**< first tables published, 0 = not yet */
+	double last_change_mono;    /**< store generation last seen changing */
+	double last_publish_mono;   /**< last tables published */
 };
 
 uint64_t ctl_now_ms(void);
+double ctl_now_mono(void);
 
 /**
  * Compile and publish tables and rx lists now (pod ports changed), then

@@ -281,6 +281,18 @@ static int tel_datastore(const char *cmd, const char *params,
 	snprintf(ms, sizeof(ms), "%.3f", c->last_publish_ms);
 	rte_tel_data_add_dict_string(d, "last_publish_ms", ms);
 	rte_tel_data_add_dict_string(d, "last_compile_error", c->last_error);
+	/* Start-up: milliseconds from control start; -1 = not yet. */
+	snprintf(ms, sizeof(ms), "%.1f", c->first_sync_mono == 0 ? -1.0 :
+		 (c->first_sync_mono - c->created_mono) * 1000.0);
+	rte_tel_data_add_dict_string(d, "first_sync_ms", ms);
+	snprintf(ms, sizeof(ms), "%.1f", c->first_publish_mono == 0 ? -1.0 :
+		 (c->first_publish_mono - c->created_mono) * 1000.0);
+	rte_tel_data_add_dict_string(d, "first_publish_ms", ms);
+	/* CLOCK_MONOTONIC seconds: compare with a writer's clock. */
+	snprintf(ms, sizeof(ms), "%.6f", c->last_change_mono);
+	rte_tel_data_add_dict_string(d, "last_change_mono", ms);
+	snprintf(ms, sizeof(ms), "%.6f", c->last_publish_mono);
+	rte_tel_data_add_dict_string(d, "last_publish_mono", ms);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

@@ -484,6 +484,7 @@ class ApiServer:
         self.ctx.set_alpn_protocols(["http/1.1"])
         self.sock = None
         self.sock_lock = threading.Lock()
+        self.conns = set()           # open client sockets (under sock_lock)
         for ns in ("default", "kube-system", "kube-public"):
             self.store.create(resources.find("", "v1", "namespaces"), "",
                               {"metadata": {"name": ns}})
@@ -497,11 +498,22 @@ class ApiServer:
         return s
 
     def refuse(self, seconds):
+        """The server is gone for a while: no new connections, and the open
+        ones (kept-alive or watching) are cut, as a client of a crashed or
+        restarting API server sees it."""
         with self.sock_lock:
             self.faults.refuse_until = time.monotonic() + seconds
             if self.sock:
                 self.sock.close()
                 self.sock = None
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                # The plain socket's shutdown: SSLSocket.shutdown would drop
+                # the TLS state under the thread still serving it.
+                socket.socket.shutdown(c, socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def serve_forever(self):
         self.sock = self._listen()
@@ -538,11 +550,16 @@ class ApiServer:
                 print(f"TLS handshake from {addr} failed: {e}", flush=True)
             conn.close()
             return
+        # wrap_socket took over conn's descriptor: track the TLS socket.
+        with self.sock_lock:
+            self.conns.add(tls)
         try:
             Handler(tls, addr, self)
         except (OSError, ssl.SSLError):
             pass
         finally:
+            with self.sock_lock:
+                self.conns.discard(tls)
             try:
                 tls.close()
             except OSError:
@@ -629,6 +646,11 @@ class ApiServer:
             t = time.monotonic()
             n = st.bulk_create(gen.generate(gen.parse_spec(args[0])))
             return {"created": n, "seconds": round(time.monotonic() - t, 3)}
+        if op == "write-times":
+            since = int(args[0]) if args else 0
+            with st.lock:
+                return {"writes": [[rv, t] for rv, t in st.write_times
+                                   if rv > since]}
         if op == "status":
             return {"rv": st.rv, "floor": st.floor, "port": self.port,
                     "counts": st.counts(),

@@ -216,6 +216,11 @@ def cmd_status(a):
     print(json.dumps(admin_call(a.dir, "status"), indent=1))
 
 
+def cmd_write_times(a):
+    print(json.dumps(admin_call(a.dir, "write-times",
+                                [a.since] if a.since else [])))
+
+
 def cmd_load(a):
     if a.generate:
         r = admin_call(a.dir, "generate", [a.generate])
@@ -257,6 +262,9 @@ def main(argv):
           "bookmark-interval S | continue-ttl S | history N")
     x.add_argument("key")
     x.add_argument("value")
+    x = p("write-times", cmd_write_times,
+          "[RV]: CLOCK_MONOTONIC time of each recent write after RV")
+    x.add_argument("since", nargs="?")
     x = p("load", cmd_load, "bulk-load objects")
     x.add_argument("file", nargs="?")
     x.add_argument("--generate", metavar="SPEC",
