@@ -120,7 +120,7 @@ static const char *ns_profile_label(const struct acl_world *w, const char *ns,
 	if (!strcmp(rest, LBL_NAME))
 		return ns;
 	const struct ctl_namespace *n = find_ns(w, ns);
-	return n ? sel_labels_get(&n->labels, rest) : NULL;
+	return n ? ctl_labels_get(&n->labels, rest) : NULL;
 }
 
 const char *acl_world_ep_label(const struct acl_world *w,
@@ -134,7 +134,7 @@ const char *acl_world_ep_label(const struct acl_world *w,
 		return "k8s";
 	if (!strcmp(key, LBL_SERVICEACCOUNT))
 		return pod->sa && strlen(pod->sa) < SA_LABEL_MAX ? pod->sa : NULL;
-	if ((v = sel_labels_get(&pod->labels, key)))
+	if ((v = ctl_labels_get(&pod->labels, key)))
 		return v;
 	if (!strncmp(key, PFX_NS, strlen(PFX_NS)))
 		return ns_profile_label(w, pod->ns, key);
@@ -145,7 +145,7 @@ const char *acl_world_ep_label(const struct acl_world *w,
 		if (!strcmp(rest, LBL_NAME))
 			return pod->sa;
 		sa = find_sa(w, pod->ns, pod->sa);
-		return sa ? sel_labels_get(&sa->labels, rest) : NULL;
+		return sa ? ctl_labels_get(&sa->labels, rest) : NULL;
 	}
 	return NULL;
 }
@@ -175,7 +175,7 @@ struct set_ctx {
 static const char *set_lookup(const void *arg, const char *key)
 {
 	const struct set_ctx *c = arg;
-	const char *v = sel_labels_get(&c->s->labels, key);
+	const char *v = ctl_labels_get(&c->s->labels, key);
 
 	if (v || !c->s->ns)
 		return v;

@@ -111,30 +111,9 @@ bool acl_sel_eval(const struct acl_sel *s, acl_sel_lookup_fn fn,
 	return node_eval(s->root, fn, arg);
 }
 
-/* ctl_labels keys are sorted, so a binary search finds the label. The
- * control module's ctl_labels_get() lives in another link unit that the
- * acl unit tests do not pull in. */
-const char *sel_labels_get(const struct ctl_labels *l, const char *key)
-{
-	size_t lo = 0, hi = l ? l->n : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(l->keys[mid], key);
-
-		if (c == 0)
-			return l->vals[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 static const char *labels_lookup(const void *arg, const char *key)
 {
-	return sel_labels_get(arg, key);
+	return ctl_labels_get(arg, key);
 }
 
 bool acl_sel_eval_labels(const struct acl_sel *s, const struct ctl_labels *l)

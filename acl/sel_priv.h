@@ -43,7 +43,4 @@ struct acl_sel *sel_wrap(struct sel_node *root);
 /** Sort and de-duplicate a value set in place; returns the new count. */
 size_t sel_set_normalise(char **vals, size_t n);
 
-/** Value of @p key in a sorted label set, or NULL. */
-const char *sel_labels_get(const struct ctl_labels *l, const char *key);
-
 #endif /* KDP_ACL_SEL_PRIV_H */

@@ -19,7 +19,7 @@ const char *ctl_res_name(enum ctl_res res)
 
 const char *ctl_labels_get(const struct ctl_labels *l, const char *key)
 {
-	size_t lo = 0, hi = l->n;
+	size_t lo = 0, hi = l ? l->n : 0;
 
 	/* keys are sorted: binary search */
 	while (lo < hi) {

@@ -135,10 +135,11 @@ int dj_labels(const cJSON *map, const char *what, struct ctl_labels *l,
 	qsort(pairs, n, 2 * sizeof(*pairs), cmp_key);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(pairs[2 * i], pairs[2 * i - 2]) == 0) {
+			int rc = dj_fail(e, "%s: duplicate key %s", what,
+					 pairs[2 * i]);
 			free(pairs);
 			ctl_labels_clear(l);
-			return dj_fail(e, "%s: duplicate key %s", what,
-				       pairs[2 * i]);
+			return rc;
 		}
 		l->keys[i] = strdup(pairs[2 * i]);
 		l->vals[i] = strdup(pairs[2 * i + 1]);

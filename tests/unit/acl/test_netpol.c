@@ -59,14 +59,14 @@ void cluster_clear(struct cluster *c)
 		for (size_t j = 0; j < p->n_ports; j++)
 			free(p->ports[j].name);
 		free(p->ports);
-		tu_labels_clear(&p->labels);
+		ctl_labels_clear(&p->labels);
 		free(p->ns);
 		free(p->name);
 		free(p->node);
 		free(p->sa);
 	}
 	for (size_t i = 0; i < c->n_ns; i++) {
-		tu_labels_clear(&c->nss[i].labels);
+		ctl_labels_clear(&c->nss[i].labels);
 		free(c->nss[i].name);
 	}
 	memset(c, 0, sizeof(*c));

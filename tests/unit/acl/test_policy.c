@@ -179,8 +179,8 @@ static void fix_free(struct fix *f)
 	for (size_t i = 0; i < f->n_objs; i++)
 		f->frees[i](f->objs[i]);
 	for (int i = 0; i < 3; i++)
-		tu_labels_clear(&f->pods[i].labels);
-	tu_labels_clear(&f->ns[0].labels);
+		ctl_labels_clear(&f->pods[i].labels);
+	ctl_labels_clear(&f->ns[0].labels);
 	acl_world_free(f->w);
 }
 

@@ -45,7 +45,7 @@ static void run_selector_cases(const cJSON *cases, int *pass, int *total)
 			if (r && acl_sel_eval_labels(r, &l) != want)
 				TU_CHECK(0, "%s: canonical form evaluates differently", id);
 			acl_sel_free(r);
-			tu_labels_clear(&l);
+			ctl_labels_clear(&l);
 		}
 		if (!valid && s == NULL)
 			printf("  %s rejected: %s\n", id, err);

@@ -71,17 +71,6 @@ void tu_labels_from_json(struct ctl_labels *l, const cJSON *obj)
 	free(idx);
 }
 
-void tu_labels_clear(struct ctl_labels *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->keys[i]);
-		free(l->vals[i]);
-	}
-	free(l->keys);
-	free(l->vals);
-	memset(l, 0, sizeof(*l));
-}
-
 unsigned tu_ip(const char *s)
 {
 	struct in_addr a;

@@ -12,9 +12,9 @@
 /** Parse a JSON file; exits the test on failure. */
 cJSON *tu_load_json(const char *path);
 
-/** Build a sorted ctl_labels from a JSON object of strings (NULL = none). */
+/** Build a sorted ctl_labels from a JSON object of strings (NULL = none);
+ * free with ctl_labels_clear(). */
 void tu_labels_from_json(struct ctl_labels *l, const cJSON *obj);
-void tu_labels_clear(struct ctl_labels *l);
 
 /** Parse dotted-quad IPv4 to host order; exits on failure. */
 unsigned tu_ip(const char *s);
