@@ -24,6 +24,34 @@ static inline bool pl_ip_is_special(rte_be32_t a)
 }
 
 /**
+ * Ones' complement sum of the @p hlen bytes at @p hdr (a multiple of 4),
+ * folded to 16 bits: the same value as rte_raw_cksum(). The IPv4 header is
+ * almost always 20 bytes; rte_raw_cksum's generic 16-bit loop was the
+ * largest single cost of a forwarded packet, so 32-bit words are summed
+ * into a 64-bit accumulator (the ones' complement sum does not depend on
+ * how the words are grouped).
+ */
+static inline uint16_t pl_ip_hdr_sum(const void *hdr, uint32_t hlen)
+{
+	const unaligned_uint32_t *w = (const unaligned_uint32_t *)hdr;
+	uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+
+	for (uint32_t i = 5; i < hlen / 4; i++)
+		s += w[i];
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/** The checksum field value for an IPv4 header (as rte_ipv4_cksum()). */
+static inline uint16_t pl_ipv4_cksum(const struct rte_ipv4_hdr *ip)
+{
+	return (uint16_t)~pl_ip_hdr_sum(ip, (ip->version_ihl & 0xf) * 4u);
+}
+
+/**
  * Validate the IPv4 header at offset @p off of @p m, and trim Ethernet
  * padding so that the packet ends where the IP datagram does.
  * @return DP_DROP_MAX when valid, else the drop reason.
@@ -51,7 +79,7 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
 	if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 		return DP_DROP_IP_CKSUM;
 	if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-	    unlikely(rte_raw_cksum(ip, hlen) != 0xffff))
+	    unlikely(pl_ip_hdr_sum(ip, hlen) != 0xffff))
 		return DP_DROP_IP_CKSUM;
 	/* Offset is in 8-byte units; the datagram may not pass 64 KiB. */
 	uint32_t fo = (rte_be_to_cpu_16(ip->fragment_offset) &

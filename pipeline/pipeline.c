@@ -40,24 +40,36 @@ static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 }
 
-void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
+/* Send a full buffer; what the port refuses is dropped as tx_full. */
+static void pl_txbuf_send(struct pl_ctx *c, uint16_t port,
+			  struct pl_txbuf *b)
 {
-	uint16_t port = m->port;
+	uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
+	c->st->port[port].tx += sent;
+	for (uint16_t i = sent; i < b->n; i++) {
+		c->st->drop[DP_DROP_TX_FULL]++;
+		rte_pktmbuf_free(b->pkts[i]);
+	}
+	b->n = 0;
+}
+
+/* The per-packet part of pl_ctx_tx, inlined into the pipeline. */
+static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
+				      uint16_t port)
+{
 	struct pl_txbuf *b = &c->tx[port];
 
 	if (b->n == 0)
 		c->pending[c->n_pending++] = port;
 	b->pkts[b->n++] = m;
-	if (unlikely(b->n == PL_TX_BURST)) {
-		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
-		c->st->port[port].tx += sent;
-		for (uint16_t i = sent; i < b->n; i++) {
-			c->st->drop[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(b->pkts[i]);
-		}
-		/* Keep the port listed as pending; flush skips empty ones. */
-		b->n = 0;
-	}
+	/* Keep the port listed as pending; flush skips empty ones. */
+	if (unlikely(b->n == PL_TX_BURST))
+		pl_txbuf_send(c, port, b);
+}
+
+void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
+{
+	pl_tx(c, m, m->port);
 }
 
 void pl_ctx_flush(struct pl_ctx *c)
@@ -65,15 +77,8 @@ void pl_ctx_flush(struct pl_ctx *c)
 	for (uint16_t i = 0; i < c->n_pending; i++) {
 		uint16_t port = c->pending[i];
 		struct pl_txbuf *b = &c->tx[port];
-		if (b->n == 0)
-			continue;
-		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
-		c->st->port[port].tx += sent;
-		for (uint16_t j = sent; j < b->n; j++) {
-			c->st->drop[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(b->pkts[j]);
-		}
-		b->n = 0;
+		if (b->n != 0)
+			pl_txbuf_send(c, port, b);
 	}
 	c->n_pending = 0;
 }
@@ -89,11 +94,6 @@ static inline void pl_punt(struct pl_ctx *c, struct rte_mbuf *m,
 	c->st->punted++;
 }
 
-static inline void mac_from_u64(struct rte_ether_addr *a, uint64_t v)
-{
-	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-		a->addr_bytes[i] = (uint8_t)(v >> (8 * i));
-}
 
 /*
  * Proxy ARP on pod and host ports (Calico's model): every request is
@@ -172,22 +172,30 @@ static inline enum dp_drop pl_pod_src_check(const struct pl_ep *ep,
  * Finish a frame toward a neighbor slot: write the L2 header, and send it,
  * or hold it in control until the slot resolves.
  */
-static inline void pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m,
-			     uint16_t port, uint32_t slot,
-			     const struct rte_ether_addr *src, uint16_t in_port)
+static __rte_always_inline void
+pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m, uint16_t port, uint32_t slot,
+	  const struct rte_ether_addr *src, uint16_t in_port)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint64_t mac = pl_neigh_load(slot);
 
-	eth->src_addr = *src;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	m->port = port;
 	if (unlikely(!(mac & PL_NEIGH_VALID))) {
+		eth->src_addr = *src;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 		pl_punt(c, m, PL_PUNT_HOLD, slot, in_port);
 		return;
 	}
-	mac_from_u64(&eth->dst_addr, mac);
-	pl_ctx_tx(c, m);
+	/*
+	 * The slot holds the MAC with byte 0 lowest: one 8-byte store puts
+	 * it in place (its top two bytes land on the source MAC, written
+	 * next), instead of six byte stores.
+	 */
+	uint64_t dst = rte_cpu_to_le_64(mac);
+	memcpy(eth, &dst, sizeof(dst));
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	pl_tx(c, m, port);
 }
 
 /* Rate limit for ICMP errors: one token per PL_ICMP_RATE-th of a second. */
@@ -212,9 +220,12 @@ static bool pl_icmp_allowed(struct pl_ctx *c)
 static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
 			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
 			 bool local_origin);
+static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+			  struct rte_mbuf *m, uint8_t type, uint8_t code,
+			  uint16_t mtu, uint16_t in_port);
 
 /* Send an ICMP error about @p m (which the caller still owns). */
-static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port)
 {
@@ -235,11 +246,12 @@ static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 
 /*
  * Stage 3 for one packet: @p m starts with an Ethernet header (to be
- * rewritten) and a valid IPv4 packet.
+ * rewritten) and a valid IPv4 packet. Inlined into the burst loop; ICMP
+ * errors go through the out-of-line pl_route_one().
  */
-static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
-			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
-			 bool local_origin)
+static __rte_always_inline void
+pl_route(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
+	 uint64_t nh_idx, uint16_t in_port, bool local_origin)
 {
 	if (unlikely(nh_idx >= t->n_nh))
 		nh_idx = 0;
@@ -308,6 +320,13 @@ static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
 	pl_l2_out(c, m, nh->port, nh->neigh, &t->port[nh->port].mac, in_port);
 }
 
+static __rte_noinline void
+pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
+	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
+{
+	pl_route(c, t, m, nh_idx, in_port, local_origin);
+}
+
 /*
  * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
  * packet, after decapsulation); false when it was consumed.
@@ -326,7 +345,9 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		return true; /* host traffic: the FIB has the node IP → LOCAL */
 
 	/* IPIP is accepted only from a known node (calico-model.md §2.7). */
-	if (rte_hash_lookup(t->nodes, &ip->src_addr) < 0) {
+	if (likely(t->node_set != NULL) ?
+	    !pl_node_set_has(t, ip->src_addr) :
+	    rte_hash_lookup(t->nodes, &ip->src_addr) < 0) {
 		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
 		return false;
 	}
@@ -459,6 +480,6 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			}
 		}
-		pl_route_one(c, t, m, nhs[i], in_port, false);
+		pl_route(c, t, m, nhs[i], in_port, false);
 	}
 }
