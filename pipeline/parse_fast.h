@@ -20,7 +20,8 @@
 static inline bool pl_ip_is_special(rte_be32_t a)
 {
 	uint32_t h = rte_be_to_cpu_32(a);
-	return h == 0 || h == UINT32_MAX || (h >> 28) == 0xe;
+	/* h + 1 <= 1: 0 or 255.255.255.255; then 224/4 */
+	return (uint32_t)(h + 1) <= 1 || (h >> 28) == 0xe;
 }
 
 /**
@@ -95,6 +96,40 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
 	if (avail > tlen)
 		rte_pktmbuf_trim(m, avail - tlen);
 	return DP_DROP_MAX;
+}
+
+/**
+ * pl_ipv4_check(@p m, @p off, true) for the workers' hot path: the packet
+ * nearly every one is (a 20-byte header in the first segment, not a
+ * fragment) passes a shorter list of tests that imply all of
+ * pl_ipv4_check()'s; anything else goes to pl_ipv4_check(), which names
+ * the drop reason. Same result, same trimming.
+ */
+static __rte_always_inline enum dp_drop
+pl_ipv4_check_fast(struct rte_mbuf *m, uint32_t off)
+{
+	if (likely(rte_pktmbuf_data_len(m) >= off + sizeof(struct rte_ipv4_hdr))) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv4_hdr *, off);
+		uint32_t avail = rte_pktmbuf_pkt_len(m) - off;
+		uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+		if (likely(ip->version_ihl == RTE_IPV4_VHL_DEF &&
+			   tlen >= sizeof(*ip) && tlen <= avail &&
+			   !(ip->fragment_offset &
+			     rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) &&
+			   ck != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+			   (ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
+			    pl_ip_hdr_sum(ip, sizeof(*ip)) == 0xffff) &&
+			   !pl_ip_is_special(ip->src_addr) &&
+			   !pl_ip_is_special(ip->dst_addr))) {
+			if (avail > tlen)
+				rte_pktmbuf_trim(m, avail - tlen);
+			return DP_DROP_MAX;
+		}
+	}
+	return pl_ipv4_check(m, off, true);
 }
 
 /**

@@ -246,12 +246,12 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 
 /*
  * Stage 3 for one packet: @p m starts with an Ethernet header (to be
- * rewritten) and a valid IPv4 packet. Inlined into the burst loop; ICMP
- * errors go through the out-of-line pl_route_one().
+ * rewritten) and a valid IPv4 packet. Every case; the burst loop first
+ * tries pl_route_fast() for the common one.
  */
-static __rte_always_inline void
-pl_route(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
-	 uint64_t nh_idx, uint16_t in_port, bool local_origin)
+static __rte_noinline void
+pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
+	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
 {
 	if (unlikely(nh_idx >= t->n_nh))
 		nh_idx = 0;
@@ -320,11 +320,80 @@ pl_route(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 	pl_l2_out(c, m, nh->port, nh->neigh, &t->port[nh->port].mac, in_port);
 }
 
-static __rte_noinline void
-pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
-	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
+/* Next-hop kinds that route the packet on (stage 3's common case). */
+#define PL_NH_ROUTED ((1u << PL_NH_POD) | (1u << PL_NH_IPIP) | \
+		      (1u << PL_NH_DIRECT))
+
+/*
+ * Stage 3 fast path: a routed hop to a resolved neighbor, TTL above 1,
+ * within the MTU, with headroom for IPIP -- nearly every packet. Does what
+ * pl_route_one() does with such a packet, except queueing it: the caller
+ * stages it for m->port. Returns false, having changed nothing, for any
+ * other packet, which then goes to pl_route_one().
+ */
+static __rte_always_inline bool
+pl_route_fast(struct pl_ctx *c, const struct pl_tables *t,
+	      const struct pl_nh *nh, struct rte_mbuf *m, uint32_t *n_encap)
 {
-	pl_route(c, t, m, nh_idx, in_port, local_origin);
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+	uint8_t kind = nh->kind;
+	uint64_t mac = pl_neigh_load(nh->neigh);
+	const struct rte_ether_addr *src = &gw_mac;
+
+	if (unlikely(!((1u << kind) & PL_NH_ROUTED) || ip->time_to_live <= 1 ||
+		     !(mac & PL_NEIGH_VALID)))
+		return false;
+	if (kind != PL_NH_POD) {
+		if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu ||
+			     (kind == PL_NH_IPIP &&
+			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
+			return false;
+		src = &t->port[nh->port].mac;
+	}
+	pl_ipv4_dec_ttl(ip);
+	if (kind == PL_NH_IPIP) {
+		encap_ipip_push(m, t->self_ip, nh->outer_dst, c->ip_id++);
+		(*n_encap)++;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	/* As in pl_l2_out(): one 8-byte store for the destination. */
+	uint64_t dst = rte_cpu_to_le_64(mac);
+	memcpy(eth, &dst, sizeof(dst));
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	m->port = nh->port;
+	return true;
+}
+
+/*
+ * Move frames staged by the burst loop to the tx buffers, in order, as
+ * pl_tx() would have queued them one by one. Done before anything else may
+ * queue a frame, so the order on each port stays the processing order.
+ */
+static __rte_always_inline void
+pl_stage_drain(struct pl_ctx *c, struct rte_mbuf **out, uint16_t *n_out)
+{
+	uint16_t n = *n_out;
+
+	for (uint16_t i = 0; i < n;) {
+		uint16_t port = out[i]->port;
+		struct pl_txbuf *b = &c->tx[port];
+		/* b->n in a register: the frame stores could alias it. */
+		uint16_t bn = b->n;
+		do {
+			if (bn == 0)
+				c->pending[c->n_pending++] = port;
+			b->pkts[bn++] = out[i++];
+			if (unlikely(bn == PL_TX_BURST)) {
+				b->n = bn;
+				pl_txbuf_send(c, port, b);
+				bn = 0;
+			}
+		} while (i < n && out[i]->port == port);
+		b->n = bn;
+	}
+	*n_out = 0;
 }
 
 /*
@@ -380,15 +449,33 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	uint8_t role = pp->role;
 
 	c->st->port[in_port].rx += n;
+	if (unlikely(n > PL_BURST)) {
+		/* Callers pass at most PL_BURST; stay safe anyway. */
+		for (uint16_t i = PL_BURST; i < n; i++)
+			pl_drop(c, pkts[i], DP_DROP_RUNT, in_port);
+		n = PL_BURST;
+	}
+	/*
+	 * A pod port's owner, read once per burst: the anti-spoofing test
+	 * below is the exact one (pl_pod_src_check) only when this shortcut
+	 * fails.
+	 */
+	const struct pl_ep *ep = role == PL_PORT_POD ? &t->ep[pp->ep] : NULL;
+	bool ep_mac_known = false;
+	struct rte_ether_addr ep_mac = {{0}};
+	rte_be32_t ep_ip0 = 0;
+	if (ep != NULL && ep->n_ips > 0) {
+		ep_mac_known = ep->mac_known;
+		ep_mac = ep->mac;
+		ep_ip0 = ep->ips[0];
+	} else if (ep != NULL) {
+		ep_mac_known = true; /* no address: always the slow test */
+	}
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (unlikely(k == PL_BURST)) {
-			/* Callers pass at most PL_BURST; stay safe anyway. */
-			pl_drop(c, m, DP_DROP_RUNT, in_port);
-			continue;
-		}
 		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HLEN)) {
 			pl_drop(c, m, DP_DROP_RUNT, in_port);
 			continue;
@@ -416,7 +503,7 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 			}
 			continue;
 		}
-		enum dp_drop why = pl_ipv4_check(m, ETH_HLEN, true);
+		enum dp_drop why = pl_ipv4_check_fast(m, ETH_HLEN);
 		if (unlikely(why != DP_DROP_MAX)) {
 			pl_drop(c, m, why, in_port);
 			continue;
@@ -427,8 +514,11 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 
 		switch (role) {
 		case PL_PORT_POD:
-			why = pl_pod_src_check(&t->ep[pp->ep], eth,
-					       ip->src_addr);
+			if (unlikely(ip->src_addr != ep_ip0 ||
+				     (ep_mac_known &&
+				      !rte_is_same_ether_addr(&eth->src_addr,
+							      &ep_mac))))
+				why = pl_pod_src_check(ep, eth, ip->src_addr);
 			if (why == DP_DROP_MAX &&
 			    ip->next_proto_id == IPPROTO_IPIP)
 				why = DP_DROP_IPIP_FROM_POD;
@@ -462,16 +552,22 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 
 	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
 
+	/* Frames routed by the fast path wait here (see pl_stage_drain). */
+	struct rte_mbuf *out[PL_BURST];
+	uint16_t n_out = 0;
+	uint32_t n_encap = 0, n_nh = t->n_nh;
+
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = fwd[i];
+		uint64_t idx = nhs[i];
 		if (flags[i]) {
 			/*
 			 * From the uplink only local pods are reachable (or
 			 * the node itself, for plain packets); we are not a
 			 * transit router for the underlay.
 			 */
-			uint8_t kind = nhs[i] < t->n_nh ? t->nh[nhs[i]].kind :
-							   PL_NH_NO_ROUTE;
+			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
+						    PL_NH_NO_ROUTE;
 			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
 			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
 				pl_drop(c, m, flags[i] == 2 ?
@@ -480,6 +576,14 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			}
 		}
-		pl_route(c, t, m, nhs[i], in_port, false);
+		if (likely(pl_route_fast(c, t, &t->nh[idx < n_nh ? idx : 0], m,
+					 &n_encap))) {
+			out[n_out++] = m;
+			continue;
+		}
+		pl_stage_drain(c, out, &n_out);
+		pl_route_one(c, t, m, idx, in_port, false);
 	}
+	pl_stage_drain(c, out, &n_out);
+	c->st->ipip_encap += n_encap;
 }
