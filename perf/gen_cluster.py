@@ -150,7 +150,9 @@ def config(ds_dir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN):
                           "mac": pod_mac(i)})
     return {"node": LOCAL_NODE,
             "datastore": {"type": "file", "path": os.path.abspath(ds_dir)},
-            "uplink": {"devargs": uplink_devargs, "mac": UPLINK_MAC,
+            # MTU 1600: a 1500-byte pod frame plus the IPIP header must fit
+            # (the benchmark measures forwarding, not the MTU policy).
+            "uplink": {"devargs": uplink_devargs, "mac": UPLINK_MAC, "mtu": 1600,
                        "neighbors": {node_ip(REMOTE_NODE): NODES[REMOTE_NODE]["mac"]}},
             "pod_ports": ports, "workers": 1, "idle_sleep_us": 0, "mbufs": mbufs}
 
