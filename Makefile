@@ -35,6 +35,7 @@ demo: deps host all
 
 bench: deps host all
 	bash perf/bench.sh
+	/usr/bin/python3 perf/k8s_scale.py
 
 soak: deps host all
 	meson test -C $(BUILD) --suite soak --print-errorlogs --num-processes 1

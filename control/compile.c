@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 #include <uthash.h>
 
+#include "acl/acl.h"
 #include "control/compile.h"
 #include "dp/log.h"
 
@@ -125,28 +126,38 @@ static int fib_add(struct build *b, uint32_t net, uint8_t plen, int nh)
 	return rc;
 }
 
-/* One endpoint per configured pod port; IPs from the Pod object. */
+/* The endpoint's Pod when it is a local, policed workload (else NULL). */
+static const struct ctl_pod *ep_pod(const struct ctl_compile_in *in, size_t i)
+{
+	const char *ref = in->ports->pods[i].pod;
+	const char *slash = strchr(ref, '/');
+	char ns[256];
+
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - ref), ref);
+	const struct ctl_pod *pod = ctl_store_get(in->st, CTL_RES_POD, ns,
+						  slash + 1);
+	if (pod && !pod->host_network && pod->node &&
+	    strcmp(pod->node, in->cfg->node) == 0)
+		return pod;
+	return NULL;
+}
+
+/* One endpoint per pod port; IPs from the Pod object (none until it is in
+ * the store: the port's traffic is then dropped as spoofed). */
 static int build_endpoints(struct build *b)
 {
 	const struct ctl_compile_in *in = b->in;
-	const struct ctl_config *cfg = in->cfg;
 	struct pl_tables *t = b->t;
 	static const struct rte_ether_addr gw = PL_GW_MAC;
 
-	t->n_ep = (uint32_t)cfg->n_pod_ports;
-	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
-		const struct ctl_pod_port_conf *pc = &cfg->pod_ports[i];
+	t->n_ep = (uint32_t)in->ports->n_pods;
+	for (size_t i = 0; i < in->ports->n_pods; i++) {
+		const struct ctl_pod_ep *pc = &in->ports->pods[i];
 		struct pl_ep *ep = &t->ep[i];
-		char ns[256];
-		const char *slash = strchr(pc->pod, '/');
-
-		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - pc->pod), pc->pod);
-		const struct ctl_pod *pod =
-			ctl_store_get(in->st, CTL_RES_POD, ns, slash + 1);
-		ep->port = in->ports->pods[i];
+		const struct ctl_pod *pod = ep_pod(in, i);
+		ep->port = pc->port;
 		snprintf(ep->name, sizeof(ep->name), "%s", pc->pod);
-		if (pod && !pod->host_network && pod->node &&
-		    strcmp(pod->node, cfg->node) == 0) {
+		if (pod) {
 			for (size_t j = 0; j < pod->n_ips && j < PL_EP_MAX_IPS; j++)
 				ep->ips[ep->n_ips++] =
 					rte_cpu_to_be_32(pod->ips[j]);
@@ -291,6 +302,32 @@ static int build_nodes(struct build *b)
 	return 0;
 }
 
+/* Policy programs for every endpoint (acl/acl.h). */
+static int build_acl(struct build *b)
+{
+	const struct ctl_compile_in *in = b->in;
+	size_t n = in->ports->n_pods;
+	const struct ctl_pod **eps = calloc(n + 1, sizeof(*eps));
+	struct acl_world *w = acl_world_from_store(in->st);
+	int rc = 0;
+
+	if (eps == NULL || w == NULL) {
+		snprintf(b->err, b->errlen, "policy: out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		eps[i] = ep_pod(in, i);
+	b->t->acl = acl_set_build(w, eps, (uint32_t)n, in->cfg->workers,
+				  in->gen, b->err, b->errlen);
+	if (b->t->acl == NULL)
+		rc = -ENOMEM;
+out:
+	acl_world_free(w);
+	free(eps);
+	return rc;
+}
+
 static struct rte_fib *fib_create(const struct ctl_compile_in *in)
 {
 	const struct ctl_route_set *rs = in->rs;
@@ -329,13 +366,13 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 	}
 	b.t = t;
 	t->gen = in->gen;
-	b.cap_nh = RTE_MIN((uint32_t)(NH_FIXED + in->cfg->n_pod_ports + rs->n +
+	b.cap_nh = RTE_MIN((uint32_t)(NH_FIXED + in->ports->n_pods + rs->n +
 				      2 * rs->n_node_ips + 2),
 			   (uint32_t)FIB_NH_MAX);
 	t->nh = rte_zmalloc_socket("kdp_nh", sizeof(*t->nh) * b.cap_nh,
 				   RTE_CACHE_LINE_SIZE, in->socket);
 	t->ep = rte_zmalloc_socket("kdp_ep",
-				   sizeof(*t->ep) * (in->cfg->n_pod_ports + 1),
+				   sizeof(*t->ep) * (in->ports->n_pods + 1),
 				   RTE_CACHE_LINE_SIZE, in->socket);
 	t->fib = fib_create(in);
 	if (t->nh == NULL || t->ep == NULL || t->fib == NULL) {
@@ -344,6 +381,7 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 		goto fail;
 	}
 	t->self_ip = rte_cpu_to_be_32(rs->self_ip);
+	t->tunnel_ip = rte_cpu_to_be_32(rs->self_tunnel_ip);
 	t->icmp_src = rs->self_ip ? t->self_ip : rte_cpu_to_be_32(PL_GW_IP);
 	t->uplink_port = in->ports->uplink;
 	t->host_port = in->ports->host;
@@ -368,8 +406,12 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 			snprintf(err, errlen, "neighbor table full");
 			goto fail;
 		}
+		/* The tap PMD gives the kernel side the port's MAC. */
+		ctl_neigh_set_static(in->neigh, t->nh[NH_LOCAL].neigh,
+				     &in->ports->host_mac);
 	}
-	if (build_endpoints(&b) || build_routes(&b) || build_nodes(&b))
+	if (build_endpoints(&b) || build_routes(&b) || build_nodes(&b) ||
+	    (in->cfg->policy_enabled && build_acl(&b)))
 		goto fail;
 	struct nh_map *e, *tmp;
 	HASH_ITER(hh, b.map, e, tmp) {
@@ -393,6 +435,7 @@ void ctl_tables_free(struct pl_tables *t)
 	rte_fib_free(t->fib);
 	rte_hash_free(t->nodes);
 	rte_free(t->node_set);
+	acl_set_free(t->acl);
 	rte_free(t->nh);
 	rte_free(t->ep);
 	rte_free(t);

@@ -4,7 +4,8 @@
  * Compile the desired state into dataplane tables (struct pl_tables).
  *
  * Input: the route set (control/routes.h), the store (for pod IPs), the
- * configuration and the ports. Output: an immutable pl_tables with a fresh
+ * configuration and the ports (the pod ports from the registry,
+ * control/podport.h). Output: an immutable pl_tables with a fresh
  * rte_fib (DIR-24-8), the next-hop array, the endpoints and the IPIP accept
  * set, ready to publish. Neighbor slots are taken from control/neigh.h.
  *
@@ -20,6 +21,7 @@
 #ifndef KDP_CONTROL_COMPILE_H
 #define KDP_CONTROL_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +33,19 @@
 #include "control/store.h"
 #include "pipeline/tables.h"
 
+/** A local pod behind a port (one member of the pod-port registry). */
+struct ctl_pod_ep {
+	const char *pod;        /**< "namespace/name" */
+	uint16_t port;
+	bool has_mac;           /**< pod MAC known: static neighbor, enforced */
+	struct rte_ether_addr mac;
+};
+
 struct ctl_ports {
 	uint16_t uplink;
 	uint16_t host;          /**< UINT16_MAX when none */
-	uint16_t *pods;         /**< port of cfg->pod_ports[i] */
+	const struct ctl_pod_ep *pods; /**< the pod ports of these tables */
+	size_t n_pods;
 	struct rte_ether_addr uplink_mac;
 	struct rte_ether_addr host_mac;
 };

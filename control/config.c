@@ -278,12 +278,52 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 	return 0;
 }
 
+/* "policy": {"enabled": bool}, "conntrack": {limits and timeouts}. */
+static int parse_policy(struct cfg_err *e, const cJSON *root,
+			struct ctl_config *c)
+{
+	static const char *const pkeys[] = {"enabled", NULL};
+	static const char *const ckeys[] = {"max_flows", "tcp_established_s",
+		"tcp_transitory_s", "udp_s", "icmp_s", NULL};
+	const cJSON *o;
+	int rc;
+
+	if ((rc = get_obj(e, root, "policy", false, &o)))
+		return rc;
+	if (o) {
+		const cJSON *en = cJSON_GetObjectItemCaseSensitive(o, "enabled");
+
+		if ((rc = check_keys(e, o, "policy", pkeys)))
+			return rc;
+		if (en && !cJSON_IsBool(en))
+			return fail(e, "policy.enabled", "must be true or false");
+		if (en)
+			c->policy_enabled = cJSON_IsTrue(en);
+	}
+	if ((rc = get_obj(e, root, "conntrack", false, &o)) || !o)
+		return rc;
+	if ((rc = check_keys(e, o, "conntrack", ckeys)) ||
+	    (rc = get_uint(e, o, "max_flows", "conntrack", 1024, 1u << 26,
+			   &c->ct_max_flows)) ||
+	    (rc = get_uint(e, o, "tcp_established_s", "conntrack", 1,
+			   7 * 86400, &c->ct_tcp_established_s)) ||
+	    (rc = get_uint(e, o, "tcp_transitory_s", "conntrack", 1, 86400,
+			   &c->ct_tcp_transitory_s)) ||
+	    (rc = get_uint(e, o, "udp_s", "conntrack", 1, 86400,
+			   &c->ct_udp_s)) ||
+	    (rc = get_uint(e, o, "icmp_s", "conntrack", 1, 86400,
+			   &c->ct_icmp_s)))
+		return rc;
+	return 0;
+}
+
 static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 {
 	static const char *const keys[] = {
 		"node", "datastore", "uplink", "pod_ports", "host", "workers",
 		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
-		"name", NULL};
+		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
+		"policy", "conntrack", NULL};
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -296,6 +336,13 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	c->arp_timeout_s = 60;
 	c->coalesce_ms = 5;
 	c->uplink_mtu = 1500;
+	c->max_api_ports = 32;
+	c->policy_enabled = true;
+	c->ct_max_flows = 1u << 20;
+	c->ct_tcp_established_s = 3600;
+	c->ct_tcp_transitory_s = 120;
+	c->ct_udp_s = 60;
+	c->ct_icmp_s = 30;
 
 	if (!cJSON_IsObject(root)) {
 		fail(e, "(root)", "must be a JSON object");
@@ -311,8 +358,32 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	    (rc = get_uint(e, root, "arp_timeout_s", "", 1, 86400,
 			   &c->arp_timeout_s)) ||
 	    (rc = get_uint(e, root, "coalesce_ms", "", 0, 10000,
-			   &c->coalesce_ms)))
+			   &c->coalesce_ms)) ||
+	    (rc = get_uint(e, root, "max_api_ports", "", 0, 1024,
+			   &c->max_api_ports)) ||
+	    (rc = get_str(e, root, "vhost_dir", "", false, &c->vhost_dir)) ||
+	    (rc = get_str(e, root, "state_dir", "", false, &c->state_dir)))
 		goto err;
+	/* "api_socket": "" turns the API off, so it may be empty. */
+	o = cJSON_GetObjectItemCaseSensitive(root, "api_socket");
+	if (o && !cJSON_IsString(o)) {
+		fail(e, "api_socket", "must be a string (\"\" = no API)");
+		goto err;
+	}
+	c->api_socket = strdup(o ? o->valuestring : "/run/kdp/kdp.sock");
+	if (c->vhost_dir == NULL)
+		c->vhost_dir = strdup("/run/kdp/vhost");
+	if (c->state_dir == NULL)
+		c->state_dir = strdup("/var/lib/kdp");
+	if (c->api_socket == NULL || c->vhost_dir == NULL ||
+	    c->state_dir == NULL) {
+		fail(e, "(root)", "out of memory");
+		goto err;
+	}
+	if (strlen(c->api_socket) >= 108) {
+		fail(e, "api_socket", "longer than a Unix socket path may be");
+		goto err;
+	}
 	if ((rc = get_obj(e, root, "datastore", true, &o)) ||
 	    (rc = parse_datastore(e, o, c)))
 		goto err;
@@ -334,6 +405,8 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 			goto err;
 		}
 	}
+	if ((rc = parse_policy(e, root, c)))
+		goto err;
 	return c;
 err:
 	ctl_config_free(c);
@@ -406,5 +479,8 @@ void ctl_config_free(struct ctl_config *c)
 	free(c->pod_ports);
 	free(c->host_iface);
 	free(c->telemetry_name);
+	free(c->api_socket);
+	free(c->vhost_dir);
+	free(c->state_dir);
 	free(c);
 }

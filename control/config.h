@@ -61,6 +61,21 @@ struct ctl_config {
 	unsigned int arp_timeout_s;  /**< resolved entry refresh; default 60 */
 	unsigned int coalesce_ms;    /**< publish batching delay; default 5 */
 	char *telemetry_name; /**< optional label shown by /kdp/config */
+
+	/* The pod-port API (PODAPI.md). */
+	char *api_socket;     /**< default /run/kdp/kdp.sock; "" = no API */
+	char *vhost_dir;      /**< vhost-user sockets; default /run/kdp/vhost */
+	char *state_dir;      /**< API ports survive restarts; default /var/lib/kdp */
+	unsigned int max_api_ports; /**< default 32 (sizes the mbuf pool) */
+
+	/* Network policy ("policy": {"enabled"}) and its conntrack
+	 * ("conntrack": {...}); see acl/acl.h. */
+	bool policy_enabled;         /**< default true */
+	unsigned int ct_max_flows;   /**< default 1048576 */
+	unsigned int ct_tcp_established_s; /**< default 3600 */
+	unsigned int ct_tcp_transitory_s;  /**< default 120 */
+	unsigned int ct_udp_s;       /**< default 60 */
+	unsigned int ct_icmp_s;      /**< default 30 */
 };
 
 /**

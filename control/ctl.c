@@ -6,7 +6,9 @@
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 
+#include "acl/acl.h"
 #include "control/ctl_priv.h"
 #include "dp/log.h"
 #include "dp/stats.h"
@@ -24,6 +26,14 @@ uint64_t ctl_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double ctl_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Control's frames leave through worker 0, which owns a tx queue. */
@@ -73,18 +83,22 @@ struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
 		return NULL;
 	}
 	c->p = *p;
+	c->p.ports.pods = NULL;
+	c->p.ports.n_pods = 0;
+	c->created_mono = ctl_now_mono();
 	pthread_mutex_init(&c->lock, NULL);
-	c->pod_ports = calloc(p->cfg->n_pod_ports + 1, sizeof(uint16_t));
-	if (c->pod_ports == NULL)
-		goto nomem;
-	memcpy(c->pod_ports, p->ports.pods,
-	       p->cfg->n_pod_ports * sizeof(uint16_t));
-	c->p.ports.pods = c->pod_ports;
+	ctl_pods_init(&c->pods, p->cfg, p->mp, p->n_workers);
+	for (size_t i = 0; i < p->cfg->n_pod_ports; i++)
+		if (ctl_pods_add_config(&c->pods, i, err, errlen) != 0) {
+			ctl_free(c);
+			return NULL;
+		}
 	c->neigh = ctl_neigh_create(p->mp, ctl_send, c, p->cfg->arp_timeout_s);
 	c->store = ctl_store_create();
 	if (c->neigh == NULL || c->store == NULL)
 		goto nomem;
 	k8s_decode_register(c->store);
+	acl_register(c->store);
 	c->ds = open_ds(p->cfg, c->store, err, errlen);
 	if (c->ds == NULL) {
 		ctl_free(c);
@@ -97,20 +111,115 @@ nomem:
 	return NULL;
 }
 
-static void publish(struct ctl *c, uint64_t gen, uint64_t now)
+/* Per-worker queue counts of the placed ports, to place new ones. */
+static void worker_loads(const struct ctl *c, unsigned int *load)
+{
+	unsigned int nw = c->p.n_workers;
+	struct ctl_pp *pp, *tmp;
+
+	memset(load, 0, sizeof(*load) * nw);
+	for (unsigned int i = 0; i < c->p.n_fixed; i++)
+		for (uint16_t q = 0; q < c->p.fixed[i].nb_rxq; q++)
+			load[(i + q) % nw]++;
+	HASH_ITER(hh, c->pods.by_pod, pp, tmp)
+		if (pp->base_worker != UINT16_MAX)
+			for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
+				load[(pp->base_worker + q) % nw]++;
+}
+
+/* Place the ports that have no worker yet on the least loaded one. A placed
+ * port never moves: moving a queue would let two workers poll it at once
+ * during the switch. */
+static void place_ports(struct ctl *c)
+{
+	unsigned int nw = c->p.n_workers, load[RTE_MAX_LCORE];
+	struct ctl_pp *pp, *tmp;
+
+	worker_loads(c, load);
+	HASH_ITER(hh, c->pods.by_pod, pp, tmp) {
+		if (pp->base_worker != UINT16_MAX)
+			continue;
+		unsigned int best = 0;
+		for (unsigned int w = 1; w < nw; w++)
+			if (load[w] < load[best])
+				best = w;
+		pp->base_worker = (uint16_t)best;
+		for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
+			load[(best + q) % nw]++;
+	}
+}
+
+static void rxl_add(struct dp_rxlist *l, uint16_t port, uint16_t queue)
+{
+	l->q[l->n].port = port;
+	l->q[l->n].queue = queue;
+	l->n++;
+}
+
+/* Build every worker's rx list from the fixed ports and the registry. */
+static int build_rxlists(struct ctl *c, struct dp_rxlist **out)
+{
+	unsigned int nw = c->p.n_workers, load[RTE_MAX_LCORE];
+	struct ctl_pp *pp, *tmp;
+
+	place_ports(c);
+	worker_loads(c, load);
+	for (unsigned int w = 0; w < nw; w++) {
+		out[w] = rte_zmalloc("kdp_rxlist", sizeof(*out[w]) +
+				     sizeof(out[w]->q[0]) * (load[w] + 1),
+				     RTE_CACHE_LINE_SIZE);
+		if (out[w] == NULL) {
+			while (w--)
+				rte_free(out[w]);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned int i = 0; i < c->p.n_fixed; i++)
+		for (uint16_t q = 0; q < c->p.fixed[i].nb_rxq; q++)
+			rxl_add(out[(i + q) % nw], c->p.fixed[i].id, q);
+	HASH_ITER(hh, c->pods.by_pod, pp, tmp)
+		for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
+			rxl_add(out[(pp->base_worker + q) % nw], pp->port.id, q);
+	return 0;
+}
+
+/* The registry as compile input; valid until the registry changes. */
+static int registry_eps(struct ctl *c)
+{
+	size_t n = HASH_COUNT(c->pods.by_pod), i = 0;
+	struct ctl_pod_ep *eps = calloc(n + 1, sizeof(*eps));
+	struct ctl_pp *pp, *tmp;
+
+	if (eps == NULL)
+		return -ENOMEM;
+	HASH_ITER(hh, c->pods.by_pod, pp, tmp) {
+		eps[i].pod = pp->pod;
+		eps[i].port = pp->port.id;
+		eps[i].has_mac = pp->has_mac;
+		eps[i].mac = pp->mac;
+		i++;
+	}
+	free((void *)(uintptr_t)c->p.ports.pods);
+	c->p.ports.pods = eps;
+	c->p.ports.n_pods = n;
+	return 0;
+}
+
+static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 {
 	const struct ctl_config *cfg = c->p.cfg;
 	struct ctl_route_set rs = {0};
+	struct dp_rxlist *rxl[RTE_MAX_LCORE], *old_rxl[RTE_MAX_LCORE];
 	char err[256] = "";
 	uint64_t t0 = rte_get_tsc_cycles();
 
 	c->built_gen = gen;
 	c->dirty_since_ms = 0;
-	if (ctl_routes_compute(c->store, cfg->node, &rs) != 0) {
+	if (registry_eps(c) != 0 || ctl_routes_compute(c->store, cfg->node, &rs) != 0) {
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "route computation failed");
 		c->publish_failures++;
-		return;
+		return -1;
 	}
 	ctl_neigh_set_uplink(c->neigh, c->p.ports.uplink,
 			     &c->p.ports.uplink_mac, rs.self_ip);
@@ -125,28 +234,39 @@ static void publish(struct ctl *c, uint64_t gen, uint64_t now)
 		.socket = (int)rte_socket_id(),
 	};
 	struct pl_tables *t = ctl_tables_build(&in, err, sizeof(err));
-	if (t == NULL) {
+	if (t == NULL || build_rxlists(c, rxl) != 0) {
+		if (t != NULL)
+			snprintf(err, sizeof(err), "out of memory for rx lists");
 		/* The last good tables keep forwarding. */
 		KDP_LOG(ERR, "compile failed, keeping generation %lu: %s",
 			(unsigned long)c->pub_gen, err);
 		snprintf(c->last_error, sizeof(c->last_error), "%s", err);
 		c->publish_failures++;
+		ctl_tables_free(t);
 		ctl_routes_free(&rs);
-		return;
+		return -1;
 	}
 	c->pub_gen++;
 	struct pl_tables *old = pl_tables_cur;
 	__atomic_store_n(&pl_tables_cur, t, __ATOMIC_RELEASE);
-	if (old != NULL) {
-		rte_rcu_qsbr_synchronize(c->p.qs, RTE_QSBR_THRID_INVALID);
-		ctl_tables_free(old);
-	}
+	for (unsigned int w = 0; w < c->p.n_workers; w++)
+		old_rxl[w] = dp_worker_set_rxlist(&c->p.workers[w], rxl[w]);
+	/* One grace period for both: after it no worker uses the old tables
+	 * or polls a queue of the old lists, so dying ports can close. */
+	rte_rcu_qsbr_synchronize(c->p.qs, RTE_QSBR_THRID_INVALID);
+	ctl_tables_free(old);
+	for (unsigned int w = 0; w < c->p.n_workers; w++)
+		rte_free(old_rxl[w]);
+	ctl_pods_reap(&c->pods);
 	ctl_neigh_sweep(c->neigh);
 	if (c->have_rs)
 		ctl_routes_free(&c->rs);
 	c->rs = rs;
 	c->have_rs = true;
 	c->publishes++;
+	c->last_publish_mono = ctl_now_mono();
+	if (c->first_publish_mono == 0)
+		c->first_publish_mono = c->last_publish_mono;
 	c->last_publish_ms = (double)(rte_get_tsc_cycles() - t0) * 1000.0 /
 			     (double)rte_get_tsc_hz();
 	if (!c->published)
@@ -158,6 +278,50 @@ static void publish(struct ctl *c, uint64_t gen, uint64_t now)
 			c->last_publish_ms);
 	c->published = true;
 	(void)now;
+	return 0;
+}
+
+int ctl_publish_now(struct ctl *c)
+{
+	return publish(c, ctl_store_generation(c->store), ctl_now_ms());
+}
+
+int ctl_start(struct ctl *c, char *err, size_t errlen)
+{
+	const struct ctl_config *cfg = c->p.cfg;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((rc = ctl_pods_start_all(&c->pods)) != 0) {
+		snprintf(err, errlen, "cannot start the pod ports");
+		goto out;
+	}
+	if (cfg->api_socket[0]) {
+		c->api = ctl_api_create(cfg->api_socket, ctl_api_handle, c,
+					err, errlen);
+		if (c->api == NULL && errno != EADDRINUSE) {
+			rc = -errno;
+			goto out;
+		}
+		/* Several kdp instances on one machine (tests, benchmarks)
+		 * must not take each other's API: the second runs without. */
+		if (c->api == NULL)
+			KDP_LOG(WARNING, "api_socket %s; running without the "
+				"pod-port API", err);
+	}
+	if (c->api)
+		ctl_pods_restore(&c->pods);
+	if (ctl_publish_now(c) != 0) {
+		snprintf(err, errlen, "publish: %s", c->last_error);
+		rc = -EIO;
+		goto out;
+	}
+	c->started = true;
+	if (c->api)
+		KDP_LOG(NOTICE, "pod-port API on %s", cfg->api_socket);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 static void drain_punts(struct ctl *c)
@@ -188,6 +352,8 @@ void ctl_step(struct ctl *c)
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "datastore poll failed");
 	drain_punts(c);
+	if (c->api)
+		ctl_api_poll(c->api);
 	if (now - c->last_tick_ms >= TICK_MS) {
 		ctl_neigh_tick(c->neigh, now);
 		c->last_tick_ms = now;
@@ -196,10 +362,14 @@ void ctl_step(struct ctl *c)
 	if (gen != c->last_seen_gen) {
 		c->last_seen_gen = gen;
 		c->last_change_ms = now;
+		c->last_change_mono = ctl_now_mono();
 		if (c->dirty_since_ms == 0)
 			c->dirty_since_ms = now;
 	}
-	if (c->ds->ops->synced(c->ds) && (!c->published || gen != c->built_gen)) {
+	bool synced = c->ds->ops->synced(c->ds);
+	if (synced && c->first_sync_mono == 0)
+		c->first_sync_mono = ctl_now_mono();
+	if (synced && (!c->published || gen != c->built_gen)) {
 		uint64_t co = c->p.cfg->coalesce_ms;
 		if (!c->published || now - c->last_change_ms >= co ||
 		    now - c->dirty_since_ms >= 20 * co)
@@ -221,6 +391,11 @@ void ctl_free(struct ctl *c)
 		return;
 	if (c->ds)
 		c->ds->ops->destroy(c->ds);
+	ctl_api_free(c->api);
+	ctl_pods_fini(&c->pods);
+	for (unsigned int w = 0; c->p.workers && w < c->p.n_workers; w++)
+		rte_free(dp_worker_set_rxlist(&c->p.workers[w], NULL));
+	free((void *)(uintptr_t)c->p.ports.pods);
 	struct pl_tables *t = pl_tables_cur;
 	__atomic_store_n(&pl_tables_cur, NULL, __ATOMIC_RELEASE);
 	ctl_tables_free(t);
@@ -228,7 +403,6 @@ void ctl_free(struct ctl *c)
 		ctl_routes_free(&c->rs);
 	ctl_neigh_free(c->neigh);
 	ctl_store_free(c->store);
-	free(c->pod_ports);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -5,15 +5,19 @@
 
 #include <pthread.h>
 
+#include "control/api.h"
 #include "control/ctl.h"
 #include "control/ds.h"
 #include "control/neigh.h"
+#include "control/podport.h"
 #include "control/routes.h"
 #include "control/store.h"
 
 struct ctl {
 	struct ctl_params p;
-	uint16_t *pod_ports;        /**< copy of p.ports.pods */
+	struct ctl_pods pods;       /**< the pod-port registry */
+	struct ctl_api *api;        /**< NULL: no API */
+	bool started;               /**< ctl_start() done */
 	struct ctl_store *store;
 	struct ctl_ds *ds;
 	struct ctl_neigh *neigh;
@@ -32,8 +36,25 @@ struct ctl {
 	double last_publish_ms;     /**< compile + publish duration */
 	char last_error[256];
 	bool published;
+	/* CLOCK_MONOTONIC seconds, comparable with other processes' clocks,
+	 * so tests can time a change from the API server's write to here. */
+	double created_mono;        /**< ctl_create */
+	double first_sync_mono;     /**< datastore first synced, 0 = not yet */
+	double first_publish_mono;  /**< first tables published, 0 = not yet */
+	double last_change_mono;    /**< store generation last seen changing */
+	double last_publish_mono;   /**< last tables published */
 };
 
 uint64_t ctl_now_ms(void);
+double ctl_now_mono(void);
+
+/**
+ * Compile and publish tables and rx lists now (pod ports changed), then
+ * close the ports that left. 0, or -1 with c->last_error.
+ */
+int ctl_publish_now(struct ctl *c);
+
+/** The pod-port API request handler (control/ctl_api.c). */
+cJSON *ctl_api_handle(void *arg, const cJSON *req);
 
 #endif /* KDP_CONTROL_CTL_PRIV_H */

@@ -41,6 +41,12 @@ struct rt_ctx {
 	const struct ctl_pool **pools;
 	size_t n_blocks;
 	const struct ctl_block **blocks;
+	/* Live blocks sorted by (net, plen, order in blocks[]) and the prefix
+	 * lengths present: block_of() looks up each length, longest first,
+	 * instead of scanning every block for every node. */
+	size_t n_live;
+	const struct ctl_block **live;
+	uint64_t live_plens;
 	size_t n, cap;
 	struct rt_cand *c;
 	int err;
@@ -186,19 +192,70 @@ static int block_routes(struct rt_ctx *x, const struct ctl_block *b)
 	return 0;
 }
 
+static int cmp_live(const void *a, const void *b)
+{
+	const struct ctl_block *x = *(const struct ctl_block *const *)a;
+	const struct ctl_block *y = *(const struct ctl_block *const *)b;
+
+	if (x->net != y->net)
+		return x->net < y->net ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	/* Two blocks with one CIDR (a broken cluster): pick by name, so the
+	 * result does not depend on store order. */
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+static int index_blocks(struct rt_ctx *x)
+{
+	x->live = calloc(x->n_blocks + 1, sizeof(*x->live));
+	if (x->live == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n_blocks; i++) {
+		if (x->blocks[i]->deleted)
+			continue;
+		x->live[x->n_live++] = x->blocks[i];
+		x->live_plens |= 1ull << x->blocks[i]->plen;
+	}
+	qsort(x->live, x->n_live, sizeof(*x->live), cmp_live);
+	return 0;
+}
+
+/* The first live block with exactly net/plen, or NULL. */
+static const struct ctl_block *live_find(const struct rt_ctx *x, uint32_t net,
+					 uint8_t plen)
+{
+	size_t lo = 0, hi = x->n_live;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ctl_block *b = x->live[mid];
+
+		if (b->net < net || (b->net == net && b->plen < plen))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < x->n_live && x->live[lo]->net == net &&
+	    x->live[lo]->plen == plen)
+		return x->live[lo];
+	return NULL;
+}
+
 /* Longest-prefix live block holding @p ip. */
 static const struct ctl_block *block_of(const struct rt_ctx *x, uint32_t ip)
 {
-	const struct ctl_block *best = NULL;
+	for (int plen = 32; plen >= 0; plen--) {
+		const struct ctl_block *b;
 
-	for (size_t i = 0; i < x->n_blocks; i++) {
-		const struct ctl_block *b = x->blocks[i];
-
-		if (!b->deleted && in_prefix(ip, b->net, b->plen) &&
-		    (best == NULL || b->plen > best->plen))
-			best = b;
+		if (!(x->live_plens & (1ull << plen)))
+			continue;
+		b = live_find(x, ip & k8s_plen_mask((uint8_t)plen),
+			      (uint8_t)plen);
+		if (b != NULL)
+			return b;
 	}
-	return best;
+	return NULL;
 }
 
 /*
@@ -394,6 +451,8 @@ int ctl_routes_compute(const struct ctl_store *st, const char *self,
 		goto out;
 	ctl_store_foreach(st, CTL_RES_IPPOOL, collect_pool, &x);
 	ctl_store_foreach(st, CTL_RES_IPAMBLOCK, collect_block, &x);
+	if (index_blocks(&x) < 0)
+		goto out;
 
 	for (size_t i = 0; i < x.n_blocks; i++)
 		if (block_routes(&x, x.blocks[i]) < 0)
@@ -411,6 +470,7 @@ out:
 	free(x.c);
 	free(x.pools);
 	free(x.blocks);
+	free(x.live);
 	if (rc < 0)
 		ctl_routes_free(out);
 	return rc;

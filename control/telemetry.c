@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "acl/acl.h"
 #include "control/ctl_priv.h"
 #include "dp/stats.h"
 
@@ -25,16 +26,21 @@ static void ip_str(char *buf, size_t len, uint32_t ip)
 		 (ip >> 8) & 0xff, ip & 0xff);
 }
 
-static const char *port_role(const struct ctl *c, uint16_t port)
+/* Copies the role into @p buf: pod ports come and go (call with the lock). */
+static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
+			     size_t len)
 {
+	const struct ctl_pp *pp;
+
 	if (port == c->p.ports.uplink)
 		return "uplink";
 	if (port == c->p.ports.host)
 		return "host";
-	for (size_t i = 0; i < c->p.cfg->n_pod_ports; i++)
-		if (c->p.ports.pods[i] == port)
-			return c->p.cfg->pod_ports[i].pod;
-	return "other";
+	pp = ctl_pods_find_port(&c->pods, port);
+	if (pp == NULL)
+		return "other";
+	snprintf(buf, len, "%s", pp->pod);
+	return buf;
 }
 
 static int tel_stats(const char *cmd, const char *params,
@@ -59,16 +65,18 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_start_dict(d);
 	rte_tel_data_start_dict(ports);
 	rte_tel_data_start_dict(drops);
+	pthread_mutex_lock(&tel_ctl->lock);
 	RTE_ETH_FOREACH_DEV(p) {
 		struct rte_tel_data *pd = rte_tel_data_alloc();
-		char name[RTE_ETH_NAME_MAX_LEN];
+		char name[RTE_ETH_NAME_MAX_LEN], role[64];
 		if (pd == NULL)
 			break;
 		if (rte_eth_dev_get_name_by_port(p, name) != 0)
 			snprintf(name, sizeof(name), "port%u", p);
 		rte_tel_data_start_dict(pd);
 		rte_tel_data_add_dict_string(pd, "name", name);
-		rte_tel_data_add_dict_string(pd, "role", port_role(tel_ctl, p));
+		rte_tel_data_add_dict_string(pd, "role",
+			port_role(tel_ctl, p, role, sizeof(role)));
 		rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
 		rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
 		rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
@@ -77,6 +85,7 @@ static int tel_stats(const char *cmd, const char *params,
 		rx += s->port[p].rx;
 		tx += s->port[p].tx;
 	}
+	pthread_mutex_unlock(&tel_ctl->lock);
 	for (int i = 0; i < DP_DROP_MAX; i++) {
 		rte_tel_data_add_dict_u64(drops, dp_drop_name(i), s->drop[i]);
 		dr += s->drop[i];
@@ -237,6 +246,12 @@ static int tel_config(const char *cmd, const char *params,
 		rte_tel_data_add_dict_string(d, "gateway", buf);
 	}
 	rte_tel_data_add_dict_int(d, "pod_ports", (int)cfg->n_pod_ports);
+	rte_tel_data_add_dict_string(d, "api_socket",
+		tel_ctl->api ? cfg->api_socket : "(none)");
+	rte_tel_data_add_dict_string(d, "state_dir", cfg->state_dir);
+	pthread_mutex_lock(&tel_ctl->lock);
+	rte_tel_data_add_dict_int(d, "api_ports", (int)tel_ctl->pods.n_api);
+	pthread_mutex_unlock(&tel_ctl->lock);
 	if (cfg->host_iface)
 		rte_tel_data_add_dict_string(d, "host_iface", cfg->host_iface);
 	rte_tel_data_add_dict_int(d, "workers", (int)cfg->workers);
@@ -266,7 +281,101 @@ static int tel_datastore(const char *cmd, const char *params,
 	snprintf(ms, sizeof(ms), "%.3f", c->last_publish_ms);
 	rte_tel_data_add_dict_string(d, "last_publish_ms", ms);
 	rte_tel_data_add_dict_string(d, "last_compile_error", c->last_error);
+	/* Start-up: milliseconds from control start; -1 = not yet. */
+	snprintf(ms, sizeof(ms), "%.1f", c->first_sync_mono == 0 ? -1.0 :
+		 (c->first_sync_mono - c->created_mono) * 1000.0);
+	rte_tel_data_add_dict_string(d, "first_sync_ms", ms);
+	snprintf(ms, sizeof(ms), "%.1f", c->first_publish_mono == 0 ? -1.0 :
+		 (c->first_publish_mono - c->created_mono) * 1000.0);
+	rte_tel_data_add_dict_string(d, "first_publish_ms", ms);
+	/* CLOCK_MONOTONIC seconds: compare with a writer's clock. */
+	snprintf(ms, sizeof(ms), "%.6f", c->last_change_mono);
+	rte_tel_data_add_dict_string(d, "last_change_mono", ms);
+	snprintf(ms, sizeof(ms), "%.6f", c->last_publish_mono);
+	rte_tel_data_add_dict_string(d, "last_publish_mono", ms);
 	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static void tel_add_line(void *arg, const char *line)
+{
+	rte_tel_data_add_array_string(arg, line);
+}
+
+/* Per endpoint: the policies applied in each direction, rule counts and
+ * hits of the current generation. */
+static int tel_policy(const char *cmd, const char *params,
+		      struct rte_tel_data *d)
+{
+	struct ctl *c = tel_ctl;
+	int rc = 0;
+
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&c->lock);
+	const struct pl_tables *t = pl_tables_cur;
+	rte_tel_data_add_dict_string(d, "enabled",
+				     c->p.cfg->policy_enabled ? "yes" : "no");
+	for (uint32_t i = 0; t && t->acl && i < t->n_ep && i < TEL_PAGE; i++) {
+		struct rte_tel_data *ep = rte_tel_data_alloc();
+		struct rte_tel_data *in = rte_tel_data_alloc();
+		struct rte_tel_data *eg = rte_tel_data_alloc();
+
+		if (!ep || !in || !eg) {
+			rte_tel_data_free(ep);
+			rte_tel_data_free(in);
+			rte_tel_data_free(eg);
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(ep);
+		rte_tel_data_start_array(in, RTE_TEL_STRING_VAL);
+		rte_tel_data_start_array(eg, RTE_TEL_STRING_VAL);
+		acl_set_describe(t->acl, i, ACL_DIR_INGRESS, tel_add_line, in);
+		acl_set_describe(t->acl, i, ACL_DIR_EGRESS, tel_add_line, eg);
+		rte_tel_data_add_dict_container(ep, "ingress", in, 0);
+		rte_tel_data_add_dict_container(ep, "egress", eg, 0);
+		rte_tel_data_add_dict_container(d, t->ep[i].name, ep, 0);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+#define TEL_CT_DUMP 50
+
+/* Per worker: flow counts, and up to TEL_CT_DUMP live flows. */
+static int tel_conntrack(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	uint64_t now = acl_now_ms();
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < acl_worker_count(); w++) {
+		struct acl_ct_stats st;
+		struct rte_tel_data *wd, *fl;
+		char name[32];
+
+		if (acl_worker_stats(w, &st))
+			continue;
+		wd = rte_tel_data_alloc();
+		fl = rte_tel_data_alloc();
+		if (!wd || !fl) {
+			rte_tel_data_free(wd);
+			rte_tel_data_free(fl);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_start_array(fl, RTE_TEL_STRING_VAL);
+		rte_tel_data_add_dict_u64(wd, "flows", st.flows);
+		rte_tel_data_add_dict_u64(wd, "capacity", st.capacity);
+		rte_tel_data_add_dict_u64(wd, "created", st.created);
+		rte_tel_data_add_dict_u64(wd, "expired", st.expired);
+		rte_tel_data_add_dict_u64(wd, "full", st.full);
+		rte_tel_data_add_dict_u64(wd, "reclassified", st.reclassified);
+		acl_ct_dump(w, TEL_CT_DUMP, now, tel_add_line, fl);
+		rte_tel_data_add_dict_container(wd, "dump", fl, 0);
+		snprintf(name, sizeof(name), "worker%u", w);
+		rte_tel_data_add_dict_container(d, name, wd, 0);
+	}
 	return 0;
 }
 
@@ -287,4 +396,8 @@ void ctl_telemetry_register(struct ctl *c)
 		"The running configuration");
 	rte_telemetry_register_cmd("/kdp/datastore", tel_datastore,
 		"Datastore sync state and table publication");
+	rte_telemetry_register_cmd("/kdp/policy", tel_policy,
+		"Per endpoint: policies applied per direction, rule counts, hits");
+	rte_telemetry_register_cmd("/kdp/conntrack", tel_conntrack,
+		"Per worker: conntrack counts and a bounded dump of flows");
 }

@@ -42,7 +42,10 @@
 	_(PUNT_FULL, "punt_full", "worker to control ring full")             \
 	_(TX_FULL, "tx_full", "port tx queue full")                          \
 	_(NO_MBUF, "no_mbuf", "mbuf pool exhausted")                         \
-	_(POLICY_DENY, "policy_deny", "denied by network policy")
+	_(POLICY_DENY, "policy_deny", "denied by network policy")            \
+	_(CT_INVALID, "ct_invalid",                                          \
+	  "no conntrack entry and not a valid flow start, or bad L4 header") \
+	_(CT_FULL, "ct_full", "new flow, conntrack table full")
 
 enum dp_drop {
 #define _(sym, name, help) DP_DROP_##sym,

@@ -22,8 +22,10 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "acl/acl.h"
 #include "control/config.h"
 #include "control/ctl.h"
+#include "control/podport.h"
 #include "dp/log.h"
 #include "dp/port.h"
 #include "dp/worker.h"
@@ -34,8 +36,8 @@ struct app {
 	struct ctl_config *cfg;
 	struct rte_mempool *mp;
 	struct rte_rcu_qsbr *qs;
-	unsigned int n_ports;
-	struct dp_port ports[RTE_MAX_ETHPORTS];
+	unsigned int n_ports;       /**< uplink and host; pods: control */
+	struct dp_port ports[2];
 	struct dp_worker *workers;
 	struct rte_ring *punt[RTE_MAX_LCORE];
 	struct rte_ring *inject[RTE_MAX_LCORE];
@@ -43,9 +45,14 @@ struct app {
 	bool started;
 };
 
-static void on_signal(int sig)
+/* Who asked us to stop: an unexpected clean exit is otherwise a mystery. */
+static volatile sig_atomic_t stop_sig, stop_pid;
+
+static void on_signal(int sig, siginfo_t *si, void *u)
 {
-	(void)sig;
+	(void)u;
+	stop_sig = sig;
+	stop_pid = si ? si->si_pid : 0;
 	dp_quit = true;
 }
 
@@ -117,13 +124,8 @@ static int open_port(struct app *a, const char *what, const char *devargs,
 	char err[256];
 	struct dp_port *p = &a->ports[a->n_ports];
 
-	if (a->n_ports == RTE_MAX_ETHPORTS) {
-		fprintf(stderr, "kdp: %s: more than %d ports\n", what,
-			RTE_MAX_ETHPORTS);
-		return -ENOSPC;
-	}
-	int rc = dp_port_open(what, devargs, a->cfg->workers, a->mp, mtu, mac,
-			      p, err, sizeof(err));
+	int rc = dp_port_open(what, devargs, a->cfg->workers, a->mp, mtu, 0,
+			      mac, p, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kdp: %s\n", err);
 		return rc;
@@ -136,27 +138,6 @@ static int open_port(struct app *a, const char *what, const char *devargs,
 		}
 	*id = p->id;
 	a->n_ports++;
-	return 0;
-}
-
-/* Spread rx queues over the workers: queue q of the i-th port to worker
- * (i + q) % workers, so single-queue ports land on different workers. */
-static int assign_queues(struct app *a)
-{
-	unsigned int nw = a->cfg->workers;
-
-	for (unsigned int i = 0; i < a->n_ports; i++) {
-		for (uint16_t q = 0; q < a->ports[i].nb_rxq; q++) {
-			struct dp_worker *w = &a->workers[(i + q) % nw];
-			if (w->n_rxq == DP_WORKER_MAX_RXQ) {
-				fprintf(stderr, "kdp: too many rx queues per worker\n");
-				return -ENOSPC;
-			}
-			w->rxq[w->n_rxq].port = a->ports[i].id;
-			w->rxq[w->n_rxq].queue = q;
-			w->n_rxq++;
-		}
-	}
 	return 0;
 }
 
@@ -174,7 +155,11 @@ static int setup(struct app *a, char *err, size_t errlen)
 	}
 	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
 			      (cfg->host_iface ? 1 : 0);
+	/* Room for the rings of every port; API ports get their rx rings
+	 * (their tx rings drain into pods and rarely hold much). */
+	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
+			    api_ports * nw * CTL_PP_NB_DESC +
 			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096;
 	unsigned int n_mbufs = RTE_MAX(cfg->mbufs, need);
 	a->mp = rte_pktmbuf_pool_create("kdp_mbufs", n_mbufs, 256, 0,
@@ -220,8 +205,6 @@ static int setup(struct app *a, char *err, size_t errlen)
 		.punt = a->punt,
 		.inject = a->inject,
 	};
-	uint16_t pods[RTE_MAX_ETHPORTS];
-	p.ports.pods = pods;
 	p.ports.host = UINT16_MAX;
 	rc = open_port(a, "uplink", cfg->uplink_devargs, cfg->uplink_mtu,
 		       cfg->uplink_has_mac ? &cfg->uplink_mac : NULL,
@@ -231,14 +214,6 @@ static int setup(struct app *a, char *err, size_t errlen)
 	p.ports.uplink_mac = a->ports[a->n_ports - 1].mac;
 	/* Pods see the uplink MTU less the IPIP header. */
 	uint16_t pod_mtu = cfg->uplink_mtu - 20;
-	for (size_t i = 0; i < cfg->n_pod_ports; i++) {
-		char what[48];
-		snprintf(what, sizeof(what), "pod_ports[%zu]", i);
-		rc = open_port(a, what, cfg->pod_ports[i].devargs, pod_mtu,
-			       NULL, &pods[i]);
-		if (rc)
-			return rc;
-	}
 	if (cfg->host_iface) {
 		char devargs[64];
 		snprintf(devargs, sizeof(devargs), "net_tap_kdphost,iface=%s",
@@ -258,8 +233,11 @@ static int setup(struct app *a, char *err, size_t errlen)
 		w->inject = i == 0 ? a->inject[0] : NULL;
 		w->qs = a->qs;
 	}
-	if ((rc = assign_queues(a)) != 0)
-		return rc;
+	p.fixed = a->ports;
+	p.n_fixed = a->n_ports;
+	p.workers = a->workers;
+	/* Control owns the pod ports (configured and API), and every
+	 * worker's rx-queue list. */
 	a->ctl = ctl_create(&p, err, errlen);
 	if (a->ctl == NULL)
 		return -EINVAL;
@@ -270,10 +248,15 @@ static int setup(struct app *a, char *err, size_t errlen)
 static int start(struct app *a)
 {
 	unsigned int lcore, i = 0;
+	char err[512];
 
 	for (unsigned int p = 0; p < a->n_ports; p++)
 		if (dp_port_start(&a->ports[p]) != 0)
 			return -EIO;
+	if (ctl_start(a->ctl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kdp: %s\n", err);
+		return -EIO;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (i == a->cfg->workers)
 			break;
@@ -281,13 +264,33 @@ static int start(struct app *a)
 		w->lcore = lcore;
 		pl_ctx_init(&w->ctx, &dp_stats[lcore], a->mp, w->punt,
 			    (uint16_t)i);
+		if (a->cfg->policy_enabled) {
+			const struct ctl_config *cfg = a->cfg;
+			struct acl_ct_conf cc = {
+				.max_flows = cfg->ct_max_flows,
+				.tcp_established_s = cfg->ct_tcp_established_s,
+				.tcp_transitory_s = cfg->ct_tcp_transitory_s,
+				.udp_s = cfg->ct_udp_s,
+				.icmp_s = cfg->ct_icmp_s,
+			};
+			w->ctx.acl = acl_worker_create(&cc, i);
+			if (w->ctx.acl == NULL) {
+				KDP_LOG(ERR, "conntrack: cannot allocate %u "
+					"flows for worker %u", cc.max_flows, i);
+				return -ENOMEM;
+			}
+		}
 		if (rte_eal_remote_launch(dp_worker_main, w, lcore) != 0)
 			return -EIO;
 		i++;
 	}
 	a->started = true;
-	KDP_LOG(NOTICE, "%u port(s) started, %u worker(s) running",
-		a->n_ports, i);
+	if (a->cfg->policy_enabled && a->cfg->workers > 1)
+		KDP_LOG(WARNING, "policy with %u workers: conntrack is per "
+			"worker, so a reply received by another worker than its "
+			"request is checked as a new flow (see acl/acl.h)",
+			a->cfg->workers);
+	KDP_LOG(NOTICE, "ports started, %u worker(s) running", i);
 	return 0;
 }
 
@@ -306,6 +309,8 @@ static void teardown(struct app *a)
 			rte_pktmbuf_free(m);
 	}
 	ctl_free(a->ctl);
+	for (unsigned int i = 0; a->workers && i < a->cfg->workers; i++)
+		acl_worker_free(a->workers[i].ctx.acl);
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
 		rte_ring_free(a->punt[i]);
 		rte_ring_free(a->inject[i]);
@@ -323,8 +328,11 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	struct sigaction sa = {.sa_sigaction = on_signal,
+			       .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "kdp: EAL init failed: %s\n",
@@ -363,7 +371,11 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	KDP_LOG(NOTICE, "stopping");
+	if (stop_sig)
+		KDP_LOG(NOTICE, "stopping on signal %d from pid %d",
+			(int)stop_sig, (int)stop_pid);
+	else
+		KDP_LOG(NOTICE, "stopping");
 	teardown(&a);
 	rte_eal_cleanup();
 	return rc;

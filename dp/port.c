@@ -11,7 +11,7 @@
 #include "dp/port.h"
 
 int dp_port_open(const char *what, const char *devargs, unsigned int workers,
-		 struct rte_mempool *mp, uint16_t mtu,
+		 struct rte_mempool *mp, uint16_t mtu, uint16_t nb_desc,
 		 const struct rte_ether_addr *mac, struct dp_port *out,
 		 char *err, size_t errlen)
 {
@@ -77,7 +77,8 @@ int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 			 strerror(-rc));
 		return rc;
 	}
-	uint16_t nb_rxd = DP_PORT_NB_RXD, nb_txd = DP_PORT_NB_TXD;
+	uint16_t nb_rxd = nb_desc ? nb_desc : DP_PORT_NB_RXD;
+	uint16_t nb_txd = nb_desc ? nb_desc : DP_PORT_NB_TXD;
 	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
 	int socket = rte_eth_dev_socket_id(pid);
 	if (socket < 0)

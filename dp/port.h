@@ -6,7 +6,9 @@
  * one rx queue per worker where the device has them (spread by RSS),
  * and one tx queue per worker, so that no tx queue is ever shared.
  *
- * Thread-safety: main thread, before the workers start.
+ * Thread-safety: main or control thread. Ports are opened and started before
+ * any worker polls them, and closed only after every worker stopped using
+ * them (see dp/worker.h).
  */
 #ifndef KDP_DP_PORT_H
 #define KDP_DP_PORT_H
@@ -30,10 +32,11 @@ struct dp_port {
  * Probe @p devargs (or find it when EAL probed it already) and configure it.
  * @p mac overrides the port's MAC when not NULL (kept in software when the
  * device cannot change it). @p mtu is set where the device allows.
+ * @p nb_desc is the rx and tx ring size (0: DP_PORT_NB_RXD/TXD).
  * @return 0, or -errno with a message naming @p what in @p err.
  */
 int dp_port_open(const char *what, const char *devargs, unsigned int workers,
-		 struct rte_mempool *mp, uint16_t mtu,
+		 struct rte_mempool *mp, uint16_t mtu, uint16_t nb_desc,
 		 const struct rte_ether_addr *mac, struct dp_port *out,
 		 char *err, size_t errlen);
 

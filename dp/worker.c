@@ -12,13 +12,22 @@ volatile bool dp_quit;
 /* Empty iterations before the first sleep: keeps latency low under load. */
 #define IDLE_SPINS 64
 
-static inline void drain_inject(struct dp_worker *w)
+/* Control's frames may name a port that left the tables since they were
+ * queued: those are dropped here, so nothing is sent to a closing port. */
+static inline void drain_inject(struct dp_worker *w, const struct pl_tables *t)
 {
 	struct rte_mbuf *pkts[INJECT_BURST];
 	unsigned int n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts,
 						   INJECT_BURST, NULL);
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		if (unlikely(t == NULL ||
+			     t->port[pkts[i]->port].role == PL_PORT_NONE)) {
+			w->ctx.st->drop[DP_DROP_NO_PORT]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
 		pl_ctx_tx(&w->ctx, pkts[i]);
+	}
 }
 
 int dp_worker_main(void *arg)
@@ -30,24 +39,27 @@ int dp_worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(w->qs, w->idx);
 	rte_rcu_qsbr_thread_online(w->qs, w->idx);
 	KDP_LOG(INFO, "worker %u on lcore %u polls %u queue(s)", w->idx,
-		w->lcore, w->n_rxq);
+		w->lcore, w->rxl ? w->rxl->n : 0);
 
 	while (!dp_quit) {
 		const struct pl_tables *t = pl_tables_load();
+		const struct dp_rxlist *rl = dp_worker_rxlist(w);
+		uint16_t nq = rl ? rl->n : 0;
 		uint32_t got = 0;
 
-		for (uint16_t i = 0; i < w->n_rxq; i++) {
-			uint16_t n = rte_eth_rx_burst(w->rxq[i].port,
-						      w->rxq[i].queue, pkts,
+		for (uint16_t i = 0; i < nq; i++) {
+			uint16_t n = rte_eth_rx_burst(rl->q[i].port,
+						      rl->q[i].queue, pkts,
 						      PL_BURST);
 			if (n == 0)
 				continue;
 			got += n;
-			pl_process_burst(&w->ctx, t, w->rxq[i].port, pkts, n);
+			pl_process_burst(&w->ctx, t, rl->q[i].port, pkts, n);
 		}
 		if (w->inject)
-			drain_inject(w);
+			drain_inject(w, t);
 		pl_ctx_flush(&w->ctx);
+		pl_ctx_housekeep(&w->ctx);
 		rte_rcu_qsbr_quiescent(w->qs, w->idx);
 
 		if (got || w->idle_sleep_us == 0) {

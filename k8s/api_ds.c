@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "k8s/api_ds.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -265,12 +266,27 @@ static bool api_synced(const struct ctl_ds *ds)
 	return true;
 }
 
+/*
+ * Telemetry dict keys may hold only alphanumerics, '_' and '/': the two
+ * "networkpolicies.<group>" names would be rejected (and vanish) as they are.
+ */
+static void tel_key(char *out, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && name[i] != '\0'; i++)
+		out[i] = isalnum((unsigned char)name[i]) || name[i] == '/'
+				 ? name[i]
+				 : '_';
+	out[i] = '\0';
+}
+
 static void api_status(struct ctl_ds *ds, struct rte_tel_data *d)
 {
 	struct api_ds *a = ds->priv;
-	bool all = true;
 	size_t i;
 
+	/* "synced" itself is added by the caller (control/telemetry.c). */
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "type", "kubernetes");
 	rte_tel_data_add_dict_string(d, "server", k8s_client_server(a->cl));
@@ -280,17 +296,15 @@ static void api_status(struct ctl_ds *ds, struct rte_tel_data *d)
 						      : "discovering");
 	for (i = 0; a->calico_prefix != NULL && i < N_RES; i++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
+		char key[64];
 
 		if (c == NULL)
 			break;
 		k8s_reflector_status(a->refl[i], c);
-		all = all && k8s_reflector_synced(a->refl[i]);
-		if (rte_tel_data_add_dict_container(
-			    d, k8s_reflector_name(a->refl[i]), c, 0) != 0)
+		tel_key(key, sizeof(key), k8s_reflector_name(a->refl[i]));
+		if (rte_tel_data_add_dict_container(d, key, c, 0) != 0)
 			rte_tel_data_free(c);
 	}
-	rte_tel_data_add_dict_int(d, "synced",
-				  a->calico_prefix != NULL && all);
 	pthread_mutex_unlock(&a->lock);
 }
 

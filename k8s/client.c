@@ -10,6 +10,8 @@
 
 #include "dp/log.h"
 
+#define K8S_CLIENT_CTYPES 4
+
 struct k8s_client {
 	struct k8s_conn conn;
 	char *token;           /* current bearer token, or NULL */
@@ -19,6 +21,12 @@ struct k8s_client {
 	char *connect_to;      /* CURLOPT_CONNECT_TO entry, or NULL */
 	struct curl_slist *headers;
 	struct curl_slist *connect_list;
+	/* The common headers plus one Content-Type each, built on first use:
+	 * a handle only borrows its header list, so the lists live here. */
+	struct {
+		char *ctype;
+		struct curl_slist *headers;
+	} body_headers[K8S_CLIENT_CTYPES];
 };
 
 uint64_t k8s_now_ms(void)
@@ -148,6 +156,10 @@ void k8s_client_free(struct k8s_client *cl)
 	free(cl->connect_to);
 	curl_slist_free_all(cl->headers);
 	curl_slist_free_all(cl->connect_list);
+	for (size_t i = 0; i < K8S_CLIENT_CTYPES; i++) {
+		free(cl->body_headers[i].ctype);
+		curl_slist_free_all(cl->body_headers[i].headers);
+	}
 	free(cl);
 }
 
@@ -247,6 +259,67 @@ CURL *k8s_client_request(struct k8s_client *cl, const char *path_query,
 	if (cl->token != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, cl->token);
+	}
+	return e;
+}
+
+/* The header list for @p ctype, or NULL when out of memory or slots. */
+static struct curl_slist *headers_for(struct k8s_client *cl, const char *ctype)
+{
+	struct curl_slist *h = NULL, *it;
+	char *line = NULL;
+	size_t i;
+
+	for (i = 0; i < K8S_CLIENT_CTYPES && cl->body_headers[i].ctype; i++)
+		if (strcmp(cl->body_headers[i].ctype, ctype) == 0)
+			return cl->body_headers[i].headers;
+	if (i == K8S_CLIENT_CTYPES)
+		return NULL;
+	for (it = cl->headers; it != NULL; it = it->next) {
+		struct curl_slist *n = curl_slist_append(h, it->data);
+
+		if (n == NULL)
+			goto fail;
+		h = n;
+	}
+	if (asprintf(&line, "Content-Type: %s", ctype) < 0) {
+		line = NULL;
+		goto fail;
+	}
+	it = curl_slist_append(h, line);
+	if (it == NULL)
+		goto fail;
+	h = it;
+	cl->body_headers[i].ctype = strdup(ctype);
+	if (cl->body_headers[i].ctype == NULL)
+		goto fail;
+	cl->body_headers[i].headers = h;
+	free(line);
+	return h;
+fail:
+	free(line);
+	curl_slist_free_all(h);
+	return NULL;
+}
+
+CURL *k8s_client_request_body(struct k8s_client *cl, const char *method,
+			      const char *path_query, const char *content_type,
+			      const char *body, char *errbuf, uint64_t now_ms)
+{
+	struct curl_slist *h;
+	CURL *e;
+
+	h = headers_for(cl, content_type ? content_type : "application/json");
+	if (h == NULL)
+		return NULL;
+	e = k8s_client_request(cl, path_query, errbuf, now_ms);
+	if (e == NULL)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
 	}
 	return e;
 }

@@ -52,6 +52,16 @@ void k8s_client_free(struct k8s_client *cl);
 CURL *k8s_client_request(struct k8s_client *cl, const char *path_query,
 			 char *errbuf, uint64_t now_ms);
 
+/**
+ * Like k8s_client_request() but for a write: @p method ("PUT", "POST",
+ * "PATCH", "DELETE") with @p body (copied; NULL for none) sent as
+ * @p content_type (NULL: application/json).
+ * @return an easy handle, or NULL.
+ */
+CURL *k8s_client_request_body(struct k8s_client *cl, const char *method,
+			      const char *path_query, const char *content_type,
+			      const char *body, char *errbuf, uint64_t now_ms);
+
 /** A 401 came back: re-read the token file before the next request. */
 void k8s_client_auth_failed(struct k8s_client *cl);
 

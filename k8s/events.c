@@ -132,10 +132,12 @@ int k8s_event_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 		rc = -EINVAL;
 		goto out;
 	}
+	snprintf(ev->obj, sizeof(ev->obj), "%s %s%s%s", id.kind ? id.kind : what,
+		 id.ns ? id.ns : "", id.ns && id.ns[0] ? "/" : "", id.name);
 	if (ev->type == K8S_EV_DELETED)
 		ctl_store_delete(st, res, id.ns, id.name); /* -ENOENT is fine */
-	else
-		ctl_store_upsert(st, res, obj); /* rejections are logged */
+	else if (ctl_store_upsert(st, res, obj) < 0) /* logged by the store */
+		ev->rejected = true;
 out:
 	cJSON_Delete(root);
 	return rc;

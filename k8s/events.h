@@ -41,6 +41,9 @@ struct k8s_event {
 	enum k8s_ev_type type;
 	char rv[K8S_RV_MAX]; /**< object's metadata.resourceVersion or "" */
 	struct k8s_status status; /**< for K8S_EV_ERROR */
+	/** ADDED/MODIFIED: the store rejected the object (it logged why). */
+	bool rejected;
+	char obj[192]; /**< "kind ns/name" of the object, for error reports */
 };
 
 /**

@@ -72,6 +72,7 @@ struct k8s_reflector {
 	char *cont;
 	bool resync_open;
 	bool absent; /* last list said 404 */
+	size_t list_bad; /* items rejected in the list being read */
 
 	/* WATCH */
 	struct k8s_linesplit ls;
@@ -184,6 +185,14 @@ static void fail(struct k8s_reflector *r, uint64_t now_ms, const char *cause,
 	r->due_ms = now_ms + delay;
 }
 
+/* A problem that needs no retry: only reported. */
+static void set_error(struct k8s_reflector *r, const char *cause)
+{
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->last_error, sizeof(r->last_error), "%s", cause);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void clear_error(struct k8s_reflector *r)
 {
 	pthread_mutex_lock(&r->lock);
@@ -221,8 +230,17 @@ static int on_line(void *arg, const char *line, size_t len)
 	struct k8s_event ev;
 
 	r->watch_events++;
-	if (k8s_event_apply(r->st, r->res, r->name, line, len, &ev) < 0)
-		return 0; /* logged and skipped */
+	if (k8s_event_apply(r->st, r->res, r->name, line, len, &ev) < 0) {
+		/* Logged and skipped; the last good state stays in force. */
+		set_error(r, "malformed watch event skipped");
+		return 0;
+	}
+	if (ev.rejected) {
+		char cause[256];
+
+		snprintf(cause, sizeof(cause), "rejected %s (see log)", ev.obj);
+		set_error(r, cause);
+	}
 	if (ev.type == K8S_EV_ERROR) {
 		r->watch_status = ev.status;
 		if (k8s_status_is_expired(&ev.status))
@@ -256,6 +274,25 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return body_append(r, p, n) == 0 ? n : 0;
 }
 
+/*
+ * The end of a response's headers: a watch answered 200 is established, so
+ * whatever failed before is over (last_error tells the current trouble).
+ */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct k8s_reflector *r = arg;
+	size_t n = size * nmemb;
+	long http = 0;
+
+	if (r->state == RS_WATCHING && (n == 2 || n == 1) &&
+	    (p[0] == '\r' || p[0] == '\n')) {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
+		if (http == 200)
+			clear_error(r);
+	}
+	return n;
+}
+
 static CURL *start(struct k8s_reflector *r, const char *query, uint64_t now)
 {
 	char *pq = NULL;
@@ -269,6 +306,8 @@ static CURL *start(struct k8s_reflector *r, const char *query, uint64_t now)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	r->body_len = 0;
 	r->body_too_big = false;
@@ -379,6 +418,7 @@ static void list_done(struct k8s_reflector *r, CURLcode rc, long http,
 		if (!r->resync_open) {
 			ctl_store_resync_begin(r->st, r->res);
 			r->resync_open = true;
+			r->list_bad = 0;
 		}
 		if (k8s_list_apply(r->st, r->res, r->name, r->body,
 				   r->body_len, &page) < 0) {
@@ -390,6 +430,7 @@ static void list_done(struct k8s_reflector *r, CURLcode rc, long http,
 		}
 		free(r->cont);
 		r->cont = page.cont;
+		r->list_bad += page.n_bad;
 		if (r->cont != NULL) {
 			r->state = RS_WAIT_LIST;
 			r->due_ms = now;
@@ -406,6 +447,14 @@ static void list_done(struct k8s_reflector *r, CURLcode rc, long http,
 		r->synced = true;
 		pthread_mutex_unlock(&r->lock);
 		clear_error(r);
+		if (r->list_bad > 0) {
+			char cause[96];
+
+			snprintf(cause, sizeof(cause),
+				 "list: %zu object(s) rejected (see log)",
+				 r->list_bad);
+			set_error(r, cause);
+		}
 		r->list_rv = LRV_LAST;
 		r->state = RS_WAIT_WATCH;
 		r->due_ms = now;

@@ -24,6 +24,17 @@ static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t avail)
 	       type != RTE_IP_ICMP_ECHO_REPLY && type != 13 && type != 14;
 }
 
+__rte_cold bool pl_icmp_wanted(const struct rte_mbuf *orig)
+{
+	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(
+		orig, const struct rte_ipv4_hdr *, ETH_HLEN);
+	uint32_t avail = rte_pktmbuf_data_len(orig) - ETH_HLEN;
+
+	if (rte_be_to_cpu_16(oip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK)
+		return false;
+	return !pl_ip_is_special(oip->src_addr) && !is_icmp_error(oip, avail);
+}
+
 __rte_cold struct rte_mbuf *
 pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	      rte_be32_t src, uint8_t type, uint8_t code, uint16_t mtu)
@@ -32,9 +43,7 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 		orig, const struct rte_ipv4_hdr *, ETH_HLEN);
 	uint32_t avail = rte_pktmbuf_data_len(orig) - ETH_HLEN;
 
-	if (rte_be_to_cpu_16(oip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK)
-		return NULL;
-	if (pl_ip_is_special(oip->src_addr) || is_icmp_error(oip, avail))
+	if (!pl_icmp_wanted(orig))
 		return NULL;
 
 	uint32_t quote = RTE_MIN(avail, (uint32_t)rte_be_to_cpu_16(

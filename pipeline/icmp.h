@@ -7,6 +7,8 @@
 #ifndef KDP_PIPELINE_ICMP_H
 #define KDP_PIPELINE_ICMP_H
 
+#include <stdbool.h>
+
 #include <rte_mbuf.h>
 
 #define PL_ICMP_DEST_UNREACH 3
@@ -15,6 +17,13 @@
 
 /** Bytes of the offending datagram quoted: up to a 576-byte error (RFC 1812). */
 #define PL_ICMP_QUOTE_MAX (576 - 20 - 8)
+
+/**
+ * May @p orig (Ethernet + IPv4) get an ICMP error at all? Not when it is
+ * itself an ICMP error, a non-first fragment, or from a special address.
+ * Callers ask before spending the rate limit on it.
+ */
+bool pl_icmp_wanted(const struct rte_mbuf *orig);
 
 /**
  * Build an ICMP error about @p orig (Ethernet + IPv4, left untouched) into a

@@ -10,6 +10,7 @@
 #include <rte_hash.h>
 #include <rte_prefetch.h>
 
+#include "acl/acl.h"
 #include "encap/encap_fast.h"
 #include "pipeline/icmp.h"
 #include "pipeline/parse_fast.h"
@@ -229,7 +230,8 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port)
 {
-	if (t->icmp_src == 0 || !pl_icmp_allowed(c))
+	/* Ineligible packets must not spend (or count against) the limit. */
+	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
 		return;
 	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
 					   mtu);
@@ -413,10 +415,15 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	if (ip->next_proto_id != IPPROTO_IPIP)
 		return true; /* host traffic: the FIB has the node IP → LOCAL */
 
-	/* IPIP is accepted only from a known node (calico-model.md §2.7). */
+	/*
+	 * IPIP is accepted only from a known node (calico-model.md §2.7). The
+	 * hash key is copied: in the frame it sits 2 bytes off 4-byte
+	 * alignment, and the CRC hash loads it as a uint32_t.
+	 */
+	rte_be32_t outer_src = ip->src_addr;
 	if (likely(t->node_set != NULL) ?
-	    !pl_node_set_has(t, ip->src_addr) :
-	    rte_hash_lookup(t->nodes, &ip->src_addr) < 0) {
+	    !pl_node_set_has(t, outer_src) :
+	    rte_hash_lookup(t->nodes, &outer_src) < 0) {
 		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
 		return false;
 	}
@@ -435,6 +442,112 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	c->st->ipip_decap++;
 	*decapped = true;
 	return true;
+}
+
+/*
+ * Stage 2b: network policy. Policy applies to packets a local pod sent
+ * (egress) or that go to a local pod (ingress); the rest pass untouched.
+ * Conntrack is looked up in bulk: parse and hash every policed packet and
+ * prefetch its slot, then walk. Survivors are compacted in place (their nh
+ * and flags follow them); the new count is returned.
+ */
+struct pl_pol_arg {
+	const struct pl_tables *t;
+	struct acl_worker *aw;
+	uint32_t src_ep, dst_ep; /* UINT32_MAX = not a local pod */
+	bool from_host;
+};
+
+static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
+{
+	const struct pl_pol_arg *a = arg;
+	uint32_t se = reversed ? a->dst_ep : a->src_ep;
+	uint32_t de = reversed ? a->src_ep : a->dst_ep;
+	rte_be32_t src = rte_cpu_to_be_32(p->src);
+
+	/* The node talking to its pods is not policed (Felix). */
+	if ((a->from_host && !reversed) || src == a->t->self_ip ||
+	    (a->t->tunnel_ip && src == a->t->tunnel_ip))
+		return true;
+	if (se != UINT32_MAX &&
+	    !acl_classify(a->t->acl, a->aw, se, ACL_DIR_EGRESS, p))
+		return false;
+	return de == UINT32_MAX ||
+	       acl_classify(a->t->acl, a->aw, de, ACL_DIR_INGRESS, p);
+}
+
+static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
+				uint16_t in_port, struct rte_mbuf **pkts,
+				uint64_t *nhs, uint8_t *flags, uint16_t n)
+{
+	const struct pl_port *pp = &t->port[in_port];
+	uint32_t src_ep = pp->role == PL_PORT_POD ? pp->ep : UINT32_MAX;
+	struct acl_flow fl[PL_BURST];
+	uint32_t dst_ep[PL_BURST];
+	uint8_t res[PL_BURST];
+	uint32_t gen = acl_set_gen(t->acl);
+	uint64_t now = 0;
+	uint16_t k = 0;
+
+	enum { SKIP, CHECK, BAD };
+	for (uint16_t i = 0; i < n; i++) {
+		const struct pl_nh *nh = nhs[i] < t->n_nh ? &t->nh[nhs[i]] : NULL;
+		struct rte_mbuf *m = pkts[i];
+
+		dst_ep[i] = nh && nh->kind == PL_NH_POD ? nh->ep : UINT32_MAX;
+		res[i] = SKIP;
+		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
+			continue;
+		res[i] = acl_flow_parse(rte_pktmbuf_mtod_offset(m, void *,
+								ETH_HLEN),
+					rte_pktmbuf_data_len(m) - ETH_HLEN,
+					&fl[i]) ? BAD : CHECK;
+		if (res[i] == CHECK)
+			acl_ct_prefetch(c->acl, &fl[i]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum acl_ct_res r = ACL_CT_PASS;
+
+		if (res[i] == BAD) {
+			r = ACL_CT_INVALID;
+		} else if (res[i] == CHECK) {
+			struct pl_pol_arg a = {
+				.t = t, .aw = c->acl, .src_ep = src_ep,
+				.dst_ep = dst_ep[i],
+				.from_host = pp->role == PL_PORT_HOST,
+			};
+			if (now == 0)
+				now = acl_now_ms();
+			r = acl_ct_packet(c->acl, &fl[i], gen, now,
+					  pl_pol_classify, &a);
+		}
+		switch (r) {
+		case ACL_CT_PASS:
+			pkts[k] = m;
+			flags[k] = flags[i];
+			nhs[k++] = nhs[i];
+			break;
+		case ACL_CT_DENY:
+			pl_drop(c, m, DP_DROP_POLICY_DENY, in_port);
+			break;
+		case ACL_CT_FULL:
+			pl_drop(c, m, DP_DROP_CT_FULL, in_port);
+			break;
+		default:
+			pl_drop(c, m, DP_DROP_CT_INVALID, in_port);
+			break;
+		}
+	}
+	return k;
+}
+
+void pl_ctx_housekeep(struct pl_ctx *c)
+{
+	/* 64 slots per iteration: a 2M-slot table is swept in 32K
+	 * iterations, a fraction of the shortest timeout under load. */
+	if (c->acl != NULL)
+		acl_ct_sweep(c->acl, acl_now_ms(), 64);
 }
 
 void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
@@ -551,6 +664,8 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 		return;
 
 	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+	if (t->acl != NULL && c->acl != NULL)
+		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k);
 
 	/* Frames routed by the fast path wait here (see pl_stage_drain). */
 	struct rte_mbuf *out[PL_BURST];

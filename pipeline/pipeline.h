@@ -10,7 +10,9 @@
  *  2. one bulk FIB lookup for every packet still alive;
  *  3. act on the next hop: TTL, MTU, IPIP encap, L2 rewrite, tx buffering,
  *     or a hold for neighbor resolution (punted to control).
- * Policy (acl/) plugs in between 2 and 3, where both endpoints are known.
+ * Policy (acl/acl.h) runs between 2 and 3, where both endpoints are known:
+ * conntrack for every packet from or to a local pod, classification for
+ * the first packet of a flow.
  *
  * Outputs are buffered per tx port in the context and sent by
  * pl_ctx_flush(); golden-packet tests read the buffers instead.
@@ -38,6 +40,8 @@ enum pl_punt {
 	PL_PUNT_HOLD = 2, /**< waiting for neighbor slot (bits 0–23); m->port = tx port */
 };
 
+struct acl_worker;
+
 struct pl_txbuf {
 	uint16_t n;
 	struct rte_mbuf *pkts[PL_TX_BURST];
@@ -55,6 +59,7 @@ struct pl_ctx {
 	uint64_t icmp_tokens;
 	uint64_t icmp_last;
 	uint64_t icmp_period;     /**< TSC cycles per token */
+	struct acl_worker *acl;   /**< conntrack + policy state, or NULL */
 	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
 };
 
@@ -72,6 +77,12 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
  */
 void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 		      uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Bounded background work between bursts (conntrack aging). Call once per
+ * poll iteration.
+ */
+void pl_ctx_housekeep(struct pl_ctx *c);
 
 /** Send everything buffered; what a port refuses is dropped as tx_full. */
 void pl_ctx_flush(struct pl_ctx *c);

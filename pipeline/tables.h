@@ -28,6 +28,7 @@
 
 struct rte_fib;
 struct rte_hash;
+struct acl_set;
 
 /** Calico's proxy-ARP gateway MAC, the source MAC of frames toward pods. */
 #define PL_GW_MAC {{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}}
@@ -113,6 +114,8 @@ struct pl_tables {
 	uint16_t host_port;          /**< UINT16_MAX if none */
 	uint16_t uplink_mtu;
 	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
+	rte_be32_t tunnel_ip;        /**< our IPIP tunnel address, or 0 */
+	struct acl_set *acl;         /**< policy programs; NULL = no policy */
 };
 
 /** First slot to probe for @p ip in pl_tables.node_set. */

@@ -466,9 +466,10 @@ class ApiServer:
     store, and the admin socket."""
 
     def __init__(self, d, port=0, bookmark_interval=10.0, history=20000,
-                 verbose=False):
+                 verbose=False, listen_addr="127.0.0.1"):
         self.dir = os.path.abspath(d)
         self.port = port
+        self.listen_addr = listen_addr
         self.bookmark_interval = bookmark_interval
         self.verbose = verbose
         self.token_path = os.path.join(self.dir, "tokens")
@@ -483,6 +484,7 @@ class ApiServer:
         self.ctx.set_alpn_protocols(["http/1.1"])
         self.sock = None
         self.sock_lock = threading.Lock()
+        self.conns = set()           # open client sockets (under sock_lock)
         for ns in ("default", "kube-system", "kube-public"):
             self.store.create(resources.find("", "v1", "namespaces"), "",
                               {"metadata": {"name": ns}})
@@ -490,17 +492,28 @@ class ApiServer:
     def _listen(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
+        s.bind((self.listen_addr, self.port))
         s.listen(128)
         self.port = s.getsockname()[1]
         return s
 
     def refuse(self, seconds):
+        """The server is gone for a while: no new connections, and the open
+        ones (kept-alive or watching) are cut, as a client of a crashed or
+        restarting API server sees it."""
         with self.sock_lock:
             self.faults.refuse_until = time.monotonic() + seconds
             if self.sock:
                 self.sock.close()
                 self.sock = None
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                # The plain socket's shutdown: SSLSocket.shutdown would drop
+                # the TLS state under the thread still serving it.
+                socket.socket.shutdown(c, socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def serve_forever(self):
         self.sock = self._listen()
@@ -537,11 +550,16 @@ class ApiServer:
                 print(f"TLS handshake from {addr} failed: {e}", flush=True)
             conn.close()
             return
+        # wrap_socket took over conn's descriptor: track the TLS socket.
+        with self.sock_lock:
+            self.conns.add(tls)
         try:
             Handler(tls, addr, self)
         except (OSError, ssl.SSLError):
             pass
         finally:
+            with self.sock_lock:
+                self.conns.discard(tls)
             try:
                 tls.close()
             except OSError:
@@ -628,6 +646,11 @@ class ApiServer:
             t = time.monotonic()
             n = st.bulk_create(gen.generate(gen.parse_spec(args[0])))
             return {"created": n, "seconds": round(time.monotonic() - t, 3)}
+        if op == "write-times":
+            since = int(args[0]) if args else 0
+            with st.lock:
+                return {"writes": [[rv, t] for rv, t in st.write_times
+                                   if rv > since]}
         if op == "status":
             return {"rv": st.rv, "floor": st.floor, "port": self.port,
                     "counts": st.counts(),

@@ -149,7 +149,7 @@ def cmd_start(a):
                                         "kdp-lab"),
            "apiserver", "serve", "--dir", d, "--port", str(a.port),
            "--bookmark-interval", str(a.bookmark_interval),
-           "--history", str(a.history)] + (["-v"] if a.verbose else [])
+           "--history", str(a.history), "--listen", a.listen] + (["-v"] if a.verbose else [])
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                          stderr=log, start_new_session=True)
     with open(os.path.join(d, "apiserver.pid"), "w") as f:
@@ -198,7 +198,7 @@ def cmd_serve(a):
     from .apiserver import ApiServer
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     ApiServer(a.dir, a.port, a.bookmark_interval, a.history,
-              a.verbose).serve_forever()
+              a.verbose, a.listen).serve_forever()
 
 
 def cmd_fault(a):
@@ -214,6 +214,11 @@ def cmd_config(a):
 
 def cmd_status(a):
     print(json.dumps(admin_call(a.dir, "status"), indent=1))
+
+
+def cmd_write_times(a):
+    print(json.dumps(admin_call(a.dir, "write-times",
+                                [a.since] if a.since else [])))
 
 
 def cmd_load(a):
@@ -245,6 +250,9 @@ def main(argv):
         x.add_argument("--history", type=int, default=20000,
                        help="events kept for watches from an RV")
         x.add_argument("-v", "--verbose", action="store_true")
+        x.add_argument("--listen", default="127.0.0.1",
+                       help="address to listen on (kdp-lab up uses 0.0.0.0 "
+                            "so that node namespaces reach it)")
     p("stop", cmd_stop, "stop it")
     p("status", cmd_status, "RV, object counts, open watches")
     x = p("fault", cmd_fault, "inject a fault: " + ", ".join(FAULTS))
@@ -254,10 +262,70 @@ def main(argv):
           "bookmark-interval S | continue-ttl S | history N")
     x.add_argument("key")
     x.add_argument("value")
+    x = p("write-times", cmd_write_times,
+          "[RV]: CLOCK_MONOTONIC time of each recent write after RV")
+    x.add_argument("since", nargs="?")
     x = p("load", cmd_load, "bulk-load objects")
     x.add_argument("file", nargs="?")
     x.add_argument("--generate", metavar="SPEC",
                    help="e.g. nodes=5000,pods=100000,ipamblocks=5000,"
                         "networkpolicies=2000,namespaces=20")
+    _lab_commands(top)
+    if argv[:1] == ["kubectl"]:
+        # Everything after "kubectl" belongs to kubectl, flags included.
+        from .lab import Lab
+        env = dict(os.environ, KUBECONFIG=Lab().kubeconfig)
+        return subprocess.call(["kubectl"] + argv[1:], env=env)
     a = ap.parse_args(argv)
     return a.fn(a) or 0
+
+
+def _lab_commands(top):
+    """The cluster: kdp-lab up/down/kubectl/pod/probe/matrix/exec."""
+    from .lab import Lab
+
+    def lab(a):
+        return Lab(getattr(a, "dir", None))
+
+    def add(name, fn, help_):
+        x = top.add_parser(name, help=help_)
+        x.add_argument("--dir", default=None,
+                       help="lab state directory (default /run/kdp-lab)")
+        x.set_defaults(fn=fn)
+        return x
+
+    x = add("up", lambda a: lab(a).up(a.nodes), "start a cluster")
+    x.add_argument("--nodes", type=int, default=2)
+    add("down", lambda a: lab(a).down(), "tear the cluster down")
+    top.add_parser("kubectl", help="kubectl against the lab's API server")
+    pod = top.add_parser("pod", help="add or delete pods")
+    ps = pod.add_subparsers(dest="pcmd", required=True)
+    x = ps.add_parser("add", help="NS/NAME: create a pod as kubelet would")
+    x.add_argument("pod")
+    x.add_argument("--node")
+    x.add_argument("--labels", default="")
+    x.add_argument("--serve", default="", help="tcp:80,udp:53,...")
+    x.add_argument("--port-kind", default="tap", choices=["tap", "vhost-user"])
+    x.add_argument("--dir", default=None)
+    x.set_defaults(fn=lambda a: lab(a).pod_add(
+        a.pod, a.node,
+        dict(kv.split("=", 1) for kv in a.labels.split(",") if kv),
+        [s for s in a.serve.split(",") if s], a.port_kind))
+    x = ps.add_parser("del", help="NS/NAME")
+    x.add_argument("pod")
+    x.add_argument("--dir", default=None)
+    x.set_defaults(fn=lambda a: lab(a).pod_del(a.pod))
+    x = add("probe", lambda a: 0 if lab(a).probe(a.src, a.dst, a.proto, a.port)
+            else 1, "FROM TO PROTO PORT: exit 0 iff the connection succeeds")
+    x.add_argument("src")
+    x.add_argument("dst")
+    x.add_argument("proto")
+    x.add_argument("port", type=int)
+    x = add("matrix", lambda a: lab(a).matrix(a.proto, a.port) and 0,
+            "PROTO PORT: every pod to every pod")
+    x.add_argument("proto")
+    x.add_argument("port", type=int)
+    x = add("exec", lambda a: lab(a).exec(a.pod, a.cmd),
+            "NS/NAME CMD...: run a command in the pod's namespace")
+    x.add_argument("pod")
+    x.add_argument("cmd", nargs=argparse.REMAINDER)

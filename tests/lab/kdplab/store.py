@@ -139,6 +139,9 @@ class Store:
         self.tables = {r.key: Table() for r in resources}
         self.watchers = {r.key: set() for r in resources}
         self.malformed = {}          # res.key -> mode ("types" | "json")
+        # (rv, CLOCK_MONOTONIC seconds) of recent writes, so a client can
+        # time how long a change took to reach it from the write itself.
+        self.write_times = collections.deque(maxlen=4096)
 
     # ---- helpers -------------------------------------------------------
     def _table(self, res):
@@ -152,6 +155,7 @@ class Store:
         if len(self.history) >= self.history_max:
             self.floor = self.history.popleft()[0]
         self.history.append((self.rv, res.key, etype, entry, prev))
+        self.write_times.append((self.rv, time.monotonic()))
         for w in self.watchers[res.key]:
             w.offer(etype, entry, prev, self.rv)
 

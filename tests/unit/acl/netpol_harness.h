@@ -31,6 +31,14 @@ struct acl_world *world_of(struct cluster *c);
 void probe(const struct acl_world *w, const struct cluster *c,
 	   const char *case_id, uint32_t src, uint32_t dst, int port,
 	   const char *proto, bool expect, bool loopback, struct tally *t);
+/* compiled_check.c: compiled programs vs the reference evaluator. */
+void cmp_begin(const struct acl_world *w, const struct cluster *c,
+	       const char *id);
+void cmp_probe(const struct acl_world *w, const char *id,
+	       const struct acl_pkt *p);
+void cmp_end(void);
+extern int cmp_checked;
+
 /** Run one calico_policy_cases entry (all its steps). */
 void run_calico_case(const cJSON *cs, struct tally *t);
 

@@ -106,6 +106,7 @@ void probe(const struct acl_world *w, const struct cluster *c,
 	struct acl_verdict v;
 
 	(void)c;
+	cmp_probe(w, case_id, &pkt);
 	if (acl_eval(w, &pkt, &v) < 0) {
 		TU_CHECK(0, "%s: eval failed", case_id);
 		return;
@@ -178,6 +179,7 @@ static void run_k8s_case(const cJSON *cluster, const cJSON *cs, struct tally *t)
 			acl_policy_free(p);
 		}
 	}
+	cmp_begin(w, &c, id);
 	cJSON_ArrayForEach(pr, cJSON_GetObjectItem(cs, "probes")) {
 		const struct ctl_pod *from = find_pod(&c, cJSON_GetObjectItem(pr, "from")->valuestring);
 		const struct ctl_pod *to = find_pod(&c, cJSON_GetObjectItem(pr, "to")->valuestring);
@@ -188,6 +190,7 @@ static void run_k8s_case(const cJSON *cluster, const cJSON *cs, struct tally *t)
 		      cJSON_IsTrue(cJSON_GetObjectItem(pr, "expect")),
 		      cJSON_IsTrue(cJSON_GetObjectItem(pr, "loopback")), t);
 	}
+	cmp_end();
 	for (size_t i = 0; i < n_dec; i++)
 		acl_policy_free(decoded[i]);
 	acl_world_free(w);
@@ -216,6 +219,8 @@ int main(int argc, char **argv)
 	       "%d agree, %d differ\n", n_cases, k.pass, k.fail, k.loop_pass,
 	       k.loop_fail);
 	printf("calico_policy_cases: %d passed, %d failed\n", cal.pass, cal.fail);
+	printf("compiled programs agree with the evaluator on %d packets\n",
+	       cmp_checked);
 	cJSON_Delete(doc);
 	if (k.pass == 0 || cal.pass == 0)
 		return 1;

@@ -153,6 +153,7 @@ void run_calico_case(const cJSON *cs, struct tally *t)
 			apply(&objs, cJSON_GetObjectItem(it, "object"),
 			      cJSON_GetObjectItem(it, "op")->valuestring);
 		decode_all(&objs, w, &d, id);
+		cmp_begin(w, &c, id);
 		cJSON_ArrayForEach(pr, cJSON_GetObjectItem(step, "probes")) {
 			const struct ctl_pod *from =
 				find_pod(&c, cJSON_GetObjectItem(pr, "from")->valuestring);
@@ -169,6 +170,7 @@ void run_calico_case(const cJSON *cs, struct tally *t)
 			      cJSON_IsTrue(cJSON_GetObjectItem(pr, "expect")),
 			      false, t);
 		}
+		cmp_end();
 		for (size_t i = 0; i < d.n; i++)
 			d.v[i].fr(d.v[i].p);
 		acl_world_free(w);

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Network-policy enforcement: the compiled policy programs workers run, and
+ * the connection tracker in front of them (issue #4).
+ *
+ * Design
+ * ------
+ * Store. acl_register() installs the policy decoders (acl/policy.h) for
+ * K8S_NETPOL, CALICO_NETPOL, GLOBAL_NETPOL, TIER, NETWORKSET and
+ * GLOBAL_NETWORKSET. A bad object is rejected by the store with a log line
+ * naming it, and its previous version stays in force.
+ *
+ * Compile (control thread). acl_world_from_store() views the store as an
+ * evaluator world (acl/eval.h); acl_set_build() turns it into one program
+ * per local endpoint and direction. A program is the endpoint's plan
+ * (acl_plan_build(): applicable tiers in order, their policies in order)
+ * flattened into a rule array followed, per tier, by a tier-end entry:
+ *  - each rule keeps Calico's order, so "first match wins" is a linear scan;
+ *    Pass jumps past its tier's end entry; Log logs and continues; a tier
+ *    end drops unless the tier's defaultAction is Pass; running off the end
+ *    of the program is the kns profile: allow. An empty program (no policy
+ *    selects the endpoint in that direction) allows.
+ *  - peer selectors are resolved to IP sets with acl_world_sel_ipset() and
+ *    stored, with nets/notNets, as sorted disjoint intervals (binary search);
+ *  - named ports become (IP, protocol, port) sets of the endpoints that
+ *    carry that port name and match the rule side's selector, i.e. they
+ *    resolve per destination pod, like Calico's named-port IP sets.
+ * We do not use rte_acl: classification runs only for the first packet of a
+ * flow (the conntrack caches the verdict), so a cache-friendly linear walk
+ * costs little, keeps Calico's first-match/Pass/tier-end semantics obvious,
+ * and is checked packet by packet against acl_eval() in the unit tests.
+ * Compiled rule ids index per-worker hit counters (summed on read; they
+ * restart at zero when tables are republished).
+ *
+ * The set is published inside struct pl_tables and freed with it after the
+ * RCU grace period; any store change republishes (control/ctl.c).
+ *
+ * Conntrack (workers). One table per worker, open addressing with linear
+ * probing over a power-of-two array of 32-byte entries (load factor <= 1/2),
+ * keyed on the direction-normalised 5-tuple (the lower (IP, port) side
+ * first), plus which side opened the flow. Lookups are done per burst: keys
+ * and hashes first, slot prefetches, then the walk. Aging is incremental:
+ * the worker sweeps a fixed number of slots per poll iteration, deleting
+ * expired entries with backward shift (no tombstones); lookups also treat
+ * expired entries as absent.
+ *  - TCP: SYN opens (SYN_SENT), SYN-ACK from the responder (SYN_RECV), ACK
+ *    from the originator (ESTABLISHED); FIN → CLOSING, RST → CLOSED; a new
+ *    SYN on a CLOSING/CLOSED flow reopens it. Without an entry only a SYN
+ *    (or, like Linux's loose pickup, a bare ACK) may start a flow; SYN-ACK,
+ *    FIN, RST without an entry are invalid and dropped (ct_invalid).
+ *  - UDP, SCTP and other protocols: the first packet opens, a packet from
+ *    the responder marks the flow replied. ICMP echo is keyed on its id;
+ *    an echo reply without an entry is invalid. ICMP errors (3, 4, 5, 11,
+ *    12) pass when the flow they quote is tracked and allowed (RELATED).
+ *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_transitory_s for
+ *    other TCP states, udp_s for UDP/other, icmp_s for ICMP.
+ *  - Verdicts are cached in the entry, denials included, so a blocked
+ *    sender does not cost a classification per packet. A responder packet
+ *    that hits a denied entry is a new flow the other way and is checked.
+ *  - Full table (max_flows entries): a new flow may take an expired slot on
+ *    its probe path, or sweep a bounded number of slots to make room;
+ *    otherwise it is dropped and counted (ct_full drop reason, and the
+ *    'full' counter of /kdp/conntrack): fail closed, existing flows are
+ *    unaffected.
+ *  - Policy change: each entry stores the generation of the policy set that
+ *    decided it; an entry from an older generation is re-classified (in its
+ *    original direction) on its next packet, and dropped from then on if
+ *    the new policy denies it. This is our equivalent of Felix flushing
+ *    conntrack entries on policy change: new flows see the new policy at
+ *    once, and existing ones within one packet.
+ *  - Several workers: ports are spread over workers, so the two directions
+ *    of a flow can be received by different workers. Tables are per worker
+ *    and lock-free; a reply seen by another worker finds no entry and is
+ *    checked as a new flow in the other direction (a SYN-ACK is dropped as
+ *    invalid). Policy with workers > 1 therefore needs both directions of a
+ *    flow to land on one worker; kdp logs a warning when that cannot be
+ *    guaranteed (workers > 1). A shared table is future work.
+ *  - Fragments: non-first fragments carry no ports; they are classified
+ *    with ports 0 (only port-less rules allow them). No reassembly.
+ *
+ * Evaluation. Egress of the source pod is checked on the node that
+ * receives the packet from the pod (before routing); ingress of the
+ * destination pod on the node that delivers it (after decapsulation).
+ * Traffic from the node itself (node IP, tunnel IP, or the host port) to its
+ * pods is allowed (Calico's filterOutputChain), and tracked so that the
+ * pod's replies pass.
+ *
+ * Configuration (control/config.c): "policy": {"enabled": true} (the
+ * default; false publishes no programs and creates no conntrack), and
+ * "conntrack": {"max_flows", "tcp_established_s", "tcp_transitory_s",
+ * "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
+ * slots of 32 bytes per worker (64 MiB for 1M flows), in ordinary memory
+ * mapped lazily, not hugepages.
+ *
+ * Thread-safety: acl_set_build()/free and acl_register() are control-thread
+ * only; a built set is immutable except for its hit counters, which each
+ * worker writes in its own row. A struct acl_worker belongs to one worker;
+ * telemetry reads its counters and a bounded dump racily (statistics only).
+ */
+#ifndef KDP_ACL_ACL_H
+#define KDP_ACL_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acl/eval.h"
+#include "acl/policy.h"
+#include "control/store.h"
+
+/* ------------------------------------------------------------------ store */
+
+/** Register the policy decoders with @p st (call next to k8s_decode_register). */
+void acl_register(struct ctl_store *st);
+
+/**
+ * A world over the store's current objects (policies, tiers, network sets,
+ * pods, namespaces, service accounts). It borrows them: free it before the
+ * store changes. NULL on allocation failure.
+ */
+struct acl_world *acl_world_from_store(const struct ctl_store *st);
+
+/* -------------------------------------------------------- compiled policy */
+
+struct acl_set;
+
+/**
+ * Compile programs for @p n_ep local endpoints (@p eps[i] may be NULL: no
+ * program, allow). @p n_workers sizes the hit counters.
+ * @return the set, or NULL with a reason in @p err.
+ */
+struct acl_set *acl_set_build(const struct acl_world *w,
+			      const struct ctl_pod *const *eps, uint32_t n_ep,
+			      unsigned int n_workers, uint64_t gen, char *err,
+			      size_t errlen);
+
+/** Free a set no worker can see any more. NULL is a no-op. */
+void acl_set_free(struct acl_set *s);
+
+/** Generation the set was built for (stored in conntrack entries). */
+uint32_t acl_set_gen(const struct acl_set *s);
+
+/** Per-worker state: the conntrack table, the log rate limit, the row of
+ * the hit counters. */
+struct acl_worker;
+
+struct acl_ct_conf {
+	uint32_t max_flows;         /**< default 1M */
+	uint32_t tcp_established_s; /**< default 3600 */
+	uint32_t tcp_transitory_s;  /**< default 120 */
+	uint32_t udp_s;             /**< default 60 */
+	uint32_t icmp_s;            /**< default 30 */
+};
+
+/** Default conntrack settings. */
+void acl_ct_conf_default(struct acl_ct_conf *c);
+
+/**
+ * Create worker @p wid's state (registered for telemetry). NULL on
+ * allocation failure.
+ */
+struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
+				     unsigned int wid);
+/** Free; NULL is a no-op. */
+void acl_worker_free(struct acl_worker *aw);
+
+/**
+ * Classify a new flow for endpoint @p ep of @p s in direction @p d: the
+ * first-match walk of the compiled program. Counts the deciding rule and
+ * logs (rate-limited) matching Log rules. Safe on a worker.
+ * @return true when allowed.
+ */
+bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
+		  enum acl_dir d, const struct acl_pkt *p);
+
+/* ----------------------------------------------------------- conntrack */
+
+/** Result of the conntrack + policy decision for one packet. */
+enum acl_ct_res {
+	ACL_CT_PASS,
+	ACL_CT_DENY,    /**< policy denies the flow */
+	ACL_CT_INVALID, /**< no entry and not a valid start, or truncated */
+	ACL_CT_FULL,    /**< new flow, table full */
+};
+
+/** A packet's flow identity, parsed from its IPv4 header. */
+struct acl_flow {
+	struct acl_pkt pkt;    /**< as sent (host order) */
+	uint8_t tcp_flags;
+	uint8_t kind;          /**< ACL_FLOW_* */
+	uint32_t hash;
+	uint32_t key[4];       /**< normalised key (struct acl_ct_key) */
+	bool src_lo;           /**< the sender is the key's first side */
+};
+
+enum {
+	ACL_FLOW_NORMAL = 0,
+	ACL_FLOW_ICMP_ERR, /**< key and hash are the quoted flow's */
+};
+
+/**
+ * Parse the IPv4 packet at @p ip (@p len bytes available, header already
+ * validated). @return 0, or -EINVAL for a truncated L4 header.
+ */
+int acl_flow_parse(const void *ip, uint32_t len, struct acl_flow *f);
+
+/** Prefetch the slot @p f hashes to (first half of a bulk lookup). */
+void acl_ct_prefetch(const struct acl_worker *aw, const struct acl_flow *f);
+
+/**
+ * Decides whether policy allows a new flow @p p (sent by the flow's
+ * originator); @p reversed tells that @p p goes the other way than the
+ * packet being processed.
+ */
+typedef bool (*acl_classify_fn)(void *arg, const struct acl_pkt *p,
+				bool reversed);
+
+/**
+ * Run one packet through conntrack: find or create its entry, advance the
+ * state machine, and call @p fn when policy must decide (new flow, or an
+ * entry decided under a generation other than @p gen).
+ */
+enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
+			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
+			      void *arg);
+
+/** Age out up to @p budget slots (call once per poll iteration). */
+void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget);
+
+/** Milliseconds on the worker clock (TSC based). */
+uint64_t acl_now_ms(void);
+
+/* ----------------------------------------------------------- telemetry */
+
+struct acl_ct_stats {
+	uint64_t flows;     /**< entries in use (expired ones included) */
+	uint64_t capacity;  /**< max_flows */
+	uint64_t created;
+	uint64_t expired;
+	uint64_t full;
+	uint64_t reclassified;
+};
+
+/** Number of registered workers. */
+unsigned int acl_worker_count(void);
+/** Counters of worker @p wid. @return 0 or -ENOENT. */
+int acl_worker_stats(unsigned int wid, struct acl_ct_stats *out);
+/**
+ * Describe up to @p max live entries of worker @p wid, one line each, via
+ * @p fn. @return the number described.
+ */
+unsigned int acl_ct_dump(unsigned int wid, unsigned int max, uint64_t now_ms,
+			 void (*fn)(void *arg, const char *line), void *arg);
+
+/**
+ * Describe endpoint @p ep's program in direction @p d: one line per applied
+ * policy ("tier/name rules=N hits=H"), via @p fn. @return the number of
+ * policies.
+ */
+unsigned int acl_set_describe(const struct acl_set *s, uint32_t ep,
+			      enum acl_dir d,
+			      void (*fn)(void *arg, const char *line),
+			      void *arg);
+
+#endif /* KDP_ACL_ACL_H */

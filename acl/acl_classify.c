@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The first-match walk of a compiled program (worker side). It mirrors
+ * acl/eval.c rule by rule; the unit tests compare the two on random packets.
+ */
+#include <rte_cycles.h>
+
+#include "acl/acl_priv.h"
+#include "dp/log.h"
+
+static inline bool iset_has(const struct acl_iset *s, uint32_t ip)
+{
+	uint32_t lo = 0, hi = s->n;
+
+	/* Find the last interval starting at or below ip. */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (s->lo[mid] <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && ip <= s->hi[lo - 1];
+}
+
+static inline bool pset_has(const struct acl_pset *s, uint32_t ip,
+			    uint8_t proto, uint16_t port)
+{
+	for (uint32_t i = 0; i < s->n_ranges; i++)
+		if (port >= s->lo[i] && port <= s->hi[i])
+			return true;
+	if (s->n_named == 0)
+		return false;
+	struct acl_npt key = { .ip = ip, .port = port, .proto = proto };
+	uint32_t lo = 0, hi = s->n_named;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		const struct acl_npt *m = &s->named[mid];
+		int c = m->ip != key.ip ? (m->ip < key.ip ? -1 : 1) :
+			m->proto != key.proto ? (m->proto < key.proto ? -1 : 1) :
+			m->port != key.port ? (m->port < key.port ? -1 : 1) : 0;
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static inline bool cent_match(const struct acl_cent *e, uint32_t ip,
+			      uint8_t proto, uint16_t port)
+{
+	if ((e->has_nets && !iset_has(&e->nets, ip)) ||
+	    iset_has(&e->not_nets, ip) ||
+	    (e->has_sel && !iset_has(&e->sel, ip)) ||
+	    iset_has(&e->not_sel, ip))
+		return false;
+	if (e->has_ports && !pset_has(&e->ports, ip, proto, port))
+		return false;
+	return !pset_has(&e->not_ports, ip, proto, port);
+}
+
+static inline bool icmp_match(const struct acl_icmp *ic,
+			      const struct acl_pkt *p)
+{
+	return (p->proto == 1 || p->proto == 58) && p->icmp_type == ic->type &&
+	       (!ic->has_code || p->icmp_code == ic->code);
+}
+
+static inline bool rule_match(const struct acl_crule *r,
+			      const struct acl_pkt *p)
+{
+	if (r->never || (r->proto >= 0 && p->proto != r->proto) ||
+	    (r->not_proto >= 0 && p->proto == r->not_proto))
+		return false;
+	if ((r->icmp.set && !icmp_match(&r->icmp, p)) ||
+	    (r->not_icmp.set && icmp_match(&r->not_icmp, p)))
+		return false;
+	return cent_match(&r->src, p->src, p->proto, p->sport) &&
+	       cent_match(&r->dst, p->dst, p->proto, p->dport);
+}
+
+static const struct acl_pinfo *pinfo_of(const struct acl_prog *pg,
+					uint32_t id)
+{
+	for (uint32_t i = 0; i < pg->n_pol; i++)
+		if (id >= pg->pol[i].first_id &&
+		    id < pg->pol[i].first_id + pg->pol[i].n_rules)
+			return &pg->pol[i];
+	return NULL;
+}
+
+/* Log rules: a token bucket per worker, ACL_LOG_RATE lines a second. */
+static __rte_noinline void log_rule(struct acl_worker *aw,
+				    const struct acl_prog *pg,
+				    const struct acl_crule *r, uint32_t ep,
+				    enum acl_dir d, const struct acl_pkt *p)
+{
+	if (aw) {
+		uint64_t now = acl_now_ms();
+		uint64_t add = (now - aw->log_last_ms) * ACL_LOG_RATE / 1000;
+
+		if (add) {
+			aw->log_tokens = RTE_MIN(aw->log_tokens + add,
+						 (uint64_t)ACL_LOG_BURST);
+			aw->log_last_ms = now;
+		}
+		if (aw->log_tokens == 0)
+			return;
+		aw->log_tokens--;
+	}
+	const struct acl_pinfo *pi = pinfo_of(pg, r->id);
+
+	KDP_LOG(NOTICE, "policy log: ep %u %s %s rule %u: proto %u "
+		"%u.%u.%u.%u:%u -> %u.%u.%u.%u:%u", ep,
+		d == ACL_DIR_INGRESS ? "ingress" : "egress",
+		pi ? pi->name : "?", pi ? r->id - pi->first_id : 0, p->proto,
+		p->src >> 24, (p->src >> 16) & 0xff, (p->src >> 8) & 0xff,
+		p->src & 0xff, p->sport, p->dst >> 24, (p->dst >> 16) & 0xff,
+		(p->dst >> 8) & 0xff, p->dst & 0xff, p->dport);
+}
+
+bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
+		  enum acl_dir d, const struct acl_pkt *p)
+{
+	if (ep >= s->n_ep)
+		return true;
+	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
+	uint64_t *hits = s->hits;
+	uint32_t i = 0;
+
+	if (aw && aw->wid < s->n_workers)
+		hits += (size_t)aw->wid * s->n_ids;
+	while (i < pg->n) {
+		const struct acl_crule *r = &pg->r[i];
+
+		if (r->op == ACL_OP_TIER_END) {
+			if (r->action == ACL_ACT_PASS) {
+				i++;
+				continue;
+			}
+			hits[r->id]++;
+			return false;
+		}
+		if (!rule_match(r, p)) {
+			i++;
+			continue;
+		}
+		hits[r->id]++;
+		switch (r->action) {
+		case ACL_ACT_ALLOW:
+			return true;
+		case ACL_ACT_DENY:
+			return false;
+		case ACL_ACT_PASS:
+			i = r->pass_to;
+			break;
+		default: /* Log */
+			log_rule(aw, pg, r, ep, d, p);
+			i++;
+			break;
+		}
+	}
+	return true; /* the kns profile */
+}
+
+uint64_t acl_now_ms(void)
+{
+	static uint64_t per_ms;
+
+	if (unlikely(per_ms == 0))
+		per_ms = rte_get_tsc_hz() / 1000 ?: 1;
+	return rte_get_tsc_cycles() / per_ms;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pod-port API operations (PODAPI.md), on the control thread with the
+ * control lock held (ctl_step serves the socket). Every change is published
+ * before the answer, so when the CNI plugin hears "ok" the pod's port is in
+ * the tables (or gone from them and closed).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "control/ctl_priv.h"
+#include "dp/log.h"
+
+static const char *str(const cJSON *req, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *ok_with(cJSON *o)
+{
+	if (o && cJSON_AddBoolToObject(o, "ok", 1) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *op_add(struct ctl *c, const cJSON *req)
+{
+	struct ctl_pp_req q;
+	struct ctl_pp *pp;
+	char err[512];
+
+	ctl_pp_req_from_json(req, &q);
+	if (q.pod && (pp = ctl_pods_find(&c->pods, q.pod)) != NULL)
+		return ok_with(ctl_pp_json(&c->pods, pp)); /* idempotent */
+	if (ctl_pods_check(&c->pods, &q, err, sizeof(err)) != 0 ||
+	    ctl_pods_open(&c->pods, &q, &pp, err, sizeof(err)) != 0)
+		return ctl_api_error("%s", err);
+	if (ctl_publish_now(c) != 0) {
+		/* Never published: it can close at once. */
+		ctl_pods_unlink(&c->pods, pp);
+		ctl_pods_reap(&c->pods);
+		return ctl_api_error("tables not published: %s",
+				     c->last_error);
+	}
+	ctl_pods_save(&c->pods);
+	return ok_with(ctl_pp_json(&c->pods, pp));
+}
+
+static cJSON *op_del(struct ctl *c, const cJSON *req)
+{
+	const char *pod = str(req, "pod");
+	struct ctl_pp *pp;
+
+	if (pod == NULL)
+		return ctl_api_error("pod: missing");
+	pp = ctl_pods_find(&c->pods, pod);
+	if (pp == NULL)
+		return ok_with(cJSON_CreateObject()); /* idempotent */
+	if (pp->kind == CTL_PP_CONFIG)
+		return ctl_api_error("%s: its port is in kdp's configuration "
+				     "(pod_ports)", pod);
+	KDP_LOG(NOTICE, "pod %s: removing port %u", pod, pp->port.id);
+	ctl_pods_unlink(&c->pods, pp);
+	ctl_pods_save(&c->pods);
+	/* The port closes after the tables and rx lists without it are
+	 * published; if publishing fails it closes with the next publish. */
+	if (ctl_publish_now(c) != 0)
+		return ctl_api_error("tables not published (the port closes "
+				     "with the next publish): %s",
+				     c->last_error);
+	return ok_with(cJSON_CreateObject());
+}
+
+static cJSON *op_list(struct ctl *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *arr = o ? cJSON_AddArrayToObject(o, "ports") : NULL;
+	struct ctl_pp *pp, *tmp;
+
+	if (arr == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	HASH_ITER(hh, c->pods.by_pod, pp, tmp) {
+		cJSON *e = ctl_pp_json(&c->pods, pp);
+		if (e == NULL) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToArray(arr, e);
+	}
+	return ok_with(o);
+}
+
+static cJSON *op_status(struct ctl *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "node", c->p.cfg->node) ||
+	    !cJSON_AddNumberToObject(o, "mtu", ctl_pods_mtu(&c->pods)) ||
+	    !cJSON_AddBoolToObject(o, "published", c->published) ||
+	    !cJSON_AddNumberToObject(o, "ports", HASH_COUNT(c->pods.by_pod)) ||
+	    !cJSON_AddBoolToObject(o, "state_saved", !c->pods.save_failed)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return ok_with(o);
+}
+
+cJSON *ctl_api_handle(void *arg, const cJSON *req)
+{
+	struct ctl *c = arg;
+	const char *op = str(req, "op");
+
+	if (op == NULL)
+		return ctl_api_error("op: missing");
+	if (strcmp(op, "port_add") == 0)
+		return op_add(c, req);
+	if (strcmp(op, "port_del") == 0)
+		return op_del(c, req);
+	if (strcmp(op, "port_list") == 0)
+		return op_list(c);
+	if (strcmp(op, "status") == 0)
+		return op_status(c);
+	return ctl_api_error("op: unknown operation \"%s\"", op);
+}

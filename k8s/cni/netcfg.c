@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pod side of the link, Calico style: the pod gets its address as a /32
+ * and reaches everything through the link-local gateway 169.254.1.1, which
+ * kdp answers for (proxy ARP). So the pod needs no subnet knowledge.
+ *
+ * The thread enters the pod netns with setns() and talks rtnetlink there
+ * with libmnl, then returns; the network namespace is per-thread, and the
+ * netlink socket opened inside stays bound to the pod's namespace.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+
+#include "k8s/cni/cni.h"
+
+struct nl {
+	struct mnl_socket *sk;
+	unsigned seq;
+	unsigned portid;
+};
+
+static int nl_open(struct nl *nl)
+{
+	nl->sk = mnl_socket_open(NETLINK_ROUTE);
+	if (nl->sk == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int rc = -errno;
+
+		mnl_socket_close(nl->sk);
+		return rc;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	nl->seq = (unsigned)time(NULL);
+	return 0;
+}
+
+/* Send @p h and run @p cb over every answer until ACK/DONE. */
+static int nl_talk(struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n;
+	int rc;
+
+	h->nlmsg_seq = ++nl->seq;
+	if (mnl_socket_sendto(nl->sk, h, h->nlmsg_len) < 0)
+		return -errno;
+	do {
+		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)n, nl->seq, nl->portid, cb, arg);
+	} while (rc == MNL_CB_OK);
+	return rc < 0 ? -errno : 0;
+}
+
+static struct nlmsghdr *nl_msg(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	return h;
+}
+
+static int link_up(struct nl *nl, int ifindex, int mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *h = nl_msg(buf, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	if (mtu > 0)
+		mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
+	return nl_talk(nl, h, NULL, NULL);
+}
+
+static int addr_add(struct nl *nl, int ifindex, uint32_t ip)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *h = nl_msg(buf, RTM_NEWADDR,
+				    NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+	uint32_t be = htonl(ip);
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 32;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put_u32(h, IFA_LOCAL, be);
+	mnl_attr_put_u32(h, IFA_ADDRESS, be);
+	return nl_talk(nl, h, NULL, NULL);
+}
+
+/* dst/plen via @p gw (0: link route) out of @p ifindex. */
+static int route_add(struct nl *nl, int ifindex, uint32_t dst, unsigned plen,
+		     uint32_t gw)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *h = nl_msg(buf, RTM_NEWROUTE,
+				    NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+
+	rt->rtm_family = AF_INET;
+	rt->rtm_dst_len = (unsigned char)plen;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_BOOT;
+	rt->rtm_type = RTN_UNICAST;
+	rt->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* The gateway is not in any connected subnet of a /32 address. */
+	rt->rtm_flags = gw ? RTNH_F_ONLINK : 0;
+	if (plen > 0)
+		mnl_attr_put_u32(h, RTA_DST, htonl(dst));
+	if (gw)
+		mnl_attr_put_u32(h, RTA_GATEWAY, htonl(gw));
+	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
+	return nl_talk(nl, h, NULL, NULL);
+}
+
+/* Run @p fn inside netns @p path; the caller's netns is restored after. */
+static int in_netns(const char *path, int (*fn)(void *), void *arg, char *err,
+		    size_t errlen)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int target, rc;
+
+	if (self < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "open own netns: %s", strerror(-rc));
+		return rc;
+	}
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (target < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "netns %s: %s", path, strerror(-rc));
+		close(self);
+		return rc == -ENOENT ? -ENOENT : rc;
+	}
+	if (setns(target, CLONE_NEWNET) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "setns %s: %s", path, strerror(-rc));
+		/* Not a netns file (EINVAL): the runtime gave a bad path. */
+		if (rc == -EINVAL)
+			rc = -ENOENT;
+		goto out;
+	}
+	rc = fn(arg);
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort(); /* continuing in the pod's netns would be worse */
+out:
+	close(target);
+	close(self);
+	return rc;
+}
+
+struct setup_arg {
+	const char *ifname;
+	uint32_t ip;
+	int mtu;
+	struct cni_link *out;
+	char *err;
+	size_t errlen;
+};
+
+static int link_info(const char *ifname, struct cni_link *out)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	const unsigned char *m;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		rc = -errno;
+	m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+	snprintf(out->mac, sizeof(out->mac),
+		 "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	if (rc == 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		out->mtu = ifr.ifr_mtu;
+	close(fd);
+	return rc;
+}
+
+static int do_setup(void *p)
+{
+	struct setup_arg *x = p;
+	uint32_t gw = 0;
+	struct nl nl;
+	int idx, rc;
+
+	idx = (int)if_nametoindex(x->ifname);
+	if (idx == 0) {
+		snprintf(x->err, x->errlen, "no interface %s in the pod netns",
+			 x->ifname);
+		return -ENOENT;
+	}
+	inet_pton(AF_INET, CNI_GATEWAY, &gw);
+	gw = ntohl(gw);
+	rc = nl_open(&nl);
+	if (rc < 0) {
+		snprintf(x->err, x->errlen, "netlink: %s", strerror(-rc));
+		return rc;
+	}
+	rc = link_up(&nl, idx, x->mtu);
+	if (rc == 0)
+		rc = addr_add(&nl, idx, x->ip);
+	if (rc == 0)
+		rc = route_add(&nl, idx, gw, 32, 0);
+	if (rc == 0)
+		rc = route_add(&nl, idx, 0, 0, gw);
+	if (rc < 0)
+		snprintf(x->err, x->errlen, "configuring %s: %s", x->ifname,
+			 strerror(-rc));
+	mnl_socket_close(nl.sk);
+	x->out->ifindex = idx;
+	if (rc == 0)
+		rc = link_info(x->ifname, x->out);
+	return rc;
+}
+
+int cni_net_setup(const char *netns, const char *ifname, uint32_t ip, int mtu,
+		  struct cni_link *out, char *err, size_t errlen)
+{
+	struct setup_arg x = { ifname, ip, mtu, out, err, errlen };
+
+	memset(out, 0, sizeof(*out));
+	return in_netns(netns, do_setup, &x, err, errlen);
+}
+
+/* What the dumps found. */
+struct seen {
+	int ifindex;
+	uint32_t ip, gw;
+	bool addr, gw_route, default_route;
+};
+
+static int on_addr(const struct nlmsghdr *h, void *arg)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+	struct seen *s = arg;
+	const struct nlattr *a;
+
+	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != s->ifindex)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, h, sizeof(*ifa)) {
+		if (mnl_attr_get_type(a) == IFA_LOCAL &&
+		    mnl_attr_get_payload_len(a) == 4 &&
+		    ntohl(mnl_attr_get_u32(a)) == s->ip &&
+		    ifa->ifa_prefixlen == 32)
+			s->addr = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int on_route(const struct nlmsghdr *h, void *arg)
+{
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(h);
+	uint32_t dst = 0, gw = 0;
+	struct seen *s = arg;
+	const struct nlattr *a;
+	int oif = 0;
+
+	if (rt->rtm_family != AF_INET || rt->rtm_table != RT_TABLE_MAIN)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, h, sizeof(*rt)) {
+		switch (mnl_attr_get_type(a)) {
+		case RTA_DST:
+			dst = ntohl(mnl_attr_get_u32(a));
+			break;
+		case RTA_GATEWAY:
+			gw = ntohl(mnl_attr_get_u32(a));
+			break;
+		case RTA_OIF:
+			oif = (int)mnl_attr_get_u32(a);
+			break;
+		}
+	}
+	if (oif != s->ifindex)
+		return MNL_CB_OK;
+	if (rt->rtm_dst_len == 32 && dst == s->gw && gw == 0)
+		s->gw_route = true;
+	if (rt->rtm_dst_len == 0 && gw == s->gw)
+		s->default_route = true;
+	return MNL_CB_OK;
+}
+
+static int dump(struct nl *nl, uint16_t type, unsigned char family,
+		mnl_cb_t cb, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *h = nl_msg(buf, type, NLM_F_DUMP);
+	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
+
+	g->rtgen_family = family;
+	return nl_talk(nl, h, cb, arg);
+}
+
+static int do_check(void *p)
+{
+	struct setup_arg *x = p;
+	struct seen s = { .ip = x->ip };
+	struct nl nl;
+	int rc;
+
+	s.ifindex = (int)if_nametoindex(x->ifname);
+	if (s.ifindex == 0) {
+		snprintf(x->err, x->errlen, "no interface %s in the pod netns",
+			 x->ifname);
+		return -ENOENT;
+	}
+	inet_pton(AF_INET, CNI_GATEWAY, &s.gw);
+	s.gw = ntohl(s.gw);
+	rc = nl_open(&nl);
+	if (rc < 0)
+		return rc;
+	rc = dump(&nl, RTM_GETADDR, AF_INET, on_addr, &s);
+	if (rc == 0)
+		rc = dump(&nl, RTM_GETROUTE, AF_INET, on_route, &s);
+	mnl_socket_close(nl.sk);
+	if (rc < 0) {
+		snprintf(x->err, x->errlen, "netlink dump: %s", strerror(-rc));
+		return rc;
+	}
+	if (!s.addr || !s.gw_route || !s.default_route) {
+		char ip[INET_ADDRSTRLEN];
+
+		cni_ip_str(x->ip, ip);
+		snprintf(x->err, x->errlen, "%s: %s missing", x->ifname,
+			 !s.addr ? "address" :
+			 !s.gw_route ? "route to " CNI_GATEWAY :
+				       "default route via " CNI_GATEWAY);
+		if (!s.addr)
+			snprintf(x->err, x->errlen, "%s: address %s/32 missing",
+				 x->ifname, ip);
+		return -ENXIO;
+	}
+	return 0;
+}
+
+int cni_net_check(const char *netns, const char *ifname, uint32_t ip,
+		  char *err, size_t errlen)
+{
+	struct cni_link unused;
+	struct setup_arg x = { ifname, ip, 0, &unused, err, errlen };
+
+	return in_netns(netns, do_check, &x, err, errlen);
+}

@@ -1,0 +1,421 @@
+#!/usr/bin/python3
+"""Pod ports at run time through the pod-port API (PODAPI.md).
+
+kdp runs with a pcap uplink and no configured pods. Through its socket the
+test adds tap ports for pods whose Pod objects are in the file datastore
+(kdp moves each interface into a netns the test made), configures the pods
+like the CNI plugin would, and checks: ping between two API pods, the
+endpoints, a pod without a Pod object (spoof drops until the object
+arrives), 20 add/del cycles with zero loss on a continuous ping between two
+other pods, deletion, root-only access, restart persistence and a
+vhost-user port driven by dpdk-testpmd (virtio-user) as the pod.
+
+Needs root, hugepages and dpdk-testpmd (the vhost part skips without it).
+Usage: podports.py BUILD_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
+import cluster  # noqa: E402
+import kdptel  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+KDP = os.path.join(BUILD, "dp", "main", "kdp")
+KDPCTL = os.path.join(BUILD, "kdp-ctl")
+TAG = "pp%d" % os.getpid()
+PREFIX = "kdp" + TAG
+
+# API pods on node-a: (name, ip). Their Pod objects are in the datastore,
+# except ghost's, which the test writes later.
+PODS = {"p1": "10.244.1.30", "p2": "10.244.1.31", "p3": "10.244.1.32",
+        "p4": "10.244.1.33", "v": "10.244.1.34", "ghost": "10.244.1.40"}
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def sh(*cmd, check_rc=True, **kw):
+    r = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError("%s: %s%s" % (" ".join(cmd), r.stdout, r.stderr))
+    return r
+
+
+def objects(with_ghost):
+    objs = [o for o in cluster.three_nodes()
+            if not (o["kind"] == "IPAMBlock" and
+                    o["spec"]["cidr"] == "10.244.1.0/26")]
+    allocs = [(1, "node-a", "", "tunnel"), (10, "node-a", "x", "a"),
+              (11, "node-a", "x", "b"), (20, "node-b", "y", "b")]
+    for name, ip in PODS.items():
+        allocs.append((int(ip.split(".")[3]), "node-a", "x", name))
+        if name != "ghost" or with_ghost:
+            objs.append(cluster.pod("x", name, "node-a", ip))
+    objs.append(cluster.block("10.244.1.0/26", "node-a", allocs))
+    return objs
+
+
+class Kdp:
+    def __init__(self, d):
+        self.d = d
+        self.sock = os.path.join(d, "run", "kdp.sock")
+        self.proc = None
+        self.tel = None
+
+    def start(self):
+        log = open(os.path.join(self.d, "kdp.log"), "a")
+        self.proc = subprocess.Popen(
+            [KDP, "-l", "0,1", "--no-pci", "--file-prefix", PREFIX, "-m", "256",
+             "--", "--config", os.path.join(self.d, "kdp.json")],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("kdp exited: see " + log.name)
+            try:
+                if self.api({"op": "status"}).get("published"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("kdp API did not come up")
+        self.tel = kdptel.Telemetry(PREFIX)
+
+    def stop(self):
+        if self.tel:
+            self.tel.close()
+            self.tel = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return rc
+
+    def api(self, req):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock)
+        s.sendall(json.dumps(req).encode())
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        s.close()
+        return json.loads(out)
+
+    def add_tap(self, pod, ns):
+        return self.api({"op": "port_add", "pod": "x/" + pod, "kind": "tap",
+                         "ifname": "eth0", "netns": "/var/run/netns/" + ns,
+                         "container_id": "c-" + pod})
+
+    def endpoints(self):
+        return self.tel.cmd("/kdp/endpoints")
+
+    def stats(self):
+        return self.tel.cmd("/kdp/stats")
+
+
+def ns_name(pod):
+    return "%s_%s" % (TAG, pod)
+
+
+def pod_net_setup(pod):
+    """What the CNI plugin does after port_add: address and routes."""
+    ns = ns_name(pod)
+    sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+    sh("ip", "netns", "exec", ns, "ip", "addr", "add", PODS[pod] + "/32",
+       "dev", "eth0")
+    sh("ip", "netns", "exec", ns, "ip", "route", "add", "169.254.1.1",
+       "dev", "eth0", "scope", "link")
+    sh("ip", "netns", "exec", ns, "ip", "route", "add", "default", "via",
+       "169.254.1.1", "dev", "eth0")
+
+
+def ping(src, dst, count=3, wait=2):
+    r = sh("ip", "netns", "exec", ns_name(src), "ping", "-c", str(count),
+           "-i", "0.2", "-W", str(wait), PODS[dst], check_rc=False)
+    return r.returncode == 0
+
+
+def link_mac(pod):
+    r = sh("ip", "-j", "netns", "exec", ns_name(pod), "ip", "-j", "link",
+           "show", "eth0", check_rc=False)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)[0]["address"]
+
+
+def ep_line(kdp, pod):
+    for e in kdp.endpoints():
+        if e.startswith("x/%s " % pod):
+            return e
+    return None
+
+
+def port_stats(kdp, port):
+    return kdp.stats()["ports"].get("port%d" % port, {})
+
+
+def test_tap_pods(kdp):
+    a1 = kdp.add_tap("p1", ns_name("p1"))
+    a2 = kdp.add_tap("p2", ns_name("p2"))
+    check(a1.get("ok") and a2.get("ok"), "port_add p1, p2: %s %s" % (a1, a2))
+    check(a1.get("mtu") == 1480, "pod MTU is the uplink's less 20")
+    check(link_mac("p1") == a1.get("mac"),
+          "eth0 in p1's netns carries the MAC kdp answered")
+    again = kdp.add_tap("p1", ns_name("p1"))
+    check(again.get("ok") and again.get("port") == a1.get("port"),
+          "port_add is idempotent")
+    for p in ("p1", "p2"):
+        pod_net_setup(p)
+    check(ping("p1", "p2"), "ping p1 -> p2 through kdp")
+    e = ep_line(kdp, "p1")
+    check(e is not None and "ips=10.244.1.30" in e and
+          ("mac=" + a1["mac"]) in e,
+          "/kdp/endpoints: x/p1 with its IP and static MAC: %s" % e)
+    lst = kdp.api({"op": "port_list"})
+    check(sorted(p["pod"] for p in lst["ports"]) == ["x/p1", "x/p2"],
+          "port_list lists both")
+    return a1, a2
+
+
+def test_ghost(kdp, d):
+    g = kdp.add_tap("ghost", ns_name("ghost"))
+    check(g.get("ok"), "port_add for a pod with no Pod object")
+    pod_net_setup("ghost")
+    e = ep_line(kdp, "ghost")
+    check(e is not None and "ips= " in e, "ghost endpoint has no IPs: %s" % e)
+    before = kdp.stats()["drop_reasons"]["spoof_src_ip"]
+    check(not ping("ghost", "p1", count=2, wait=1),
+          "ghost cannot reach p1 without its Pod object")
+    after = kdp.stats()["drop_reasons"]["spoof_src_ip"]
+    check(after > before, "its traffic counts spoof_src_ip (%d -> %d)" %
+          (before, after))
+    cluster.write(os.path.join(d, "ds"), objects(True))
+    deadline = time.time() + 5
+    while time.time() < deadline and "ips=10.244.1.40" not in (
+            ep_line(kdp, "ghost") or ""):
+        time.sleep(0.1)
+    check(ping("ghost", "p1"), "ghost reaches p1 once the Pod object arrives")
+
+
+def test_no_disturbance(kdp):
+    """20 add/del cycles of p3 while p1 pings p2 continuously."""
+    n = 300
+    pinger = subprocess.Popen(
+        ["ip", "netns", "exec", ns_name("p1"), "ping", "-c", str(n), "-i",
+         "0.01", "-W", "1", "-q", PODS["p2"]],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ok = True
+    for i in range(20):
+        a = kdp.add_tap("p3", ns_name("p3"))
+        dl = kdp.api({"op": "port_del", "pod": "x/p3"})
+        ok &= bool(a.get("ok") and dl.get("ok"))
+    overlapped = pinger.poll() is None
+    out = pinger.communicate(timeout=60)[0]
+    check(overlapped, "the ping ran during all the cycles")
+    check(ok, "20 add/del cycles of p3 all answered ok")
+    check(" 0% packet loss" in out and ("%d received" % n) in out,
+          "continuous ping p1 -> p2 lost nothing: %s" %
+          [l for l in out.splitlines() if "packet" in l])
+    check(link_mac("p3") is None, "p3's interface is gone after its del")
+
+
+def test_delete(kdp, a2):
+    r = kdp.api({"op": "port_del", "pod": "x/p2"})
+    check(r.get("ok"), "port_del p2")
+    check(ep_line(kdp, "p2") is None, "p2 gone from /kdp/endpoints")
+    check("port%d" % a2["port"] not in kdp.stats()["ports"],
+          "p2's DPDK port is closed")
+    check(link_mac("p2") is None, "p2's eth0 is gone")
+    r = kdp.api({"op": "port_del", "pod": "x/p2"})
+    check(r.get("ok"), "port_del is idempotent")
+    check(ping("p1", "ghost"), "p1 still reaches another pod")
+
+
+def test_permissions(kdp):
+    run_dir = os.path.dirname(kdp.sock)
+    check(oct(os.stat(run_dir).st_mode & 0o777) == "0o700" and
+          oct(os.stat(kdp.sock).st_mode & 0o777) == "0o600",
+          "socket 0600 in a 0700 directory")
+    r = sh("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+           KDPCTL, "--socket", kdp.sock, "status", check_rc=False)
+    check(r.returncode == 2 and "Permission denied" in r.stderr,
+          "non-root cannot reach the socket: %s" % r.stderr.strip())
+    # Even past the file permissions, kdp checks the peer's uid.
+    os.chmod(os.path.dirname(run_dir), 0o711)
+    os.chmod(run_dir, 0o755)
+    os.chmod(kdp.sock, 0o666)
+    try:
+        r = sh("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               KDPCTL, "--socket", kdp.sock, "port", "list", check_rc=False)
+    finally:
+        os.chmod(run_dir, 0o700)
+        os.chmod(kdp.sock, 0o600)
+        os.chmod(os.path.dirname(run_dir), 0o700)
+    check(r.returncode == 1 and "root only" in r.stdout,
+          "kdp refuses a non-root peer (SO_PEERCRED): %s" %
+          (r.stdout + r.stderr).strip())
+    r = sh(KDPCTL, "--socket", kdp.sock, "port", "list", check_rc=False)
+    check(r.returncode == 0 and "x/p1" in r.stdout, "kdp-ctl port list as root")
+    bad = kdp.api({"op": "port_add", "pod": "nope", "kind": "tap"})
+    check(bad.get("ok") is False and "namespace/name" in bad.get("error", ""),
+          "bad request gets a clear error: %s" % bad)
+
+
+def test_restart(kdp, d, a1):
+    state = json.load(open(os.path.join(d, "state", "ports.json")))
+    check(sorted(p["pod"] for p in state["ports"]) == ["x/ghost", "x/p1"],
+          "state file holds the API ports")
+    check(kdp.stop() == 0, "kdp exits 0")
+    check(link_mac("p1") is None, "the tap dies with kdp")
+    kdp.start()
+    lst = kdp.api({"op": "port_list"})
+    pods = {p["pod"]: p for p in lst["ports"]}
+    check(sorted(pods) == ["x/ghost", "x/p1"],
+          "after restart the API ports are back: %s" % sorted(pods))
+    check(pods.get("x/p1", {}).get("mac") == a1["mac"] and
+          link_mac("p1") == a1["mac"],
+          "p1 keeps its MAC and interface name")
+    # Addresses and routes died with the interface: the CNI (here: us)
+    # configures them again.
+    for p in ("p1", "ghost"):
+        pod_net_setup(p)
+    check(ping("p1", "ghost"), "p1 reaches ghost after the restart")
+
+
+def test_vhost(kdp, d):
+    testpmd = shutil.which("dpdk-testpmd")
+    r = kdp.api({"op": "port_add", "pod": "x/v", "kind": "vhost-user",
+                 "container_id": "cv1"})
+    check(r.get("ok") and r.get("socket") == os.path.join(d, "vhost",
+                                                           "cv1.sock"),
+          "vhost-user port_add: %s" % r)
+    if not r.get("ok"):
+        return
+    check(os.path.exists(r["socket"]), "kdp serves the vhost-user socket")
+    if testpmd is None:
+        print("skip testpmd part: dpdk-testpmd not found")
+        return
+    p1_port = kdp.api({"op": "port_add", "pod": "x/p1", "kind": "tap",
+                       "ifname": "eth0",
+                       "netns": "/var/run/netns/" + ns_name("p1")})["port"]
+    rx0 = port_stats(kdp, r["port"]).get("rx", 0)
+    tx0 = port_stats(kdp, p1_port).get("tx", 0)
+    tp = subprocess.Popen(
+        [testpmd, "-l", "0,1", "--no-pci", "-m", "256",
+         "--single-file-segments", "--file-prefix", PREFIX + "tp",
+         "--vdev", "net_virtio_user0,path=%s" % r["socket"], "--",
+         "--forward-mode=txonly", "--tx-ip=%s,%s" % (PODS["v"], PODS["p1"]),
+         "--eth-peer=0,ee:ee:ee:ee:ee:ee", "--txpkts=64", "--auto-start",
+         "--stats-period=0", "--nb-cores=1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    try:
+        out = tp.communicate(input="\n", timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        tp.kill()
+        out = tp.communicate()[0]
+    rx = port_stats(kdp, r["port"]).get("rx", 0) - rx0
+    tx = port_stats(kdp, p1_port).get("tx", 0) - tx0
+    check(rx > 0, "kdp received %d packets from testpmd on the vhost port"
+          % rx)
+    check(tx > 0, "and forwarded %d of them to p1 (txonly toward its IP)"
+          % tx)
+    if rx == 0:
+        print(out[-2000:])
+    kdp.stop()
+    kdp.start()
+    lst = {p["pod"]: p for p in kdp.api({"op": "port_list"})["ports"]}
+    check(lst.get("x/v", {}).get("socket") == r["socket"] and
+          os.path.exists(r["socket"]),
+          "after restart kdp listens on the same vhost-user socket")
+    r = kdp.api({"op": "port_del", "pod": "x/v"})
+    check(r.get("ok") and not os.path.exists(os.path.join(d, "vhost",
+                                                          "cv1.sock")),
+          "vhost-user port_del removes the socket")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: needs root")
+        return 77
+    d = tempfile.mkdtemp(prefix="kdp-podports-")
+    cluster.write(os.path.join(d, "ds"), objects(False))
+    from scapy.all import Ether, IP, ICMP, wrpcap
+    wrpcap(os.path.join(d, "up_in.pcap"),
+           [Ether(dst="02:00:00:00:0a:01", src="02:00:00:00:0b:01") /
+            IP(src=cluster.NODE_B_IP, dst=cluster.NODE_A_IP) / ICMP()])
+    cfg = {"node": "node-a",
+           "datastore": {"type": "file", "path": os.path.join(d, "ds")},
+           "uplink": {"devargs": "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (
+                          os.path.join(d, "up_in.pcap"),
+                          os.path.join(d, "up_out.pcap")),
+                      "mac": "02:00:00:00:0a:01",
+                      "neighbors": {cluster.NODE_B_IP: "02:00:00:00:0b:01",
+                                    cluster.GATEWAY: "02:00:00:00:0f:01"},
+                      "gateway": cluster.GATEWAY},
+           "workers": 1,
+           "api_socket": os.path.join(d, "run", "kdp.sock"),
+           "state_dir": os.path.join(d, "state"),
+           "vhost_dir": os.path.join(d, "vhost")}
+    json.dump(cfg, open(os.path.join(d, "kdp.json"), "w"))
+    nss = [ns_name(p) for p in PODS if p != "v"]
+    for ns in nss:
+        sh("ip", "netns", "add", ns)
+    kdp = Kdp(d)
+    try:
+        kdp.start()
+        a1, a2 = test_tap_pods(kdp)
+        test_ghost(kdp, d)
+        test_no_disturbance(kdp)
+        test_delete(kdp, a2)
+        test_permissions(kdp)
+        test_restart(kdp, d, a1)
+        test_vhost(kdp, d)
+        check(kdp.stop() == 0, "kdp exits 0 at the end")
+    except Exception as e:  # a crash is a failure, with cleanup below
+        import traceback
+        traceback.print_exc()
+        failures.append(repr(e))
+    finally:
+        kdp.stop()
+        for ns in nss:
+            sh("ip", "netns", "del", ns, check_rc=False)
+        if failures:
+            print("kdp log kept in %s/kdp.log" % d)
+            print(open(os.path.join(d, "kdp.log")).read()[-4000:])
+        shutil.rmtree(d, ignore_errors=True)
+        for p in (PREFIX, PREFIX + "tp"):
+            shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Conntrack (acl/ct.c): the TCP state machine, cached verdicts, replies of
+ * never-established flows, policy-generation re-checks, ICMP echo and
+ * errors, aging with backward-shift deletion, and the full table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#include "acl/acl.h"
+#include "tutil.h"
+
+#define A 0x0af4010a /* 10.244.1.10 */
+#define B 0x0af4010b
+#define SYN 0x02
+#define ACK 0x10
+#define RST 0x04
+#define FIN 0x01
+
+/* The fake policy: counts calls, remembers the last packet. */
+static int calls;
+static bool verdict = true;
+static struct acl_pkt last;
+static bool last_rev;
+
+static bool classify(void *arg, const struct acl_pkt *p, bool reversed)
+{
+	(void)arg;
+	calls++;
+	last = *p;
+	last_rev = reversed;
+	return verdict;
+}
+
+struct pkt {
+	uint8_t b[128];
+	uint32_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static struct pkt mk(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
+		     uint16_t dp, uint8_t flags)
+{
+	struct pkt k = { .len = 20 + 20 };
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)k.b;
+	uint8_t *l4 = k.b + 20;
+
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)k.len);
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	if (proto == IPPROTO_ICMP) {
+		l4[0] = (uint8_t)sp; /* type */
+		l4[1] = 0;
+		put16(l4 + 4, dp);   /* id */
+	} else {
+		put16(l4, sp);
+		put16(l4 + 2, dp);
+		l4[13] = flags;
+	}
+	return k;
+}
+
+/* An ICMP error from @p from quoting @p q (a packet sent to @p from). */
+static struct pkt icmp_err(uint32_t from, const struct pkt *q)
+{
+	const struct rte_ipv4_hdr *qi = (const struct rte_ipv4_hdr *)q->b;
+	struct pkt k = mk(IPPROTO_ICMP, from, rte_be_to_cpu_32(qi->src_addr),
+			  3, 0, 0);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)k.b;
+
+	memset(k.b + 24, 0, 4);
+	memcpy(k.b + 28, q->b, 28);
+	k.len = 20 + 8 + 28;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)k.len);
+	return k;
+}
+
+static enum acl_ct_res run(struct acl_worker *aw, struct pkt k, uint32_t gen,
+			   uint64_t now)
+{
+	struct acl_flow f;
+
+	if (acl_flow_parse(k.b, k.len, &f))
+		return ACL_CT_INVALID;
+	return acl_ct_packet(aw, &f, gen, now, classify, NULL);
+}
+
+static void dump_line(void *arg, const char *line)
+{
+	snprintf(arg, 160, "%s", line);
+}
+
+static const char *state_of(struct acl_worker *aw, uint64_t now)
+{
+	static char line[160];
+
+	line[0] = '\0';
+	acl_ct_dump(0, 1, now, dump_line, line);
+	return line;
+}
+
+static struct acl_worker *fresh(uint32_t max)
+{
+	struct acl_ct_conf c;
+
+	acl_ct_conf_default(&c);
+	c.max_flows = max;
+	c.udp_s = 60;
+	c.tcp_transitory_s = 10;
+	calls = 0;
+	verdict = true;
+	return acl_worker_create(&c, 0);
+}
+
+static void test_tcp(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	uint64_t t = 1000;
+
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN | ACK), 1, t) == ACL_CT_INVALID,
+		 "SYN-ACK without a flow is invalid");
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, RST), 1, t) == ACL_CT_INVALID,
+		 "RST without a flow is invalid");
+	TU_CHECK(calls == 0, "invalid packets are not classified");
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, SYN), 1, t) == ACL_CT_PASS &&
+		 calls == 1, "SYN classified once");
+	TU_CHECK(last.src == A && last.dport == 80 && !last_rev, "as sent");
+	TU_CHECK(strstr(state_of(aw, t), "SYN_SENT"), "%s", state_of(aw, t));
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN | ACK), 1, t) == ACL_CT_PASS,
+		 "SYN-ACK of a tracked flow passes");
+	TU_CHECK(strstr(state_of(aw, t), "SYN_RECV"), "%s", state_of(aw, t));
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, ACK), 1, t) == ACL_CT_PASS, "ACK");
+	TU_CHECK(strstr(state_of(aw, t), "ESTABLISHED"), "%s", state_of(aw, t));
+	TU_CHECK(strstr(state_of(aw, t), "expires_in_s=3600"), "%s",
+		 state_of(aw, t));
+	for (int i = 0; i < 5; i++)
+		TU_CHECK(run(aw, mk(6, i & 1 ? B : A, i & 1 ? A : B,
+				    i & 1 ? 80 : 40000, i & 1 ? 40000 : 80,
+				    ACK), 1, t) == ACL_CT_PASS, "data");
+	TU_CHECK(calls == 1, "established flow not re-classified (%d)", calls);
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, FIN | ACK), 1, t) == ACL_CT_PASS,
+		 "FIN");
+	TU_CHECK(strstr(state_of(aw, t), "CLOSING") &&
+		 strstr(state_of(aw, t), "expires_in_s=10"), "%s",
+		 state_of(aw, t));
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, RST), 1, t) == ACL_CT_PASS, "RST");
+	TU_CHECK(strstr(state_of(aw, t), "CLOSED"), "%s", state_of(aw, t));
+	/* Port reuse: a new SYN reopens, and is checked again. */
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, SYN), 1, t) == ACL_CT_PASS &&
+		 calls == 2, "SYN on a closed flow re-classified");
+	TU_CHECK(strstr(state_of(aw, t), "SYN_SENT"), "%s", state_of(aw, t));
+	acl_worker_free(aw);
+}
+
+static void test_deny(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	uint64_t t = 5;
+
+	verdict = false;
+	TU_CHECK(run(aw, mk(6, A, B, 40001, 80, SYN), 1, t) == ACL_CT_DENY, "deny");
+	TU_CHECK(run(aw, mk(6, A, B, 40001, 80, SYN), 1, t) == ACL_CT_DENY &&
+		 calls == 1, "denial cached (%d calls)", calls);
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40001, SYN | ACK), 1, t) ==
+		 ACL_CT_INVALID, "reply of a never-established flow dropped");
+	/* UDP: the responder's packet is a new flow the other way. */
+	TU_CHECK(run(aw, mk(17, A, B, 5000, 53, 0), 1, t) == ACL_CT_DENY, "udp");
+	verdict = true;
+	calls = 0;
+	TU_CHECK(run(aw, mk(17, B, A, 53, 5000, 0), 1, t) == ACL_CT_PASS &&
+		 calls == 1 && last.src == B && !last_rev,
+		 "reverse UDP checked as its own flow");
+	TU_CHECK(run(aw, mk(17, A, B, 5000, 53, 0), 1, t) == ACL_CT_PASS &&
+		 calls == 1, "A's packets are now replies of B's flow");
+	acl_worker_free(aw);
+}
+
+static void test_generation(void)
+{
+	struct acl_worker *aw = fresh(1024);
+
+	run(aw, mk(6, A, B, 40002, 80, SYN), 1, 0);
+	run(aw, mk(6, B, A, 80, 40002, SYN | ACK), 1, 0);
+	run(aw, mk(6, A, B, 40002, 80, ACK), 1, 0);
+	verdict = false;
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40002, ACK), 1, 0) == ACL_CT_PASS,
+		 "same generation: cached");
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40002, ACK), 2, 0) == ACL_CT_DENY &&
+		 calls == 2, "new generation: re-checked and denied");
+	TU_CHECK(last.src == A && last.sport == 40002 && last.dport == 80 &&
+		 last_rev, "re-checked in the original direction");
+	TU_CHECK(run(aw, mk(6, A, B, 40002, 80, ACK), 2, 0) == ACL_CT_DENY &&
+		 calls == 2, "and stays denied");
+	verdict = true;
+	TU_CHECK(run(aw, mk(6, A, B, 40002, 80, ACK), 3, 0) == ACL_CT_PASS &&
+		 calls == 3, "allowed again under generation 3");
+	struct acl_ct_stats st;
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.reclassified == 2, "reclassified %lu",
+		 (unsigned long)st.reclassified);
+	acl_worker_free(aw);
+}
+
+static void test_icmp(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	struct pkt udp = mk(17, A, B, 6000, 53, 0);
+
+	TU_CHECK(run(aw, mk(1, B, A, 0, 7, 0), 1, 0) == ACL_CT_INVALID,
+		 "echo reply without request");
+	TU_CHECK(run(aw, mk(1, A, B, 8, 7, 0), 1, 0) == ACL_CT_PASS, "echo");
+	TU_CHECK(run(aw, mk(1, B, A, 0, 7, 0), 1, 0) == ACL_CT_PASS &&
+		 calls == 1, "echo reply matched by id");
+	TU_CHECK(run(aw, mk(1, B, A, 0, 8, 0), 1, 0) == ACL_CT_INVALID,
+		 "echo reply with another id");
+	TU_CHECK(run(aw, icmp_err(B, &udp), 1, 0) == ACL_CT_INVALID,
+		 "error about an unknown flow");
+	run(aw, udp, 1, 0);
+	TU_CHECK(run(aw, icmp_err(B, &udp), 1, 0) == ACL_CT_PASS,
+		 "error about a tracked flow is related");
+	struct pkt trunc = mk(6, A, B, 1, 2, SYN);
+	trunc.len = 30;
+	TU_CHECK(run(aw, trunc, 1, 0) == ACL_CT_INVALID, "truncated TCP");
+	acl_worker_free(aw);
+}
+
+static void test_aging_and_full(void)
+{
+	struct acl_worker *aw = fresh(2000);
+	struct acl_ct_stats st;
+	int n = 1500;
+
+	/* Two batches, 30 s apart; the first expires at 60 s. */
+	for (int i = 0; i < n; i++)
+		run(aw, mk(17, A + (uint32_t)i, B, 1000, 53, 0), 1, 0);
+	for (int i = 0; i < n / 3; i++)
+		run(aw, mk(17, A + (uint32_t)i, B, 2000, 53, 0), 1, 30000);
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.flows == (uint64_t)(n + n / 3), "flows %lu",
+		 (unsigned long)st.flows);
+	TU_CHECK(run(aw, mk(17, B, A + 7, 53, 1000, 0), 1, 59999) == ACL_CT_PASS,
+		 "still tracked at 59.999 s");
+	acl_ct_sweep(aw, 60001, 1u << 22);
+	acl_worker_stats(0, &st);
+	/* Flow A+7:1000 was refreshed at 59.999 s and survives. */
+	TU_CHECK(st.flows == (uint64_t)(n / 3 + 1) && st.expired == (uint64_t)n - 1,
+		 "after sweep: flows %lu expired %lu", (unsigned long)st.flows,
+		 (unsigned long)st.expired);
+	calls = 0;
+	for (int i = 0; i < n / 3; i++)
+		TU_CHECK(run(aw, mk(17, B, A + (uint32_t)i, 53, 2000, 0), 1,
+			     60001) == ACL_CT_PASS, "second batch %d", i);
+	TU_CHECK(calls == 0, "second batch still tracked after deletions (%d)",
+		 calls);
+	TU_CHECK(run(aw, mk(17, B, A + 9, 53, 1000, 0), 1, 60001) == ACL_CT_PASS &&
+		 calls == 1, "expired flow starts afresh");
+	acl_worker_free(aw);
+
+	/* Full: 4 flows fit; the fifth is refused until one expires. */
+	aw = fresh(4);
+	for (int i = 0; i < 4; i++)
+		TU_CHECK(run(aw, mk(17, A, B, (uint16_t)(100 + i), 53, 0), 1, 0) ==
+			 ACL_CT_PASS, "flow %d", i);
+	TU_CHECK(run(aw, mk(17, A, B, 200, 53, 0), 1, 0) == ACL_CT_FULL, "full");
+	TU_CHECK(run(aw, mk(17, B, A, 53, 100, 0), 1, 0) == ACL_CT_PASS,
+		 "existing flows unaffected");
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.full == 1, "full counted");
+	TU_CHECK(run(aw, mk(17, A, B, 200, 53, 0), 1, 61000) == ACL_CT_PASS,
+		 "expired slot reused");
+	acl_worker_free(aw);
+}
+
+int main(void)
+{
+	test_tcp();
+	test_deny();
+	test_generation();
+	test_icmp();
+	test_aging_and_full();
+	if (tu_failures)
+		fprintf(stderr, "%d failure(s)\n", tu_failures);
+	else
+		printf("conntrack: all checks passed\n");
+	return tu_failures ? 1 : 0;
+}
