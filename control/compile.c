@@ -275,12 +275,29 @@ static int build_nodes(struct build *b)
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	/* At most half full, so that a miss ends at an empty slot soon. */
+	uint32_t slots = rte_align32pow2(RTE_MAX((uint32_t)rs->n_node_ips * 2,
+						 16u));
+	b->t->node_set = rte_zmalloc_socket("kdp_node_set",
+					    slots * sizeof(rte_be32_t),
+					    RTE_CACHE_LINE_SIZE, b->in->socket);
+	if (b->t->node_set == NULL) {
+		snprintf(b->err, b->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	b->t->node_set_mask = slots - 1;
 	for (size_t i = 0; i < rs->n_node_ips; i++) {
 		rte_be32_t k = rte_cpu_to_be_32(rs->node_ips[i]);
 		if (rte_hash_add_key(b->t->nodes, &k) < 0) {
 			snprintf(b->err, b->errlen, "node set full");
 			return -ENOSPC;
 		}
+		if (k == 0 || pl_node_set_has(b->t, k))
+			continue; /* 0 marks empty slots; never a node */
+		uint32_t j = pl_node_set_slot(k, b->t->node_set_mask);
+		while (b->t->node_set[j] != 0)
+			j = (j + 1) & b->t->node_set_mask;
+		b->t->node_set[j] = k;
 	}
 	return 0;
 }
@@ -417,6 +434,7 @@ void ctl_tables_free(struct pl_tables *t)
 		return;
 	rte_fib_free(t->fib);
 	rte_hash_free(t->nodes);
+	rte_free(t->node_set);
 	acl_set_free(t->acl);
 	rte_free(t->nh);
 	rte_free(t->ep);

@@ -8,7 +8,7 @@ Environment:
   KDP_BENCH_WARMUP=S    seconds after the first packet before sampling
   KDP_BENCH_INTERVAL=S  seconds between the two counter samples
   KDP_BENCH_ONLY=REGEX  only jobs whose name matches (e.g. 'kdp_|testpmd')
-  KDP_BIN=PATH          the kdp binary (default build/kdp)
+  KDP_BIN=PATH          the kdp binary (default build/dp/main/kdp)
   KDP_BENCH_NO_REPORT=1 do not rewrite perf/RESULTS.md and perf/results/
 """
 
@@ -246,6 +246,9 @@ def write_results(path, jobs, kv, figs, meta, kdp_note):
              "differences as noise and read the spread column", ""]
     if kdp_note:
         lines += [f"**{kdp_note}**", ""]
+    if os.path.exists(os.path.join(HERE, "PROFILE.md")):
+        lines += ["Profiles, before/after numbers of the hot-path work, per-worker cost "
+                  "model and scaling: [PROFILE.md](PROFILE.md) (hand-written, kept as is).", ""]
     lines += ["## Headline (64 B frames, 256 flows, ACL 1000 rules)", "", "| name | value |",
               "|---|---|"]
     for k, v in kv.items():

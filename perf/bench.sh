@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: build the l3fwd baseline, then run perf/bench.py (baselines,
-# and the kdp scenarios when build/kdp exists). See perf/README.md.
+# and the kdp scenarios when build/dp/main/kdp exists). See perf/README.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."

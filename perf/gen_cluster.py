@@ -47,13 +47,18 @@ def pod_ip(node, ordinal):
     return str(net.network_address + ordinal)
 
 
+# Calico's proxy-ARP gateway MAC: what a pod sends to (kdp accepts any
+# destination MAC; it is promiscuous) and what kdp sends to pods from.
+GW_MAC = "ee:ee:ee:ee:ee:ee"
+# The pool of a run must hold net_pcap's copy of the whole pcap
+# (infinite_rx) on top of what kdp's own rings need.
+MBUFS_MIN, MBUFS_MAX = 16383, 4194303
+
+
 def pod_mac(i):
-    """MAC of the i-th local pod port (kdp side)."""
-    return f"02:00:00:00:0a:{0x11 + i:02x}"
-
-
-def pod_peer_mac(i):
-    """MAC of the pod itself (source of its traffic)."""
+    """MAC of the i-th local pod itself: pod_ports[].mac in kdp's config (a
+    static neighbor), the source MAC of the pod's frames (kdp drops others
+    as spoof_src_mac) and the destination of kdp's frames to it."""
     return f"02:00:00:00:0c:{0x11 + i:02x}"
 
 
@@ -130,8 +135,14 @@ def write_objects(ds_dir, objs):
             json.dump(o, f, indent=1)
 
 
-def config(ds_dir, uplink_devargs, pod_devargs):
-    """kdp config JSON. @pod_devargs: {local pod name: devargs}."""
+def mbufs_for(pcap_packets):
+    """kdp's "mbufs" for a run whose pcap holds @pcap_packets frames."""
+    return max(MBUFS_MIN, min(MBUFS_MAX, pcap_packets + 16384))
+
+
+def config(ds_dir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN):
+    """kdp config JSON. @pod_devargs: {local pod name: devargs}. Busy
+    polling (idle_sleep_us 0), one worker."""
     ports = []
     for i, name in enumerate(LOCAL_PODS):
         if name in pod_devargs:
@@ -139,18 +150,22 @@ def config(ds_dir, uplink_devargs, pod_devargs):
                           "mac": pod_mac(i)})
     return {"node": LOCAL_NODE,
             "datastore": {"type": "file", "path": os.path.abspath(ds_dir)},
-            "uplink": {"devargs": uplink_devargs, "mac": UPLINK_MAC,
+            # MTU 1600: a 1500-byte pod frame plus the IPIP header must fit
+            # (the benchmark measures forwarding, not the MTU policy).
+            "uplink": {"devargs": uplink_devargs, "mac": UPLINK_MAC, "mtu": 1600,
                        "neighbors": {node_ip(REMOTE_NODE): NODES[REMOTE_NODE]["mac"]}},
-            "pod_ports": ports, "workers": 1, "idle_sleep_us": 0}
+            "pod_ports": ports, "workers": 1, "idle_sleep_us": 0, "mbufs": mbufs}
 
 
-def generate(workdir, uplink_devargs, pod_devargs):
+def generate(workdir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN, workers=1):
     """Write <workdir>/datastore/ and <workdir>/kdp.json; return the config path."""
     ds = os.path.join(workdir, "datastore")
     write_objects(ds, objects())
     path = os.path.join(workdir, "kdp.json")
+    cfg = config(ds, uplink_devargs, pod_devargs, mbufs)
+    cfg["workers"] = workers
     with open(path, "w") as f:
-        json.dump(config(ds, uplink_devargs, pod_devargs), f, indent=1)
+        json.dump(cfg, f, indent=1)
     return path
 
 

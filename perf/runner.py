@@ -54,6 +54,10 @@ class Launch:
     source: str = None        # ethdev name fed by the pcap (for Rx rate)
     startup_timeout: float = 30.0
     cwd: str = None
+    # Called with the open Telemetry after the second sample, while the
+    # process still runs; its result is returned as "check". A scenario
+    # uses it to prove the packets went where it claims (kdp: /kdp/stats).
+    check: object = None
 
 
 class MeasureError(Exception):
@@ -143,6 +147,7 @@ def measure(launch, warmup, interval, log_path):
             t1 = time.monotonic()
             if not alive():
                 raise MeasureError("process exited during the measurement")
+            checked = launch.check(tel) if launch.check else None
     except TelemetryError as e:
         raise MeasureError(str(e)) from e
     finally:
@@ -152,4 +157,6 @@ def measure(launch, warmup, interval, log_path):
            "oerrors_mpps": (s1[0]["oerrors"] - s0[0]["oerrors"]) / dt / 1e6}
     if launch.source:
         res["rx_mpps"] = (s1[1]["ipackets"] - s0[1]["ipackets"]) / dt / 1e6
+    if checked is not None:
+        res["check"] = checked
     return res

@@ -41,24 +41,36 @@ static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 }
 
-void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
+/* Send a full buffer; what the port refuses is dropped as tx_full. */
+static void pl_txbuf_send(struct pl_ctx *c, uint16_t port,
+			  struct pl_txbuf *b)
 {
-	uint16_t port = m->port;
+	uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
+	c->st->port[port].tx += sent;
+	for (uint16_t i = sent; i < b->n; i++) {
+		c->st->drop[DP_DROP_TX_FULL]++;
+		rte_pktmbuf_free(b->pkts[i]);
+	}
+	b->n = 0;
+}
+
+/* The per-packet part of pl_ctx_tx, inlined into the pipeline. */
+static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
+				      uint16_t port)
+{
 	struct pl_txbuf *b = &c->tx[port];
 
 	if (b->n == 0)
 		c->pending[c->n_pending++] = port;
 	b->pkts[b->n++] = m;
-	if (unlikely(b->n == PL_TX_BURST)) {
-		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
-		c->st->port[port].tx += sent;
-		for (uint16_t i = sent; i < b->n; i++) {
-			c->st->drop[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(b->pkts[i]);
-		}
-		/* Keep the port listed as pending; flush skips empty ones. */
-		b->n = 0;
-	}
+	/* Keep the port listed as pending; flush skips empty ones. */
+	if (unlikely(b->n == PL_TX_BURST))
+		pl_txbuf_send(c, port, b);
+}
+
+void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
+{
+	pl_tx(c, m, m->port);
 }
 
 void pl_ctx_flush(struct pl_ctx *c)
@@ -66,15 +78,8 @@ void pl_ctx_flush(struct pl_ctx *c)
 	for (uint16_t i = 0; i < c->n_pending; i++) {
 		uint16_t port = c->pending[i];
 		struct pl_txbuf *b = &c->tx[port];
-		if (b->n == 0)
-			continue;
-		uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
-		c->st->port[port].tx += sent;
-		for (uint16_t j = sent; j < b->n; j++) {
-			c->st->drop[DP_DROP_TX_FULL]++;
-			rte_pktmbuf_free(b->pkts[j]);
-		}
-		b->n = 0;
+		if (b->n != 0)
+			pl_txbuf_send(c, port, b);
 	}
 	c->n_pending = 0;
 }
@@ -90,11 +95,6 @@ static inline void pl_punt(struct pl_ctx *c, struct rte_mbuf *m,
 	c->st->punted++;
 }
 
-static inline void mac_from_u64(struct rte_ether_addr *a, uint64_t v)
-{
-	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-		a->addr_bytes[i] = (uint8_t)(v >> (8 * i));
-}
 
 /*
  * Proxy ARP on pod and host ports (Calico's model): every request is
@@ -173,22 +173,30 @@ static inline enum dp_drop pl_pod_src_check(const struct pl_ep *ep,
  * Finish a frame toward a neighbor slot: write the L2 header, and send it,
  * or hold it in control until the slot resolves.
  */
-static inline void pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m,
-			     uint16_t port, uint32_t slot,
-			     const struct rte_ether_addr *src, uint16_t in_port)
+static __rte_always_inline void
+pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m, uint16_t port, uint32_t slot,
+	  const struct rte_ether_addr *src, uint16_t in_port)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint64_t mac = pl_neigh_load(slot);
 
-	eth->src_addr = *src;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	m->port = port;
 	if (unlikely(!(mac & PL_NEIGH_VALID))) {
+		eth->src_addr = *src;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 		pl_punt(c, m, PL_PUNT_HOLD, slot, in_port);
 		return;
 	}
-	mac_from_u64(&eth->dst_addr, mac);
-	pl_ctx_tx(c, m);
+	/*
+	 * The slot holds the MAC with byte 0 lowest: one 8-byte store puts
+	 * it in place (its top two bytes land on the source MAC, written
+	 * next), instead of six byte stores.
+	 */
+	uint64_t dst = rte_cpu_to_le_64(mac);
+	memcpy(eth, &dst, sizeof(dst));
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	pl_tx(c, m, port);
 }
 
 /* Rate limit for ICMP errors: one token per PL_ICMP_RATE-th of a second. */
@@ -213,9 +221,12 @@ static bool pl_icmp_allowed(struct pl_ctx *c)
 static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
 			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
 			 bool local_origin);
+static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+			  struct rte_mbuf *m, uint8_t type, uint8_t code,
+			  uint16_t mtu, uint16_t in_port);
 
 /* Send an ICMP error about @p m (which the caller still owns). */
-static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port)
 {
@@ -237,11 +248,12 @@ static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 
 /*
  * Stage 3 for one packet: @p m starts with an Ethernet header (to be
- * rewritten) and a valid IPv4 packet.
+ * rewritten) and a valid IPv4 packet. Every case; the burst loop first
+ * tries pl_route_fast() for the common one.
  */
-static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
-			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
-			 bool local_origin)
+static __rte_noinline void
+pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
+	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
 {
 	if (unlikely(nh_idx >= t->n_nh))
 		nh_idx = 0;
@@ -310,6 +322,82 @@ static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
 	pl_l2_out(c, m, nh->port, nh->neigh, &t->port[nh->port].mac, in_port);
 }
 
+/* Next-hop kinds that route the packet on (stage 3's common case). */
+#define PL_NH_ROUTED ((1u << PL_NH_POD) | (1u << PL_NH_IPIP) | \
+		      (1u << PL_NH_DIRECT))
+
+/*
+ * Stage 3 fast path: a routed hop to a resolved neighbor, TTL above 1,
+ * within the MTU, with headroom for IPIP -- nearly every packet. Does what
+ * pl_route_one() does with such a packet, except queueing it: the caller
+ * stages it for m->port. Returns false, having changed nothing, for any
+ * other packet, which then goes to pl_route_one().
+ */
+static __rte_always_inline bool
+pl_route_fast(struct pl_ctx *c, const struct pl_tables *t,
+	      const struct pl_nh *nh, struct rte_mbuf *m, uint32_t *n_encap)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+	uint8_t kind = nh->kind;
+	uint64_t mac = pl_neigh_load(nh->neigh);
+	const struct rte_ether_addr *src = &gw_mac;
+
+	if (unlikely(!((1u << kind) & PL_NH_ROUTED) || ip->time_to_live <= 1 ||
+		     !(mac & PL_NEIGH_VALID)))
+		return false;
+	if (kind != PL_NH_POD) {
+		if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu ||
+			     (kind == PL_NH_IPIP &&
+			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
+			return false;
+		src = &t->port[nh->port].mac;
+	}
+	pl_ipv4_dec_ttl(ip);
+	if (kind == PL_NH_IPIP) {
+		encap_ipip_push(m, t->self_ip, nh->outer_dst, c->ip_id++);
+		(*n_encap)++;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	/* As in pl_l2_out(): one 8-byte store for the destination. */
+	uint64_t dst = rte_cpu_to_le_64(mac);
+	memcpy(eth, &dst, sizeof(dst));
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	m->port = nh->port;
+	return true;
+}
+
+/*
+ * Move frames staged by the burst loop to the tx buffers, in order, as
+ * pl_tx() would have queued them one by one. Done before anything else may
+ * queue a frame, so the order on each port stays the processing order.
+ */
+static __rte_always_inline void
+pl_stage_drain(struct pl_ctx *c, struct rte_mbuf **out, uint16_t *n_out)
+{
+	uint16_t n = *n_out;
+
+	for (uint16_t i = 0; i < n;) {
+		uint16_t port = out[i]->port;
+		struct pl_txbuf *b = &c->tx[port];
+		/* b->n in a register: the frame stores could alias it. */
+		uint16_t bn = b->n;
+		do {
+			if (bn == 0)
+				c->pending[c->n_pending++] = port;
+			b->pkts[bn++] = out[i++];
+			if (unlikely(bn == PL_TX_BURST)) {
+				b->n = bn;
+				pl_txbuf_send(c, port, b);
+				bn = 0;
+			}
+		} while (i < n && out[i]->port == port);
+		b->n = bn;
+	}
+	*n_out = 0;
+}
+
 /*
  * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
  * packet, after decapsulation); false when it was consumed.
@@ -329,11 +417,13 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 
 	/*
 	 * IPIP is accepted only from a known node (calico-model.md §2.7). The
-	 * key is copied: in the frame it sits 2 bytes off 4-byte alignment,
-	 * and the CRC hash loads it as a uint32_t.
+	 * hash key is copied: in the frame it sits 2 bytes off 4-byte
+	 * alignment, and the CRC hash loads it as a uint32_t.
 	 */
 	rte_be32_t outer_src = ip->src_addr;
-	if (rte_hash_lookup(t->nodes, &outer_src) < 0) {
+	if (likely(t->node_set != NULL) ?
+	    !pl_node_set_has(t, outer_src) :
+	    rte_hash_lookup(t->nodes, &outer_src) < 0) {
 		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
 		return false;
 	}
@@ -472,15 +562,33 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	uint8_t role = pp->role;
 
 	c->st->port[in_port].rx += n;
+	if (unlikely(n > PL_BURST)) {
+		/* Callers pass at most PL_BURST; stay safe anyway. */
+		for (uint16_t i = PL_BURST; i < n; i++)
+			pl_drop(c, pkts[i], DP_DROP_RUNT, in_port);
+		n = PL_BURST;
+	}
+	/*
+	 * A pod port's owner, read once per burst: the anti-spoofing test
+	 * below is the exact one (pl_pod_src_check) only when this shortcut
+	 * fails.
+	 */
+	const struct pl_ep *ep = role == PL_PORT_POD ? &t->ep[pp->ep] : NULL;
+	bool ep_mac_known = false;
+	struct rte_ether_addr ep_mac = {{0}};
+	rte_be32_t ep_ip0 = 0;
+	if (ep != NULL && ep->n_ips > 0) {
+		ep_mac_known = ep->mac_known;
+		ep_mac = ep->mac;
+		ep_ip0 = ep->ips[0];
+	} else if (ep != NULL) {
+		ep_mac_known = true; /* no address: always the slow test */
+	}
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (unlikely(k == PL_BURST)) {
-			/* Callers pass at most PL_BURST; stay safe anyway. */
-			pl_drop(c, m, DP_DROP_RUNT, in_port);
-			continue;
-		}
 		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HLEN)) {
 			pl_drop(c, m, DP_DROP_RUNT, in_port);
 			continue;
@@ -508,7 +616,7 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 			}
 			continue;
 		}
-		enum dp_drop why = pl_ipv4_check(m, ETH_HLEN, true);
+		enum dp_drop why = pl_ipv4_check_fast(m, ETH_HLEN);
 		if (unlikely(why != DP_DROP_MAX)) {
 			pl_drop(c, m, why, in_port);
 			continue;
@@ -519,8 +627,11 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 
 		switch (role) {
 		case PL_PORT_POD:
-			why = pl_pod_src_check(&t->ep[pp->ep], eth,
-					       ip->src_addr);
+			if (unlikely(ip->src_addr != ep_ip0 ||
+				     (ep_mac_known &&
+				      !rte_is_same_ether_addr(&eth->src_addr,
+							      &ep_mac))))
+				why = pl_pod_src_check(ep, eth, ip->src_addr);
 			if (why == DP_DROP_MAX &&
 			    ip->next_proto_id == IPPROTO_IPIP)
 				why = DP_DROP_IPIP_FROM_POD;
@@ -556,16 +667,22 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	if (t->acl != NULL && c->acl != NULL)
 		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k);
 
+	/* Frames routed by the fast path wait here (see pl_stage_drain). */
+	struct rte_mbuf *out[PL_BURST];
+	uint16_t n_out = 0;
+	uint32_t n_encap = 0, n_nh = t->n_nh;
+
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = fwd[i];
+		uint64_t idx = nhs[i];
 		if (flags[i]) {
 			/*
 			 * From the uplink only local pods are reachable (or
 			 * the node itself, for plain packets); we are not a
 			 * transit router for the underlay.
 			 */
-			uint8_t kind = nhs[i] < t->n_nh ? t->nh[nhs[i]].kind :
-							   PL_NH_NO_ROUTE;
+			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
+						    PL_NH_NO_ROUTE;
 			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
 			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
 				pl_drop(c, m, flags[i] == 2 ?
@@ -574,6 +691,14 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			}
 		}
-		pl_route_one(c, t, m, nhs[i], in_port, false);
+		if (likely(pl_route_fast(c, t, &t->nh[idx < n_nh ? idx : 0], m,
+					 &n_encap))) {
+			out[n_out++] = m;
+			continue;
+		}
+		pl_stage_drain(c, out, &n_out);
+		pl_route_one(c, t, m, idx, in_port, false);
 	}
+	pl_stage_drain(c, out, &n_out);
+	c->st->ipip_encap += n_encap;
 }

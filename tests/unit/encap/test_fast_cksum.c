@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The workers' checksum shortcuts against DPDK's reference functions:
+ * encap_outer_cksum() (summed from field values) must equal
+ * rte_ipv4_cksum() of the header encap_ipip_push() writes, and
+ * pl_ip_hdr_sum() must equal rte_raw_cksum() for every header length and
+ * content, including the sums that fold to 0 or 0xffff.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "encap/encap_fast.h"
+#include "pipeline/parse_fast.h"
+#include "../ctl_check.h"
+
+static uint32_t rnd(void)
+{
+	return ((uint32_t)random() << 16) ^ (uint32_t)random();
+}
+
+/* The outer header exactly as encap_ipip_push() lays it out. */
+static void outer_ref(struct rte_ipv4_hdr *h, uint8_t tos, uint16_t len,
+		      uint16_t id, rte_be32_t src, rte_be32_t dst)
+{
+	memset(h, 0, sizeof(*h));
+	h->version_ihl = RTE_IPV4_VHL_DEF;
+	h->type_of_service = tos;
+	h->total_length = rte_cpu_to_be_16(len);
+	h->packet_id = rte_cpu_to_be_16(id);
+	h->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	h->time_to_live = ENCAP_OUTER_TTL;
+	h->next_proto_id = IPPROTO_IPIP;
+	h->src_addr = src;
+	h->dst_addr = dst;
+}
+
+static void test_outer(void)
+{
+	static const uint32_t edge[] = {0, 1, 0xffff, 0x10000, 0xffffffff,
+					0x7fff8000, 0xc0a80a0b};
+	struct rte_ipv4_hdr h;
+	int bad = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint8_t tos = (uint8_t)rnd();
+		uint16_t len = (uint16_t)rnd(), id = (uint16_t)rnd();
+		rte_be32_t src = i < 49 ? edge[i % 7] : rnd();
+		rte_be32_t dst = i < 49 ? edge[i / 7] : rnd();
+		outer_ref(&h, tos, len, id, src, dst);
+		if (encap_outer_cksum(tos, len, id, src, dst) != rte_ipv4_cksum(&h))
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	/* A header whose sum is a multiple of 0xffff, searched for. */
+	int found = 0;
+	for (uint32_t d = 0; d < 0x20000 && !found; d++) {
+		outer_ref(&h, 0, 20, 0, 0, d);
+		if (rte_raw_cksum(&h, 20) == 0xffff) {
+			CHECK_EQ(encap_outer_cksum(0, 20, 0, 0, d),
+				 rte_ipv4_cksum(&h));
+			found = 1;
+		}
+	}
+	CHECK(found);
+}
+
+static void test_hdr_sum(void)
+{
+	uint32_t buf[15];
+	int bad = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint32_t hlen = 20 + 4 * (uint32_t)(i % 11);
+		for (unsigned int w = 0; w < 15; w++)
+			buf[w] = i % 5 == 0 ? 0xffffffff : rnd();
+		if (i % 7 == 0)
+			memset(buf, 0, sizeof(buf));
+		if (pl_ip_hdr_sum(buf, hlen) != rte_raw_cksum(buf, hlen))
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	/* A valid header checks as 0xffff, one flipped bit does not. */
+	struct rte_ipv4_hdr h;
+	outer_ref(&h, 0x10, 84, 7, rte_cpu_to_be_32(RTE_IPV4(192, 168, 10, 11)),
+		  rte_cpu_to_be_32(RTE_IPV4(192, 168, 10, 12)));
+	CHECK_EQ(pl_ipv4_cksum(&h), rte_ipv4_cksum(&h));
+	h.hdr_checksum = pl_ipv4_cksum(&h);
+	CHECK_EQ(pl_ip_hdr_sum(&h, 20), 0xffff);
+	h.time_to_live ^= 1;
+	CHECK(pl_ip_hdr_sum(&h, 20) != 0xffff);
+}
+
+int main(void)
+{
+	srandom(1);
+	test_outer();
+	test_hdr_sum();
+	return check_failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
