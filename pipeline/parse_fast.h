@@ -8,6 +8,7 @@
 #define KDP_PIPELINE_PARSE_FAST_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -32,13 +33,24 @@ static inline bool pl_ip_is_special(rte_be32_t a)
  * into a 64-bit accumulator (the ones' complement sum does not depend on
  * how the words are grouped).
  */
+static inline uint32_t pl_load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	/* The IP header sits 2 bytes off alignment after Ethernet: memcpy is
+	 * a plain (unaligned) load on x86 and defined behaviour in C. */
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 static inline uint16_t pl_ip_hdr_sum(const void *hdr, uint32_t hlen)
 {
-	const unaligned_uint32_t *w = (const unaligned_uint32_t *)hdr;
-	uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	const uint8_t *b = hdr;
+	uint64_t s = (uint64_t)pl_load32(b) + pl_load32(b + 4) +
+		     pl_load32(b + 8) + pl_load32(b + 12) + pl_load32(b + 16);
 
-	for (uint32_t i = 5; i < hlen / 4; i++)
-		s += w[i];
+	for (uint32_t i = 20; i + 4 <= hlen; i += 4)
+		s += pl_load32(b + i);
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);
