@@ -22,6 +22,7 @@ runs every visible case.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -217,13 +218,8 @@ def lab_up(lab, cluster):
 
 def lab_down(lab, d):
     """Down, and nothing of this lab may be left. Returns the leftovers."""
-    st = json.loads(lab("status", check=False) or "{}")
     lab("down", check=False)
-    tag = st.get("tag")
-    left = [x for x in subprocess.run(["ip", "netns", "list"],
-                                      stdout=subprocess.PIPE,
-                                      text=True).stdout.split()
-            if tag and x.startswith("kl" + tag)]
+    left = ["%s %s" % x for x in kdplab_lab.Lab(d).leftovers()]
     return left + ([d] if os.path.exists(d) else [])
 
 
@@ -237,9 +233,12 @@ def main():
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.src, "tests", "lib"))
     sys.path.insert(0, os.path.join(a.src, "tests", "lab"))
-    global kdptel, kdplab_cli
+    global kdptel, kdplab_cli, kdplab_lab
     import kdptel
     import kdplab.cli as kdplab_cli
+    import kdplab.lab as kdplab_lab
+    # meson's timeout sends SIGTERM: unwind so that the lab comes down.
+    signal.signal(signal.SIGTERM, lambda sig, f: sys.exit(128 + sig))
     with open(a.conformance) as f:
         conf = json.load(f)
     cluster = conf["cluster"]
