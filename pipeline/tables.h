@@ -32,8 +32,16 @@ struct acl_set;
 
 /** Calico's proxy-ARP gateway MAC, the source MAC of frames toward pods. */
 #define PL_GW_MAC {{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}}
+/**
+ * An IPv4 address in host order. DPDK's RTE_IPV4 shifts an int, which is
+ * undefined for a first octet above 127.
+ */
+#define PL_IPV4(a, b, c, d)                                                  \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | \
+	 (uint32_t)(d))
+
 /** The link-local gateway pods route through (Calico). */
-#define PL_GW_IP RTE_IPV4(169, 254, 1, 1)
+#define PL_GW_IP PL_IPV4(169, 254, 1, 1)
 
 enum pl_port_role {
 	PL_PORT_NONE = 0,
