@@ -102,11 +102,7 @@ def main():
                   for e in eps), "kdp enforces that MAC for x/v: %s" % eps)
         one_case(L, share, "same node", "x/v", "x/k1", packets, "a")
         one_case(L, share, "cross node", "x/v", "x/k2", packets, "b")
-    if lt.FAILS:
-        print("%d check(s) failed" % len(lt.FAILS))
-        return 1
-    print("lab traffic: ok")
-    return 0
+    return lt.verdict("lab traffic")
 
 
 if __name__ == "__main__":

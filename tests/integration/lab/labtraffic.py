@@ -37,6 +37,15 @@ def check(cond, msg):
     return cond
 
 
+def verdict(name):
+    """The exit status of a test: 1 when a check failed."""
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        return 1
+    print("%s: ok" % name)
+    return 0
+
+
 # ---- the traffic tool (runs in a pod's netns) ----------------------------
 
 def _rx_socket(port, idle):
