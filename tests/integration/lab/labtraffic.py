@@ -236,8 +236,12 @@ class Testpmd:
             stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.prefix = prefix
         threading.Thread(target=self._drain, daemon=True).start()
-        self.cmd("show port info 0")
-        self._wait_for("Link status: up", 30)
+        try:
+            self.cmd("show port info 0")
+            self._wait_for("Link status: up", 30)
+        except BaseException:
+            self.close()
+            raise
 
     def _drain(self):
         for line in self.p.stdout:
