@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 #include <rte_telemetry.h>
 
 #include "acl/acl.h"
@@ -100,6 +101,14 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
 	rte_tel_data_add_dict_u64(d, "punted", s->punted);
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	/* Leak checks: per-lcore caches count as available, so in_use is
+	 * what rings, queues and the control side really hold. */
+	if (tel_ctl->pods.mp) {
+		rte_tel_data_add_dict_u64(d, "mbufs_in_use",
+			rte_mempool_in_use_count(tel_ctl->pods.mp));
+		rte_tel_data_add_dict_u64(d, "mbufs_avail",
+			rte_mempool_avail_count(tel_ctl->pods.mp));
+	}
 	rte_tel_data_add_dict_container(d, "ports", ports, 0);
 	rte_tel_data_add_dict_container(d, "drop_reasons", drops, 0);
 	free(s);
