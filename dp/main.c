@@ -229,6 +229,7 @@ static int setup(struct app *a, char *err, size_t errlen)
 		struct dp_worker *w = &a->workers[i];
 		w->idx = i;
 		w->idle_sleep_us = cfg->idle_sleep_us;
+		w->record_cycles = cfg->record_cycles != 0;
 		w->punt = a->punt[i];
 		w->inject = i == 0 ? a->inject[0] : NULL;
 		w->qs = a->qs;

@@ -46,5 +46,6 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->arp_replied += s->arp_replied;
 		out->punted += s->punted;
 		out->idle_sleeps += s->idle_sleeps;
+		out->busy_cycles += s->busy_cycles;
 	}
 }

@@ -45,6 +45,7 @@ struct dp_worker {
 	unsigned int lcore;
 	unsigned int idx;            /**< RCU thread id and tx queue */
 	unsigned int idle_sleep_us;
+	bool record_cycles;          /**< count busy_cycles in the stats */
 	struct dp_rxlist *rxl;       /**< RCU-published by control; NULL = none */
 	struct rte_ring *punt;       /**< to control */
 	struct rte_ring *inject;     /**< from control */
