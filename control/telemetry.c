@@ -100,6 +100,8 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
 	rte_tel_data_add_dict_u64(d, "punted", s->punted);
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	rte_tel_data_add_dict_u64(d, "handoff_out", s->handoff_out);
+	rte_tel_data_add_dict_u64(d, "handoff_in", s->handoff_in);
 	rte_tel_data_add_dict_container(d, "ports", ports, 0);
 	rte_tel_data_add_dict_container(d, "drop_reasons", drops, 0);
 	free(s);
