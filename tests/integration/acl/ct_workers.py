@@ -31,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib"))
 import cluster  # noqa: E402
 import kdptel  # noqa: E402
+from twonode import no_ipv6, sh  # noqa: E402
 
 PY = "/usr/bin/python3"
 A_IP, B_IP = "10.244.1.10", "10.244.1.11"
@@ -73,15 +74,6 @@ for i in range(int(sys.argv[3])):
          TCP(sport=8080, dport=45000 + i, flags="SA", seq=1000, ack=1),
          verbose=False)
 """
-
-
-def sh(*args, check=True, **kw):
-    r = subprocess.run(list(args), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, **kw)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(args), r.returncode,
-                                               r.stderr.strip()))
-    return r
 
 
 def policies():
@@ -151,6 +143,7 @@ class Run:
             time.sleep(0.1)
         for ns, tap, ip, mac in self.pods.values():
             sh("ip", "netns", "add", ns)
+            no_ipv6(ns)
             sh("ip", "link", "set", tap, "netns", ns)
             n = ("ip", "-n", ns)
             sh(*n, "link", "set", "lo", "up")
