@@ -112,6 +112,8 @@ static int tel_stats(const char *cmd, const char *params,
 	}
 	rte_tel_data_add_dict_u64(d, "busy_cycles", s->busy_cycles);
 	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
+	rte_tel_data_add_dict_u64(d, "handoff_out", s->handoff_out);
+	rte_tel_data_add_dict_u64(d, "handoff_in", s->handoff_in);
 	rte_tel_data_add_dict_container(d, "ports", ports, 0);
 	rte_tel_data_add_dict_container(d, "drop_reasons", drops, 0);
 	free(s);

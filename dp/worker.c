@@ -59,6 +59,8 @@ int dp_worker_main(void *arg)
 			got += n;
 			pl_process_burst(&w->ctx, t, rl->q[i].port, pkts, n);
 		}
+		if (w->ctx.ho)
+			got += pl_handoff_drain(&w->ctx, t);
 		if (w->inject)
 			drain_inject(w, t);
 		pl_ctx_flush(&w->ctx);

@@ -41,7 +41,7 @@ KDP = os.environ.get("KDP_BIN", os.path.join(REPO, "build", "dp", "main", "kdp")
 # (the first burst may race the static neighbors' publication, hence > 0).
 LOSS_MAX = 0.001
 # Per harness process: several checkouts may benchmark on one machine.
-PREFIX = f"kdpbench-kdp-{os.getpid()}"
+PREFIX = os.environ.get("KDP_BENCH_PREFIX", f"kdpbench-kdp-{os.getpid()}")
 
 UP_PCAP, UP_NULL = "net_pcap_up", "net_null_up"
 A1_PCAP, A1_NULL = "net_pcap_poda1", "net_null_poda1"
