@@ -33,6 +33,7 @@ struct ctl_store {
 	struct st_obj *tab[CTL_RES_MAX];
 	struct st_decoder dec[CTL_RES_MAX];
 	uint64_t generation;
+	uint64_t kind_gen[CTL_RES_MAX]; /* per kind, for reuse decisions */
 };
 
 struct ctl_store *ctl_store_create(void)
@@ -222,6 +223,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	}
 	HASH_ADD_KEYPTR(hh, st->tab[res], o->key, strlen(o->key), o);
 	st->generation++;
+	st->kind_gen[res]++;
 	return 0;
 
 out_nomem:
@@ -249,6 +251,7 @@ int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 	HASH_DEL(st->tab[res], o);
 	obj_free(o);
 	st->generation++;
+	st->kind_gen[res]++;
 	return 0;
 }
 
@@ -274,12 +277,19 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
 		HASH_DEL(st->tab[res], o);
 		obj_free(o);
 		st->generation++;
+		st->kind_gen[res]++;
 	}
 }
 
 uint64_t ctl_store_generation(const struct ctl_store *st)
 {
 	return st->generation;
+}
+
+uint64_t ctl_store_kind_generation(const struct ctl_store *st,
+				   enum ctl_res res)
+{
+	return (unsigned)res < CTL_RES_MAX ? st->kind_gen[res] : 0;
 }
 
 size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res)

@@ -58,6 +58,13 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res);
 /** Monotonic counter bumped by every accepted change. */
 uint64_t ctl_store_generation(const struct ctl_store *st);
 
+/**
+ * Counter bumped by every accepted change to an object of @p res: compile
+ * reuses what it built from kinds that did not change.
+ */
+uint64_t ctl_store_kind_generation(const struct ctl_store *st,
+				   enum ctl_res res);
+
 /** Number of objects of a kind. */
 size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res);
 
