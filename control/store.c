@@ -22,6 +22,17 @@ struct st_obj {
 	void *decoded;             /* NULL when the kind had no decoder */
 	ctl_decoded_free_fn free_fn; /* the one that matches decoded */
 	bool seen;                 /* upserted since resync_begin */
+	/* Pods: membership in their node's list (see by_node). */
+	struct st_node *node;
+	struct st_obj *node_prev, *node_next;
+};
+
+/* The pods scheduled on one node: route computation only needs the local
+ * ones, and walking 100k pods per compile was its largest cost. */
+struct st_node {
+	UT_hash_handle hh;
+	char *name;
+	struct st_obj *head;
 };
 
 struct st_decoder {
@@ -34,6 +45,8 @@ struct ctl_store {
 	struct st_decoder dec[CTL_RES_MAX];
 	uint64_t generation;
 	uint64_t kind_gen[CTL_RES_MAX]; /* per kind, for reuse decisions */
+	bool index_broken;              /* out of memory once: scan instead */
+	struct st_node *by_node;        /* decoded pods by spec.nodeName */
 };
 
 struct ctl_store *ctl_store_create(void)
@@ -43,6 +56,52 @@ struct ctl_store *ctl_store_create(void)
 	if (st == NULL)
 		errno = ENOMEM;
 	return st;
+}
+
+static void node_index_add(struct ctl_store *st, enum ctl_res res,
+			   struct st_obj *o)
+{
+	const struct ctl_pod *pod = o->decoded;
+	struct st_node *n;
+
+	if (res != CTL_RES_POD || pod == NULL || pod->node == NULL)
+		return;
+	HASH_FIND_STR(st->by_node, pod->node, n);
+	if (n == NULL) {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL || (n->name = strdup(pod->node)) == NULL) {
+			free(n);
+			/* the index is only a shortcut: fall back to scans */
+			st->index_broken = true;
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, st->by_node, n->name, strlen(n->name), n);
+	}
+	o->node = n;
+	o->node_next = n->head;
+	if (n->head)
+		n->head->node_prev = o;
+	n->head = o;
+}
+
+static void node_index_del(struct ctl_store *st, struct st_obj *o)
+{
+	struct st_node *n = o->node;
+
+	if (n == NULL)
+		return;
+	if (o->node_prev)
+		o->node_prev->node_next = o->node_next;
+	else
+		n->head = o->node_next;
+	if (o->node_next)
+		o->node_next->node_prev = o->node_prev;
+	o->node = NULL;
+	if (n->head == NULL) {
+		HASH_DEL(st->by_node, n);
+		free(n->name);
+		free(n);
+	}
 }
 
 static void obj_free(struct st_obj *o)
@@ -64,6 +123,7 @@ void ctl_store_free(struct ctl_store *st)
 		struct st_obj *o, *tmp;
 
 		HASH_ITER(hh, st->tab[r], o, tmp) {
+			node_index_del(st, o);
 			HASH_DEL(st->tab[r], o);
 			obj_free(o);
 		}
@@ -89,15 +149,23 @@ static struct st_obj *find(const struct ctl_store *st, enum ctl_res res,
 			   const char *ns, const char *name)
 {
 	struct st_obj *o = NULL;
-	char *key;
+	char buf[256], *key = buf;
+	size_t ln = ns ? strlen(ns) : 0, lm;
 
 	if ((unsigned)res >= CTL_RES_MAX || name == NULL)
 		return NULL;
-	key = make_key(ns, name);
+	/* Lookups are hot (route computation does one per block): no
+	 * allocation unless the key is long. */
+	lm = strlen(name);
+	if (ln + lm + 2 > sizeof(buf))
+		key = make_key(ns, name);
+	else
+		snprintf(buf, sizeof(buf), "%s/%s", ln ? ns : "", name);
 	if (key == NULL)
 		return NULL;
 	HASH_FIND_STR(st->tab[res], key, o);
-	free(key);
+	if (key != buf)
+		free(key);
 	return o;
 }
 
@@ -218,10 +286,12 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	o->seen = true;
 
 	if (old != NULL) {
+		node_index_del(st, old);
 		HASH_DEL(st->tab[res], old);
 		obj_free(old);
 	}
 	HASH_ADD_KEYPTR(hh, st->tab[res], o->key, strlen(o->key), o);
+	node_index_add(st, res, o);
 	st->generation++;
 	st->kind_gen[res]++;
 	return 0;
@@ -248,6 +318,7 @@ int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 
 	if (o == NULL)
 		return -ENOENT;
+	node_index_del(st, o);
 	HASH_DEL(st->tab[res], o);
 	obj_free(o);
 	st->generation++;
@@ -274,6 +345,7 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
 	HASH_ITER(hh, st->tab[res], o, tmp) {
 		if (o->seen)
 			continue;
+		node_index_del(st, o);
 		HASH_DEL(st->tab[res], o);
 		obj_free(o);
 		st->generation++;
@@ -330,6 +402,45 @@ int ctl_store_foreach(const struct ctl_store *st, enum ctl_res res,
 		return 0;
 	HASH_ITER(hh, st->tab[res], o, tmp) {
 		int rc = fn(arg, view(o), o->raw);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct node_filter {
+	const char *node;
+	ctl_store_visit_fn fn;
+	void *arg;
+};
+
+static int node_filter_visit(void *arg, const void *decoded, const cJSON *raw)
+{
+	const struct node_filter *f = arg;
+	const struct ctl_pod *pod = decoded;
+
+	if (decoded == raw || pod->node == NULL || strcmp(pod->node, f->node))
+		return 0;
+	return f->fn(f->arg, decoded, raw);
+}
+
+int ctl_store_foreach_pod_on_node(const struct ctl_store *st,
+				  const char *node, ctl_store_visit_fn fn,
+				  void *arg)
+{
+	struct st_node *n;
+
+	if (node == NULL)
+		return 0;
+	if (st->index_broken) {
+		struct node_filter f = {node, fn, arg};
+
+		return ctl_store_foreach(st, CTL_RES_POD, node_filter_visit, &f);
+	}
+	HASH_FIND_STR(st->by_node, node, n);
+	for (struct st_obj *o = n ? n->head : NULL; o; o = o->node_next) {
+		int rc = fn(arg, o->decoded, o->raw);
 
 		if (rc != 0)
 			return rc;

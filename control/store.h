@@ -90,6 +90,15 @@ int ctl_store_foreach(const struct ctl_store *st, enum ctl_res res,
 		      ctl_store_visit_fn fn, void *arg);
 
 /**
+ * Visit the decoded Pods whose spec.nodeName is @p node (struct ctl_pod),
+ * in an unspecified order, like ctl_store_foreach(). Pods kept raw (stored
+ * before the kind had a decoder) are not visited.
+ */
+int ctl_store_foreach_pod_on_node(const struct ctl_store *st,
+				  const char *node, ctl_store_visit_fn fn,
+				  void *arg);
+
+/**
  * A decoder for one kind: turn @p obj into a freshly allocated decoded object,
  * or return NULL and write a reason into @p err.
  */
