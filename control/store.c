@@ -22,6 +22,9 @@ struct st_obj {
 	void *decoded;             /* NULL when the kind had no decoder */
 	ctl_decoded_free_fn free_fn; /* the one that matches decoded */
 	bool seen;                 /* upserted since resync_begin */
+	/* The caller's object this version was last delivered from; only
+	 * compared, never dereferenced (ctl_store_redeliver). */
+	const void *src;
 	/* Pods: membership in their node's list (see by_node). */
 	struct st_node *node;
 	struct st_obj *node_prev, *node_next;
@@ -159,8 +162,12 @@ static struct st_obj *find(const struct ctl_store *st, enum ctl_res res,
 	lm = strlen(name);
 	if (ln + lm + 2 > sizeof(buf))
 		key = make_key(ns, name);
-	else
-		snprintf(buf, sizeof(buf), "%s/%s", ln ? ns : "", name);
+	else {
+		if (ln)
+			memcpy(buf, ns, ln);
+		buf[ln] = '/';
+		memcpy(buf + ln + 1, name, lm + 1);
+	}
 	if (key == NULL)
 		return NULL;
 	HASH_FIND_STR(st->tab[res], key, o);
@@ -262,8 +269,10 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	if (old != NULL) {
 		/* seen even if rejected below: the old version stays in force */
 		old->seen = true;
-		if (same_content(old->raw, obj))
+		if (same_content(old->raw, obj)) {
+			old->src = obj;
 			return 0;
+		}
 	}
 
 	if (st->dec[res].decode != NULL) {
@@ -284,6 +293,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	o->decoded = decoded;
 	o->free_fn = st->dec[res].free_fn;
 	o->seen = true;
+	o->src = obj;
 
 	if (old != NULL) {
 		node_index_del(st, old);
@@ -309,6 +319,21 @@ out_nomem:
 	KDP_LOG(ERR, "store: out of memory storing %s %s/%s",
 		ctl_res_name(res), ns, name);
 	return -ENOMEM;
+}
+
+bool ctl_store_redeliver(struct ctl_store *st, enum ctl_res res,
+			 const cJSON *obj)
+{
+	const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
+	struct st_obj *o;
+
+	if ((unsigned)res >= CTL_RES_MAX || name == NULL)
+		return false;
+	o = find(st, res, ns, name);
+	if (o == NULL || o->src != obj)
+		return false;
+	o->seen = true;
+	return true;
 }
 
 int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,

@@ -44,6 +44,17 @@ void ctl_store_free(struct ctl_store *st);
 int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj);
 
 /**
+ * Deliver again, during a relist, an object the caller has upserted before
+ * and kept alive and unmodified since (the file datastore keeps unchanged
+ * files parsed): when the store's version of that identity was last
+ * delivered from this very @p obj it is marked seen, with no comparison.
+ * Only an optimisation: the caller must upsert @p obj when it returns false.
+ * @return true when nothing else is needed.
+ */
+bool ctl_store_redeliver(struct ctl_store *st, enum ctl_res res,
+			 const cJSON *obj);
+
+/**
  * Delete an object by identity (@p ns is NULL or "" for cluster-scoped kinds).
  * @return 0, or -ENOENT when it was not there.
  */

@@ -286,8 +286,43 @@ static void test_pods_by_node(void)
 	cJSON_Delete(pool);
 }
 
+/* Redelivery marks seen only the very object last delivered. */
+static void test_redeliver(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	cJSON *a_copy = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	cJSON *a2 = tj("{'metadata':{'name':'a'},'spec':{'v':2}}");
+	cJSON *b = tj("{'metadata':{'name':'b'},'spec':{'v':3}}");
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, b), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK(!ctl_store_redeliver(st, CTL_RES_TIER, a));
+	/* a relist: a redelivered, b not: b goes, a stays */
+	ctl_store_resync_begin(st, CTL_RES_IPPOOL);
+	CHECK(ctl_store_redeliver(st, CTL_RES_IPPOOL, a));
+	ctl_store_resync_end(st, CTL_RES_IPPOOL);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	CHECK_EQ(get_v(st, NULL, "b"), -1);
+	/* an unchanged upsert from another object moves the source */
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a_copy), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a));
+	CHECK(ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a2), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	ctl_store_free(st);
+	cJSON_Delete(a);
+	cJSON_Delete(a_copy);
+	cJSON_Delete(a2);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
+	test_redeliver();
 	test_pods_by_node();
 	test_upsert_replace_reject();
 	test_namespaces_and_raw();
