@@ -101,18 +101,23 @@ def write_pcap(path, src, dsts):
 
 
 class Sampler(threading.Thread):
-    """Polls the uplink tx counter on its own telemetry connection; keeps
-    (time, tx) samples."""
+    """Polls the uplink's ethdev tx counter (DPDK's /ethdev/stats, which,
+    unlike /kdp/stats, does not wait for the control lock held while
+    compiling) on its own telemetry connection; keeps (time, tx) samples."""
 
     def __init__(self, kdp):
         super().__init__(daemon=True)
         self.tel = kdptel.Telemetry(kdp.prefix, timeout=5)
+        self.port = next(p for p in self.tel.cmd("/ethdev/list")
+                         if self.tel.cmd(f"/ethdev/info,{p}")["name"] ==
+                         "net_null0")
         self.samples, self.stop = [], threading.Event()
 
     def run(self):
         while not self.stop.is_set():
             try:
-                tx = int(self.tel.cmd("/kdp/stats")["tx"])
+                tx = int(self.tel.cmd(f"/ethdev/stats,{self.port}")
+                         ["opackets"])
             except Exception:  # kdp going away at the end
                 return
             self.samples.append((time.monotonic(), tx))
