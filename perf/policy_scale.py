@@ -31,17 +31,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration", "k8s"))
 
 from kdpk8s import Kdp, cluster, kdptel, wait_for  # noqa: E402
+from k8s_scale import pct  # noqa: E402
 
 TARGET_P99_MS = 100.0
 POD_MAC = "02:00:00:00:01:01"
 GW_MAC = "02:00:00:00:0f:01"
 N_NODES = 50
 N_NS = 20
-
-
-def pct(xs, p):
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
 
 
 def node_ip(i):
