@@ -29,6 +29,7 @@
 struct rte_fib;
 struct rte_hash;
 struct acl_set;
+struct ctl_tables_own;
 
 /** Calico's proxy-ARP gateway MAC, the source MAC of frames toward pods. */
 #define PL_GW_MAC {{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}}
@@ -124,6 +125,10 @@ struct pl_tables {
 	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
 	rte_be32_t tunnel_ip;        /**< our IPIP tunnel address, or 0 */
 	struct acl_set *acl;         /**< policy programs; NULL = no policy */
+	/** Control's record of who owns fib, nodes and acl: a generation
+	 * whose inputs did not change shares them (immutable) with the last
+	 * one. Never read by workers. */
+	struct ctl_tables_own *own;
 };
 
 /** First slot to probe for @p ip in pl_tables.node_set. */
