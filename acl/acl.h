@@ -147,6 +147,13 @@ void acl_register(struct ctl_store *st);
  */
 struct acl_world *acl_world_from_store(const struct ctl_store *st);
 
+/**
+ * A world with only the store's namespaces and service accounts: enough to
+ * evaluate selectors against a given Pod (acl_set_pod_matters()). Borrows
+ * like acl_world_from_store(). NULL on allocation failure.
+ */
+struct acl_world *acl_world_labels_from_store(const struct ctl_store *st);
+
 /* -------------------------------------------------------- compiled policy */
 
 struct acl_set;
@@ -160,6 +167,20 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 			      const struct ctl_pod *const *eps, uint32_t n_ep,
 			      unsigned int n_workers, uint64_t gen, char *err,
 			      size_t errlen);
+
+/**
+ * Whether a change of one non-local Pod, from @p old to @p cur (either NULL:
+ * added, deleted), can change what acl_set_build() makes of the world @p s
+ * was built from: true when the Pod enters, leaves or changes its
+ * addresses in the IP set of a peer selector @p s resolved, or in a named
+ * port set. The plans of local endpoints are not considered (their Pods
+ * are compared by the caller). @p w gives namespace and service-account
+ * labels (acl_world_labels_from_store()). Only valid while the policies,
+ * tiers and network sets @p s was built from are unchanged: it reads their
+ * selectors.
+ */
+bool acl_set_pod_matters(const struct acl_set *s, const struct acl_world *w,
+			 const struct ctl_pod *old, const struct ctl_pod *cur);
 
 /** Free a set no worker can see any more. NULL is a no-op. */
 void acl_set_free(struct acl_set *s);

@@ -19,12 +19,15 @@
 struct sel_memo {
 	UT_hash_handle hh;
 	const char *key; /* the selector's str, which outlives the build */
+	const struct acl_sel *sel;
 	struct acl_iset set;
 };
 
 struct cbuild {
 	const struct acl_world *w;
 	struct sel_memo *memo;
+	struct acl_np_dep *np;
+	size_t n_np, cap_np;
 	uint32_t next_id;
 	char *err;
 	size_t errlen;
@@ -116,7 +119,47 @@ static int iset_from_sel(struct cbuild *b, struct acl_iset *s,
 		return rc;
 	}
 	m->key = key;
+	m->sel = sel;
 	HASH_ADD_KEYPTR(hh, b->memo, m->key, strlen(m->key), m);
+	return 0;
+}
+
+/* Hand the pod dependencies of the build over to @p s. */
+static int deps_keep(struct cbuild *b, struct acl_set *s)
+{
+	struct sel_memo *m, *tmp;
+	uint32_t n = 0;
+
+	s->dep_sel = calloc(HASH_COUNT(b->memo) + 1, sizeof(*s->dep_sel));
+	if (!s->dep_sel)
+		return -ENOMEM;
+	HASH_ITER(hh, b->memo, m, tmp)
+		s->dep_sel[n++] = m->sel;
+	s->n_dep_sel = n;
+	s->dep_np = b->np;
+	s->n_dep_np = (uint32_t)b->n_np;
+	b->np = NULL;
+	b->n_np = 0;
+	return 0;
+}
+
+/* Remember that the set resolved named port @p name over @p sel's pods. */
+static int np_dep_add(struct cbuild *b, const struct acl_sel *sel,
+		      const char *name)
+{
+	for (size_t i = 0; i < b->n_np; i++)
+		if (b->np[i].sel == sel && !strcmp(b->np[i].name, name))
+			return 0;
+	if (b->n_np == b->cap_np) {
+		size_t cap = b->cap_np ? 2 * b->cap_np : 8;
+		void *v = realloc(b->np, cap * sizeof(*b->np));
+
+		if (!v)
+			return -ENOMEM;
+		b->np = v;
+		b->cap_np = cap;
+	}
+	b->np[b->n_np++] = (struct acl_np_dep){ sel, name };
 	return 0;
 }
 
@@ -124,6 +167,8 @@ static void memo_free(struct cbuild *b)
 {
 	struct sel_memo *m, *tmp;
 
+	free(b->np);
+	b->np = NULL;
 	HASH_ITER(hh, b->memo, m, tmp) {
 		HASH_DEL(b->memo, m);
 		free(m->set.lo);
@@ -144,7 +189,7 @@ static int cmp_npt(const void *pa, const void *pb)
 
 /* Named ports resolve against every endpoint matching the side's selector
  * that carries a port of that name (acl/eval.c named_port_match). */
-static int pset_from(const struct cbuild *b, struct acl_pset *ps,
+static int pset_from(struct cbuild *b, struct acl_pset *ps,
 		     const struct acl_port *p, size_t n,
 		     const struct acl_sel *sel)
 {
@@ -164,6 +209,8 @@ static int pset_from(const struct cbuild *b, struct acl_pset *ps,
 			ps->hi[ps->n_ranges++] = p[i].hi;
 			continue;
 		}
+		if (np_dep_add(b, sel, p[i].name))
+			return -ENOMEM;
 		for (size_t j = 0; j < w->pods.n; j++) {
 			const struct ctl_pod *pod = w->pods.v[j];
 
@@ -341,7 +388,7 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 	}
 	s->n_ids = b.next_id;
 	s->hits = calloc((size_t)s->n_workers * s->n_ids + 1, sizeof(uint64_t));
-	if (!s->hits)
+	if (!s->hits || deps_keep(&b, s))
 		goto oom;
 	memo_free(&b);
 	return s;
@@ -360,7 +407,80 @@ void acl_set_free(struct acl_set *s)
 		prog_free(&s->prog[i]);
 	free(s->prog);
 	free(s->hits);
+	free(s->dep_sel);
+	free(s->dep_np);
 	free(s);
+}
+
+/* A pod the world would hold (acl_world_add_pod) that @p sel selects. */
+static bool pod_selected(const struct acl_world *w, const struct ctl_pod *p,
+			 const struct acl_sel *sel)
+{
+	if (!p || !p->node || p->host_network)
+		return false;
+	return !sel || world_pod_matches(w, p, sel, sel_required_ns(sel));
+}
+
+static bool same_ips(const struct ctl_pod *a, const struct ctl_pod *b)
+{
+	return a->n_ips == b->n_ips &&
+	       !memcmp(a->ips, b->ips, a->n_ips * sizeof(a->ips[0]));
+}
+
+/* The pod's ports called @p name, in order, are the same in @p a and @p b. */
+static bool same_named(const struct ctl_pod *a, const struct ctl_pod *b,
+		       const char *name)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->n_ports && strcmp(a->ports[i].name, name))
+			i++;
+		while (j < b->n_ports && strcmp(b->ports[j].name, name))
+			j++;
+		if (i == a->n_ports || j == b->n_ports)
+			return i == a->n_ports && j == b->n_ports;
+		if (a->ports[i].port != b->ports[j].port ||
+		    a->ports[i].proto != b->ports[j].proto)
+			return false;
+		i++;
+		j++;
+	}
+}
+
+static bool has_named(const struct ctl_pod *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_ports; i++)
+		if (!strcmp(p->ports[i].name, name))
+			return true;
+	return false;
+}
+
+bool acl_set_pod_matters(const struct acl_set *s, const struct acl_world *w,
+			 const struct ctl_pod *old, const struct ctl_pod *cur)
+{
+	for (uint32_t i = 0; i < s->n_dep_sel; i++) {
+		const struct acl_sel *sel = s->dep_sel[i];
+		/* acl_world_sel_ipset(): selected pods with addresses */
+		bool a = pod_selected(w, old, sel) && old->n_ips;
+		bool c = pod_selected(w, cur, sel) && cur->n_ips;
+
+		if (a != c || (a && !same_ips(old, cur)))
+			return true;
+	}
+	for (uint32_t i = 0; i < s->n_dep_np; i++) {
+		const struct acl_np_dep *d = &s->dep_np[i];
+		/* pset_from(): (IP, proto, port) of each port so named */
+		bool a = pod_selected(w, old, d->sel) && old->n_ips &&
+			 has_named(old, d->name);
+		bool c = pod_selected(w, cur, d->sel) && cur->n_ips &&
+			 has_named(cur, d->name);
+
+		if (a != c || (a && (!same_ips(old, cur) ||
+				     !same_named(old, cur, d->name))))
+			return true;
+	}
+	return false;
 }
 
 uint32_t acl_set_gen(const struct acl_set *s)

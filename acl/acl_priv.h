@@ -61,6 +61,12 @@ struct acl_prog {
 	struct acl_pinfo *pol;
 };
 
+/** A named port the set resolved against the pods (acl_set_pod_matters). */
+struct acl_np_dep {
+	const struct acl_sel *sel; /**< NULL: every pod */
+	const char *name;
+};
+
 struct acl_set {
 	uint32_t gen;
 	uint32_t n_ep;
@@ -68,6 +74,12 @@ struct acl_set {
 	uint32_t n_ids;
 	unsigned int n_workers;
 	uint64_t *hits;          /**< [worker * n_ids + id] */
+	/* What the set read from the pods: the peer selectors it resolved to
+	 * IP sets and the named ports. Borrowed from the policies it was
+	 * built from (see acl_set_pod_matters()). */
+	uint32_t n_dep_sel, n_dep_np;
+	const struct acl_sel **dep_sel;
+	struct acl_np_dep *dep_np;
 };
 
 #define ACL_WORKER_MAX 64

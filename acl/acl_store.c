@@ -50,16 +50,12 @@ static int add_one(void *arg, const void *decoded, const cJSON *raw)
 	}
 }
 
-struct acl_world *acl_world_from_store(const struct ctl_store *st)
+static struct acl_world *world_of(const struct ctl_store *st,
+				  const enum ctl_res *kinds, size_t n)
 {
-	static const enum ctl_res kinds[] = {
-		CTL_RES_K8S_NETPOL, CTL_RES_CALICO_NETPOL, CTL_RES_GLOBAL_NETPOL,
-		CTL_RES_TIER, CTL_RES_NETWORKSET, CTL_RES_GLOBAL_NETWORKSET,
-		CTL_RES_POD, CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
-	};
 	struct acl_world *w = acl_world_create();
 
-	for (size_t i = 0; w && i < RTE_DIM(kinds); i++) {
+	for (size_t i = 0; w && i < n; i++) {
 		struct add_ctx c = { w, kinds[i] };
 
 		if (ctl_store_foreach(st, kinds[i], add_one, &c)) {
@@ -68,4 +64,24 @@ struct acl_world *acl_world_from_store(const struct ctl_store *st)
 		}
 	}
 	return w;
+}
+
+struct acl_world *acl_world_from_store(const struct ctl_store *st)
+{
+	static const enum ctl_res kinds[] = {
+		CTL_RES_K8S_NETPOL, CTL_RES_CALICO_NETPOL, CTL_RES_GLOBAL_NETPOL,
+		CTL_RES_TIER, CTL_RES_NETWORKSET, CTL_RES_GLOBAL_NETWORKSET,
+		CTL_RES_POD, CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
+	};
+
+	return world_of(st, kinds, RTE_DIM(kinds));
+}
+
+struct acl_world *acl_world_labels_from_store(const struct ctl_store *st)
+{
+	static const enum ctl_res kinds[] = {
+		CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
+	};
+
+	return world_of(st, kinds, RTE_DIM(kinds));
 }

@@ -45,6 +45,7 @@ struct shared {
 	void (*obj_free)(void *obj);
 	size_t len;
 	void *key;
+	uint64_t pod_gen; /* policy: the Pods it reflects (kind generation) */
 };
 
 struct ctl_tables_own {
@@ -432,11 +433,12 @@ done:
 
 /* What the policy programs are built from: the store kinds the policy world
  * reads, the endpoints' Pod objects (the store replaces an object when it
- * changes), the worker count. */
+ * changes), the worker count; and the Pods, which are compared separately
+ * (pods_unchanged()). */
 static const enum ctl_res acl_kinds[] = {
 	CTL_RES_K8S_NETPOL, CTL_RES_CALICO_NETPOL, CTL_RES_GLOBAL_NETPOL,
 	CTL_RES_TIER, CTL_RES_NETWORKSET, CTL_RES_GLOBAL_NETWORKSET,
-	CTL_RES_POD, CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
+	CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
 };
 
 static uint64_t *acl_key(const struct ctl_compile_in *in,
@@ -456,6 +458,55 @@ static uint64_t *acl_key(const struct ctl_compile_in *in,
 		v[k + e] = (uint64_t)(uintptr_t)eps[e];
 	*len = (k + n) * sizeof(*v);
 	return v;
+}
+
+struct pod_check {
+	const struct ctl_compile_in *in;
+	const struct acl_set *set;
+	const struct acl_world *w;
+};
+
+static bool pod_is_local(const struct ctl_pod *p, const char *node)
+{
+	return p && p->node && strcmp(p->node, node) == 0;
+}
+
+static int pod_check_one(void *arg, const char *ns, const char *name,
+			 const void *old)
+{
+	const struct pod_check *pc = arg;
+	const struct ctl_pod *cur = ctl_store_get(pc->in->st, CTL_RES_POD, ns,
+						  name);
+	const char *self = pc->in->cfg->node;
+
+	/* A local Pod may be an endpoint, whose plan depends on it. */
+	if (pod_is_local(old, self) || pod_is_local(cur, self))
+		return 1;
+	return acl_set_pod_matters(pc->set, pc->w, old, cur) ? 1 : 0;
+}
+
+/*
+ * Whether the policy set of @p sh, built from the other kinds as they are
+ * now, would come out the same from the current Pods: only the Pods changed
+ * since (the store's journal) are looked at, so a Pod update does not walk
+ * every Pod. Brings the record's Pod generation up to date when so.
+ */
+static bool pods_unchanged(const struct ctl_compile_in *in, struct shared *sh)
+{
+	uint64_t now = ctl_store_kind_generation(in->st, CTL_RES_POD);
+	struct pod_check pc = {.in = in, .set = sh->obj};
+	int rc;
+
+	if (sh->pod_gen == now)
+		return true;
+	if ((pc.w = acl_world_labels_from_store(in->st)) == NULL)
+		return false;
+	rc = ctl_store_pod_changes(in->st, sh->pod_gen, pod_check_one, &pc);
+	acl_world_free((struct acl_world *)(uintptr_t)pc.w);
+	if (rc != 0)
+		return false;
+	sh->pod_gen = now;
+	return true;
 }
 
 /* Policy programs for every endpoint (acl/acl.h). */
@@ -478,8 +529,12 @@ static int build_acl(struct build *b)
 	if ((key = acl_key(in, eps, n, &len)) == NULL)
 		goto nomem;
 	if (po && (sh = shared_reuse(po->acl, key, len)) != NULL) {
-		free(key);
-		goto done;
+		if (pods_unchanged(in, sh)) {
+			free(key);
+			goto done;
+		}
+		shared_put(sh);
+		sh = NULL;
 	}
 	if ((w = acl_world_from_store(in->st)) == NULL)
 		goto nomem;
@@ -489,10 +544,13 @@ static int build_acl(struct build *b)
 		free(key);
 		goto out;
 	}
-	if ((sh = shared_new(set, acl_obj_free, key, len)) == NULL) {
+	sh = shared_new(set, acl_obj_free, key, len);
+	key = NULL; /* shared_new() took it, even when it failed */
+	if (sh == NULL) {
 		acl_set_free(set);
 		goto nomem;
 	}
+	sh->pod_gen = ctl_store_kind_generation(in->st, CTL_RES_POD);
 done:
 	b->t->own->acl = sh;
 	b->t->acl = sh->obj;

@@ -205,6 +205,56 @@ static int registry_eps(struct ctl *c)
 	return 0;
 }
 
+/* What the routes are computed from (control/routes.h); Pods only matter
+ * when on this node. */
+static const enum ctl_res route_kinds[] = {
+	CTL_RES_NODE, CTL_RES_IPPOOL, CTL_RES_IPAMBLOCK, CTL_RES_POD,
+};
+
+static void route_gens(const struct ctl *c, uint64_t *g)
+{
+	for (size_t i = 0; i < RTE_DIM(route_kinds); i++)
+		g[i] = ctl_store_kind_generation(c->store, route_kinds[i]);
+}
+
+struct local_check {
+	const struct ctl_store *st;
+	const char *node;
+};
+
+static int pod_change_local(void *arg, const char *ns, const char *name,
+			    const void *old)
+{
+	const struct local_check *lc = arg;
+	const struct ctl_pod *o = old, *cur = ctl_store_get(lc->st, CTL_RES_POD,
+							    ns, name);
+
+	return (o && o->node && !strcmp(o->node, lc->node)) ||
+	       (cur && cur->node && !strcmp(cur->node, lc->node));
+}
+
+/* Whether the published route set is still what ctl_routes_compute()
+ * would return: no node, pool or block changed, and no Pod on this node
+ * (the store's journal tells which Pods changed). Updates rs_gen if so. */
+static bool routes_current(struct ctl *c)
+{
+	struct local_check lc = {c->store, c->p.cfg->node};
+	uint64_t g[RTE_DIM(route_kinds)];
+	const size_t pod = RTE_DIM(route_kinds) - 1;
+
+	if (!c->have_rs)
+		return false;
+	route_gens(c, g);
+	if (memcmp(g, c->rs_gen, pod * sizeof(g[0])) != 0)
+		return false;
+	if (g[pod] != c->rs_gen[pod] &&
+	    ctl_store_pod_changes(c->store, c->rs_gen[pod], pod_change_local,
+				  &lc) != 0)
+		return false;
+	c->rs_gen[pod] = g[pod];
+	return true;
+}
+
 static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 {
 	const struct ctl_config *cfg = c->p.cfg;
@@ -213,9 +263,17 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 	char err[256] = "";
 	uint64_t t0 = rte_get_tsc_cycles();
 
+	uint64_t rs_gen[RTE_DIM(route_kinds)];
+	bool rs_kept;
+
 	c->built_gen = gen;
 	c->dirty_since_ms = 0;
-	if (registry_eps(c) != 0 || ctl_routes_compute(c->store, cfg->node, &rs) != 0) {
+	route_gens(c, rs_gen);
+	rs_kept = routes_current(c);
+	if (rs_kept)
+		rs = c->rs;
+	if (registry_eps(c) != 0 ||
+	    (!rs_kept && ctl_routes_compute(c->store, cfg->node, &rs) != 0)) {
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "route computation failed");
 		c->publish_failures++;
@@ -244,7 +302,8 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 		snprintf(c->last_error, sizeof(c->last_error), "%s", err);
 		c->publish_failures++;
 		ctl_tables_free(t);
-		ctl_routes_free(&rs);
+		if (!rs_kept)
+			ctl_routes_free(&rs);
 		return -1;
 	}
 	c->pub_gen++;
@@ -260,10 +319,13 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 		rte_free(old_rxl[w]);
 	ctl_pods_reap(&c->pods);
 	ctl_neigh_sweep(c->neigh);
-	if (c->have_rs)
-		ctl_routes_free(&c->rs);
-	c->rs = rs;
-	c->have_rs = true;
+	if (!rs_kept) {
+		if (c->have_rs)
+			ctl_routes_free(&c->rs);
+		c->rs = rs;
+		c->have_rs = true;
+		memcpy(c->rs_gen, rs_gen, sizeof(rs_gen));
+	}
 	c->publishes++;
 	c->last_publish_mono = ctl_now_mono();
 	if (c->first_publish_mono == 0)

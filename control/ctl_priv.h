@@ -25,6 +25,9 @@ struct ctl {
 
 	struct ctl_route_set rs;    /**< routes of the published tables */
 	bool have_rs;
+	/* Store kind generations rs was computed from (node, pool, block,
+	 * pod): a change elsewhere reuses it (routes_current()). */
+	uint64_t rs_gen[4];
 	uint64_t built_gen;         /**< store generation last compiled */
 	uint64_t pub_gen;           /**< publish counter */
 	uint64_t dirty_since_ms;    /**< first unpublished change, 0 = none */

@@ -38,6 +38,16 @@ struct st_node {
 	struct st_obj *head;
 };
 
+/* One remembered Pod change (ctl_store_pod_changes): the old decoded Pod
+ * lives here until the entry is overwritten. */
+struct st_change {
+	uint64_t gen;            /* Pod kind generation after the change */
+	char *id;                /* "ns\0name\0" */
+	void *old;               /* decoded, or NULL: an add */
+	ctl_decoded_free_fn free_fn;
+	bool opaque;             /* the old version was not decoded */
+};
+
 struct st_decoder {
 	ctl_decode_fn decode;
 	ctl_decoded_free_fn free_fn;
@@ -50,6 +60,10 @@ struct ctl_store {
 	uint64_t kind_gen[CTL_RES_MAX]; /* per kind, for reuse decisions */
 	bool index_broken;              /* out of memory once: scan instead */
 	struct st_node *by_node;        /* decoded pods by spec.nodeName */
+	struct st_change journal[CTL_STORE_POD_JOURNAL]; /* ring */
+	size_t j_next;                  /* next slot to write */
+	uint64_t j_lost;                /* gen of the newest dropped entry */
+	bool j_broken;                  /* out of memory once: forget all */
 };
 
 struct ctl_store *ctl_store_create(void)
@@ -107,6 +121,67 @@ static void node_index_del(struct ctl_store *st, struct st_obj *o)
 	}
 }
 
+static void change_clear(struct st_change *c)
+{
+	if (c->old != NULL && c->free_fn != NULL)
+		c->free_fn(c->old);
+	free(c->id);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Remember a Pod change and keep its old version @p old (NULL: an add), if
+ * any, alive: takes the decoded object out of @p old. Call after the kind
+ * generation was bumped.
+ */
+static void journal_add(struct ctl_store *st, const char *ns,
+			const char *name, struct st_obj *old)
+{
+	struct st_change *c = &st->journal[st->j_next];
+	size_t ln = strlen(ns), lm = strlen(name);
+
+	if (c->gen > st->j_lost)
+		st->j_lost = c->gen;
+	change_clear(c);
+	st->j_next = (st->j_next + 1) % CTL_STORE_POD_JOURNAL;
+	c->gen = st->kind_gen[CTL_RES_POD];
+	c->id = malloc(ln + lm + 2);
+	if (c->id == NULL) {
+		/* later walks must not miss this change */
+		st->j_broken = true;
+		return;
+	}
+	memcpy(c->id, ns, ln + 1);
+	memcpy(c->id + ln + 1, name, lm + 1);
+	if (old != NULL) {
+		c->opaque = old->decoded == NULL;
+		c->old = old->decoded;
+		c->free_fn = old->free_fn;
+		old->decoded = NULL;
+	}
+}
+
+int ctl_store_pod_changes(const struct ctl_store *st, uint64_t since,
+			  ctl_store_change_fn fn, void *arg)
+{
+	if (st->j_broken || st->j_lost > since)
+		return -ERANGE;
+	for (size_t k = 0; k < CTL_STORE_POD_JOURNAL; k++) {
+		const struct st_change *c =
+			&st->journal[(st->j_next + k) % CTL_STORE_POD_JOURNAL];
+		int rc;
+
+		if (c->gen <= since)
+			continue;
+		if (c->opaque)
+			return -ERANGE;
+		rc = fn(arg, c->id, c->id + strlen(c->id) + 1, c->old);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static void obj_free(struct st_obj *o)
 {
 	if (o->decoded != NULL && o->free_fn != NULL)
@@ -131,6 +206,8 @@ void ctl_store_free(struct ctl_store *st)
 			obj_free(o);
 		}
 	}
+	for (size_t i = 0; i < CTL_STORE_POD_JOURNAL; i++)
+		change_clear(&st->journal[i]);
 	free(st);
 }
 
@@ -298,12 +375,15 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	if (old != NULL) {
 		node_index_del(st, old);
 		HASH_DEL(st->tab[res], old);
-		obj_free(old);
 	}
 	HASH_ADD_KEYPTR(hh, st->tab[res], o->key, strlen(o->key), o);
 	node_index_add(st, res, o);
 	st->generation++;
 	st->kind_gen[res]++;
+	if (res == CTL_RES_POD)
+		journal_add(st, ns, name, old);
+	if (old != NULL)
+		obj_free(old);
 	return 0;
 
 out_nomem:
@@ -345,9 +425,11 @@ int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 		return -ENOENT;
 	node_index_del(st, o);
 	HASH_DEL(st->tab[res], o);
-	obj_free(o);
 	st->generation++;
 	st->kind_gen[res]++;
+	if (res == CTL_RES_POD)
+		journal_add(st, o->ns, o->name, o);
+	obj_free(o);
 	return 0;
 }
 
@@ -372,9 +454,11 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
 			continue;
 		node_index_del(st, o);
 		HASH_DEL(st->tab[res], o);
-		obj_free(o);
 		st->generation++;
 		st->kind_gen[res]++;
+		if (res == CTL_RES_POD)
+			journal_add(st, o->ns, o->name, o);
+		obj_free(o);
 	}
 }
 
