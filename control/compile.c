@@ -501,7 +501,8 @@ static bool pods_unchanged(const struct ctl_compile_in *in, struct shared *sh)
 		return true;
 	if ((pc.w = acl_world_labels_from_store(in->st)) == NULL)
 		return false;
-	rc = ctl_store_pod_changes(in->st, sh->pod_gen, pod_check_one, &pc);
+	rc = ctl_store_changes(in->st, CTL_RES_POD, sh->pod_gen, pod_check_one,
+			       &pc);
 	acl_world_free((struct acl_world *)(uintptr_t)pc.w);
 	if (rc != 0)
 		return false;

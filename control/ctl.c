@@ -205,8 +205,7 @@ static int registry_eps(struct ctl *c)
 	return 0;
 }
 
-/* What the routes are computed from (control/routes.h); Pods only matter
- * when on this node. */
+/* What the routes are computed from (control/routes.h). */
 static const enum ctl_res route_kinds[] = {
 	CTL_RES_NODE, CTL_RES_IPPOOL, CTL_RES_IPAMBLOCK, CTL_RES_POD,
 };
@@ -217,41 +216,44 @@ static void route_gens(const struct ctl *c, uint64_t *g)
 		g[i] = ctl_store_kind_generation(c->store, route_kinds[i]);
 }
 
-struct local_check {
+struct route_check {
 	const struct ctl_store *st;
+	enum ctl_res res;
 	const char *node;
 };
 
-static int pod_change_local(void *arg, const char *ns, const char *name,
-			    const void *old)
+static int route_change(void *arg, const char *ns, const char *name,
+			const void *old)
 {
-	const struct local_check *lc = arg;
-	const struct ctl_pod *o = old, *cur = ctl_store_get(lc->st, CTL_RES_POD,
-							    ns, name);
+	const struct route_check *rc = arg;
 
-	return (o && o->node && !strcmp(o->node, lc->node)) ||
-	       (cur && cur->node && !strcmp(cur->node, lc->node));
+	return ctl_routes_change_matters(rc->res, old,
+					 ctl_store_get(rc->st, rc->res, ns,
+						       name),
+					 rc->node);
 }
 
 /* Whether the published route set is still what ctl_routes_compute()
- * would return: no node, pool or block changed, and no Pod on this node
- * (the store's journal tells which Pods changed). Updates rs_gen if so. */
+ * would return: the store's journal tells which nodes, pools, blocks and
+ * Pods changed since, and none of the changes touches routes (a Node's
+ * labels, a Pod on another node, ...). Updates rs_gen if so. */
 static bool routes_current(struct ctl *c)
 {
-	struct local_check lc = {c->store, c->p.cfg->node};
 	uint64_t g[RTE_DIM(route_kinds)];
-	const size_t pod = RTE_DIM(route_kinds) - 1;
 
 	if (!c->have_rs)
 		return false;
 	route_gens(c, g);
-	if (memcmp(g, c->rs_gen, pod * sizeof(g[0])) != 0)
-		return false;
-	if (g[pod] != c->rs_gen[pod] &&
-	    ctl_store_pod_changes(c->store, c->rs_gen[pod], pod_change_local,
-				  &lc) != 0)
-		return false;
-	c->rs_gen[pod] = g[pod];
+	for (size_t i = 0; i < RTE_DIM(route_kinds); i++) {
+		struct route_check rc = {c->store, route_kinds[i],
+					 c->p.cfg->node};
+
+		if (g[i] != c->rs_gen[i] &&
+		    ctl_store_changes(c->store, route_kinds[i], c->rs_gen[i],
+				      route_change, &rc) != 0)
+			return false;
+	}
+	memcpy(c->rs_gen, g, sizeof(g));
 	return true;
 }
 
@@ -306,6 +308,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 			ctl_routes_free(&rs);
 		return -1;
 	}
+	uint64_t t1 = rte_get_tsc_cycles();
 	c->pub_gen++;
 	struct pl_tables *old = pl_tables_cur;
 	__atomic_store_n(&pl_tables_cur, t, __ATOMIC_RELEASE);
@@ -314,6 +317,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 	/* One grace period for both: after it no worker uses the old tables
 	 * or polls a queue of the old lists, so dying ports can close. */
 	rte_rcu_qsbr_synchronize(c->p.qs, RTE_QSBR_THRID_INVALID);
+	uint64_t t2 = rte_get_tsc_cycles();
 	ctl_tables_free(old);
 	for (unsigned int w = 0; w < c->p.n_workers; w++)
 		rte_free(old_rxl[w]);
@@ -330,8 +334,10 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 	c->last_publish_mono = ctl_now_mono();
 	if (c->first_publish_mono == 0)
 		c->first_publish_mono = c->last_publish_mono;
-	c->last_publish_ms = (double)(rte_get_tsc_cycles() - t0) * 1000.0 /
-			     (double)rte_get_tsc_hz();
+	double hz_ms = (double)rte_get_tsc_hz() / 1000.0;
+	c->last_publish_ms = (double)(rte_get_tsc_cycles() - t0) / hz_ms;
+	c->last_compile_ms = (double)(t1 - t0) / hz_ms;
+	c->last_grace_ms = (double)(t2 - t1) / hz_ms;
 	if (!c->published)
 		KDP_LOG(NOTICE, "first tables published: %zu routes, %zu nodes",
 			rs.n, rs.n_node_ips);

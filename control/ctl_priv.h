@@ -37,6 +37,8 @@ struct ctl {
 	uint64_t publishes;
 	uint64_t publish_failures;
 	double last_publish_ms;     /**< compile + publish duration */
+	double last_compile_ms;     /**< of which building the tables */
+	double last_grace_ms;       /**< of which the RCU grace period */
 	char last_error[256];
 	bool published;
 	/* CLOCK_MONOTONIC seconds, comparable with other processes' clocks,

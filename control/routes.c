@@ -488,3 +488,79 @@ void ctl_routes_free(struct ctl_route_set *rs)
 	free(rs->pool_plens);
 	memset(rs, 0, sizeof(*rs));
 }
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The allocation of @p b that block_routes() routes on its own, from
+ * index @p i on: one with a node other than the block's host and @p self. */
+static size_t next_routed(const struct ctl_block *b, size_t i,
+			  const char *self)
+{
+	for (; i < b->n_allocs; i++) {
+		const char *n = b->allocs[i].node;
+
+		if (n && n[0] && !str_eq(n, b->host) && strcmp(n, self))
+			return i;
+	}
+	return i;
+}
+
+static bool block_same_routes(const struct ctl_block *a,
+			      const struct ctl_block *b, const char *self)
+{
+	size_t i = 0, j = 0;
+
+	if (a->net != b->net || a->plen != b->plen ||
+	    a->deleted != b->deleted || !str_eq(a->host, b->host))
+		return false;
+	for (;;) {
+		i = next_routed(a, i, self);
+		j = next_routed(b, j, self);
+		if (i == a->n_allocs || j == b->n_allocs)
+			return i == a->n_allocs && j == b->n_allocs;
+		if (a->allocs[i].ip != b->allocs[j].ip ||
+		    strcmp(a->allocs[i].node, b->allocs[j].node))
+			return false;
+		i++;
+		j++;
+	}
+}
+
+static bool pod_local(const struct ctl_pod *p, const char *self)
+{
+	return p && !p->host_network && p->node && strcmp(p->node, self) == 0;
+}
+
+bool ctl_routes_change_matters(enum ctl_res res, const void *old,
+			       const void *cur, const char *self)
+{
+	self = self ? self : "";
+	switch (res) {
+	case CTL_RES_NODE: {
+		const struct ctl_node *a = old, *b = cur;
+
+		/* name, ip, tunnel_ip: routes and node IPs; plen: SameSubnet
+		 * (the local node's) */
+		return !a || !b || a->ip != b->ip || a->plen != b->plen ||
+		       a->tunnel_ip != b->tunnel_ip;
+	}
+	case CTL_RES_POD: {
+		const struct ctl_pod *a = old, *b = cur;
+
+		if (!pod_local(a, self) && !pod_local(b, self))
+			return false;
+		return !a || !b || !pod_local(a, self) ||
+		       !pod_local(b, self) || a->n_ips != b->n_ips ||
+		       memcmp(a->ips, b->ips, a->n_ips * sizeof(a->ips[0]));
+	}
+	case CTL_RES_IPAMBLOCK:
+		return !old || !cur || !block_same_routes(old, cur, self);
+	case CTL_RES_IPPOOL:
+		return true;
+	default:
+		return false;
+	}
+}

@@ -63,4 +63,16 @@ int ctl_routes_compute(const struct ctl_store *st, const char *self,
 		       struct ctl_route_set *out);
 void ctl_routes_free(struct ctl_route_set *rs);
 
+/**
+ * Whether a change of one object of kind @p res, from @p old to @p cur
+ * (decoded, as the store holds them; either NULL: added, deleted), can
+ * change what ctl_routes_compute() returns for node @p self. False only
+ * when it surely cannot: a Node whose addresses stay, a Pod on another
+ * node, an IPAM block whose routed allocations stay, a kind routes do not
+ * read. Lets the control loop keep a route set over changes that do not
+ * touch it, without recomputing it.
+ */
+bool ctl_routes_change_matters(enum ctl_res res, const void *old,
+			       const void *cur, const char *self);
+
 #endif /* KDP_CONTROL_ROUTES_H */

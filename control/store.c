@@ -38,10 +38,11 @@ struct st_node {
 	struct st_obj *head;
 };
 
-/* One remembered Pod change (ctl_store_pod_changes): the old decoded Pod
- * lives here until the entry is overwritten. */
+/* One remembered change (ctl_store_changes): the old decoded object lives
+ * here until the entry is overwritten. */
 struct st_change {
-	uint64_t gen;            /* Pod kind generation after the change */
+	enum ctl_res res;
+	uint64_t gen;            /* kind generation after the change */
 	char *id;                /* "ns\0name\0" */
 	void *old;               /* decoded, or NULL: an add */
 	ctl_decoded_free_fn free_fn;
@@ -60,9 +61,9 @@ struct ctl_store {
 	uint64_t kind_gen[CTL_RES_MAX]; /* per kind, for reuse decisions */
 	bool index_broken;              /* out of memory once: scan instead */
 	struct st_node *by_node;        /* decoded pods by spec.nodeName */
-	struct st_change journal[CTL_STORE_POD_JOURNAL]; /* ring */
+	struct st_change journal[CTL_STORE_JOURNAL]; /* ring */
 	size_t j_next;                  /* next slot to write */
-	uint64_t j_lost;                /* gen of the newest dropped entry */
+	uint64_t j_lost[CTL_RES_MAX];   /* per kind: newest dropped gen */
 	bool j_broken;                  /* out of memory once: forget all */
 };
 
@@ -130,21 +131,22 @@ static void change_clear(struct st_change *c)
 }
 
 /*
- * Remember a Pod change and keep its old version @p old (NULL: an add), if
- * any, alive: takes the decoded object out of @p old. Call after the kind
- * generation was bumped.
+ * Remember a change of @p res and keep its old version @p old (NULL: an
+ * add), if any, alive: takes the decoded object out of @p old. Call after
+ * the kind generation was bumped.
  */
-static void journal_add(struct ctl_store *st, const char *ns,
-			const char *name, struct st_obj *old)
+static void journal_add(struct ctl_store *st, enum ctl_res res,
+			const char *ns, const char *name, struct st_obj *old)
 {
 	struct st_change *c = &st->journal[st->j_next];
 	size_t ln = strlen(ns), lm = strlen(name);
 
-	if (c->gen > st->j_lost)
-		st->j_lost = c->gen;
+	if (c->id != NULL && c->gen > st->j_lost[c->res])
+		st->j_lost[c->res] = c->gen;
 	change_clear(c);
-	st->j_next = (st->j_next + 1) % CTL_STORE_POD_JOURNAL;
-	c->gen = st->kind_gen[CTL_RES_POD];
+	st->j_next = (st->j_next + 1) % CTL_STORE_JOURNAL;
+	c->res = res;
+	c->gen = st->kind_gen[res];
 	c->id = malloc(ln + lm + 2);
 	if (c->id == NULL) {
 		/* later walks must not miss this change */
@@ -161,17 +163,18 @@ static void journal_add(struct ctl_store *st, const char *ns,
 	}
 }
 
-int ctl_store_pod_changes(const struct ctl_store *st, uint64_t since,
-			  ctl_store_change_fn fn, void *arg)
+int ctl_store_changes(const struct ctl_store *st, enum ctl_res res,
+		      uint64_t since, ctl_store_change_fn fn, void *arg)
 {
-	if (st->j_broken || st->j_lost > since)
+	if ((unsigned)res >= CTL_RES_MAX || st->j_broken ||
+	    st->j_lost[res] > since)
 		return -ERANGE;
-	for (size_t k = 0; k < CTL_STORE_POD_JOURNAL; k++) {
+	for (size_t k = 0; k < CTL_STORE_JOURNAL; k++) {
 		const struct st_change *c =
-			&st->journal[(st->j_next + k) % CTL_STORE_POD_JOURNAL];
+			&st->journal[(st->j_next + k) % CTL_STORE_JOURNAL];
 		int rc;
 
-		if (c->gen <= since)
+		if (c->id == NULL || c->res != res || c->gen <= since)
 			continue;
 		if (c->opaque)
 			return -ERANGE;
@@ -206,7 +209,7 @@ void ctl_store_free(struct ctl_store *st)
 			obj_free(o);
 		}
 	}
-	for (size_t i = 0; i < CTL_STORE_POD_JOURNAL; i++)
+	for (size_t i = 0; i < CTL_STORE_JOURNAL; i++)
 		change_clear(&st->journal[i]);
 	free(st);
 }
@@ -380,8 +383,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	node_index_add(st, res, o);
 	st->generation++;
 	st->kind_gen[res]++;
-	if (res == CTL_RES_POD)
-		journal_add(st, ns, name, old);
+	journal_add(st, res, ns, name, old);
 	if (old != NULL)
 		obj_free(old);
 	return 0;
@@ -427,8 +429,7 @@ int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 	HASH_DEL(st->tab[res], o);
 	st->generation++;
 	st->kind_gen[res]++;
-	if (res == CTL_RES_POD)
-		journal_add(st, o->ns, o->name, o);
+	journal_add(st, res, o->ns, o->name, o);
 	obj_free(o);
 	return 0;
 }
@@ -456,8 +457,7 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
 		HASH_DEL(st->tab[res], o);
 		st->generation++;
 		st->kind_gen[res]++;
-		if (res == CTL_RES_POD)
-			journal_add(st, o->ns, o->name, o);
+		journal_add(st, res, o->ns, o->name, o);
 		obj_free(o);
 	}
 }

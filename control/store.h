@@ -76,30 +76,32 @@ uint64_t ctl_store_generation(const struct ctl_store *st);
 uint64_t ctl_store_kind_generation(const struct ctl_store *st,
 				   enum ctl_res res);
 
-/** How many Pod changes the store remembers for ctl_store_pod_changes(). */
-#define CTL_STORE_POD_JOURNAL 4096
+/** How many changes (of all kinds) the store remembers, with the old
+ * versions, for ctl_store_changes(). */
+#define CTL_STORE_JOURNAL 4096
 
 /**
- * A Pod change: @p old is the decoded Pod (struct ctl_pod) as it was before
- * the change, NULL when the change added it; its current version, if any,
- * is ctl_store_get(st, CTL_RES_POD, ns, name). @p old stays valid until the
- * next store change.
+ * A change: @p old is the decoded object as it was before the change, NULL
+ * when the change added it; its current version, if any, is
+ * ctl_store_get(st, res, ns, name) (@p ns is "" for cluster-scoped kinds).
+ * @p old stays valid until the next store change.
  */
 typedef int (*ctl_store_change_fn)(void *arg, const char *ns,
 				   const char *name, const void *old);
 
 /**
- * Visit, oldest first, the Pod changes after the Pod kind generation was
- * @p since (a value of ctl_store_kind_generation(st, CTL_RES_POD)), so that
- * what was built from the Pods then can be brought up to date by looking at
- * the changed ones only. A Pod changed several times is visited each time.
+ * Visit, oldest first, the changes to objects of @p res after its kind
+ * generation was @p since (a value of ctl_store_kind_generation()), so that
+ * what was built from that kind then can be brought up to date by looking
+ * at the changed objects only. An object changed several times is visited
+ * each time.
  * @return 0, the visitor's non-zero return (which stops the walk), or
- *   -ERANGE when the store no longer remembers all of them (more than
- *   CTL_STORE_POD_JOURNAL since, or an undecoded Pod among them): the caller
- *   must then look at every Pod.
+ *   -ERANGE when the store no longer remembers all of them (too many
+ *   changes since, or an undecoded object among them): the caller must
+ *   then look at every object.
  */
-int ctl_store_pod_changes(const struct ctl_store *st, uint64_t since,
-			  ctl_store_change_fn fn, void *arg);
+int ctl_store_changes(const struct ctl_store *st, enum ctl_res res,
+		      uint64_t since, ctl_store_change_fn fn, void *arg);
 
 /** Number of objects of a kind. */
 size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res);

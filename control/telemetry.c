@@ -295,6 +295,12 @@ static int tel_datastore(const char *cmd, const char *params,
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%.3f", c->last_publish_ms);
 	rte_tel_data_add_dict_string(d, "last_publish_ms", ms);
+	/* Its parts: building the tables, and the RCU grace period (workers
+	 * descheduled on a loaded machine make it long). */
+	snprintf(ms, sizeof(ms), "%.3f", c->last_compile_ms);
+	rte_tel_data_add_dict_string(d, "last_compile_ms", ms);
+	snprintf(ms, sizeof(ms), "%.3f", c->last_grace_ms);
+	rte_tel_data_add_dict_string(d, "last_grace_ms", ms);
 	rte_tel_data_add_dict_string(d, "last_compile_error", c->last_error);
 	/* Start-up: milliseconds from control start; -1 = not yet. */
 	snprintf(ms, sizeof(ms), "%.1f", c->first_sync_mono == 0 ? -1.0 :

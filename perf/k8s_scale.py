@@ -94,7 +94,7 @@ def main(argv=None):
                   f"{ds['last_publish_ms']} ms", flush=True)
 
             c = lab.client()
-            lat, kinds, seen, own = [], [], [], []
+            lat, kinds, seen, own, comp, grace = [], [], [], [], [], []
             for i in range(a.updates):
                 kind = ("pod", "node", "block")[i % 3]
                 j = i // 3
@@ -134,6 +134,8 @@ def main(argv=None):
                 t_w = write_times(lab, rv - 1)[rv]
                 lat.append((t_pub - t_w) * 1000.0)
                 own.append(float(d["last_publish_ms"]))
+                comp.append(float(d["last_compile_ms"]))
+                grace.append(float(d["last_grace_ms"]))
                 seen.append((t_seen - t_w) * 1000.0)
                 kinds.append(kind)
                 time.sleep(0.02)
@@ -155,6 +157,9 @@ def main(argv=None):
     print(f"  of which kdp's compile+publish (last_publish_ms): "
           f"p50 {pct(own, 50):.1f} ms, p99 {pct(own, 99):.1f} ms, "
           f"max {max(own):.1f} ms")
+    print(f"    compile (route set, tables): p50 {pct(comp, 50):.1f} ms, "
+          f"p99 {pct(comp, 99):.1f} ms; RCU grace period: "
+          f"p50 {pct(grace, 50):.1f} ms, p99 {pct(grace, 99):.1f} ms")
     for k in ("pod", "node", "block"):
         xs = [x for x, kk in zip(lat, kinds) if kk == k]
         ys = [x for x, kk in zip(own, kinds) if kk == k]

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
+
+#include "acl/acl_priv.h"
 #include "acl/eval.h"
 #include "acl/policy.h"
 #include "tutil.h"
@@ -328,11 +331,126 @@ static void test_named_ports_and_sets(void)
 	fix_free(&f);
 }
 
+static bool iset_same(const struct acl_iset *a, const struct acl_iset *b)
+{
+	return a->n == b->n && (!a->n || (!memcmp(a->lo, b->lo, a->n * 4) &&
+					  !memcmp(a->hi, b->hi, a->n * 4)));
+}
+
+static bool pset_same(const struct acl_pset *a, const struct acl_pset *b)
+{
+	return a->n_named == b->n_named &&
+	       (!a->n_named || !memcmp(a->named, b->named,
+				       a->n_named * sizeof(*a->named)));
+}
+
+static bool cent_same(const struct acl_cent *a, const struct acl_cent *b)
+{
+	return iset_same(&a->sel, &b->sel) &&
+	       iset_same(&a->not_sel, &b->not_sel) &&
+	       pset_same(&a->ports, &b->ports) &&
+	       pset_same(&a->not_ports, &b->not_ports);
+}
+
+/* What the pods contribute to two sets is the same. */
+static bool set_same(const struct acl_set *a, const struct acl_set *b)
+{
+	if (a->n_ep != b->n_ep)
+		return false;
+	for (uint32_t i = 0; i < a->n_ep * ACL_DIR_MAX; i++) {
+		const struct acl_prog *x = &a->prog[i], *y = &b->prog[i];
+
+		if (x->n != y->n)
+			return false;
+		for (uint32_t r = 0; r < x->n; r++)
+			if (!cent_same(&x->r[r].src, &y->r[r].src) ||
+			    !cent_same(&x->r[r].dst, &y->r[r].dst))
+				return false;
+	}
+	return true;
+}
+
+/*
+ * acl_set_pod_matters(): a change of a pod that is no endpoint matters
+ * exactly when it changes a resolved peer selector's IP set or a named
+ * port set; when it says not, a rebuild gives the same programs.
+ */
+static void test_pod_matters(void)
+{
+	static const struct {
+		int pod;
+		const char *labels; /* NULL: unchanged */
+		const char *ip;     /* NULL: unchanged */
+		bool drop_ports;
+		bool want;
+		const char *what;
+	} ch[] = {
+		{1, "{\"app\":\"db\",\"x\":\"y\"}", NULL, false, false,
+		 "peer gets an unrelated label"},
+		{1, "{\"app\":\"cache\"}", NULL, false, true,
+		 "peer leaves the selector"},
+		{1, NULL, "10.0.0.9", false, true, "peer changes address"},
+		{2, "{\"app\":\"db\"}", NULL, false, false,
+		 "other namespace's pod becomes db"},
+		{2, NULL, "10.0.1.9", false, false,
+		 "other namespace's pod changes address"},
+		{0, NULL, NULL, true, true, "endpoint pod loses named port"},
+	};
+	struct fix f;
+	char err[128];
+
+	fix_init(&f);
+	/* web (pod a) takes ingress from ns's db pods on its port http */
+	fix_add(&f, acl_k8s_netpol_decode,
+		"{\"metadata\":{\"name\":\"np\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},"
+		"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":"
+		"{\"app\":\"db\"}}}],\"ports\":[{\"port\":\"http\"}]}]}}");
+	const struct ctl_pod *eps[1] = { &f.pods[0] };
+	struct acl_set *before = acl_set_build(f.w, eps, 1, 1, 1, err,
+					       sizeof(err));
+	TU_CHECK(before, "build: %s", err);
+	for (size_t i = 0; before && i < RTE_DIM(ch); i++) {
+		struct ctl_pod *p = &f.pods[ch[i].pod], old = *p;
+
+		if (ch[i].labels) {
+			cJSON *l = cJSON_Parse(ch[i].labels);
+			tu_labels_from_json(&p->labels, l);
+			cJSON_Delete(l);
+		}
+		if (ch[i].ip)
+			p->ips[0] = tu_ip(ch[i].ip);
+		if (ch[i].drop_ports)
+			p->n_ports = 0;
+		bool got = acl_set_pod_matters(before, f.w, &old, p);
+		TU_CHECK(got == ch[i].want, "%s: matters %d", ch[i].what, got);
+		struct acl_set *after = acl_set_build(f.w, eps, 1, 1, 2, err,
+						      sizeof(err));
+		TU_CHECK(after && set_same(before, after) == !ch[i].want,
+			 "%s: rebuild %s", ch[i].what,
+			 ch[i].want ? "the same" : "differs");
+		acl_set_free(after);
+		if (ch[i].labels)
+			ctl_labels_clear(&p->labels);
+		*p = old;
+	}
+	/* added and deleted pods: only when they fall in a set */
+	TU_CHECK(before && acl_set_pod_matters(before, f.w, NULL, &f.pods[1]),
+		 "a db pod added");
+	TU_CHECK(before && acl_set_pod_matters(before, f.w, &f.pods[1], NULL),
+		 "a db pod deleted");
+	TU_CHECK(before && !acl_set_pod_matters(before, f.w, &f.pods[2], NULL),
+		 "an unselected pod deleted");
+	acl_set_free(before);
+	fix_free(&f);
+}
+
 int main(void)
 {
 	test_rejections();
 	test_tiers_and_pass();
 	test_named_ports_and_sets();
+	test_pod_matters();
 	printf("acl policy tests: %d failure(s)\n", tu_failures);
 	return tu_failures ? 1 : 0;
 }

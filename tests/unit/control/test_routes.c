@@ -2,6 +2,7 @@
 /* Felix route computation (calico-model.md §2) on a small cluster. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "control/routes.h"
 #include "control/store.h"
@@ -235,6 +236,130 @@ static void test_never_only(void)
 	st = saved;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool rs_equal(const struct ctl_route_set *a,
+		     const struct ctl_route_set *b)
+{
+	if (a->n != b->n || a->self_ip != b->self_ip ||
+	    a->self_plen != b->self_plen ||
+	    a->self_tunnel_ip != b->self_tunnel_ip ||
+	    a->ipip_enabled != b->ipip_enabled ||
+	    a->n_node_ips != b->n_node_ips || a->n_pools != b->n_pools)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ctl_route *x = &a->v[i], *y = &b->v[i];
+
+		if (x->net != y->net || x->plen != y->plen ||
+		    x->kind != y->kind || x->via != y->via ||
+		    !str_same(x->node, y->node) ||
+		    !str_same(x->pod_ns, y->pod_ns) ||
+		    !str_same(x->pod_name, y->pod_name))
+			return false;
+	}
+	return !memcmp(a->node_ips, b->node_ips,
+		       a->n_node_ips * sizeof(a->node_ips[0])) &&
+	       !memcmp(a->pool_nets, b->pool_nets,
+		       a->n_pools * sizeof(a->pool_nets[0])) &&
+	       !memcmp(a->pool_plens, b->pool_plens, a->n_pools);
+}
+
+struct matter_ctx {
+	enum ctl_res res;
+	const char *self;
+	int matters;
+};
+
+static int matter_visit(void *arg, const char *ns, const char *name,
+			const void *old)
+{
+	struct matter_ctx *m = arg;
+
+	m->matters += ctl_routes_change_matters(
+		m->res, old, ctl_store_get(st, m->res, ns, name), m->self);
+	return 0;
+}
+
+/*
+ * Each change, as seen from n1: whether ctl_routes_change_matters() says it
+ * can change the routes, and that the routes really stay the same when it
+ * says no (and really change in the cases expected to).
+ */
+static void test_change_matters(void)
+{
+	static const struct {
+		enum ctl_res res;
+		const char *json;  /* NULL: delete name */
+		const char *ns, *name;
+		int matters;       /* expected */
+		int differs;       /* the routes really change */
+	} ch[] = {
+		/* a label on a node, on another node's pod: nothing */
+		{CTL_RES_NODE, "{'metadata':{'name':'n2','labels':{'x':'1'},"
+		 "'annotations':{'projectcalico.org/IPv4Address':'192.168.10.12/24',"
+		 "'projectcalico.org/IPv4IPIPTunnelAddr':'10.244.2.0'}}}",
+		 NULL, "n2", 0, 0},
+		{CTL_RES_POD, POD("default", "py", "n2", "10.244.2.7", ""),
+		 "default", "py", 0, 0},
+		{CTL_RES_POD, POD("default", "py", "n2", "10.244.2.8", ""),
+		 "default", "py", 0, 0},
+		{CTL_RES_POD, NULL, "default", "py", 0, 0},
+		/* a node's address; a pod moving here; a local pod's labels */
+		{CTL_RES_NODE, NODE("n2", "192.168.10.22/24", "10.244.2.0"),
+		 NULL, "n2", 1, 1},
+		{CTL_RES_POD, POD("default", "pz", "n1", "10.244.1.33", ""),
+		 "default", "pz", 1, 1},
+		{CTL_RES_POD, "{'metadata':{'name':'pz','namespace':'default',"
+		 "'labels':{'a':'b'}},'spec':{'nodeName':'n1'},"
+		 "'status':{'podIP':'10.244.1.33'}}", "default", "pz", 0, 0},
+		{CTL_RES_POD, NULL, "default", "pz", 1, 1},
+		/* block allocations: to its own host (covered), to another
+		 * node (a /32) */
+		{CTL_RES_IPAMBLOCK, BLOCK("b4", "10.245.2.0/26",
+		 ",'affinity':'host:n2','allocations':[0],'attributes':["
+		 "{'handle_id':'h','secondary':{'node':'n2'}}]"),
+		 NULL, "b4", 0, 0},
+		{CTL_RES_IPAMBLOCK, BLOCK("b4", "10.245.2.0/26",
+		 ",'affinity':'host:n2','allocations':[0],'attributes':["
+		 "{'handle_id':'h','secondary':{'node':'n3'}}]"),
+		 NULL, "b4", 1, 1},
+		{CTL_RES_IPAMBLOCK, BLOCK("b4", "10.245.2.0/26",
+		 ",'affinity':'host:n3'"), NULL, "b4", 1, 1},
+		{CTL_RES_IPPOOL, POOL("never", "10.246.0.0/16",
+		 ",'ipipMode':'Always'"), NULL, "never", 1, 1},
+	};
+	struct ctl_route_set a, b;
+
+	for (size_t i = 0; i < sizeof(ch) / sizeof(ch[0]); i++) {
+		struct matter_ctx m = {ch[i].res, "n1", 0};
+		uint64_t g = ctl_store_kind_generation(st, ch[i].res);
+
+		CHECK_EQ(ctl_routes_compute(st, "n1", &a), 0);
+		if (ch[i].json)
+			put(ch[i].res, ch[i].json);
+		else
+			CHECK_EQ(ctl_store_delete(st, ch[i].res, ch[i].ns,
+						  ch[i].name), 0);
+		CHECK(ctl_store_kind_generation(st, ch[i].res) > g);
+		CHECK_EQ(ctl_store_changes(st, ch[i].res, g, matter_visit, &m),
+			 0);
+		CHECK_EQ(ctl_routes_compute(st, "n1", &b), 0);
+		if ((m.matters != 0) != ch[i].matters ||
+		    !rs_equal(&a, &b) != ch[i].differs) {
+			fprintf(stderr, "change %zu: matters %d differs %d\n", i,
+				m.matters, !rs_equal(&a, &b));
+			check_failures++;
+		}
+		ctl_routes_free(&a);
+		ctl_routes_free(&b);
+	}
+	/* kinds routes do not read */
+	CHECK(!ctl_routes_change_matters(CTL_RES_NAMESPACE, NULL, NULL, "n1"));
+}
+
 int main(void)
 {
 	st = ctl_store_create();
@@ -244,6 +369,7 @@ int main(void)
 	test_from_n2();
 	test_unknown_self();
 	test_never_only();
+	test_change_matters();
 	ctl_store_free(st);
 	CHECK_DONE();
 }
