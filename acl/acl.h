@@ -148,11 +148,11 @@ void acl_register(struct ctl_store *st);
 struct acl_world *acl_world_from_store(const struct ctl_store *st);
 
 /**
- * A world with only the store's namespaces and service accounts: enough to
- * evaluate selectors against a given Pod (acl_set_pod_matters()). Borrows
- * like acl_world_from_store(). NULL on allocation failure.
+ * Like acl_world_from_store() without the Pods: enough to plan endpoints
+ * and to evaluate selectors against a given Pod (acl_set_pod_matters(),
+ * acl_set_update()). NULL on allocation failure.
  */
-struct acl_world *acl_world_labels_from_store(const struct ctl_store *st);
+struct acl_world *acl_world_nopods_from_store(const struct ctl_store *st);
 
 /* -------------------------------------------------------- compiled policy */
 
@@ -181,6 +181,29 @@ struct acl_set *acl_set_build(const struct acl_world *w,
  */
 bool acl_set_pod_matters(const struct acl_set *s, const struct acl_world *w,
 			 const struct ctl_pod *old, const struct ctl_pod *cur);
+
+/** One Pod change, as acl_set_update() takes them. */
+struct acl_pod_change {
+	const struct ctl_pod *old; /**< before; NULL: added */
+	const struct ctl_pod *cur; /**< after; NULL: deleted */
+};
+
+/**
+ * Like acl_set_build(), from the set @p prev built before Pod changes
+ * @p ch (in order: each Pod's changes chain, old to cur): peer selector IP
+ * sets and named port sets are @p prev's, updated with the changed Pods
+ * only, instead of walking every Pod. @p w is a world without Pods
+ * (acl_world_nopods_from_store()) over the same policies, tiers, network
+ * sets, namespaces and service accounts as @p prev's.
+ * @return the set, or NULL with a reason in @p err: then build from
+ *   scratch (also when @p prev's view of the Pods does not fit @p ch).
+ */
+struct acl_set *acl_set_update(const struct acl_set *prev,
+			       const struct acl_world *w,
+			       const struct ctl_pod *const *eps, uint32_t n_ep,
+			       unsigned int n_workers, uint64_t gen,
+			       const struct acl_pod_change *ch, size_t n_ch,
+			       char *err, size_t errlen);
 
 /** Free a set no worker can see any more. NULL is a no-op. */
 void acl_set_free(struct acl_set *s);

@@ -15,11 +15,11 @@
 
 /* A peer selector's IP set, resolved once per compile: many rules (one per
  * policy of a namespace, typically) share a selector, and each resolution
- * walks every pod. Keyed by the selector's canonical form. */
+ * walks every pod. Keyed by the selector's canonical form. What it
+ * resolved to is kept in the set (acl_sel_dep) for the next build. */
 struct sel_memo {
 	UT_hash_handle hh;
-	const char *key; /* the selector's str, which outlives the build */
-	const struct acl_sel *sel;
+	struct acl_sel_dep dep;
 	struct acl_iset set;
 };
 
@@ -28,11 +28,14 @@ struct cbuild {
 	struct sel_memo *memo;
 	struct acl_np_dep *np;
 	size_t n_np, cap_np;
+	/* acl_set_update(): resolutions come from prev and the changes */
+	const struct acl_set *prev;
+	const struct acl_pod_change *ch;
+	size_t n_ch;
 	uint32_t next_id;
 	char *err;
 	size_t errlen;
 };
-
 static int cmp_range(const void *pa, const void *pb)
 {
 	const uint64_t *a = pa, *b = pb;
@@ -94,86 +97,11 @@ static int iset_copy(struct acl_iset *dst, const struct acl_iset *src)
 	return 0;
 }
 
-static int iset_from_sel(struct cbuild *b, struct acl_iset *s,
-			 const struct acl_sel *sel)
+static int cmp_u32(const void *pa, const void *pb)
 {
-	const char *key = acl_sel_str(sel);
-	struct acl_ipset ips = { 0 };
-	struct sel_memo *m;
-	int rc;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
 
-	HASH_FIND_STR(b->memo, key, m);
-	if (m)
-		return iset_copy(s, &m->set);
-	if (!(m = calloc(1, sizeof(*m))))
-		return -ENOMEM;
-	rc = acl_world_sel_ipset(b->w, sel, &ips);
-	if (rc == 0)
-		rc = iset_from(&m->set, ips.v, ips.n);
-	acl_ipset_clear(&ips);
-	if (rc == 0)
-		rc = iset_copy(s, &m->set);
-	if (rc) {
-		free(m->set.lo);
-		free(m);
-		return rc;
-	}
-	m->key = key;
-	m->sel = sel;
-	HASH_ADD_KEYPTR(hh, b->memo, m->key, strlen(m->key), m);
-	return 0;
-}
-
-/* Hand the pod dependencies of the build over to @p s. */
-static int deps_keep(struct cbuild *b, struct acl_set *s)
-{
-	struct sel_memo *m, *tmp;
-	uint32_t n = 0;
-
-	s->dep_sel = calloc(HASH_COUNT(b->memo) + 1, sizeof(*s->dep_sel));
-	if (!s->dep_sel)
-		return -ENOMEM;
-	HASH_ITER(hh, b->memo, m, tmp)
-		s->dep_sel[n++] = m->sel;
-	s->n_dep_sel = n;
-	s->dep_np = b->np;
-	s->n_dep_np = (uint32_t)b->n_np;
-	b->np = NULL;
-	b->n_np = 0;
-	return 0;
-}
-
-/* Remember that the set resolved named port @p name over @p sel's pods. */
-static int np_dep_add(struct cbuild *b, const struct acl_sel *sel,
-		      const char *name)
-{
-	for (size_t i = 0; i < b->n_np; i++)
-		if (b->np[i].sel == sel && !strcmp(b->np[i].name, name))
-			return 0;
-	if (b->n_np == b->cap_np) {
-		size_t cap = b->cap_np ? 2 * b->cap_np : 8;
-		void *v = realloc(b->np, cap * sizeof(*b->np));
-
-		if (!v)
-			return -ENOMEM;
-		b->np = v;
-		b->cap_np = cap;
-	}
-	b->np[b->n_np++] = (struct acl_np_dep){ sel, name };
-	return 0;
-}
-
-static void memo_free(struct cbuild *b)
-{
-	struct sel_memo *m, *tmp;
-
-	free(b->np);
-	b->np = NULL;
-	HASH_ITER(hh, b->memo, m, tmp) {
-		HASH_DEL(b->memo, m);
-		free(m->set.lo);
-		free(m);
-	}
+	return a < b ? -1 : a > b;
 }
 
 static int cmp_npt(const void *pa, const void *pb)
@@ -187,15 +115,352 @@ static int cmp_npt(const void *pa, const void *pb)
 	return a->port < b->port ? -1 : a->port > b->port;
 }
 
+/* Append @p x (@p sz bytes) to the array *@p v of *@p n, capacity *@p cap. */
+static int vec_add(void **v, uint32_t *n, uint32_t *cap, size_t sz,
+		   const void *x)
+{
+	if (*n == *cap) {
+		uint32_t nc = *cap ? 2 * *cap : 8;
+		void *nv = realloc(*v, nc * sz);
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	memcpy((char *)*v + (size_t)(*n)++ * sz, x, sz);
+	return 0;
+}
+
+/* First index of the sorted array @p v whose element is not below @p x. */
+static uint32_t lower_bound(const void *v, uint32_t n, size_t sz,
+			    const void *x, int (*cmp)(const void *, const void *))
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (cmp((const char *)v + (size_t)mid * sz, x) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Sorted multisets (an address twice when two pods claim it): insert,
+ * remove one occurrence (-ENOENT when absent: the caller's view of the
+ * pods was not the set's). */
+static int ms_add(void **v, uint32_t *n, uint32_t *cap, size_t sz,
+		  const void *x, int (*cmp)(const void *, const void *))
+{
+	uint32_t at = lower_bound(*v, *n, sz, x, cmp);
+	int rc = vec_add(v, n, cap, sz, x);
+	char *b = *v;
+
+	if (rc)
+		return rc;
+	memmove(b + (at + 1) * sz, b + at * sz, (*n - 1 - at) * sz);
+	memcpy(b + at * sz, x, sz);
+	return 0;
+}
+
+static int ms_del(void *v, uint32_t *n, size_t sz, const void *x,
+		  int (*cmp)(const void *, const void *))
+{
+	uint32_t at = lower_bound(v, *n, sz, x, cmp);
+	char *b = v;
+
+	if (at == *n || cmp(b + at * sz, x) != 0)
+		return -ENOENT;
+	memmove(b + at * sz, b + (at + 1) * sz, (*n - at - 1) * sz);
+	(*n)--;
+	return 0;
+}
+
+/* A pod the world would hold (acl_world_add_pod) that @p sel selects
+ * (every pod when @p sel is NULL). */
+static bool pod_selected(const struct acl_world *w, const struct ctl_pod *p,
+			 const struct acl_sel *sel)
+{
+	if (!p || !p->node || p->host_network)
+		return false;
+	return !sel || world_pod_matches(w, p, sel, sel_required_ns(sel));
+}
+
+/* Pod @p p's part of selector @p d's addresses: in (add) or out. */
+static int sel_dep_pod(const struct acl_world *w, struct acl_sel_dep *d,
+		       uint32_t *cap, const struct ctl_pod *p, bool add)
+{
+	if (!pod_selected(w, p, d->sel))
+		return 0;
+	for (size_t j = 0; j < p->n_ips; j++) {
+		int rc = add ? ms_add((void **)&d->ips, &d->n_ips, cap,
+				      sizeof(uint32_t), &p->ips[j], cmp_u32) :
+			       ms_del(d->ips, &d->n_ips, sizeof(uint32_t),
+				      &p->ips[j], cmp_u32);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Pod @p p's part of named port @p d: (IP, proto, port) of each port so
+ * named, for each of its addresses. */
+static int np_dep_pod(const struct acl_world *w, struct acl_np_dep *d,
+		      uint32_t *cap, const struct ctl_pod *p, bool add)
+{
+	if (!pod_selected(w, p, d->sel))
+		return 0;
+	for (size_t q = 0; q < p->n_ports; q++) {
+		if (strcmp(p->ports[q].name, d->name))
+			continue;
+		for (size_t a = 0; a < p->n_ips; a++) {
+			struct acl_npt t = {
+				.ip = p->ips[a],
+				.port = p->ports[q].port,
+				.proto = p->ports[q].proto,
+			};
+			int rc = add ? ms_add((void **)&d->v, &d->n, cap,
+					      sizeof(t), &t, cmp_npt) :
+				       ms_del(d->v, &d->n, sizeof(t), &t,
+					      cmp_npt);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The previous set's resolution of selector @p key, or NULL. */
+static const struct acl_sel_dep *prev_sel(const struct acl_set *s,
+					  const char *key)
+{
+	for (uint32_t i = 0; i < s->n_dep_sel; i++)
+		if (!strcmp(s->dep_sel[i].key, key))
+			return &s->dep_sel[i];
+	return NULL;
+}
+
+static const struct acl_np_dep *prev_np(const struct acl_set *s,
+					const struct acl_sel *sel,
+					const char *name)
+{
+	for (uint32_t i = 0; i < s->n_dep_np; i++)
+		if (s->dep_np[i].sel == sel && !strcmp(s->dep_np[i].name, name))
+			return &s->dep_np[i];
+	return NULL;
+}
+
+/* The addresses of the pods @p d->sel selects: from the world's pods, or
+ * (acl_set_update()) from the previous set's and the changed pods. */
+static int sel_dep_resolve(struct cbuild *b, struct acl_sel_dep *d)
+{
+	const struct acl_world *w = b->w;
+	uint32_t cap = 0;
+	int rc = 0;
+
+	if (b->prev) {
+		const struct acl_sel_dep *p = prev_sel(b->prev, d->key);
+
+		if (!p)
+			return -ENOENT;
+		if (p->n_ips) {
+			if (!(d->ips = malloc(p->n_ips * sizeof(*d->ips))))
+				return -ENOMEM;
+			memcpy(d->ips, p->ips, p->n_ips * sizeof(*d->ips));
+			d->n_ips = cap = p->n_ips;
+		}
+		for (size_t i = 0; i < b->n_ch && !rc; i++) {
+			rc = sel_dep_pod(w, d, &cap, b->ch[i].old, false);
+			if (!rc)
+				rc = sel_dep_pod(w, d, &cap, b->ch[i].cur, true);
+		}
+	} else {
+		for (size_t i = 0; i < w->pods.n && !rc; i++) {
+			const struct ctl_pod *pod = w->pods.v[i];
+
+			if (!pod->n_ips || !world_pod_matches(w, pod, d->sel,
+							      sel_required_ns(d->sel)))
+				continue;
+			for (size_t j = 0; j < pod->n_ips && !rc; j++)
+				rc = vec_add((void **)&d->ips, &d->n_ips, &cap,
+					     sizeof(uint32_t), &pod->ips[j]);
+		}
+		if (!rc && d->n_ips)
+			qsort(d->ips, d->n_ips, sizeof(*d->ips), cmp_u32);
+	}
+	return rc;
+}
+
+static int iset_from_sel(struct cbuild *b, struct acl_iset *s,
+			 const struct acl_sel *sel)
+{
+	const char *key = acl_sel_str(sel);
+	struct acl_ipset nets = { 0 };
+	struct acl_cidr *all = NULL;
+	struct sel_memo *m;
+	int rc;
+
+	HASH_FIND_STR(b->memo, key, m);
+	if (m)
+		return iset_copy(s, &m->set);
+	if (!(m = calloc(1, sizeof(*m))))
+		return -ENOMEM;
+	m->dep.key = key;
+	m->dep.sel = sel;
+	/* network sets are not pods: always from the world */
+	rc = sel_dep_resolve(b, &m->dep) ?:
+	     acl_world_sel_netset_ipset(b->w, sel, &nets);
+	if (rc == 0 && !(all = malloc((m->dep.n_ips + nets.n + 1) *
+				      sizeof(*all))))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		for (uint32_t i = 0; i < m->dep.n_ips; i++)
+			all[i] = (struct acl_cidr){ m->dep.ips[i], 32 };
+		if (nets.n)
+			memcpy(all + m->dep.n_ips, nets.v,
+			       nets.n * sizeof(*all));
+		rc = iset_from(&m->set, all, m->dep.n_ips + nets.n) ?:
+		     iset_copy(s, &m->set);
+	}
+	free(all);
+	acl_ipset_clear(&nets);
+	if (rc) {
+		free(m->dep.ips);
+		free(m->set.lo);
+		free(m);
+		return rc;
+	}
+	HASH_ADD_KEYPTR(hh, b->memo, m->dep.key, strlen(m->dep.key), m);
+	return 0;
+}
+
+/* Hand the pod dependencies of the build over to @p s. */
+static int deps_keep(struct cbuild *b, struct acl_set *s)
+{
+	struct sel_memo *m, *tmp;
+	uint32_t n = 0;
+
+	s->dep_sel = calloc(HASH_COUNT(b->memo) + 1, sizeof(*s->dep_sel));
+	if (!s->dep_sel)
+		return -ENOMEM;
+	HASH_ITER(hh, b->memo, m, tmp) {
+		s->dep_sel[n++] = m->dep;
+		m->dep.ips = NULL;
+	}
+	s->n_dep_sel = n;
+	s->dep_np = b->np;
+	s->n_dep_np = (uint32_t)b->n_np;
+	b->np = NULL;
+	b->n_np = 0;
+	return 0;
+}
+
+/* The (IP, proto, port) entries of named port @p name over @p sel's pods,
+ * resolved once per build (and kept in the set). */
+static int np_dep_get(struct cbuild *b, const struct acl_sel *sel,
+		      const char *name, const struct acl_np_dep **out)
+{
+	const struct acl_world *w = b->w;
+	struct acl_np_dep d = { sel, name, 0, NULL };
+	uint32_t cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n_np; i++)
+		if (b->np[i].sel == sel && !strcmp(b->np[i].name, name)) {
+			*out = &b->np[i];
+			return 0;
+		}
+	if (b->prev) {
+		const struct acl_np_dep *p = prev_np(b->prev, sel, name);
+
+		if (!p)
+			return -ENOENT;
+		if (p->n) {
+			if (!(d.v = malloc(p->n * sizeof(*d.v))))
+				return -ENOMEM;
+			memcpy(d.v, p->v, p->n * sizeof(*d.v));
+			d.n = cap = p->n;
+		}
+		for (size_t i = 0; i < b->n_ch && !rc; i++) {
+			rc = np_dep_pod(w, &d, &cap, b->ch[i].old, false);
+			if (!rc)
+				rc = np_dep_pod(w, &d, &cap, b->ch[i].cur, true);
+		}
+	} else {
+		for (size_t j = 0; j < w->pods.n && !rc; j++) {
+			const struct ctl_pod *pod = w->pods.v[j];
+
+			for (size_t q = 0; q < pod->n_ports && !rc; q++) {
+				if (strcmp(pod->ports[q].name, name) ||
+				    (sel && !world_pod_matches(w, pod, sel,
+							       sel_required_ns(sel))))
+					continue;
+				for (size_t a = 0; a < pod->n_ips && !rc; a++) {
+					struct acl_npt t = {
+						.ip = pod->ips[a],
+						.port = pod->ports[q].port,
+						.proto = pod->ports[q].proto,
+					};
+					rc = vec_add((void **)&d.v, &d.n, &cap,
+						     sizeof(t), &t);
+				}
+			}
+		}
+		if (!rc && d.n)
+			qsort(d.v, d.n, sizeof(*d.v), cmp_npt);
+	}
+	if (!rc && b->n_np == b->cap_np) {
+		size_t nc = b->cap_np ? 2 * b->cap_np : 8;
+		void *v = realloc(b->np, nc * sizeof(*b->np));
+
+		if (!v)
+			rc = -ENOMEM;
+		else {
+			b->np = v;
+			b->cap_np = nc;
+		}
+	}
+	if (rc) {
+		free(d.v);
+		return rc;
+	}
+	b->np[b->n_np] = d;
+	*out = &b->np[b->n_np++];
+	return 0;
+}
+
+static void np_deps_free(struct acl_np_dep *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].v);
+	free(v);
+}
+
+static void memo_free(struct cbuild *b)
+{
+	struct sel_memo *m, *tmp;
+
+	np_deps_free(b->np, b->n_np);
+	b->np = NULL;
+	b->n_np = 0;
+	HASH_ITER(hh, b->memo, m, tmp) {
+		HASH_DEL(b->memo, m);
+		free(m->dep.ips);
+		free(m->set.lo);
+		free(m);
+	}
+}
+
 /* Named ports resolve against every endpoint matching the side's selector
  * that carries a port of that name (acl/eval.c named_port_match). */
 static int pset_from(struct cbuild *b, struct acl_pset *ps,
 		     const struct acl_port *p, size_t n,
 		     const struct acl_sel *sel)
 {
-	const struct acl_world *w = b->w;
-	const char *req_ns = sel_required_ns(sel);
-	size_t cap = 0;
+	uint32_t cap = 0;
 
 	memset(ps, 0, sizeof(*ps));
 	if (n == 0)
@@ -204,39 +469,20 @@ static int pset_from(struct cbuild *b, struct acl_pset *ps,
 		return -ENOMEM;
 	ps->hi = ps->lo + n;
 	for (size_t i = 0; i < n; i++) {
+		const struct acl_np_dep *d;
+		int rc;
+
 		if (!p[i].name) {
 			ps->lo[ps->n_ranges] = p[i].lo;
 			ps->hi[ps->n_ranges++] = p[i].hi;
 			continue;
 		}
-		if (np_dep_add(b, sel, p[i].name))
-			return -ENOMEM;
-		for (size_t j = 0; j < w->pods.n; j++) {
-			const struct ctl_pod *pod = w->pods.v[j];
-
-			if (sel && !world_pod_matches(w, pod, sel, req_ns))
-				continue;
-			for (size_t q = 0; q < pod->n_ports; q++) {
-				if (strcmp(pod->ports[q].name, p[i].name))
-					continue;
-				for (size_t a = 0; a < pod->n_ips; a++) {
-					if (ps->n_named == cap) {
-						size_t nc = cap ? 2 * cap : 8;
-						void *nv = realloc(ps->named,
-							nc * sizeof(*ps->named));
-						if (!nv)
-							return -ENOMEM;
-						ps->named = nv;
-						cap = nc;
-					}
-					ps->named[ps->n_named++] = (struct acl_npt){
-						.ip = pod->ips[a],
-						.port = pod->ports[q].port,
-						.proto = pod->ports[q].proto,
-					};
-				}
-			}
-		}
+		if ((rc = np_dep_get(b, sel, p[i].name, &d)))
+			return rc;
+		for (uint32_t k = 0; k < d->n; k++)
+			if ((rc = vec_add((void **)&ps->named, &ps->n_named,
+					  &cap, sizeof(d->v[k]), &d->v[k])))
+				return rc;
 	}
 	if (ps->n_named)
 		qsort(ps->named, ps->n_named, sizeof(*ps->named), cmp_npt);
@@ -357,17 +603,18 @@ static int prog_build(struct cbuild *b, struct acl_prog *pg,
 	return 0;
 }
 
-struct acl_set *acl_set_build(const struct acl_world *w,
-			      const struct ctl_pod *const *eps, uint32_t n_ep,
-			      unsigned int n_workers, uint64_t gen, char *err,
-			      size_t errlen)
+static struct acl_set *set_build(struct cbuild *b,
+				 const struct ctl_pod *const *eps,
+				 uint32_t n_ep, unsigned int n_workers,
+				 uint64_t gen)
 {
-	struct cbuild b = { .w = w, .err = err, .errlen = errlen };
+	const struct acl_world *w = b->w;
 	struct acl_set *s = calloc(1, sizeof(*s));
+	int rc = -ENOMEM;
 
 	if (!s || !(s->prog = calloc((size_t)n_ep * ACL_DIR_MAX + 1,
 				     sizeof(*s->prog))))
-		goto oom;
+		goto fail;
 	s->gen = (uint32_t)gen;
 	s->n_ep = n_ep;
 	s->n_workers = n_workers ? n_workers : 1;
@@ -377,26 +624,55 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 		for (int d = 0; d < ACL_DIR_MAX; d++) {
 			struct acl_plan plan;
 
-			if (acl_plan_build(w, eps[e], d, &plan))
-				goto oom;
-			int rc = prog_build(&b, &s->prog[e * ACL_DIR_MAX + d],
-					    &plan, d);
+			if ((rc = acl_plan_build(w, eps[e], d, &plan)))
+				goto fail;
+			rc = prog_build(b, &s->prog[e * ACL_DIR_MAX + d],
+					&plan, d);
 			acl_plan_clear(&plan);
 			if (rc)
-				goto oom;
+				goto fail;
 		}
 	}
-	s->n_ids = b.next_id;
+	s->n_ids = b->next_id;
 	s->hits = calloc((size_t)s->n_workers * s->n_ids + 1, sizeof(uint64_t));
-	if (!s->hits || deps_keep(&b, s))
-		goto oom;
-	memo_free(&b);
+	if (!s->hits || (rc = deps_keep(b, s)))
+		goto fail;
+	memo_free(b);
 	return s;
-oom:
-	memo_free(&b);
-	snprintf(err, errlen, "policy compile: out of memory");
+fail:
+	memo_free(b);
+	if (rc == -ENOENT)
+		snprintf(b->err, b->errlen,
+			 "policy update: a selector the last set lacks");
+	else
+		snprintf(b->err, b->errlen, "policy compile: out of memory");
 	acl_set_free(s);
 	return NULL;
+}
+
+struct acl_set *acl_set_build(const struct acl_world *w,
+			      const struct ctl_pod *const *eps, uint32_t n_ep,
+			      unsigned int n_workers, uint64_t gen, char *err,
+			      size_t errlen)
+{
+	struct cbuild b = { .w = w, .err = err, .errlen = errlen };
+
+	return set_build(&b, eps, n_ep, n_workers, gen);
+}
+
+struct acl_set *acl_set_update(const struct acl_set *prev,
+			       const struct acl_world *w,
+			       const struct ctl_pod *const *eps, uint32_t n_ep,
+			       unsigned int n_workers, uint64_t gen,
+			       const struct acl_pod_change *ch, size_t n_ch,
+			       char *err, size_t errlen)
+{
+	struct cbuild b = {
+		.w = w, .err = err, .errlen = errlen,
+		.prev = prev, .ch = ch, .n_ch = n_ch,
+	};
+
+	return set_build(&b, eps, n_ep, n_workers, gen);
 }
 
 void acl_set_free(struct acl_set *s)
@@ -407,18 +683,11 @@ void acl_set_free(struct acl_set *s)
 		prog_free(&s->prog[i]);
 	free(s->prog);
 	free(s->hits);
+	for (uint32_t i = 0; i < s->n_dep_sel; i++)
+		free(s->dep_sel[i].ips);
 	free(s->dep_sel);
-	free(s->dep_np);
+	np_deps_free(s->dep_np, s->n_dep_np);
 	free(s);
-}
-
-/* A pod the world would hold (acl_world_add_pod) that @p sel selects. */
-static bool pod_selected(const struct acl_world *w, const struct ctl_pod *p,
-			 const struct acl_sel *sel)
-{
-	if (!p || !p->node || p->host_network)
-		return false;
-	return !sel || world_pod_matches(w, p, sel, sel_required_ns(sel));
 }
 
 static bool same_ips(const struct ctl_pod *a, const struct ctl_pod *b)
@@ -460,7 +729,7 @@ bool acl_set_pod_matters(const struct acl_set *s, const struct acl_world *w,
 			 const struct ctl_pod *old, const struct ctl_pod *cur)
 {
 	for (uint32_t i = 0; i < s->n_dep_sel; i++) {
-		const struct acl_sel *sel = s->dep_sel[i];
+		const struct acl_sel *sel = s->dep_sel[i].sel;
 		/* acl_world_sel_ipset(): selected pods with addresses */
 		bool a = pod_selected(w, old, sel) && old->n_ips;
 		bool c = pod_selected(w, cur, sel) && cur->n_ips;

@@ -61,10 +61,21 @@ struct acl_prog {
 	struct acl_pinfo *pol;
 };
 
-/** A named port the set resolved against the pods (acl_set_pod_matters). */
+/** A peer selector the set resolved against the pods: their addresses,
+ * sorted, an address once per pod claiming it (network sets apart). */
+struct acl_sel_dep {
+	const struct acl_sel *sel;
+	const char *key;           /**< acl_sel_str(sel) */
+	uint32_t n_ips;
+	uint32_t *ips;
+};
+
+/** A named port the set resolved against the pods. */
 struct acl_np_dep {
 	const struct acl_sel *sel; /**< NULL: every pod */
 	const char *name;
+	uint32_t n;
+	struct acl_npt *v;         /**< sorted, with repeats */
 };
 
 struct acl_set {
@@ -75,10 +86,11 @@ struct acl_set {
 	unsigned int n_workers;
 	uint64_t *hits;          /**< [worker * n_ids + id] */
 	/* What the set read from the pods: the peer selectors it resolved to
-	 * IP sets and the named ports. Borrowed from the policies it was
-	 * built from (see acl_set_pod_matters()). */
+	 * IP sets and the named ports, with what they resolved to. The
+	 * selectors and names are borrowed from the policies the set was
+	 * built from (see acl_set_pod_matters(), acl_set_update()). */
 	uint32_t n_dep_sel, n_dep_np;
-	const struct acl_sel **dep_sel;
+	struct acl_sel_dep *dep_sel;
 	struct acl_np_dep *dep_np;
 };
 

@@ -77,9 +77,11 @@ struct acl_world *acl_world_from_store(const struct ctl_store *st)
 	return world_of(st, kinds, RTE_DIM(kinds));
 }
 
-struct acl_world *acl_world_labels_from_store(const struct ctl_store *st)
+struct acl_world *acl_world_nopods_from_store(const struct ctl_store *st)
 {
 	static const enum ctl_res kinds[] = {
+		CTL_RES_K8S_NETPOL, CTL_RES_CALICO_NETPOL, CTL_RES_GLOBAL_NETPOL,
+		CTL_RES_TIER, CTL_RES_NETWORKSET, CTL_RES_GLOBAL_NETWORKSET,
 		CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
 	};
 

@@ -68,6 +68,10 @@ struct acl_ipset {
 int acl_world_sel_ipset(const struct acl_world *w, const struct acl_sel *sel,
 			struct acl_ipset *out);
 void acl_ipset_clear(struct acl_ipset *s);
+/** The network-set part of acl_world_sel_ipset(): their CIDRs only. */
+int acl_world_sel_netset_ipset(const struct acl_world *w,
+			       const struct acl_sel *sel,
+			       struct acl_ipset *out);
 
 /** One applicable tier of an endpoint plan. */
 struct acl_plan_tier {

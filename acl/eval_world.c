@@ -249,6 +249,13 @@ int acl_world_sel_ipset(const struct acl_world *w, const struct acl_sel *sel,
 			if (ipset_add(out, p->ips[j], 32) < 0)
 				return -ENOMEM;
 	}
+	return acl_world_sel_netset_ipset(w, sel, out);
+}
+
+int acl_world_sel_netset_ipset(const struct acl_world *w,
+			       const struct acl_sel *sel,
+			       struct acl_ipset *out)
+{
 	for (size_t i = 0; i < w->sets.n; i++) {
 		const struct acl_netset *s = w->sets.v[i];
 

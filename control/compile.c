@@ -460,54 +460,120 @@ static uint64_t *acl_key(const struct ctl_compile_in *in,
 	return v;
 }
 
-struct pod_check {
-	const struct ctl_compile_in *in;
-	const struct acl_set *set;
-	const struct acl_world *w;
+/* More changed Pods than this since the policy set was built: build it
+ * from scratch rather than from the changes. */
+#define POD_DELTA_MAX 256
+
+/* The Pod changes since a policy set was built (the store's journal). */
+struct pod_delta {
+	const struct ctl_store *st;
+	size_t n;
+	struct acl_pod_change v[POD_DELTA_MAX];
+	const char *ns[POD_DELTA_MAX], *name[POD_DELTA_MAX];
 };
+
+static int delta_add(void *arg, const char *ns, const char *name,
+		     const void *old)
+{
+	struct pod_delta *d = arg;
+
+	if (d->n == POD_DELTA_MAX)
+		return -E2BIG;
+	d->v[d->n].old = old;
+	d->ns[d->n] = ns;
+	d->name[d->n] = name;
+	d->n++;
+	return 0;
+}
+
+/* Gather the changes since Pod generation @p since and chain them: a
+ * change's new version is the next change's old one for that Pod, or the
+ * store's. */
+static int delta_collect(struct pod_delta *d, uint64_t since)
+{
+	int rc = ctl_store_changes(d->st, CTL_RES_POD, since, delta_add, d);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = d->n; i-- > 0;) {
+		size_t j = i + 1;
+
+		while (j < d->n && (strcmp(d->name[j], d->name[i]) ||
+				    strcmp(d->ns[j], d->ns[i])))
+			j++;
+		d->v[i].cur = j < d->n ? d->v[j].old :
+			ctl_store_get(d->st, CTL_RES_POD, d->ns[i], d->name[i]);
+	}
+	return 0;
+}
 
 static bool pod_is_local(const struct ctl_pod *p, const char *node)
 {
 	return p && p->node && strcmp(p->node, node) == 0;
 }
 
-static int pod_check_one(void *arg, const char *ns, const char *name,
-			 const void *old)
-{
-	const struct pod_check *pc = arg;
-	const struct ctl_pod *cur = ctl_store_get(pc->in->st, CTL_RES_POD, ns,
-						  name);
-	const char *self = pc->in->cfg->node;
-
-	/* A local Pod may be an endpoint, whose plan depends on it. */
-	if (pod_is_local(old, self) || pod_is_local(cur, self))
-		return 1;
-	return acl_set_pod_matters(pc->set, pc->w, old, cur) ? 1 : 0;
-}
-
 /*
- * Whether the policy set of @p sh, built from the other kinds as they are
- * now, would come out the same from the current Pods: only the Pods changed
- * since (the store's journal) are looked at, so a Pod update does not walk
- * every Pod. Brings the record's Pod generation up to date when so.
+ * The policy set for the current Pods, from the previous one @p prev, built
+ * from the other kinds as they are now: only the Pods changed since (the
+ * store's journal) are looked at, so a Pod update does not walk every Pod.
+ * @p prev itself (brought up to date) when none of them can change it,
+ * a new record from acl_set_update() when some can, NULL when it must be
+ * built from scratch (a local Pod changed, too many changes).
  */
-static bool pods_unchanged(const struct ctl_compile_in *in, struct shared *sh)
+static struct shared *acl_from_prev(struct build *b, struct shared *prev,
+				    const struct ctl_pod *const *eps, size_t n,
+				    void *key, size_t len)
 {
+	const struct ctl_compile_in *in = b->in;
 	uint64_t now = ctl_store_kind_generation(in->st, CTL_RES_POD);
-	struct pod_check pc = {.in = in, .set = sh->obj};
-	int rc;
+	struct pod_delta *d = NULL;
+	struct acl_world *w = NULL;
+	struct shared *sh = NULL;
+	struct acl_set *set;
+	bool matters = false;
+	char err[128];
 
-	if (sh->pod_gen == now)
-		return true;
-	if ((pc.w = acl_world_labels_from_store(in->st)) == NULL)
-		return false;
-	rc = ctl_store_changes(in->st, CTL_RES_POD, sh->pod_gen, pod_check_one,
-			       &pc);
-	acl_world_free((struct acl_world *)(uintptr_t)pc.w);
-	if (rc != 0)
-		return false;
+	if (prev->pod_gen == now) {
+		prev->refs++;
+		return prev;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto out;
+	d->st = in->st;
+	if (delta_collect(d, prev->pod_gen) != 0 ||
+	    (w = acl_world_nopods_from_store(in->st)) == NULL)
+		goto out;
+	for (size_t i = 0; i < d->n; i++) {
+		/* A local Pod may be an endpoint, whose plan depends on it. */
+		if (pod_is_local(d->v[i].old, in->cfg->node) ||
+		    pod_is_local(d->v[i].cur, in->cfg->node))
+			goto out;
+		matters = matters || acl_set_pod_matters(prev->obj, w,
+							 d->v[i].old,
+							 d->v[i].cur);
+	}
+	if (!matters) {
+		prev->pod_gen = now;
+		prev->refs++;
+		sh = prev;
+		goto out;
+	}
+	set = acl_set_update(prev->obj, w, eps, (uint32_t)n, in->cfg->workers,
+			     in->gen, d->v, d->n, err, sizeof(err));
+	if (set == NULL) {
+		KDP_LOG(DEBUG, "policy: %s; building from scratch", err);
+		goto out;
+	}
+	if ((key = memdup(key, len)) == NULL ||
+	    (sh = shared_new(set, acl_obj_free, key, len)) == NULL) {
+		acl_set_free(set);
+		goto out;
+	}
 	sh->pod_gen = now;
-	return true;
+out:
+	acl_world_free(w);
+	free(d);
+	return sh;
 }
 
 /* Policy programs for every endpoint (acl/acl.h). */
@@ -529,13 +595,11 @@ static int build_acl(struct build *b)
 		eps[i] = ep_pod(in, i);
 	if ((key = acl_key(in, eps, n, &len)) == NULL)
 		goto nomem;
-	if (po && (sh = shared_reuse(po->acl, key, len)) != NULL) {
-		if (pods_unchanged(in, sh)) {
-			free(key);
-			goto done;
-		}
-		shared_put(sh);
-		sh = NULL;
+	if (po && po->acl && po->acl->len == len &&
+	    memcmp(po->acl->key, key, len) == 0 &&
+	    (sh = acl_from_prev(b, po->acl, eps, n, key, len)) != NULL) {
+		free(key);
+		goto done;
 	}
 	if ((w = acl_world_from_store(in->st)) == NULL)
 		goto nomem;

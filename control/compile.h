@@ -14,7 +14,12 @@
  * input for one of them equals the previous generation's (same FIB entries
  * in the same order; same node IPs; same policy-relevant store generations
  * and endpoints) takes a reference on the previous one instead of building
- * it again. Each is freed with the last tables that use it.
+ * it again. Each is freed with the last tables that use it. Pods are not
+ * compared by generation for the policy programs: the store's journal
+ * (ctl_store_changes()) gives the Pods changed since the programs were
+ * built, and unless one of them is local or enters, leaves or moves within
+ * a resolved peer selector or named port set (acl_set_pod_matters()), the
+ * programs are reused: a Pod update does not walk the 100k Pods.
  *
  * FIB contents, beyond the Felix routes:
  *  - each pool CIDR → no route, so that pool addresses no block covers are

@@ -55,9 +55,17 @@ def write_times(lab, since):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--updates", type=int, default=200)
+    ap.add_argument("--kinds", default="pod,node,block",
+                    help="update kinds, in turn: pod (a label no selector "
+                    "reads), node, block, podsel (a label a policy's peer "
+                    "selector reads: the pod enters or leaves an IP set)")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply object counts (quick runs: 0.1)")
     a = ap.parse_args(argv)
+    kind_list = a.kinds.split(",")
+    if not kind_list or any(k not in ("pod", "node", "block", "podsel")
+                            for k in kind_list):
+        ap.error(f"--kinds: {a.kinds}")
     n = {"nodes": 5000, "pods": 100000, "ipamblocks": 5000,
          "networkpolicies": 2000}
     n = {k: max(1, int(v * a.scale)) for k, v in n.items()}
@@ -96,14 +104,23 @@ def main(argv=None):
             c = lab.client()
             lat, kinds, seen, own, comp, grace = [], [], [], [], [], []
             for i in range(a.updates):
-                kind = ("pod", "node", "block")[i % 3]
-                j = i // 3
+                kind = kind_list[i % len(kind_list)]
+                j = i // len(kind_list)
                 before = kdp.ds()
                 pubs = int(before["publishes"])
                 if kind == "pod":
                     doc = c.must("PATCH", f"/api/v1/namespaces/ns-0/pods/"
                                  f"pod-{j * 20}",
                                  {"metadata": {"labels": {"bench": str(i)}}},
+                                 "application/merge-patch+json")
+                elif kind == "podsel":
+                    # ns-0 pods whose tier is web, in the peer set of
+                    # ns-0's policies; flipped to db and back in turn
+                    k = (j // 2) * 60
+                    doc = c.must("PATCH", f"/api/v1/namespaces/ns-0/pods/"
+                                 f"pod-{k}",
+                                 {"metadata": {"labels": {"tier": (
+                                     "db", "web")[j % 2]}}},
                                  "application/merge-patch+json")
                 elif kind == "node":
                     doc = c.must("PATCH", f"/api/v1/nodes/node-{j + 1}",
@@ -160,7 +177,7 @@ def main(argv=None):
     print(f"    compile (route set, tables): p50 {pct(comp, 50):.1f} ms, "
           f"p99 {pct(comp, 99):.1f} ms; RCU grace period: "
           f"p50 {pct(grace, 50):.1f} ms, p99 {pct(grace, 99):.1f} ms")
-    for k in ("pod", "node", "block"):
+    for k in kind_list:
         xs = [x for x, kk in zip(lat, kinds) if kk == k]
         ys = [x for x, kk in zip(own, kinds) if kk == k]
         print(f"  {k}: p50 {pct(xs, 50):.1f} ms, p99 {pct(xs, 99):.1f} ms"

@@ -407,6 +407,10 @@ static void test_pod_matters(void)
 		"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":"
 		"{\"app\":\"db\"}}}],\"ports\":[{\"port\":\"http\"}]}]}}");
 	const struct ctl_pod *eps[1] = { &f.pods[0] };
+	struct acl_world *nopods = acl_world_create();
+	acl_world_add_policy(nopods, f.objs[0]);
+	acl_world_add_namespace(nopods, &f.ns[0]);
+	acl_world_add_namespace(nopods, &f.ns[1]);
 	struct acl_set *before = acl_set_build(f.w, eps, 1, 1, 1, err,
 					       sizeof(err));
 	TU_CHECK(before, "build: %s", err);
@@ -429,6 +433,15 @@ static void test_pod_matters(void)
 		TU_CHECK(after && set_same(before, after) == !ch[i].want,
 			 "%s: rebuild %s", ch[i].what,
 			 ch[i].want ? "the same" : "differs");
+		/* from the changed pod only: what a rebuild gives */
+		struct acl_pod_change pc = { &old, p };
+		struct acl_set *upd = acl_set_update(before, nopods, eps, 1, 1,
+						     3, &pc, 1, err,
+						     sizeof(err));
+		TU_CHECK(upd && after && set_same(upd, after),
+			 "%s: update equals the rebuild (%s)", ch[i].what,
+			 upd ? "built" : err);
+		acl_set_free(upd);
 		acl_set_free(after);
 		if (ch[i].labels)
 			ctl_labels_clear(&p->labels);
@@ -441,6 +454,35 @@ static void test_pod_matters(void)
 		 "a db pod deleted");
 	TU_CHECK(before && !acl_set_pod_matters(before, f.w, &f.pods[2], NULL),
 		 "an unselected pod deleted");
+	/* a change that does not fit the set's view: no update */
+	struct ctl_pod ghost = f.pods[1];
+	ghost.ips[0] = tu_ip("10.9.9.9");
+	struct acl_pod_change gone = { &ghost, NULL };
+	struct acl_set *bad = acl_set_update(before, nopods, eps, 1, 1, 4,
+					     &gone, 1, err, sizeof(err));
+	TU_CHECK(!bad, "update from a pod the set never had");
+	acl_set_free(bad);
+	/* a chain: b leaves (db -> cache), then comes back with a new IP */
+	struct ctl_pod mid = f.pods[1], last = f.pods[1];
+	cJSON *cl = cJSON_Parse("{\"app\":\"cache\"}");
+	tu_labels_from_json(&mid.labels, cl);
+	cJSON_Delete(cl);
+	last.ips[0] = tu_ip("10.0.0.7");
+	struct acl_pod_change chain[2] = { { &f.pods[1], &mid },
+					   { &mid, &last } };
+	struct acl_set *upd = acl_set_update(before, nopods, eps, 1, 1, 5,
+					     chain, 2, err, sizeof(err));
+	struct ctl_pod keep = f.pods[1];
+	f.pods[1] = last;
+	struct acl_set *full = acl_set_build(f.w, eps, 1, 1, 6, err,
+					     sizeof(err));
+	f.pods[1] = keep;
+	TU_CHECK(upd && full && set_same(upd, full) && !set_same(upd, before),
+		 "chained changes");
+	acl_set_free(upd);
+	acl_set_free(full);
+	ctl_labels_clear(&mid.labels);
+	acl_world_free(nopods);
 	acl_set_free(before);
 	fix_free(&f);
 }
