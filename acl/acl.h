@@ -36,6 +36,15 @@
  * The set is published inside struct pl_tables and freed with it after the
  * RCU grace period; any store change republishes (control/ctl.c).
  *
+ * Pod changes (control/compile.c, with the store's journal of changes): a
+ * set keeps what it resolved from the Pods (each peer selector's pod
+ * addresses, each named port's entries). A change of a non-local Pod that
+ * moves none of them (acl_set_pod_matters()) keeps the set as it is; one
+ * that does gets a new set from the kept resolutions updated with the
+ * changed Pods only (acl_set_update()), so neither walks the 100k Pods of a
+ * large cluster. Policy, tier, network set, namespace, service account and
+ * local Pod changes build from scratch.
+ *
  * Conntrack (workers). One table per worker, open addressing with linear
  * probing over a power-of-two array of 32-byte entries (load factor <= 1/2),
  * keyed on the direction-normalised 5-tuple (the lower (IP, port) side
