@@ -180,8 +180,9 @@ def main(argv=None):
                 t_w = write_times(lab, rv - 1)[rv]
                 lat.append((t_pub - t_w) * 1000.0)
                 own.append(float(d["last_publish_ms"]))
-                comp.append(float(d["last_compile_ms"]))
-                grace.append(float(d["last_grace_ms"]))
+                # absent from kdp builds before these keys: nan
+                comp.append(float(d.get("last_compile_ms", "nan")))
+                grace.append(float(d.get("last_grace_ms", "nan")))
                 seen.append((t_seen - t_w) * 1000.0)
                 kinds.append(kind)
                 time.sleep(0.02)
