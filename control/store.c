@@ -4,6 +4,7 @@
  * "namespace/name" ("/name" for cluster-scoped kinds).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,7 +327,10 @@ static int reject(enum ctl_res res, const char *ns, const char *name,
 	return -EINVAL;
 }
 
-int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
+/* ctl_store_upsert(); with @p take, @p obj becomes the stored raw object
+ * instead of a copy (when it is not stored, the caller frees it). */
+static int upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj,
+		  bool take, bool *taken)
 {
 	const char *ns, *name;
 	struct st_obj *old, *o;
@@ -350,7 +354,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 		/* seen even if rejected below: the old version stays in force */
 		old->seen = true;
 		if (same_content(old->raw, obj)) {
-			old->src = obj;
+			old->src = take ? NULL : obj;
 			return 0;
 		}
 	}
@@ -360,7 +364,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 		if (decoded == NULL)
 			return reject(res, ns, name, err[0] ? err : "decode failed");
 	}
-	raw = cJSON_Duplicate(obj, true);
+	raw = take ? (cJSON *)(uintptr_t)obj : cJSON_Duplicate(obj, true);
 	o = calloc(1, sizeof(*o));
 	if (raw == NULL || o == NULL)
 		goto out_nomem;
@@ -373,7 +377,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	o->decoded = decoded;
 	o->free_fn = st->dec[res].free_fn;
 	o->seen = true;
-	o->src = obj;
+	o->src = take ? NULL : obj; /* a taken object is no caller's */
 
 	if (old != NULL) {
 		node_index_del(st, old);
@@ -386,6 +390,7 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	journal_add(st, res, ns, name, old);
 	if (old != NULL)
 		obj_free(old);
+	*taken = take;
 	return 0;
 
 out_nomem:
@@ -395,12 +400,30 @@ out_nomem:
 		free(o->name);
 		free(o);
 	}
-	cJSON_Delete(raw);
+	if (!take)
+		cJSON_Delete(raw);
 	if (decoded != NULL && st->dec[res].free_fn != NULL)
 		st->dec[res].free_fn(decoded);
 	KDP_LOG(ERR, "store: out of memory storing %s %s/%s",
 		ctl_res_name(res), ns, name);
 	return -ENOMEM;
+}
+
+int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
+{
+	bool taken = false;
+
+	return upsert(st, res, obj, false, &taken);
+}
+
+int ctl_store_upsert_take(struct ctl_store *st, enum ctl_res res, cJSON *obj)
+{
+	bool taken = false;
+	int rc = upsert(st, res, obj, true, &taken);
+
+	if (!taken)
+		cJSON_Delete(obj);
+	return rc;
 }
 
 bool ctl_store_redeliver(struct ctl_store *st, enum ctl_res res,

@@ -44,6 +44,14 @@ void ctl_store_free(struct ctl_store *st);
 int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj);
 
 /**
+ * Like ctl_store_upsert(), but @p obj (a detached item: no parent, no
+ * siblings) is handed over: when it is stored, it is the store's raw object
+ * itself, without the copy; otherwise it is freed. The caller must not use
+ * it afterwards. For datastores that parse an object only to store it.
+ */
+int ctl_store_upsert_take(struct ctl_store *st, enum ctl_res res, cJSON *obj);
+
+/**
  * Deliver again, during a relist, an object the caller has upserted before
  * and kept alive and unmodified since (the file datastore keeps unchanged
  * files parsed): when the store's version of that identity was last

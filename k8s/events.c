@@ -2,6 +2,7 @@
 #include "k8s/events.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,7 @@ int k8s_list_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 		   const char *body, size_t len, struct k8s_list_page *page)
 {
 	const cJSON *md, *items;
-	cJSON *it;
+	cJSON *it, *next;
 	char item_kind[128] = "";
 	const char *lkind, *api, *cont, *rv;
 	cJSON *root;
@@ -185,10 +186,12 @@ int k8s_list_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 	    strcmp(lkind + strlen(lkind) - 4, "List") == 0)
 		snprintf(item_kind, sizeof(item_kind), "%.*s",
 			 (int)(strlen(lkind) - 4), lkind);
-	cJSON_ArrayForEach(it, items)
-	{
+	/* Each good item is detached and handed to the store, which keeps
+	 * it: no copy of 100k Pods at start-up. */
+	for (it = items ? items->child : NULL; it != NULL; it = next) {
 		struct ident id;
 
+		next = it->next;
 		ident_of(it, &id);
 		if (!cJSON_IsObject(it) || id.name == NULL ||
 		    id.name[0] == '\0') {
@@ -200,7 +203,8 @@ int k8s_list_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 			cJSON_AddStringToObject(it, "kind", item_kind);
 		if (str_field(it, "apiVersion") == NULL && api != NULL)
 			cJSON_AddStringToObject(it, "apiVersion", api);
-		if (ctl_store_upsert(st, res, it) < 0)
+		cJSON_DetachItemViaPointer((cJSON *)(uintptr_t)items, it);
+		if (ctl_store_upsert_take(st, res, it) < 0)
 			page->n_bad++;
 		else
 			page->n_items++;

@@ -437,9 +437,41 @@ static void test_journal(void)
 	cJSON_Delete(b1);
 }
 
+/* Handing objects over: stored as they are, or freed (ASan: no leak). */
+static void test_upsert_take(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a1 = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	uint64_t g;
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	CHECK_EQ(ctl_store_upsert_take(st, CTL_RES_IPPOOL, a1), 0);
+	CHECK(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a") == a1);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	g = ctl_store_generation(st);
+	/* unchanged: freed, nothing new */
+	CHECK_EQ(ctl_store_upsert_take(st, CTL_RES_IPPOOL,
+		 tj("{'metadata':{'name':'a'},'spec':{'v':1}}")), 0);
+	CHECK_EQ(ctl_store_generation(st), g);
+	CHECK(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a") == a1);
+	/* rejected: freed, the old version stays */
+	CHECK_EQ(ctl_store_upsert_take(st, CTL_RES_IPPOOL,
+		 tj("{'metadata':{'name':'a'},'spec':{}}")), -EINVAL);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	CHECK_EQ(ctl_store_upsert_take(st, CTL_RES_IPPOOL,
+		 tj("{'metadata':{'name':'a'},'spec':{'v':3}}")), 0);
+	CHECK_EQ(get_v(st, NULL, "a"), 3);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	/* a taken object is never a redelivery source */
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL,
+		 ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a")));
+	ctl_store_free(st);
+}
+
 int main(void)
 {
 	test_journal();
+	test_upsert_take();
 	test_redeliver();
 	test_pods_by_node();
 	test_upsert_replace_reject();

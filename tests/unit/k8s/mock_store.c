@@ -67,6 +67,15 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	return strcmp(str(md, "name"), "rejected") == 0 ? -EINVAL : 0;
 }
 
+/* Records like ctl_store_upsert(); the object is the store's to free. */
+int ctl_store_upsert_take(struct ctl_store *st, enum ctl_res res, cJSON *obj)
+{
+	int rc = ctl_store_upsert(st, res, obj);
+
+	cJSON_Delete(obj);
+	return rc;
+}
+
 int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 		     const char *name)
 {
