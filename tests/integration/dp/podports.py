@@ -379,11 +379,10 @@ def test_vhost(kdp, d):
           "vhost-user port_del removes the socket")
 
 
-def main():
-    if os.geteuid() != 0:
-        print("skip: needs root")
-        return 77
-    d = tempfile.mkdtemp(prefix="kdp-podports-")
+def make_dir(prefix, **extra):
+    """A temporary dir with the datastore (objects(False)), a pcap
+    uplink and kdp.json (plus @p extra keys); its path."""
+    d = tempfile.mkdtemp(prefix=prefix)
     cluster.write(os.path.join(d, "ds"), objects(False))
     from scapy.all import Ether, IP, ICMP, wrpcap
     wrpcap(os.path.join(d, "up_in.pcap"),
@@ -402,7 +401,16 @@ def main():
            "api_socket": os.path.join(d, "run", "kdp.sock"),
            "state_dir": os.path.join(d, "state"),
            "vhost_dir": os.path.join(d, "vhost")}
+    cfg.update(extra)
     json.dump(cfg, open(os.path.join(d, "kdp.json"), "w"))
+    return d
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: needs root")
+        return 77
+    d = make_dir("kdp-podports-")
     nss = [ns_name(p) for p in PODS if p != "v"]
     for ns in nss:
         sh("ip", "netns", "add", ns)

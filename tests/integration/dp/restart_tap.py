@@ -15,20 +15,17 @@ the same connection, with no reset, within a few seconds of kdp being back.
 
 Needs root and hugepages. Usage: restart_tap.py BUILD_DIR
 """
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import podports as pp  # noqa: E402  (its Kdp runner and pod helpers)
-import cluster  # noqa: E402  (path set up by podports)
 
 # How long the exchange may take to resume once kdp answers again.
 RESUME_S = 8.0
@@ -152,27 +149,7 @@ def main():
         print("skip: needs root")
         return 77
     pp.PODS.update({"r1": "10.244.1.35", "r2": "10.244.1.36"})
-    d = tempfile.mkdtemp(prefix="kdp-restart-")
-    cluster.write(os.path.join(d, "ds"), pp.objects(False))
-    from scapy.all import Ether, IP, ICMP, wrpcap
-    wrpcap(os.path.join(d, "up_in.pcap"),
-           [Ether(dst="02:00:00:00:0a:01", src="02:00:00:00:0b:01") /
-            IP(src=cluster.NODE_B_IP, dst=cluster.NODE_A_IP) / ICMP()])
-    cfg = {"node": "node-a",
-           "datastore": {"type": "file", "path": os.path.join(d, "ds")},
-           "uplink": {"devargs": "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (
-                          os.path.join(d, "up_in.pcap"),
-                          os.path.join(d, "up_out.pcap")),
-                      "mac": "02:00:00:00:0a:01",
-                      "neighbors": {cluster.NODE_B_IP: "02:00:00:00:0b:01",
-                                    cluster.GATEWAY: "02:00:00:00:0f:01"},
-                      "gateway": cluster.GATEWAY},
-           "workers": 1,
-           "policy": {"enabled": True},
-           "api_socket": os.path.join(d, "run", "kdp.sock"),
-           "state_dir": os.path.join(d, "state"),
-           "vhost_dir": os.path.join(d, "vhost")}
-    json.dump(cfg, open(os.path.join(d, "kdp.json"), "w"))
+    d = pp.make_dir("kdp-restart-", policy={"enabled": True})
     nss = [pp.ns_name(p) for p in ("r1", "r2")]
     for ns in nss:
         pp.sh("ip", "netns", "add", ns)

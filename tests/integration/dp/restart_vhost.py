@@ -16,21 +16,18 @@ through kdp; testpmd's RX-packets counter is the evidence.
 Needs root, hugepages and dpdk-testpmd (skips without it).
 Usage: restart_vhost.py BUILD_DIR
 """
-import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import podports as pp  # noqa: E402
-import cluster  # noqa: E402
 from restart_tap import kill  # noqa: E402
 
 TESTPMD = shutil.which("dpdk-testpmd")
@@ -139,26 +136,7 @@ def main():
     if TESTPMD is None:
         print("skip: dpdk-testpmd not found")
         return 77
-    d = tempfile.mkdtemp(prefix="kdp-restartvh-")
-    cluster.write(os.path.join(d, "ds"), pp.objects(False))
-    from scapy.all import Ether, IP, ICMP, wrpcap
-    wrpcap(os.path.join(d, "up_in.pcap"),
-           [Ether(dst="02:00:00:00:0a:01", src="02:00:00:00:0b:01") /
-            IP(src=cluster.NODE_B_IP, dst=cluster.NODE_A_IP) / ICMP()])
-    cfg = {"node": "node-a",
-           "datastore": {"type": "file", "path": os.path.join(d, "ds")},
-           "uplink": {"devargs": "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (
-                          os.path.join(d, "up_in.pcap"),
-                          os.path.join(d, "up_out.pcap")),
-                      "mac": "02:00:00:00:0a:01",
-                      "neighbors": {cluster.NODE_B_IP: "02:00:00:00:0b:01",
-                                    cluster.GATEWAY: "02:00:00:00:0f:01"},
-                      "gateway": cluster.GATEWAY},
-           "workers": 1,
-           "api_socket": os.path.join(d, "run", "kdp.sock"),
-           "state_dir": os.path.join(d, "state"),
-           "vhost_dir": os.path.join(d, "vhost")}
-    json.dump(cfg, open(os.path.join(d, "kdp.json"), "w"))
+    d = pp.make_dir("kdp-restartvh-")
     ns = pp.ns_name("p1")
     pp.sh("ip", "netns", "add", ns)
     kdp = pp.Kdp(d)
