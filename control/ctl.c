@@ -362,6 +362,9 @@ void ctl_step(struct ctl *c)
 	uint64_t gen = ctl_store_generation(c->store);
 	if (gen != c->last_seen_gen) {
 		c->last_seen_gen = gen;
+		/* Tap pods' IPs, for their configuration after a restart. */
+		if (c->pods.n_api)
+			ctl_pods_learn(&c->pods, c->store);
 		c->last_change_ms = now;
 		c->last_change_mono = ctl_now_mono();
 		if (c->dirty_since_ms == 0)
