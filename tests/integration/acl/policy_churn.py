@@ -374,6 +374,7 @@ class WorkerCpu:
         assert self.path, "no lcore-worker thread in kdp %d" % pid
 
     def ns(self):
+        """ns on CPU (accounted at context switches and ticks)."""
         with open(self.path) as f:
             return int(f.read().split()[0])
 
@@ -501,11 +502,16 @@ def run(exe, seconds, rate):
                     c = cpu.ns()
                     ran = (c - cpu_prev) / 1e9
                     cpu_prev = c
+                    slept = s.st["idle_sleeps"] - prev.st["idle_sleeps"]
                     if not any(s.tx(p) <= prev.tx(p) for p in
                                ("x/a", "x/b", "x/c")):
                         run_ = 0
-                    elif ran < STALL_CPU_S:
-                        off_cpu.append((round(s.t - t0, 2), round(ran, 4)))
+                    elif ran < STALL_CPU_S and slept == 0:
+                        # The machine gave the worker no CPU (not kdp's
+                        # idle sleep: a worker asleep while traffic
+                        # waits is a stall).
+                        off_cpu.append((round(s.t - t0, 2),
+                                        round(s.t - prev.t, 3)))
                     else:
                         stalls.append((round(s.t - t0, 2), round(ran, 4)))
                         run_ += 1
@@ -548,6 +554,9 @@ def run(exe, seconds, rate):
         assert max_run <= 1, "a flow stalled for %d intervals (of %d) while " \
             "the worker ran: %s" % (max_run, samples, stalls)
         assert gens == pubs, (gens, pubs)
+        # Never out of packets to poll: the worker never went to sleep.
+        assert s1.st["idle_sleeps"] == s0.st["idle_sleeps"], \
+            (s0.st["idle_sleeps"], s1.st["idle_sleeps"])
         assert ds1["publish_failures"] == ds0["publish_failures"], ds1
         # 5 ms coalescing and one update per 10 ms: most updates publish
         # on their own; a loaded machine merges some.
@@ -641,7 +650,7 @@ def run(exe, seconds, rate):
         print("  flow drops 0 (flow ports %s); probe denied %.0f ms after "
               "its write, probe drops %d (all policy_deny); %d samples, "
               "single-interval stalls %s; intervals with the worker "
-              "off-CPU (< %.0f ms run) %s; slowest /kdp/stats %.0f ms" % (
+              "off-CPU (< %.0f ms run; at, interval s) %s; slowest /kdp/stats %.0f ms" % (
                   {p: s1.drops(p) for p in FLOW_PORTS},
                   (t_probe_seen - t_probe) * 1000, s1.drops("x/d"), samples,
                   stalls, STALL_CPU_S * 1000, off_cpu, Snap.slowest * 1000))
