@@ -629,6 +629,9 @@ def run(exe, seconds, rate):
 
         rc = k.stop()
         assert rc == 0, k.output()
+        bad = [ln for ln in k.output().splitlines()
+               if any(w in ln for w in ("rejected", "failed", "invalid JSON"))]
+        assert not bad, "kdp complained: %s" % bad[:5]
 
         sent = {p: s1.rx(p) - s0.rx(p) for p in PORTS}
         recv = {p: s1.tx(p) - s0.tx(p) for p in SINKS}
