@@ -4,9 +4,11 @@
  * probing with backward-shift deletion, verdicts cached per flow.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
@@ -77,6 +79,39 @@ void acl_ct_conf_default(struct acl_ct_conf *c)
 	};
 }
 
+/*
+ * The slot array: anonymous memory, mapped lazily (an idle table costs no
+ * memory), aligned to 2 MiB and offered to transparent huge pages. Flows
+ * hash all over the table, so with 4 KiB pages nearly every lookup of a
+ * few hundred flows missed the TLB (a tenth of a tracked packet's time);
+ * the cost is that memory is touched in 2 MiB steps, still at most the
+ * table's size.
+ */
+#define CT_HUGE (2u << 20)
+
+static int table_map(struct acl_worker *aw, size_t len)
+{
+	size_t map_len = len >= CT_HUGE ? len + CT_HUGE : len;
+	void *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	aw->map = p;
+	aw->map_len = map_len;
+	aw->slot = p;
+	if (len >= CT_HUGE) {
+		uintptr_t a = RTE_ALIGN_CEIL((uintptr_t)p, (uintptr_t)CT_HUGE);
+
+		aw->slot = (struct acl_ct_entry *)a;
+#ifdef MADV_HUGEPAGE
+		/* Advice only: without THP the table works the same. */
+		(void)madvise(aw->slot, len, MADV_HUGEPAGE);
+#endif
+	}
+	return 0;
+}
+
 struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 				     unsigned int wid)
 {
@@ -91,9 +126,7 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 		slots <<= 1;
 	if (!(aw = calloc(1, sizeof(*aw))))
 		return NULL;
-	/* calloc of a large array maps zero pages lazily: an idle table
-	 * costs no memory. */
-	if (!(aw->slot = calloc(slots, sizeof(*aw->slot)))) {
+	if (table_map(aw, slots * sizeof(*aw->slot)) != 0) {
 		free(aw);
 		return NULL;
 	}
@@ -112,25 +145,35 @@ void acl_worker_free(struct acl_worker *aw)
 		return;
 	if (registry[aw->wid] == aw)
 		registry[aw->wid] = NULL;
-	free(aw->slot);
+	munmap(aw->map, aw->map_len);
 	free(aw);
 }
 
 /* ------------------------------------------------------------- parsing */
 
-static void key_make(struct acl_flow *f, uint32_t src, uint32_t dst,
-		     uint16_t sp, uint16_t dp, uint8_t proto)
+/*
+ * The key is built in two 64-bit registers and hashed from them: storing
+ * its fields one by one and hashing the stored struct read 8 bytes over
+ * narrower stores, which the CPU cannot forward (the single largest cost
+ * of a tracked packet). The words are the struct's memory image on a
+ * little-endian CPU, so the hash is rte_hash_crc() of the key there; the
+ * hash only has to agree with itself (entries keep theirs).
+ */
+static inline void key_make(struct acl_flow *f, uint32_t src, uint32_t dst,
+			    uint16_t sp, uint16_t dp, uint8_t proto)
 {
-	struct acl_ct_key k = { .proto = proto };
+	bool lo = src < dst || (src == dst && sp <= dp);
+	uint64_t w[2];
 
-	f->src_lo = src < dst || (src == dst && sp <= dp);
-	if (f->src_lo) {
-		k.a = src, k.b = dst, k.pa = sp, k.pb = dp;
-	} else {
-		k.a = dst, k.b = src, k.pa = dp, k.pb = sp;
-	}
-	memcpy(f->key, &k, sizeof(k));
-	f->hash = rte_hash_crc(&k, sizeof(k), 0);
+	f->src_lo = lo;
+	w[0] = lo ? (uint64_t)dst << 32 | src : (uint64_t)src << 32 | dst;
+	w[1] = (lo ? (uint64_t)dp << 16 | sp : (uint64_t)sp << 16 | dp) |
+	       (uint64_t)proto << 32;
+	_Static_assert(offsetof(struct acl_ct_key, pa) == 8 &&
+		       offsetof(struct acl_ct_key, proto) == 12,
+		       "key words");
+	memcpy(f->key, w, sizeof(w));
+	f->hash = rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
 }
 
 static bool icmp_is_error(uint8_t type)

@@ -544,10 +544,16 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 
 void pl_ctx_housekeep(struct pl_ctx *c)
 {
-	/* 64 slots per iteration: a 2M-slot table is swept in 32K
-	 * iterations, a fraction of the shortest timeout under load. */
+	/*
+	 * 16 slots (8 cache lines) per iteration: a 2M-slot table is swept
+	 * in 128K iterations, about 0.15 s at full 32-packet bursts, well
+	 * under the shortest timeout (1 s). Lookups treat expired entries
+	 * as absent, so the pace only bounds how long they hold slots; a
+	 * faster sweep streamed enough of the table through the cache to
+	 * evict the live flows' entries (and cost a cache miss per line).
+	 */
 	if (c->acl != NULL)
-		acl_ct_sweep(c->acl, acl_now_ms(), 64);
+		acl_ct_sweep(c->acl, acl_now_ms(), 16);
 }
 
 void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
