@@ -6,7 +6,7 @@ Hook: each scenario is a function SCENARIO(ctx) -> runner.Launch that
     kdp config JSON into <out>/kdp/<scenario>/,
  2. returns the command `build/kdp [EAL options] -- --config FILE`
     (main lcore on core 0, the worker on core 1, --file-prefix
-    kdpbench-kdp) and the ethdev name of the port whose Tx rate is the result.
+    kdpbench-kdp-PID) and the ethdev name of the port whose Tx rate is the result.
 The harness (runner.measure) starts it, reads /ethdev/stats of that port over
 telemetry, then /kdp/stats (check_stats: a run whose packets were dropped or
 punted instead of forwarded fails), and stops it. Ports are named by their
@@ -43,7 +43,8 @@ KDP = os.environ.get("KDP_BIN", os.path.join(REPO, "build", "dp", "main", "kdp")
 # Drops and punts tolerated, as a share of kdp's rx: a working run has none
 # (the first burst may race the static neighbors' publication, hence > 0).
 LOSS_MAX = 0.001
-PREFIX = "kdpbench-kdp"
+# Per harness process: other benchmark runs may share the machine.
+PREFIX = f"kdpbench-kdp-{os.getpid()}"
 
 UP_PCAP, UP_NULL = "net_pcap_up", "net_null_up"
 A1_PCAP, A1_NULL = "net_pcap_poda1", "net_null_poda1"
