@@ -434,7 +434,9 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
-	if (pl_ipv4_check(m, ETH_HLEN + ohl, true) != DP_DROP_MAX) {
+	/* The same test as pl_ipv4_check(.., true), with its shortcut for
+	 * the common header. */
+	if (pl_ipv4_check_fast(m, ETH_HLEN + ohl) != DP_DROP_MAX) {
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
@@ -505,6 +507,10 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		if (res[i] == CHECK)
 			acl_ct_prefetch(c->acl, &fl[i]);
 	}
+	struct pl_pol_arg a = {
+		.t = t, .aw = c->acl, .src_ep = src_ep,
+		.from_host = pp->role == PL_PORT_HOST,
+	};
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum acl_ct_res r = ACL_CT_PASS;
@@ -512,11 +518,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		if (res[i] == BAD) {
 			r = ACL_CT_INVALID;
 		} else if (res[i] == CHECK) {
-			struct pl_pol_arg a = {
-				.t = t, .aw = c->acl, .src_ep = src_ep,
-				.dst_ep = dst_ep[i],
-				.from_host = pp->role == PL_PORT_HOST,
-			};
+			a.dst_ep = dst_ep[i];
 			if (now == 0)
 				now = acl_now_ms();
 			r = acl_ct_packet(c->acl, &fl[i], gen, now,
