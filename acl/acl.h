@@ -69,15 +69,39 @@
  *    the new policy denies it. This is our equivalent of Felix flushing
  *    conntrack entries on policy change: new flows see the new policy at
  *    once, and existing ones within one packet.
- *  - Several workers: ports are spread over workers, so the two directions
- *    of a flow can be received by different workers. Tables are per worker
- *    and lock-free; a reply seen by another worker finds no entry and is
- *    checked as a new flow in the other direction (a SYN-ACK is dropped as
- *    invalid). Policy with workers > 1 therefore needs both directions of a
- *    flow to land on one worker; kdp logs a warning when that cannot be
- *    guaranteed (workers > 1). A shared table is future work.
+ *  - Several workers: flow ownership with handoff (below).
  *  - Fragments: non-first fragments carry no ports; they are classified
  *    with ports 0 (only port-less rules allow them). No reassembly.
+ *
+ * Several workers. Rx queues are spread over workers (RSS, or whole ports
+ * per worker), so the request and the reply of a flow usually arrive at
+ * different workers. Every flow therefore has one owner,
+ * acl_flow_owner(): a function of the normalised key's hash, so both
+ * directions and the ICMP errors quoting the flow agree. Only the owner's
+ * table holds the entry. A worker that receives a policed packet of a flow
+ * it does not own hands the packet over a single-producer/single-consumer
+ * ring (one per ordered pair of workers) to the owner, which runs
+ * conntrack, policy and the rest of the pipeline for it (pipeline/
+ * pipeline.h; like VPP's handoff). A flow's packets of one direction come
+ * from one rx queue and cross one FIFO ring, so they stay in order. Costs:
+ * a ring hop (enqueue + dequeue in bursts, a cache miss on the mbuf at the
+ * owner) for policed traffic received by a non-owner, i.e. about half of
+ * it with two workers; nothing for unpoliced traffic or with one worker.
+ * A full ring drops (handoff_full) rather than block.
+ *   Why not one shared lock-free table: lookups could be lock-free and a
+ * first packet's CAS acceptable, but the reply direction writes the same
+ * entry (TCP state, expiry) as the request direction, so an established
+ * flow would bounce its entry's cache line between two cores on every
+ * packet; deletion by backward shift moves entries under concurrent readers
+ * (it would need tombstones plus per-entry versions, and a bounded
+ * tombstone cleanup); the counters become shared; and the state machine
+ * needs multi-field updates (state + verdict + generation) that are only
+ * safe with a seqlock or CAS loops. Handoff keeps every table single-writer
+ * (this file's code unchanged, no atomics at all: rte_ring SP/SC uses only
+ * acquire/release loads and stores), and its cost falls only on cross-worker
+ * packets. Not handed over: packets neither from nor to a local pod.
+ * Non-first fragments have no ports, hence another key and possibly another
+ * owner than the first fragment (IP allows the reordering).
  *
  * Evaluation. Egress of the source pod is checked on the node that
  * receives the packet from the pod (before routing); ingress of the
@@ -95,7 +119,9 @@
  *
  * Thread-safety: acl_set_build()/free and acl_register() are control-thread
  * only; a built set is immutable except for its hit counters, which each
- * worker writes in its own row. A struct acl_worker belongs to one worker;
+ * worker writes in its own row. A struct acl_worker belongs to one worker
+ * (with several workers, the pipeline's handoff sees to it that a flow is
+ * only ever looked up in its owner's table);
  * telemetry reads its counters and a bounded dump racily (statistics only).
  */
 #ifndef KDP_ACL_ACL_H
@@ -204,6 +230,18 @@ enum {
  * validated). @return 0, or -EINVAL for a truncated L4 header.
  */
 int acl_flow_parse(const void *ip, uint32_t len, struct acl_flow *f);
+
+/**
+ * The worker that owns flow @p f among @p n_workers (see "Several
+ * workers"): a function of the normalised key only, so both directions of a
+ * flow, and ICMP errors quoting it, map to the same worker. Multiply-shift
+ * takes the hash's high bits; the table slot uses its low bits.
+ */
+static inline unsigned int acl_flow_owner(const struct acl_flow *f,
+					  unsigned int n_workers)
+{
+	return (unsigned int)(((uint64_t)f->hash * n_workers) >> 32);
+}
 
 /** Prefetch the slot @p f hashes to (first half of a bulk lookup). */
 void acl_ct_prefetch(const struct acl_worker *aw, const struct acl_flow *f);

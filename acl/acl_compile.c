@@ -8,11 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uthash.h>
+
 #include "acl/acl_priv.h"
 #include "acl/eval_priv.h"
 
+/* A peer selector's IP set, resolved once per compile: many rules (one per
+ * policy of a namespace, typically) share a selector, and each resolution
+ * walks every pod. Keyed by the selector's canonical form. */
+struct sel_memo {
+	UT_hash_handle hh;
+	const char *key; /* the selector's str, which outlives the build */
+	struct acl_iset set;
+};
+
 struct cbuild {
 	const struct acl_world *w;
+	struct sel_memo *memo;
 	uint32_t next_id;
 	char *err;
 	size_t errlen;
@@ -65,16 +77,58 @@ static int iset_from(struct acl_iset *s, const struct acl_cidr *c, size_t n)
 	return 0;
 }
 
-static int iset_from_sel(const struct cbuild *b, struct acl_iset *s,
+static int iset_copy(struct acl_iset *dst, const struct acl_iset *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->n == 0)
+		return 0;
+	if (!(dst->lo = malloc(2 * (size_t)src->n * sizeof(uint32_t))))
+		return -ENOMEM;
+	dst->hi = dst->lo + src->n;
+	dst->n = src->n;
+	memcpy(dst->lo, src->lo, src->n * sizeof(uint32_t));
+	memcpy(dst->hi, src->hi, src->n * sizeof(uint32_t));
+	return 0;
+}
+
+static int iset_from_sel(struct cbuild *b, struct acl_iset *s,
 			 const struct acl_sel *sel)
 {
+	const char *key = acl_sel_str(sel);
 	struct acl_ipset ips = { 0 };
-	int rc = acl_world_sel_ipset(b->w, sel, &ips);
+	struct sel_memo *m;
+	int rc;
 
+	HASH_FIND_STR(b->memo, key, m);
+	if (m)
+		return iset_copy(s, &m->set);
+	if (!(m = calloc(1, sizeof(*m))))
+		return -ENOMEM;
+	rc = acl_world_sel_ipset(b->w, sel, &ips);
 	if (rc == 0)
-		rc = iset_from(s, ips.v, ips.n);
+		rc = iset_from(&m->set, ips.v, ips.n);
 	acl_ipset_clear(&ips);
-	return rc;
+	if (rc == 0)
+		rc = iset_copy(s, &m->set);
+	if (rc) {
+		free(m->set.lo);
+		free(m);
+		return rc;
+	}
+	m->key = key;
+	HASH_ADD_KEYPTR(hh, b->memo, m->key, strlen(m->key), m);
+	return 0;
+}
+
+static void memo_free(struct cbuild *b)
+{
+	struct sel_memo *m, *tmp;
+
+	HASH_ITER(hh, b->memo, m, tmp) {
+		HASH_DEL(b->memo, m);
+		free(m->set.lo);
+		free(m);
+	}
 }
 
 static int cmp_npt(const void *pa, const void *pb)
@@ -95,6 +149,7 @@ static int pset_from(const struct cbuild *b, struct acl_pset *ps,
 		     const struct acl_sel *sel)
 {
 	const struct acl_world *w = b->w;
+	const char *req_ns = sel_required_ns(sel);
 	size_t cap = 0;
 
 	memset(ps, 0, sizeof(*ps));
@@ -112,7 +167,7 @@ static int pset_from(const struct cbuild *b, struct acl_pset *ps,
 		for (size_t j = 0; j < w->pods.n; j++) {
 			const struct ctl_pod *pod = w->pods.v[j];
 
-			if (sel && !world_ep_matches(w, pod, sel))
+			if (sel && !world_pod_matches(w, pod, sel, req_ns))
 				continue;
 			for (size_t q = 0; q < pod->n_ports; q++) {
 				if (strcmp(pod->ports[q].name, p[i].name))
@@ -141,7 +196,7 @@ static int pset_from(const struct cbuild *b, struct acl_pset *ps,
 	return 0;
 }
 
-static int cent_build(const struct cbuild *b, struct acl_cent *c,
+static int cent_build(struct cbuild *b, struct acl_cent *c,
 		      const struct acl_entity *e)
 {
 	int rc;
@@ -288,8 +343,10 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 	s->hits = calloc((size_t)s->n_workers * s->n_ids + 1, sizeof(uint64_t));
 	if (!s->hits)
 		goto oom;
+	memo_free(&b);
 	return s;
 oom:
+	memo_free(&b);
 	snprintf(err, errlen, "policy compile: out of memory");
 	acl_set_free(s);
 	return NULL;

@@ -21,6 +21,13 @@ struct ep_ctx {
 	const struct ctl_pod *pod;
 };
 
+/**
+ * Like world_ep_matches() for a pod, with @p req_ns = sel_required_ns(sel)
+ * computed once by the caller: pods of other namespaces are rejected by one
+ * string compare (the namespace label of a pod is always its namespace).
+ */
+bool world_pod_matches(const struct acl_world *w, const struct ctl_pod *pod,
+		       const struct acl_sel *sel, const char *req_ns);
 bool world_ep_matches(const struct acl_world *w, const struct ctl_pod *pod,
 		      const struct acl_sel *sel);
 bool world_set_matches(const struct acl_world *w, const struct acl_netset *s,

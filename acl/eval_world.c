@@ -165,6 +165,14 @@ bool world_ep_matches(const struct acl_world *w, const struct ctl_pod *pod,
 	return acl_sel_eval(sel, ep_lookup, &c);
 }
 
+bool world_pod_matches(const struct acl_world *w, const struct ctl_pod *pod,
+		       const struct acl_sel *sel, const char *req_ns)
+{
+	if (req_ns && (!pod->ns || strcmp(pod->ns, req_ns) != 0))
+		return false;
+	return world_ep_matches(w, pod, sel);
+}
+
 struct set_ctx {
 	const struct acl_world *w;
 	const struct acl_netset *s;
@@ -230,10 +238,12 @@ static int ipset_add(struct acl_ipset *o, uint32_t net, uint8_t plen)
 int acl_world_sel_ipset(const struct acl_world *w, const struct acl_sel *sel,
 			struct acl_ipset *out)
 {
+	const char *req_ns = sel_required_ns(sel);
+
 	for (size_t i = 0; i < w->pods.n; i++) {
 		const struct ctl_pod *p = w->pods.v[i];
 
-		if (!p->n_ips || !world_ep_matches(w, p, sel))
+		if (!p->n_ips || !world_pod_matches(w, p, sel, req_ns))
 			continue;
 		for (size_t j = 0; j < p->n_ips; j++)
 			if (ipset_add(out, p->ips[j], 32) < 0)

@@ -105,6 +105,26 @@ static bool node_eval(const struct sel_node *n, acl_sel_lookup_fn fn,
 	return false;
 }
 
+static const char *node_required_ns(const struct sel_node *n)
+{
+	if (n->op == SEL_EQ && strcmp(n->label, LABEL_NAMESPACE) == 0)
+		return n->value;
+	if (n->op != SEL_AND)
+		return NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const char *ns = node_required_ns(n->kids[i]);
+
+		if (ns)
+			return ns;
+	}
+	return NULL;
+}
+
+const char *sel_required_ns(const struct acl_sel *s)
+{
+	return s && s->root ? node_required_ns(s->root) : NULL;
+}
+
 bool acl_sel_eval(const struct acl_sel *s, acl_sel_lookup_fn fn,
 		  const void *arg)
 {

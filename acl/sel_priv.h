@@ -43,4 +43,12 @@ struct acl_sel *sel_wrap(struct sel_node *root);
 /** Sort and de-duplicate a value set in place; returns the new count. */
 size_t sel_set_normalise(char **vals, size_t n);
 
+/**
+ * The namespace every endpoint matching @p s must be in, when the selector
+ * says so at its top (a namespace == 'x' term, alone or in a chain of ANDs),
+ * else NULL. Lets IP-set resolution skip other namespaces' pods without
+ * evaluating the whole selector for each.
+ */
+const char *sel_required_ns(const struct acl_sel *s);
+
 #endif /* KDP_ACL_SEL_PRIV_H */

@@ -141,6 +141,9 @@ static char *read_request(int fd, char *why, size_t whylen)
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int r = poll(&p, 1, CTL_API_READ_MS);
+		/* Signals do arrive here: the tap PMD asks for SIGIO. */
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r <= 0) {
 			snprintf(why, whylen, r == 0 ? "timed out reading "
 				 "the request" : "poll: %s", strerror(errno));
@@ -186,7 +189,10 @@ static void answer(int fd, cJSON *ans)
 
 	while (off < len) {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		if (poll(&p, 1, CTL_API_READ_MS) <= 0)
+		int r = poll(&p, 1, CTL_API_READ_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
 			break;
 		ssize_t n = send(fd, out + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)

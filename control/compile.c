@@ -29,14 +29,104 @@ struct nh_map {
 	UT_hash_handle hh;
 };
 
+/* One FIB insertion; the sequence of them is the FIB's build input. */
+struct fib_ent {
+	uint32_t net;
+	uint16_t nh;
+	uint8_t plen;
+	uint8_t pad; /* zero: entries are compared with memcmp */
+};
+
+/* A part of the tables that generations may share, with the input it was
+ * built from (compared byte for byte), freed by its last user. */
+struct shared {
+	unsigned int refs;
+	void *obj;
+	void (*obj_free)(void *obj);
+	size_t len;
+	void *key;
+};
+
+struct ctl_tables_own {
+	struct shared *fib, *nodes, *acl;
+};
+
 struct build {
 	const struct ctl_compile_in *in;
 	struct pl_tables *t;
 	uint32_t cap_nh;
 	struct nh_map *map;
+	struct fib_ent *ents;
+	size_t n_ents, cap_ents;
 	char *err;
 	size_t errlen;
 };
+
+/* Takes @p key (malloc'd); on failure frees it, not @p obj. */
+static struct shared *shared_new(void *obj, void (*obj_free)(void *),
+				 void *key, size_t len)
+{
+	struct shared *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		free(key);
+		return NULL;
+	}
+	s->refs = 1;
+	s->obj = obj;
+	s->obj_free = obj_free;
+	s->key = key;
+	s->len = len;
+	return s;
+}
+
+/* The previous generation's part @p s when it was built from @p key. */
+static struct shared *shared_reuse(struct shared *s, const void *key,
+				   size_t len)
+{
+	if (s == NULL || s->len != len || (len && memcmp(s->key, key, len)))
+		return NULL;
+	s->refs++;
+	return s;
+}
+
+static void shared_put(struct shared *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	s->obj_free(s->obj);
+	free(s->key);
+	free(s);
+}
+
+static void *memdup(const void *p, size_t len)
+{
+	void *d = malloc(len ? len : 1);
+
+	if (d != NULL && len)
+		memcpy(d, p, len);
+	return d;
+}
+
+static void fib_obj_free(void *o)
+{
+	rte_fib_free(o);
+}
+
+static void hash_obj_free(void *o)
+{
+	rte_hash_free(o);
+}
+
+static void acl_obj_free(void *o)
+{
+	acl_set_free(o);
+}
+
+static struct ctl_tables_own *prev_own(const struct build *b)
+{
+	return b->in->prev ? b->in->prev->own : NULL;
+}
 
 enum { NH_NO_ROUTE = 0, NH_BLACKHOLE = 1, NH_LOCAL = 2, NH_FIXED };
 
@@ -113,17 +203,26 @@ static int nh_to_node(struct build *b, uint8_t kind, uint32_t ip)
 	return idx;
 }
 
+/* Queue a FIB entry; fib_install() inserts them in order. */
 static int fib_add(struct build *b, uint32_t net, uint8_t plen, int nh)
 {
 	if (nh < 0)
 		return nh;
-	int rc = rte_fib_add(b->t->fib, net, plen, (uint64_t)nh);
-	if (rc < 0)
-		snprintf(b->err, b->errlen,
-			 "rte_fib_add %u.%u.%u.%u/%u: %s", net >> 24,
-			 (net >> 16) & 0xff, (net >> 8) & 0xff, net & 0xff,
-			 plen, strerror(-rc));
-	return rc;
+	if (b->n_ents == b->cap_ents) {
+		size_t cap = b->cap_ents ? 2 * b->cap_ents : 256;
+		void *v = realloc(b->ents, cap * sizeof(*b->ents));
+
+		if (v == NULL) {
+			snprintf(b->err, b->errlen, "out of memory");
+			return -ENOMEM;
+		}
+		b->ents = v;
+		b->cap_ents = cap;
+	}
+	b->ents[b->n_ents++] = (struct fib_ent){
+		.net = net, .nh = (uint16_t)nh, .plen = plen,
+	};
+	return 0;
 }
 
 /* The endpoint's Pod when it is a local, policed workload (else NULL). */
@@ -259,8 +358,41 @@ static int build_routes(struct build *b)
 static int build_nodes(struct build *b)
 {
 	const struct ctl_route_set *rs = b->in->rs;
+	size_t len = rs->n_node_ips * sizeof(*rs->node_ips);
+	struct ctl_tables_own *po = prev_own(b);
+	struct shared *sh = po ? shared_reuse(po->nodes, rs->node_ips, len) :
+				 NULL;
 	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash *h;
 
+	/*
+	 * The workers' open-addressed copy of the set is small and belongs to
+	 * these tables alone; the rte_hash may be shared with the last ones.
+	 * At most half full, so that a miss ends at an empty slot soon.
+	 */
+	uint32_t slots = rte_align32pow2(RTE_MAX((uint32_t)rs->n_node_ips * 2,
+						 16u));
+	b->t->node_set = rte_zmalloc_socket("kdp_node_set",
+					    slots * sizeof(rte_be32_t),
+					    RTE_CACHE_LINE_SIZE, b->in->socket);
+	if (b->t->node_set == NULL) {
+		if (sh)
+			shared_put(sh);
+		snprintf(b->err, b->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	b->t->node_set_mask = slots - 1;
+	for (size_t i = 0; i < rs->n_node_ips; i++) {
+		rte_be32_t k = rte_cpu_to_be_32(rs->node_ips[i]);
+		if (k == 0 || pl_node_set_has(b->t, k))
+			continue; /* 0 marks empty slots; never a node */
+		uint32_t j = pl_node_set_slot(k, b->t->node_set_mask);
+		while (b->t->node_set[j] != 0)
+			j = (j + 1) & b->t->node_set_mask;
+		b->t->node_set[j] = k;
+	}
+	if (sh != NULL)
+		goto done;
 	snprintf(name, sizeof(name), "kdpnodes%lu", (unsigned long)b->in->gen);
 	struct rte_hash_parameters p = {
 		.name = name,
@@ -269,86 +401,184 @@ static int build_nodes(struct build *b)
 		.hash_func = rte_hash_crc,
 		.socket_id = b->in->socket,
 	};
-	b->t->nodes = rte_hash_create(&p);
-	if (b->t->nodes == NULL) {
+	h = rte_hash_create(&p);
+	if (h == NULL) {
 		snprintf(b->err, b->errlen, "rte_hash_create: %s",
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	/* At most half full, so that a miss ends at an empty slot soon. */
-	uint32_t slots = rte_align32pow2(RTE_MAX((uint32_t)rs->n_node_ips * 2,
-						 16u));
-	b->t->node_set = rte_zmalloc_socket("kdp_node_set",
-					    slots * sizeof(rte_be32_t),
-					    RTE_CACHE_LINE_SIZE, b->in->socket);
-	if (b->t->node_set == NULL) {
-		snprintf(b->err, b->errlen, "out of memory");
-		return -ENOMEM;
-	}
-	b->t->node_set_mask = slots - 1;
 	for (size_t i = 0; i < rs->n_node_ips; i++) {
 		rte_be32_t k = rte_cpu_to_be_32(rs->node_ips[i]);
-		if (rte_hash_add_key(b->t->nodes, &k) < 0) {
+		if (rte_hash_add_key(h, &k) < 0) {
 			snprintf(b->err, b->errlen, "node set full");
+			rte_hash_free(h);
 			return -ENOSPC;
 		}
-		if (k == 0 || pl_node_set_has(b->t, k))
-			continue; /* 0 marks empty slots; never a node */
-		uint32_t j = pl_node_set_slot(k, b->t->node_set_mask);
-		while (b->t->node_set[j] != 0)
-			j = (j + 1) & b->t->node_set_mask;
-		b->t->node_set[j] = k;
 	}
+	sh = shared_new(h, hash_obj_free, memdup(rs->node_ips, len), len);
+	if (sh == NULL || sh->key == NULL) {
+		snprintf(b->err, b->errlen, "out of memory");
+		if (sh)
+			shared_put(sh);
+		else
+			rte_hash_free(h);
+		return -ENOMEM;
+	}
+done:
+	b->t->own->nodes = sh;
+	b->t->nodes = sh->obj;
 	return 0;
+}
+
+/* What the policy programs are built from: the store kinds the policy world
+ * reads, the endpoints' Pod objects (the store replaces an object when it
+ * changes), the worker count. */
+static const enum ctl_res acl_kinds[] = {
+	CTL_RES_K8S_NETPOL, CTL_RES_CALICO_NETPOL, CTL_RES_GLOBAL_NETPOL,
+	CTL_RES_TIER, CTL_RES_NETWORKSET, CTL_RES_GLOBAL_NETWORKSET,
+	CTL_RES_POD, CTL_RES_NAMESPACE, CTL_RES_SERVICEACCOUNT,
+};
+
+static uint64_t *acl_key(const struct ctl_compile_in *in,
+			 const struct ctl_pod *const *eps, size_t n,
+			 size_t *len)
+{
+	size_t k = RTE_DIM(acl_kinds) + 2, i;
+	uint64_t *v = calloc(k + n, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < RTE_DIM(acl_kinds); i++)
+		v[i] = ctl_store_kind_generation(in->st, acl_kinds[i]);
+	v[i++] = in->cfg->workers;
+	v[i++] = n;
+	for (size_t e = 0; e < n; e++)
+		v[k + e] = (uint64_t)(uintptr_t)eps[e];
+	*len = (k + n) * sizeof(*v);
+	return v;
 }
 
 /* Policy programs for every endpoint (acl/acl.h). */
 static int build_acl(struct build *b)
 {
 	const struct ctl_compile_in *in = b->in;
-	size_t n = in->ports->n_pods;
+	size_t n = in->ports->n_pods, len = 0;
 	const struct ctl_pod **eps = calloc(n + 1, sizeof(*eps));
-	struct acl_world *w = acl_world_from_store(in->st);
-	int rc = 0;
+	struct ctl_tables_own *po = prev_own(b);
+	struct acl_world *w = NULL;
+	struct shared *sh = NULL;
+	uint64_t *key = NULL;
+	struct acl_set *set;
+	int rc = -ENOMEM;
 
-	if (eps == NULL || w == NULL) {
-		snprintf(b->err, b->errlen, "policy: out of memory");
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (eps == NULL)
+		goto nomem;
 	for (size_t i = 0; i < n; i++)
 		eps[i] = ep_pod(in, i);
-	b->t->acl = acl_set_build(w, eps, (uint32_t)n, in->cfg->workers,
-				  in->gen, b->err, b->errlen);
-	if (b->t->acl == NULL)
-		rc = -ENOMEM;
+	if ((key = acl_key(in, eps, n, &len)) == NULL)
+		goto nomem;
+	if (po && (sh = shared_reuse(po->acl, key, len)) != NULL) {
+		free(key);
+		goto done;
+	}
+	if ((w = acl_world_from_store(in->st)) == NULL)
+		goto nomem;
+	set = acl_set_build(w, eps, (uint32_t)n, in->cfg->workers, in->gen,
+			    b->err, b->errlen);
+	if (set == NULL) {
+		free(key);
+		goto out;
+	}
+	if ((sh = shared_new(set, acl_obj_free, key, len)) == NULL) {
+		acl_set_free(set);
+		goto nomem;
+	}
+done:
+	b->t->own->acl = sh;
+	b->t->acl = sh->obj;
+	rc = 0;
+	goto out;
+nomem:
+	free(key);
+	snprintf(b->err, b->errlen, "policy: out of memory");
 out:
 	acl_world_free(w);
 	free(eps);
 	return rc;
 }
 
-static struct rte_fib *fib_create(const struct ctl_compile_in *in)
+static struct rte_fib *fib_create(const struct build *b)
 {
-	const struct ctl_route_set *rs = in->rs;
 	uint32_t long_routes = 0;
 	char name[64];
 
-	for (size_t i = 0; i < rs->n; i++)
-		long_routes += rs->v[i].plen > 24;
+	for (size_t i = 0; i < b->n_ents; i++)
+		long_routes += b->ents[i].plen > 24;
 	/* Each route longer than /24 may need its own tbl8 group. */
 	struct rte_fib_conf conf = {
 		.type = RTE_FIB_DIR24_8,
 		.default_nh = NH_NO_ROUTE,
-		.max_routes = (int)(rs->n + rs->n_pools + rs->n_node_ips + 16),
+		.max_routes = (int)(b->n_ents + 16),
 		.dir24_8 = {
 			.nh_sz = RTE_FIB_DIR24_8_2B,
-			.num_tbl8 = RTE_MAX(long_routes + rs->n_node_ips + 8,
-					    64u),
+			.num_tbl8 = RTE_MAX(long_routes + 8, 64u),
 		},
 	};
-	snprintf(name, sizeof(name), "kdpfib%lu", (unsigned long)in->gen);
-	return rte_fib_create(name, in->socket, &conf);
+	snprintf(name, sizeof(name), "kdpfib%lu", (unsigned long)b->in->gen);
+	return rte_fib_create(name, b->in->socket, &conf);
+}
+
+/* The FIB of the queued entries: the previous generation's when they are
+ * the same (policy, endpoint or remote-pod changes), else a new one. */
+static int fib_install(struct build *b)
+{
+	size_t len = b->n_ents * sizeof(*b->ents);
+	struct ctl_tables_own *po = prev_own(b);
+	struct shared *sh = po ? shared_reuse(po->fib, b->ents, len) : NULL;
+	struct rte_fib *fib;
+
+	if (sh == NULL) {
+		if ((fib = fib_create(b)) == NULL) {
+			snprintf(b->err, b->errlen, "cannot allocate the FIB: %s",
+				 rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < b->n_ents; i++) {
+			const struct fib_ent *e = &b->ents[i];
+			int rc = rte_fib_add(fib, e->net, e->plen, e->nh);
+
+			if (rc < 0) {
+				snprintf(b->err, b->errlen,
+					 "rte_fib_add %u.%u.%u.%u/%u: %s",
+					 e->net >> 24, (e->net >> 16) & 0xff,
+					 (e->net >> 8) & 0xff, e->net & 0xff,
+					 e->plen, strerror(-rc));
+				rte_fib_free(fib);
+				return rc;
+			}
+		}
+		sh = shared_new(fib, fib_obj_free, b->ents, len);
+		b->ents = NULL; /* the record owns them now */
+		if (sh == NULL) {
+			rte_fib_free(fib);
+			snprintf(b->err, b->errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	b->t->own->fib = sh;
+	b->t->fib = sh->obj;
+	return 0;
+}
+
+static void build_done(struct build *b)
+{
+	struct nh_map *e, *tmp;
+
+	HASH_ITER(hh, b->map, e, tmp) {
+		HASH_DEL(b->map, e);
+		free(e);
+	}
+	free(b->ents);
 }
 
 struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
@@ -374,8 +604,8 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 	t->ep = rte_zmalloc_socket("kdp_ep",
 				   sizeof(*t->ep) * (in->ports->n_pods + 1),
 				   RTE_CACHE_LINE_SIZE, in->socket);
-	t->fib = fib_create(in);
-	if (t->nh == NULL || t->ep == NULL || t->fib == NULL) {
+	t->own = calloc(1, sizeof(*t->own));
+	if (t->nh == NULL || t->ep == NULL || t->own == NULL) {
 		snprintf(err, errlen, "cannot allocate tables: %s",
 			 rte_strerror(rte_errno));
 		goto fail;
@@ -410,20 +640,13 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 		ctl_neigh_set_static(in->neigh, t->nh[NH_LOCAL].neigh,
 				     &in->ports->host_mac);
 	}
-	if (build_endpoints(&b) || build_routes(&b) || build_nodes(&b) ||
-	    (in->cfg->policy_enabled && build_acl(&b)))
+	if (build_endpoints(&b) || build_routes(&b) || fib_install(&b) ||
+	    build_nodes(&b) || (in->cfg->policy_enabled && build_acl(&b)))
 		goto fail;
-	struct nh_map *e, *tmp;
-	HASH_ITER(hh, b.map, e, tmp) {
-		HASH_DEL(b.map, e);
-		free(e);
-	}
+	build_done(&b);
 	return t;
 fail:
-	HASH_ITER(hh, b.map, e, tmp) {
-		HASH_DEL(b.map, e);
-		free(e);
-	}
+	build_done(&b);
 	ctl_tables_free(t);
 	return NULL;
 }
@@ -432,10 +655,14 @@ void ctl_tables_free(struct pl_tables *t)
 {
 	if (t == NULL)
 		return;
-	rte_fib_free(t->fib);
-	rte_hash_free(t->nodes);
 	rte_free(t->node_set);
-	acl_set_free(t->acl);
+	/* fib, nodes and acl are only ever set together with their record */
+	if (t->own != NULL) {
+		shared_put(t->own->fib);
+		shared_put(t->own->nodes);
+		shared_put(t->own->acl);
+		free(t->own);
+	}
 	rte_free(t->nh);
 	rte_free(t->ep);
 	rte_free(t);

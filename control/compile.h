@@ -9,6 +9,13 @@
  * rte_fib (DIR-24-8), the next-hop array, the endpoints and the IPIP accept
  * set, ready to publish. Neighbor slots are taken from control/neigh.h.
  *
+ * Sharing: the FIB (32 MiB, the slow part of a build), the node set and
+ * the policy programs are immutable once published, so a build whose
+ * input for one of them equals the previous generation's (same FIB entries
+ * in the same order; same node IPs; same policy-relevant store generations
+ * and endpoints) takes a reference on the previous one instead of building
+ * it again. Each is freed with the last tables that use it.
+ *
  * FIB contents, beyond the Felix routes:
  *  - each pool CIDR → no route, so that pool addresses no block covers are
  *    dropped instead of following the default route;
@@ -58,6 +65,9 @@ struct ctl_compile_in {
 	struct ctl_neigh *neigh;
 	uint64_t gen;
 	int socket;
+	/** The published tables, or NULL: their FIB, node set and policy
+	 * programs are shared (not rebuilt) when built from the same input. */
+	const struct pl_tables *prev;
 };
 
 /**

@@ -323,7 +323,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		"node", "datastore", "uplink", "pod_ports", "host", "workers",
 		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
 		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
-		"policy", "conntrack", NULL};
+		"policy", "conntrack", "record_cycles", NULL};
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -354,6 +354,8 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	    (rc = get_uint(e, root, "workers", "", 1, 64, &c->workers)) ||
 	    (rc = get_uint(e, root, "idle_sleep_us", "", 0, 100000,
 			   &c->idle_sleep_us)) ||
+	    (rc = get_uint(e, root, "record_cycles", "", 0, 1,
+			   &c->record_cycles)) ||
 	    (rc = get_uint(e, root, "mbufs", "", 1023, 4194303, &c->mbufs)) ||
 	    (rc = get_uint(e, root, "arp_timeout_s", "", 1, 86400,
 			   &c->arp_timeout_s)) ||

@@ -57,6 +57,9 @@ struct ctl_config {
 
 	unsigned int workers;        /**< default 1 */
 	unsigned int idle_sleep_us;  /**< 0 = busy poll; default 100 */
+	/** 1 = count TSC cycles of the poll iterations that received
+	 * packets (/kdp/stats busy_cycles; benchmarks); default 0 */
+	unsigned int record_cycles;
 	unsigned int mbufs;          /**< mbuf pool size; default 16383 */
 	unsigned int arp_timeout_s;  /**< resolved entry refresh; default 60 */
 	unsigned int coalesce_ms;    /**< publish batching delay; default 5 */

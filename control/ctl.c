@@ -232,6 +232,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 		.neigh = c->neigh,
 		.gen = c->pub_gen + 1,
 		.socket = (int)rte_socket_id(),
+		.prev = pl_tables_cur,
 	};
 	struct pl_tables *t = ctl_tables_build(&in, err, sizeof(err));
 	if (t == NULL || build_rxlists(c, rxl) != 0) {

@@ -307,15 +307,17 @@ int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 	if (q->container_id)
 		snprintf(pp->container_id, sizeof(pp->container_id), "%s",
 			 q->container_id);
+	/* kdp picks the pod's MAC, so it is a static neighbor: a tap gets it
+	 * from kdp, a vhost-user pod (whose DPDK app answers no ARP) is told
+	 * it in the answer and sets it on its virtio-user device. */
+	pp->has_mac = true;
+	if (q->mac)
+		pp->mac = *q->mac;
+	else
+		rte_eth_random_addr(pp->mac.addr_bytes);
 	if (tap) {
 		snprintf(pp->ifname, sizeof(pp->ifname), "%s", q->ifname);
 		snprintf(pp->netns, sizeof(pp->netns), "%s", q->netns);
-		/* kdp picks the pod's MAC, so it is a static neighbor. */
-		pp->has_mac = true;
-		if (q->mac)
-			pp->mac = *q->mac;
-		else
-			rte_eth_random_addr(pp->mac.addr_bytes);
 		rc = open_tap(r, pp, id, err, errlen);
 	} else {
 		rc = open_vhost(r, pp, id, err, errlen);

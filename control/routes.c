@@ -457,7 +457,7 @@ int ctl_routes_compute(const struct ctl_store *st, const char *self,
 	for (size_t i = 0; i < x.n_blocks; i++)
 		if (block_routes(&x, x.blocks[i]) < 0)
 			goto out;
-	if (ctl_store_foreach(st, CTL_RES_POD, pod_routes, &x) < 0 ||
+	if (ctl_store_foreach_pod_on_node(st, x.self, pod_routes, &x) < 0 ||
 	    ctl_store_foreach(st, CTL_RES_NODE, tunnel_visit, &x) < 0)
 		goto out;
 	if (finish_routes(&x, out) < 0 || finish_node_ips(st, out) < 0 ||

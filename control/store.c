@@ -22,6 +22,20 @@ struct st_obj {
 	void *decoded;             /* NULL when the kind had no decoder */
 	ctl_decoded_free_fn free_fn; /* the one that matches decoded */
 	bool seen;                 /* upserted since resync_begin */
+	/* The caller's object this version was last delivered from; only
+	 * compared, never dereferenced (ctl_store_redeliver). */
+	const void *src;
+	/* Pods: membership in their node's list (see by_node). */
+	struct st_node *node;
+	struct st_obj *node_prev, *node_next;
+};
+
+/* The pods scheduled on one node: route computation only needs the local
+ * ones, and walking 100k pods per compile was its largest cost. */
+struct st_node {
+	UT_hash_handle hh;
+	char *name;
+	struct st_obj *head;
 };
 
 struct st_decoder {
@@ -33,6 +47,9 @@ struct ctl_store {
 	struct st_obj *tab[CTL_RES_MAX];
 	struct st_decoder dec[CTL_RES_MAX];
 	uint64_t generation;
+	uint64_t kind_gen[CTL_RES_MAX]; /* per kind, for reuse decisions */
+	bool index_broken;              /* out of memory once: scan instead */
+	struct st_node *by_node;        /* decoded pods by spec.nodeName */
 };
 
 struct ctl_store *ctl_store_create(void)
@@ -42,6 +59,52 @@ struct ctl_store *ctl_store_create(void)
 	if (st == NULL)
 		errno = ENOMEM;
 	return st;
+}
+
+static void node_index_add(struct ctl_store *st, enum ctl_res res,
+			   struct st_obj *o)
+{
+	const struct ctl_pod *pod = o->decoded;
+	struct st_node *n;
+
+	if (res != CTL_RES_POD || pod == NULL || pod->node == NULL)
+		return;
+	HASH_FIND_STR(st->by_node, pod->node, n);
+	if (n == NULL) {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL || (n->name = strdup(pod->node)) == NULL) {
+			free(n);
+			/* the index is only a shortcut: fall back to scans */
+			st->index_broken = true;
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, st->by_node, n->name, strlen(n->name), n);
+	}
+	o->node = n;
+	o->node_next = n->head;
+	if (n->head)
+		n->head->node_prev = o;
+	n->head = o;
+}
+
+static void node_index_del(struct ctl_store *st, struct st_obj *o)
+{
+	struct st_node *n = o->node;
+
+	if (n == NULL)
+		return;
+	if (o->node_prev)
+		o->node_prev->node_next = o->node_next;
+	else
+		n->head = o->node_next;
+	if (o->node_next)
+		o->node_next->node_prev = o->node_prev;
+	o->node = NULL;
+	if (n->head == NULL) {
+		HASH_DEL(st->by_node, n);
+		free(n->name);
+		free(n);
+	}
 }
 
 static void obj_free(struct st_obj *o)
@@ -63,6 +126,7 @@ void ctl_store_free(struct ctl_store *st)
 		struct st_obj *o, *tmp;
 
 		HASH_ITER(hh, st->tab[r], o, tmp) {
+			node_index_del(st, o);
 			HASH_DEL(st->tab[r], o);
 			obj_free(o);
 		}
@@ -88,15 +152,27 @@ static struct st_obj *find(const struct ctl_store *st, enum ctl_res res,
 			   const char *ns, const char *name)
 {
 	struct st_obj *o = NULL;
-	char *key;
+	char buf[256], *key = buf;
+	size_t ln = ns ? strlen(ns) : 0, lm;
 
 	if ((unsigned)res >= CTL_RES_MAX || name == NULL)
 		return NULL;
-	key = make_key(ns, name);
+	/* Lookups are hot (route computation does one per block): no
+	 * allocation unless the key is long. */
+	lm = strlen(name);
+	if (ln + lm + 2 > sizeof(buf))
+		key = make_key(ns, name);
+	else {
+		if (ln)
+			memcpy(buf, ns, ln);
+		buf[ln] = '/';
+		memcpy(buf + ln + 1, name, lm + 1);
+	}
 	if (key == NULL)
 		return NULL;
 	HASH_FIND_STR(st->tab[res], key, o);
-	free(key);
+	if (key != buf)
+		free(key);
 	return o;
 }
 
@@ -193,8 +269,10 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	if (old != NULL) {
 		/* seen even if rejected below: the old version stays in force */
 		old->seen = true;
-		if (same_content(old->raw, obj))
+		if (same_content(old->raw, obj)) {
+			old->src = obj;
 			return 0;
+		}
 	}
 
 	if (st->dec[res].decode != NULL) {
@@ -215,13 +293,17 @@ int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj)
 	o->decoded = decoded;
 	o->free_fn = st->dec[res].free_fn;
 	o->seen = true;
+	o->src = obj;
 
 	if (old != NULL) {
+		node_index_del(st, old);
 		HASH_DEL(st->tab[res], old);
 		obj_free(old);
 	}
 	HASH_ADD_KEYPTR(hh, st->tab[res], o->key, strlen(o->key), o);
+	node_index_add(st, res, o);
 	st->generation++;
+	st->kind_gen[res]++;
 	return 0;
 
 out_nomem:
@@ -239,6 +321,21 @@ out_nomem:
 	return -ENOMEM;
 }
 
+bool ctl_store_redeliver(struct ctl_store *st, enum ctl_res res,
+			 const cJSON *obj)
+{
+	const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
+	struct st_obj *o;
+
+	if ((unsigned)res >= CTL_RES_MAX || name == NULL)
+		return false;
+	o = find(st, res, ns, name);
+	if (o == NULL || o->src != obj)
+		return false;
+	o->seen = true;
+	return true;
+}
+
 int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 		     const char *name)
 {
@@ -246,9 +343,11 @@ int ctl_store_delete(struct ctl_store *st, enum ctl_res res, const char *ns,
 
 	if (o == NULL)
 		return -ENOENT;
+	node_index_del(st, o);
 	HASH_DEL(st->tab[res], o);
 	obj_free(o);
 	st->generation++;
+	st->kind_gen[res]++;
 	return 0;
 }
 
@@ -271,15 +370,23 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res)
 	HASH_ITER(hh, st->tab[res], o, tmp) {
 		if (o->seen)
 			continue;
+		node_index_del(st, o);
 		HASH_DEL(st->tab[res], o);
 		obj_free(o);
 		st->generation++;
+		st->kind_gen[res]++;
 	}
 }
 
 uint64_t ctl_store_generation(const struct ctl_store *st)
 {
 	return st->generation;
+}
+
+uint64_t ctl_store_kind_generation(const struct ctl_store *st,
+				   enum ctl_res res)
+{
+	return (unsigned)res < CTL_RES_MAX ? st->kind_gen[res] : 0;
 }
 
 size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res)
@@ -320,6 +427,45 @@ int ctl_store_foreach(const struct ctl_store *st, enum ctl_res res,
 		return 0;
 	HASH_ITER(hh, st->tab[res], o, tmp) {
 		int rc = fn(arg, view(o), o->raw);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct node_filter {
+	const char *node;
+	ctl_store_visit_fn fn;
+	void *arg;
+};
+
+static int node_filter_visit(void *arg, const void *decoded, const cJSON *raw)
+{
+	const struct node_filter *f = arg;
+	const struct ctl_pod *pod = decoded;
+
+	if (decoded == raw || pod->node == NULL || strcmp(pod->node, f->node))
+		return 0;
+	return f->fn(f->arg, decoded, raw);
+}
+
+int ctl_store_foreach_pod_on_node(const struct ctl_store *st,
+				  const char *node, ctl_store_visit_fn fn,
+				  void *arg)
+{
+	struct st_node *n;
+
+	if (node == NULL)
+		return 0;
+	if (st->index_broken) {
+		struct node_filter f = {node, fn, arg};
+
+		return ctl_store_foreach(st, CTL_RES_POD, node_filter_visit, &f);
+	}
+	HASH_FIND_STR(st->by_node, node, n);
+	for (struct st_obj *o = n ? n->head : NULL; o; o = o->node_next) {
+		int rc = fn(arg, o->decoded, o->raw);
 
 		if (rc != 0)
 			return rc;

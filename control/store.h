@@ -44,6 +44,17 @@ void ctl_store_free(struct ctl_store *st);
 int ctl_store_upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj);
 
 /**
+ * Deliver again, during a relist, an object the caller has upserted before
+ * and kept alive and unmodified since (the file datastore keeps unchanged
+ * files parsed): when the store's version of that identity was last
+ * delivered from this very @p obj it is marked seen, with no comparison.
+ * Only an optimisation: the caller must upsert @p obj when it returns false.
+ * @return true when nothing else is needed.
+ */
+bool ctl_store_redeliver(struct ctl_store *st, enum ctl_res res,
+			 const cJSON *obj);
+
+/**
  * Delete an object by identity (@p ns is NULL or "" for cluster-scoped kinds).
  * @return 0, or -ENOENT when it was not there.
  */
@@ -57,6 +68,13 @@ void ctl_store_resync_end(struct ctl_store *st, enum ctl_res res);
 
 /** Monotonic counter bumped by every accepted change. */
 uint64_t ctl_store_generation(const struct ctl_store *st);
+
+/**
+ * Counter bumped by every accepted change to an object of @p res: compile
+ * reuses what it built from kinds that did not change.
+ */
+uint64_t ctl_store_kind_generation(const struct ctl_store *st,
+				   enum ctl_res res);
 
 /** Number of objects of a kind. */
 size_t ctl_store_count(const struct ctl_store *st, enum ctl_res res);
@@ -81,6 +99,15 @@ typedef int (*ctl_store_visit_fn)(void *arg, const void *decoded,
 				  const cJSON *raw);
 int ctl_store_foreach(const struct ctl_store *st, enum ctl_res res,
 		      ctl_store_visit_fn fn, void *arg);
+
+/**
+ * Visit the decoded Pods whose spec.nodeName is @p node (struct ctl_pod),
+ * in an unspecified order, like ctl_store_foreach(). Pods kept raw (stored
+ * before the kind had a decoder) are not visited.
+ */
+int ctl_store_foreach_pod_on_node(const struct ctl_store *st,
+				  const char *node, ctl_store_visit_fn fn,
+				  void *arg);
 
 /**
  * A decoder for one kind: turn @p obj into a freshly allocated decoded object,

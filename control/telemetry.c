@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 #include <rte_telemetry.h>
 
 #include "acl/acl.h"
@@ -100,6 +102,18 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
 	rte_tel_data_add_dict_u64(d, "punted", s->punted);
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	/* Leak checks: per-lcore caches count as available, so in_use is
+	 * what rings, queues and the control side really hold. */
+	if (tel_ctl->pods.mp) {
+		rte_tel_data_add_dict_u64(d, "mbufs_in_use",
+			rte_mempool_in_use_count(tel_ctl->pods.mp));
+		rte_tel_data_add_dict_u64(d, "mbufs_avail",
+			rte_mempool_avail_count(tel_ctl->pods.mp));
+	}
+	rte_tel_data_add_dict_u64(d, "busy_cycles", s->busy_cycles);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
+	rte_tel_data_add_dict_u64(d, "handoff_out", s->handoff_out);
+	rte_tel_data_add_dict_u64(d, "handoff_in", s->handoff_in);
 	rte_tel_data_add_dict_container(d, "ports", ports, 0);
 	rte_tel_data_add_dict_container(d, "drop_reasons", drops, 0);
 	free(s);
@@ -256,6 +270,7 @@ static int tel_config(const char *cmd, const char *params,
 		rte_tel_data_add_dict_string(d, "host_iface", cfg->host_iface);
 	rte_tel_data_add_dict_int(d, "workers", (int)cfg->workers);
 	rte_tel_data_add_dict_int(d, "idle_sleep_us", (int)cfg->idle_sleep_us);
+	rte_tel_data_add_dict_int(d, "record_cycles", (int)cfg->record_cycles);
 	rte_tel_data_add_dict_int(d, "mbufs", (int)cfg->mbufs);
 	rte_tel_data_add_dict_int(d, "arp_timeout_s", (int)cfg->arp_timeout_s);
 	rte_tel_data_add_dict_int(d, "coalesce_ms", (int)cfg->coalesce_ms);

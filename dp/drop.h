@@ -45,7 +45,9 @@
 	_(POLICY_DENY, "policy_deny", "denied by network policy")            \
 	_(CT_INVALID, "ct_invalid",                                          \
 	  "no conntrack entry and not a valid flow start, or bad L4 header") \
-	_(CT_FULL, "ct_full", "new flow, conntrack table full")
+	_(CT_FULL, "ct_full", "new flow, conntrack table full")              \
+	_(HANDOFF_FULL, "handoff_full",                                      \
+	  "ring to the worker owning the flow full")
 
 enum dp_drop {
 #define _(sym, name, help) DP_DROP_##sym,

@@ -31,6 +31,8 @@
 #include "dp/worker.h"
 
 #define RING_SIZE 4096
+/* Per pair of workers: a few bursts of one poll iteration's cross traffic. */
+#define HANDOFF_RING_SIZE 1024
 
 struct app {
 	struct ctl_config *cfg;
@@ -41,6 +43,7 @@ struct app {
 	struct dp_worker *workers;
 	struct rte_ring *punt[RTE_MAX_LCORE];
 	struct rte_ring *inject[RTE_MAX_LCORE];
+	struct pl_handoff *ho;      /**< policy with several workers */
 	struct ctl *ctl;
 	bool started;
 };
@@ -160,7 +163,8 @@ static int setup(struct app *a, char *err, size_t errlen)
 	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
 			    api_ports * nw * CTL_PP_NB_DESC +
-			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096;
+			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096 +
+			    (nw > 1 ? nw * HANDOFF_RING_SIZE : 0);
 	unsigned int n_mbufs = RTE_MAX(cfg->mbufs, need);
 	a->mp = rte_pktmbuf_pool_create("kdp_mbufs", n_mbufs, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -225,10 +229,19 @@ static int setup(struct app *a, char *err, size_t errlen)
 		p.ports.host_mac = a->ports[a->n_ports - 1].mac;
 	}
 
+	/* Policy with several workers: each flow's conntrack entry lives
+	 * with its owner worker, the others hand its packets over. */
+	if (cfg->policy_enabled && nw > 1 &&
+	    !(a->ho = pl_handoff_create(nw, HANDOFF_RING_SIZE))) {
+		snprintf(err, errlen, "cannot create handoff rings: %s",
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < nw; i++) {
 		struct dp_worker *w = &a->workers[i];
 		w->idx = i;
 		w->idle_sleep_us = cfg->idle_sleep_us;
+		w->record_cycles = cfg->record_cycles != 0;
 		w->punt = a->punt[i];
 		w->inject = i == 0 ? a->inject[0] : NULL;
 		w->qs = a->qs;
@@ -274,6 +287,8 @@ static int start(struct app *a)
 				.icmp_s = cfg->ct_icmp_s,
 			};
 			w->ctx.acl = acl_worker_create(&cc, i);
+			if (a->ho)
+				pl_ctx_set_handoff(&w->ctx, a->ho, (uint16_t)i);
 			if (w->ctx.acl == NULL) {
 				KDP_LOG(ERR, "conntrack: cannot allocate %u "
 					"flows for worker %u", cc.max_flows, i);
@@ -285,11 +300,6 @@ static int start(struct app *a)
 		i++;
 	}
 	a->started = true;
-	if (a->cfg->policy_enabled && a->cfg->workers > 1)
-		KDP_LOG(WARNING, "policy with %u workers: conntrack is per "
-			"worker, so a reply received by another worker than its "
-			"request is checked as a new flow (see acl/acl.h)",
-			a->cfg->workers);
 	KDP_LOG(NOTICE, "ports started, %u worker(s) running", i);
 	return 0;
 }
@@ -308,6 +318,7 @@ static void teardown(struct app *a)
 		       rte_ring_dequeue(a->inject[i], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 	}
+	pl_handoff_free(a->ho);
 	ctl_free(a->ctl);
 	for (unsigned int i = 0; a->workers && i < a->cfg->workers; i++)
 		acl_worker_free(a->workers[i].ctx.acl);

@@ -46,5 +46,8 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->arp_replied += s->arp_replied;
 		out->punted += s->punted;
 		out->idle_sleeps += s->idle_sleeps;
+		out->busy_cycles += s->busy_cycles;
+		out->handoff_out += s->handoff_out;
+		out->handoff_in += s->handoff_in;
 	}
 }

@@ -32,6 +32,9 @@ struct dp_lcore_stats {
 	uint64_t arp_replied;
 	uint64_t punted;
 	uint64_t idle_sleeps;
+	uint64_t busy_cycles; /**< TSC cycles of iterations that received */
+	uint64_t handoff_out; /**< passed to the flow's owner worker */
+	uint64_t handoff_in;  /**< received from other workers */
 } __rte_cache_aligned;
 
 /** Indexed by rte_lcore_id(). */

@@ -4,7 +4,8 @@
  * Worker lcores: the poll loop.
  *
  * Each iteration: load the published tables and the worker's rx-queue list
- * once, poll every rx queue in it and run each burst through the pipeline, send what control
+ * once, poll every rx queue in it and run each burst through the pipeline,
+ * finish what other workers handed over (pipeline.h), send what control
  * injected, flush tx, then report RCU quiescence. When a whole iteration
  * brings nothing, the worker backs off: it goes RCU-offline and sleeps for a
  * bounded time that doubles up to idle_sleep_us (0 = busy poll), so several
@@ -45,6 +46,7 @@ struct dp_worker {
 	unsigned int lcore;
 	unsigned int idx;            /**< RCU thread id and tx queue */
 	unsigned int idle_sleep_us;
+	bool record_cycles;          /**< count busy_cycles in the stats */
 	struct dp_rxlist *rxl;       /**< RCU-published by control; NULL = none */
 	struct rte_ring *punt;       /**< to control */
 	struct rte_ring *inject;     /**< from control */

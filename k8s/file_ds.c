@@ -49,6 +49,7 @@ struct fds_file {
 	cJSON *good; /* last successful parse, NULL if never */
 	struct fds_stamp stamp; /* of the version last read */
 	bool present;
+	bool fresh;  /* good was parsed in this reload */
 };
 
 struct file_ds {
@@ -207,14 +208,16 @@ static void scan_file(struct file_ds *f, int dfd, const char *name)
 	} else {
 		cJSON_Delete(ff->good);
 		ff->good = root;
+		ff->fresh = true;
 	}
 	free(buf);
 }
 
 /* Upsert one object; @p api / @p kind are inferred defaults (list items). */
-static void apply_object(struct file_ds *f, const char *file, const cJSON *obj,
-			 const char *api, const char *kind)
+static void apply_object(struct file_ds *f, const struct fds_file *ff,
+			 const cJSON *obj, const char *api, const char *kind)
 {
+	const char *file = ff->name;
 	const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "apiVersion"));
 	const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "kind"));
 	enum ctl_res res;
@@ -234,14 +237,20 @@ static void apply_object(struct file_ds *f, const char *file, const cJSON *obj,
 		set_error(f, true, "%s: object without apiVersion/kind", file);
 		return;
 	}
+	/* An unchanged file's objects were delivered from these very trees:
+	 * a relist need not compare them again (10k objects per reload). */
+	if (!ff->fresh && ctl_store_redeliver(f->ds.store, res, obj))
+		return;
 	if (ctl_store_upsert(f->ds.store, res, obj) < 0)
 		set_error(f, false, "%s: %s object rejected (see log)", file,
 			  ctl_res_name(res));
 }
 
 /* A file's root: one object, or a List whose items may omit kind. */
-static void apply_root(struct file_ds *f, const char *file, const cJSON *root)
+static void apply_root(struct file_ds *f, const struct fds_file *ff,
+		       const cJSON *root)
 {
+	const char *file = ff->name;
 	const char *api = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "apiVersion"));
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "kind"));
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
@@ -250,7 +259,7 @@ static void apply_root(struct file_ds *f, const char *file, const cJSON *root)
 	const cJSON *it;
 
 	if (kl < 4 || strcmp(kind + kl - 4, "List") != 0) {
-		apply_object(f, file, root, NULL, NULL);
+		apply_object(f, ff, root, NULL, NULL);
 		return;
 	}
 	if (!cJSON_IsArray(items)) {
@@ -262,7 +271,7 @@ static void apply_root(struct file_ds *f, const char *file, const cJSON *root)
 	if (kl > 4 && kl - 4 < sizeof(item_kind))
 		snprintf(item_kind, sizeof(item_kind), "%.*s", (int)(kl - 4), kind);
 	cJSON_ArrayForEach(it, items)
-		apply_object(f, file, it, api, item_kind[0] ? item_kind : NULL);
+		apply_object(f, ff, it, api, item_kind[0] ? item_kind : NULL);
 }
 
 static int cmp_file(struct fds_file *a, struct fds_file *b)
@@ -301,9 +310,11 @@ static int reload(struct file_ds *f)
 
 	for (int r = 0; r < CTL_RES_MAX; r++)
 		ctl_store_resync_begin(st, (enum ctl_res)r);
-	HASH_ITER(hh, f->files, ff, tmp)
+	HASH_ITER(hh, f->files, ff, tmp) {
 		if (ff->good != NULL)
-			apply_root(f, ff->name, ff->good);
+			apply_root(f, ff, ff->good);
+		ff->fresh = false;
+	}
 	for (int r = 0; r < CTL_RES_MAX; r++) {
 		ctl_store_resync_end(st, (enum ctl_res)r);
 		counts[r] = ctl_store_count(st, (enum ctl_res)r);

@@ -27,23 +27,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import runner  # noqa: E402
+from cpustat import fwd_threads, oncpu_ns  # noqa: E402
 from scenarios import baselines, kdp  # noqa: E402
 from telemetry import Telemetry, socket_path  # noqa: E402
 
 JOBS = {"testpmd_io": baselines.testpmd_io, "l3fwd_lpm": baselines.l3fwd_lpm,
         **{f"kdp_{n}": fn for n, fn in kdp.SCENARIOS.items()}}
-
-
-def fwd_threads(pid, n=1):
-    """Thread ids of the forwarding lcores: DPDK 22.11 names worker threads
-    rte-worker-N (later releases lcore-worker-N); a program forwarding on its main lcore (l3fwd -l 1)
-    forwards on the process's main thread."""
-    tids = []
-    for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            if f.read().startswith(("rte-worker", "lcore-worker")):
-                tids.append(int(tid))
-    return tids[:n] or [pid]
 
 
 def one(name, ctx, warmup, interval, log_path):
@@ -83,15 +72,6 @@ def one(name, ctx, warmup, interval, log_path):
         raise runner.MeasureError(f"{name}: no packets during the interval")
     return {"nspp": (c1 - c0) / pk, "mpps": pk / (t1 - t0) / 1e6,
             "share": (c1 - c0) / 1e9 / (t1 - t0) / len(tids)}
-
-
-def oncpu_ns(pid, tids):
-    """Sum of the threads' on-CPU time (ns), from /proc/.../schedstat."""
-    total = 0
-    for t in tids:
-        with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-            total += int(f.read().split()[0])
-    return total
 
 
 def main(argv=None):

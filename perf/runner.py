@@ -22,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import cpustat  # noqa: E402
 import gen_pcap  # noqa: E402
 from telemetry import Telemetry, TelemetryError, socket_path  # noqa: E402
 
@@ -58,6 +59,24 @@ class Launch:
     # process still runs; its result is returned as "check". A scenario
     # uses it to prove the packets went where it claims (kdp: /kdp/stats).
     check: object = None
+    # Processes started once the telemetry is up, in order, and stopped
+    # before the main one (the pods of the vhost scenarios): Companion.
+    companions: tuple = ()
+    # Forwarding threads whose on-CPU time is measured (res["nspp"]).
+    workers: int = 1
+    # Called after the process stopped, with (log path, result so far);
+    # returns a dict merged into the result (testpmd prints its busy
+    # cycles only when it stops).
+    post: object = None
+
+
+@dataclasses.dataclass
+class Companion:
+    """A helper process of a Launch (a pod's testpmd): started when every
+    path in @needs exists (the switch's vhost-user sockets)."""
+    name: str
+    cmd: list
+    needs: tuple = ()
 
 
 class MeasureError(Exception):
@@ -101,6 +120,30 @@ def _stop(proc, timeout=10.0):
         proc.wait()
 
 
+def _start_companions(launch, log_path, alive, deadline):
+    procs = []
+    try:
+        for c in launch.companions:
+            while not all(os.path.exists(p) for p in c.needs):
+                if not alive() or time.monotonic() > deadline:
+                    raise MeasureError(f"{c.name}: {c.needs} did not appear")
+                time.sleep(0.1)
+            with open(f"{log_path}.{c.name}", "w") as log:
+                log.write("$ " + " ".join(c.cmd) + "\n")
+                log.flush()
+                procs.append(subprocess.Popen(c.cmd, stdin=subprocess.PIPE, stdout=log,
+                                              stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+            time.sleep(0.5)
+            if procs[-1].poll() is not None:
+                raise MeasureError(f"{c.name} exited (log {log_path}.{c.name})")
+    except BaseException:
+        for p in reversed(procs):
+            _stop(p)
+        raise
+    return procs
+
+
 def _port_ids(tel, names, proc, deadline):
     while True:
         ports = tel.ports()
@@ -120,6 +163,7 @@ def measure(launch, warmup, interval, log_path):
         proc = subprocess.Popen(launch.cmd, stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=launch.cwd,
                                 start_new_session=True)
+    comps = []
     try:
         alive = lambda: proc.poll() is None  # noqa: E731
         deadline = time.monotonic() + launch.startup_timeout
@@ -128,6 +172,7 @@ def measure(launch, warmup, interval, log_path):
         except TelemetryError as e:
             raise MeasureError(str(e)) from e
         with tel:
+            comps += _start_companions(launch, log_path, alive, deadline)
             names = [launch.sink] + ([launch.source] if launch.source else [])
             ids = _port_ids(tel, names, proc, deadline)
             # Traffic starts after the port and the tables are up (an ACL
@@ -140,23 +185,38 @@ def measure(launch, warmup, interval, log_path):
                                        f"{launch.startup_timeout}s")
                 time.sleep(0.1)
             time.sleep(warmup)
+            tids = cpustat.fwd_threads(proc.pid, launch.workers)
+            c0 = cpustat.oncpu_ns(proc.pid, tids)
             t0 = time.monotonic()
             s0 = [tel.stats(i) for i in ids]
             time.sleep(interval)
             s1 = [tel.stats(i) for i in ids]
             t1 = time.monotonic()
+            c1 = cpustat.oncpu_ns(proc.pid, tids)
+            life = cpustat.life_share(proc.pid, tids)
             if not alive():
                 raise MeasureError("process exited during the measurement")
             checked = launch.check(tel) if launch.check else None
     except TelemetryError as e:
         raise MeasureError(str(e)) from e
     finally:
+        for p in reversed(comps):
+            _stop(p)
         _stop(proc)
     dt = t1 - t0
     res = {"mpps": (s1[0]["opackets"] - s0[0]["opackets"]) / dt / 1e6,
            "oerrors_mpps": (s1[0]["oerrors"] - s0[0]["oerrors"]) / dt / 1e6}
+    pk = s1[0]["opackets"] - s0[0]["opackets"]
+    if pk > 0:
+        # On-CPU ns of the forwarding thread(s) per packet out of the sink
+        # (perf/cpustat.py): what the packets cost, whatever the sharing.
+        res["nspp"] = (c1 - c0) / pk
+        res["cpu_share"] = (c1 - c0) / 1e9 / dt / len(tids)
+    res["cpu_share_life"] = life
     if launch.source:
         res["rx_mpps"] = (s1[1]["ipackets"] - s0[1]["ipackets"]) / dt / 1e6
     if checked is not None:
         res["check"] = checked
+    if launch.post:
+        res.update(launch.post(log_path, res))
     return res

@@ -2,12 +2,15 @@
 /*
  * The worker pipeline (see pipeline.h for the stages).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_fib.h>
 #include <rte_hash.h>
+#include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #include "acl/acl.h"
@@ -478,9 +481,121 @@ static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 	       acl_classify(a->t->acl, a->aw, de, ACL_DIR_INGRESS, p);
 }
 
+/* ------------------------------------------------------------ handoff */
+
+struct pl_handoff {
+	unsigned int n_workers;
+	struct rte_ring **ring; /**< [from * n_workers + to], NULL when equal */
+};
+
+struct pl_handoff *pl_handoff_create(unsigned int n_workers,
+				     unsigned int ring_size)
+{
+	struct pl_handoff *h;
+	static unsigned int seq; /* ring names are global to the process */
+
+	if (n_workers < 2 || n_workers > UINT8_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	h = rte_zmalloc("kdp_handoff", sizeof(*h), 0);
+	if (h == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	h->n_workers = n_workers;
+	h->ring = rte_zmalloc("kdp_handoff",
+			      sizeof(*h->ring) * n_workers * n_workers, 0);
+	if (h->ring == NULL) {
+		rte_errno = ENOMEM;
+		goto out_free;
+	}
+	seq++;
+	for (unsigned int f = 0; f < n_workers; f++)
+		for (unsigned int to = 0; to < n_workers; to++) {
+			char name[RTE_RING_NAMESIZE];
+
+			if (f == to)
+				continue;
+			snprintf(name, sizeof(name), "kdp_ho%u_%u_%u", seq, f,
+				 to);
+			h->ring[f * n_workers + to] = rte_ring_create(
+				name, ring_size, SOCKET_ID_ANY,
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (h->ring[f * n_workers + to] == NULL)
+				goto out_free;
+		}
+	return h;
+out_free:
+	pl_handoff_free(h);
+	return NULL;
+}
+
+void pl_handoff_free(struct pl_handoff *h)
+{
+	if (h == NULL)
+		return;
+	for (unsigned int i = 0; h->ring && i < h->n_workers * h->n_workers;
+	     i++) {
+		struct rte_mbuf *m;
+
+		while (h->ring[i] && rte_ring_dequeue(h->ring[i],
+						      (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(h->ring[i]);
+	}
+	rte_free(h->ring);
+	rte_free(h);
+}
+
+void pl_ctx_set_handoff(struct pl_ctx *c, const struct pl_handoff *h,
+			uint16_t wid)
+{
+	c->ho = h;
+	c->wid = wid;
+}
+
+/* A packet for another worker: its input port and uplink flags travel in
+ * the mbuf (m->port, hash.usr); see pl_handoff_drain(). */
+struct pl_ho_list {
+	uint16_t n;
+	uint8_t owner[PL_BURST];
+	struct rte_mbuf *m[PL_BURST];
+};
+
+/* One burst per owner: usually a single peer, so one pass. */
+static void pl_handoff_send(struct pl_ctx *c, uint16_t in_port,
+			    struct pl_ho_list *ho)
+{
+	unsigned int nw = c->ho->n_workers;
+	uint16_t n = ho->n;
+
+	while (n != 0) {
+		struct rte_mbuf *b[PL_BURST];
+		uint8_t to = ho->owner[0];
+		uint16_t nb = 0, left = 0;
+
+		for (uint16_t i = 0; i < n; i++) {
+			if (ho->owner[i] == to) {
+				b[nb++] = ho->m[i];
+			} else {
+				ho->owner[left] = ho->owner[i];
+				ho->m[left++] = ho->m[i];
+			}
+		}
+		unsigned int sent = rte_ring_sp_enqueue_burst(
+			c->ho->ring[c->wid * nw + to], (void **)b, nb, NULL);
+		c->st->handoff_out += sent;
+		for (unsigned int i = sent; i < nb; i++)
+			pl_drop(c, b[i], DP_DROP_HANDOFF_FULL, in_port);
+		n = left;
+	}
+}
+
 static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 				uint16_t in_port, struct rte_mbuf **pkts,
-				uint64_t *nhs, uint8_t *flags, uint16_t n)
+				uint64_t *nhs, uint8_t *flags, uint16_t n,
+				struct pl_ho_list *ho)
 {
 	const struct pl_port *pp = &t->port[in_port];
 	uint32_t src_ep = pp->role == PL_PORT_POD ? pp->ep : UINT32_MAX;
@@ -491,7 +606,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint64_t now = 0;
 	uint16_t k = 0;
 
-	enum { SKIP, CHECK, BAD };
+	enum { SKIP, CHECK, BAD, HANDOFF };
 	for (uint16_t i = 0; i < n; i++) {
 		const struct pl_nh *nh = nhs[i] < t->n_nh ? &t->nh[nhs[i]] : NULL;
 		struct rte_mbuf *m = pkts[i];
@@ -504,8 +619,21 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 								ETH_HLEN),
 					rte_pktmbuf_data_len(m) - ETH_HLEN,
 					&fl[i]) ? BAD : CHECK;
-		if (res[i] == CHECK)
-			acl_ct_prefetch(c->acl, &fl[i]);
+		if (res[i] != CHECK)
+			continue;
+		if (ho != NULL) {
+			unsigned int w = acl_flow_owner(&fl[i],
+							c->ho->n_workers);
+			if (w != c->wid) {
+				res[i] = HANDOFF;
+				m->port = in_port;
+				m->hash.usr = flags[i];
+				ho->owner[ho->n] = (uint8_t)w;
+				ho->m[ho->n++] = m;
+				continue;
+			}
+		}
+		acl_ct_prefetch(c->acl, &fl[i]);
 	}
 	struct pl_pol_arg a = {
 		.t = t, .aw = c->acl, .src_ep = src_ep,
@@ -515,7 +643,9 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		struct rte_mbuf *m = pkts[i];
 		enum acl_ct_res r = ACL_CT_PASS;
 
-		if (res[i] == BAD) {
+		if (res[i] == HANDOFF) {
+			continue;
+		} else if (res[i] == BAD) {
 			r = ACL_CT_INVALID;
 		} else if (res[i] == CHECK) {
 			a.dst_ep = dst_ep[i];
@@ -558,12 +688,69 @@ void pl_ctx_housekeep(struct pl_ctx *c)
 		acl_ct_sweep(c->acl, acl_now_ms(), 16);
 }
 
+/*
+ * Stages 2, policy and 3 for @p k validated packets from @p in_port.
+ * Policed packets of flows another worker owns leave here for that worker
+ * when @p handoff (never for packets already handed over).
+ */
+static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
+		       uint16_t in_port, struct rte_mbuf **fwd, uint32_t *dst,
+		       uint8_t *flags, uint16_t k, bool handoff)
+{
+	uint64_t nhs[PL_BURST];
+	struct pl_ho_list ho;
+
+	ho.n = 0;
+	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+	if (t->acl != NULL && c->acl != NULL) {
+		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k,
+				    handoff ? &ho : NULL);
+		/* Off first: the owner works on them while we route ours. */
+		if (unlikely(ho.n != 0))
+			pl_handoff_send(c, in_port, &ho);
+	}
+
+	/* Frames routed by the fast path wait here (see pl_stage_drain). */
+	struct rte_mbuf *out[PL_BURST];
+	uint16_t n_out = 0;
+	uint32_t n_encap = 0, n_nh = t->n_nh;
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = fwd[i];
+		uint64_t idx = nhs[i];
+		if (flags[i]) {
+			/*
+			 * From the uplink only local pods are reachable (or
+			 * the node itself, for plain packets); we are not a
+			 * transit router for the underlay.
+			 */
+			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
+						    PL_NH_NO_ROUTE;
+			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
+			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
+				pl_drop(c, m, flags[i] == 2 ?
+					DP_DROP_IPIP_INNER_NOT_LOCAL :
+					DP_DROP_UPLINK_NOT_LOCAL, in_port);
+				continue;
+			}
+		}
+		if (likely(pl_route_fast(c, t, &t->nh[idx < n_nh ? idx : 0], m,
+					 &n_encap))) {
+			out[n_out++] = m;
+			continue;
+		}
+		pl_stage_drain(c, out, &n_out);
+		pl_route_one(c, t, m, idx, in_port, false);
+	}
+	pl_stage_drain(c, out, &n_out);
+	c->st->ipip_encap += n_encap;
+}
+
 void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 		      uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rte_mbuf *fwd[PL_BURST];
 	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
 	uint8_t flags[PL_BURST];
 	uint16_t k = 0;
 	const struct pl_port *pp = &t->port[in_port];
@@ -671,42 +858,54 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	if (k == 0)
 		return;
 
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
-	if (t->acl != NULL && c->acl != NULL)
-		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k);
+	pl_forward(c, t, in_port, fwd, dst, flags, k, c->ho != NULL);
+}
 
-	/* Frames routed by the fast path wait here (see pl_stage_drain). */
-	struct rte_mbuf *out[PL_BURST];
-	uint16_t n_out = 0;
-	uint32_t n_encap = 0, n_nh = t->n_nh;
+/*
+ * Packets handed over arrive validated (and decapsulated) with their input
+ * port in m->port and uplink flags in hash.usr. Runs of one input port are
+ * forwarded together; a port that left the tables meanwhile drops them.
+ */
+unsigned int pl_handoff_drain(struct pl_ctx *c, const struct pl_tables *t)
+{
+	unsigned int nw = c->ho->n_workers, total = 0;
 
-	for (uint16_t i = 0; i < k; i++) {
-		struct rte_mbuf *m = fwd[i];
-		uint64_t idx = nhs[i];
-		if (flags[i]) {
-			/*
-			 * From the uplink only local pods are reachable (or
-			 * the node itself, for plain packets); we are not a
-			 * transit router for the underlay.
-			 */
-			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
-						    PL_NH_NO_ROUTE;
-			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
-			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
-				pl_drop(c, m, flags[i] == 2 ?
-					DP_DROP_IPIP_INNER_NOT_LOCAL :
-					DP_DROP_UPLINK_NOT_LOCAL, in_port);
+	for (unsigned int f = 0; f < nw; f++) {
+		struct rte_mbuf *pkts[PL_BURST];
+		uint32_t dst[PL_BURST];
+		uint8_t flags[PL_BURST];
+
+		if (f == c->wid)
+			continue;
+		unsigned int n = rte_ring_sc_dequeue_burst(
+			c->ho->ring[f * nw + c->wid], (void **)pkts, PL_BURST,
+			NULL);
+		c->st->handoff_in += n;
+		total += n;
+		for (unsigned int i = 0; i < n;) {
+			uint16_t port = pkts[i]->port;
+			uint16_t k = 0;
+
+			for (; i < n && pkts[i]->port == port; i++) {
+				struct rte_mbuf *m = pkts[i];
+				const struct rte_ipv4_hdr *ip =
+					rte_pktmbuf_mtod_offset(
+						m, const struct rte_ipv4_hdr *,
+						ETH_HLEN);
+
+				pkts[k] = m;
+				flags[k] = (uint8_t)m->hash.usr;
+				dst[k++] = rte_be_to_cpu_32(ip->dst_addr);
+			}
+			if (unlikely(t == NULL ||
+				     t->port[port].role == PL_PORT_NONE)) {
+				for (uint16_t j = 0; j < k; j++)
+					pl_drop(c, pkts[j], DP_DROP_NO_PORT,
+						port);
 				continue;
 			}
+			pl_forward(c, t, port, pkts, dst, flags, k, false);
 		}
-		if (likely(pl_route_fast(c, t, &t->nh[idx < n_nh ? idx : 0], m,
-					 &n_encap))) {
-			out[n_out++] = m;
-			continue;
-		}
-		pl_stage_drain(c, out, &n_out);
-		pl_route_one(c, t, m, idx, in_port, false);
 	}
-	pl_stage_drain(c, out, &n_out);
-	c->st->ipip_encap += n_encap;
+	return total;
 }

@@ -17,6 +17,16 @@
  * Outputs are buffered per tx port in the context and sent by
  * pl_ctx_flush(); golden-packet tests read the buffers instead.
  *
+ * Several workers (acl/acl.h "Several workers"): every policed flow has one
+ * owner worker, chosen by its conntrack hash. A worker that receives a
+ * packet of a flow it does not own stops after stage 2 and passes the
+ * packet, with its input port and uplink flags, over a single-producer /
+ * single-consumer ring to the owner; the owner's pl_handoff_drain() redoes
+ * the route lookup with its own tables (the sender's next-hop index may
+ * come from another table generation) and runs policy and stage 3. Only
+ * policed packets move; with one worker there are no rings and the stage
+ * costs one predictable branch.
+ *
  * Thread-safety: a context belongs to one worker lcore.
  */
 #ifndef KDP_PIPELINE_PIPELINE_H
@@ -41,6 +51,7 @@ enum pl_punt {
 };
 
 struct acl_worker;
+struct pl_handoff;
 
 struct pl_txbuf {
 	uint16_t n;
@@ -60,6 +71,8 @@ struct pl_ctx {
 	uint64_t icmp_last;
 	uint64_t icmp_period;     /**< TSC cycles per token */
 	struct acl_worker *acl;   /**< conntrack + policy state, or NULL */
+	const struct pl_handoff *ho; /**< rings to the other workers, or NULL */
+	uint16_t wid;             /**< this worker's index in @c ho */
 	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
 };
 
@@ -83,6 +96,29 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
  * poll iteration.
  */
 void pl_ctx_housekeep(struct pl_ctx *c);
+
+/**
+ * The worker-to-worker rings of @p n_workers workers (n * (n - 1) SP/SC
+ * rings of @p ring_size mbufs, a power of two). Control thread, before the
+ * workers run. NULL with rte_errno on failure (EINVAL for n_workers < 2).
+ */
+struct pl_handoff *pl_handoff_create(unsigned int n_workers,
+				     unsigned int ring_size);
+
+/** Free the rings and the mbufs left in them; workers must have stopped.
+ * NULL is a no-op. */
+void pl_handoff_free(struct pl_handoff *h);
+
+/** Make @p c worker @p wid of @p h (after pl_ctx_init()). */
+void pl_ctx_set_handoff(struct pl_ctx *c, const struct pl_handoff *h,
+			uint16_t wid);
+
+/**
+ * Finish the packets other workers handed to this one (at most one burst
+ * per peer): route lookup with @p t, policy, stage 3. Once per poll
+ * iteration, before pl_ctx_flush(). @return the number of packets taken.
+ */
+unsigned int pl_handoff_drain(struct pl_ctx *c, const struct pl_tables *t);
 
 /** Send everything buffered; what a port refuses is dropped as tx_full. */
 void pl_ctx_flush(struct pl_ctx *c);

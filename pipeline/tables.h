@@ -29,11 +29,20 @@
 struct rte_fib;
 struct rte_hash;
 struct acl_set;
+struct ctl_tables_own;
 
 /** Calico's proxy-ARP gateway MAC, the source MAC of frames toward pods. */
 #define PL_GW_MAC {{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}}
+/**
+ * An IPv4 address in host order. DPDK's RTE_IPV4 shifts an int, which is
+ * undefined for a first octet above 127.
+ */
+#define PL_IPV4(a, b, c, d)                                                  \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | \
+	 (uint32_t)(d))
+
 /** The link-local gateway pods route through (Calico). */
-#define PL_GW_IP RTE_IPV4(169, 254, 1, 1)
+#define PL_GW_IP PL_IPV4(169, 254, 1, 1)
 
 enum pl_port_role {
 	PL_PORT_NONE = 0,
@@ -116,6 +125,10 @@ struct pl_tables {
 	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
 	rte_be32_t tunnel_ip;        /**< our IPIP tunnel address, or 0 */
 	struct acl_set *acl;         /**< policy programs; NULL = no policy */
+	/** Control's record of who owns fib, nodes and acl: a generation
+	 * whose inputs did not change shares them (immutable) with the last
+	 * one. Never read by workers. */
+	struct ctl_tables_own *own;
 };
 
 /** First slot to probe for @p ip in pl_tables.node_set. */

@@ -24,6 +24,8 @@ class Ctx:
     rules: int = 0            # ACL rule count, where it applies
     out: str = runner.OUT
     l3fwd: str = None         # path of the built l3fwd
+    workers: int = 1          # kdp workers (scaling jobs)
+    lcores: str = None        # EAL --lcores map when workers > 1
 
 
 def _traffic(ctx):

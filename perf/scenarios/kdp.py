@@ -43,8 +43,8 @@ KDP = os.environ.get("KDP_BIN", os.path.join(REPO, "build", "dp", "main", "kdp")
 # Drops and punts tolerated, as a share of kdp's rx: a working run has none
 # (the first burst may race the static neighbors' publication, hence > 0).
 LOSS_MAX = 0.001
-# Per harness process: other benchmark runs may share the machine.
-PREFIX = f"kdpbench-kdp-{os.getpid()}"
+# Per harness process: several checkouts may benchmark on one machine.
+PREFIX = os.environ.get("KDP_BENCH_PREFIX", f"kdpbench-kdp-{os.getpid()}")
 
 UP_PCAP, UP_NULL = "net_pcap_up", "net_null_up"
 A1_PCAP, A1_NULL = "net_pcap_poda1", "net_null_poda1"
@@ -82,10 +82,14 @@ def _launch(ctx, name, uplink, pods, sink, source, policy="on"):
     mbufs = gc.mbufs_for(ctx.flows)
     cfg = gc.generate(work, uplink, pods, mbufs=mbufs, workers=getattr(ctx, "workers", 1),
                       policy=policy)
-    lcores = ",".join(str(runner.MAIN_CORE + i) for i in range(getattr(ctx, "workers", 1) + 1))
-    cmd = [KDP] + runner.eal_args(PREFIX, lcores=lcores) + ["--", "--config", cfg]
+    workers = getattr(ctx, "workers", 1)
+    eal = runner.eal_args(PREFIX)
+    if workers > 1:
+        # More lcores than cores: an lcore -> CPU map (scaling(): "0@0,1@1,2@0").
+        eal[0:2] = ["--lcores", ctx.lcores]
+    cmd = [KDP] + eal + ["--", "--config", cfg]
     return runner.Launch(cmd=cmd, prefix=PREFIX, sink=sink, source=source,
-                         startup_timeout=60.0, cwd=work, check=check_stats)
+                         startup_timeout=60.0, cwd=work, check=check_stats, workers=workers)
 
 
 def _pod_traffic(ctx, dst_net, pod=0):
@@ -129,6 +133,29 @@ SCENARIOS = {"encap": encap, "decap": decap, "local": local}
 for _n, _fn in list(SCENARIOS.items()):
     for _p in ("off", "1k"):
         SCENARIOS[f"{_n}_pol{_p}"] = (lambda f, p: lambda ctx: f(ctx, policy=p))(_fn, _p)
+
+
+def encap2(ctx):
+    """Two input ports: pod-a1 and pod-a2 both send to node-b's pods (the
+    same traffic, one pcap each), out of the uplink. Control places pod-a1
+    on worker 1 and pod-a2 on worker 0 (the uplink's), so with 2 workers
+    each polls one input; with 1 worker it polls both. Each pcap port gets
+    two rx_pcap (net_pcap has one tx queue per rx queue when it has no tx
+    argument; kdp needs one tx queue per worker; only queue 0 is polled:
+    net_pcap has no RSS)."""
+    p1 = _pod_traffic(ctx, gc.NODES[gc.REMOTE_NODE]["block"], pod=0)
+    p2 = _pod_traffic(ctx, gc.NODES[gc.REMOTE_NODE]["block"], pod=1)
+    return _launch(ctx, "encap2", f"{UP_NULL},no-rx=1",
+                   {"pod-a1": f"{A1_PCAP},rx_pcap={p1},rx_pcap={p1},infinite_rx=1",
+                    "pod-a2": f"net_pcap_poda2,rx_pcap={p2},rx_pcap={p2},infinite_rx=1"},
+                   sink=UP_NULL, source=A1_PCAP)
+
+
+# 1 worker against 2 on the same two-input traffic (bench.py scaling
+# jobs): (name, workers, EAL lcore map or None). The second worker shares
+# core 0 with the main lcore, control and the harness: 2 cores is all
+# this machine has.
+SCALING = [("kdp_encap2_w1", 1, None), ("kdp_encap2_w2", 2, "0@0,1@1,2@0")]
 
 
 def main(argv=None):

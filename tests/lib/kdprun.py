@@ -70,8 +70,9 @@ class Kdp:
     """
 
     def __init__(self, exe, objs, ports, inputs=None, cfg_edit=None,
-                 mem_mb=256, pod_macs=None, eal_extra=(), tag="t"):
+                 mem_mb=256, pod_macs=None, eal_extra=(), tag="t", workers=1):
         self.exe = exe
+        self.workers = workers
         self.dir = tempfile.mkdtemp(prefix="kdp-integ-")
         self.prefix = "kdpinteg-%s-%d-%d" % (tag, os.getpid(), int(time.time() * 1e6) % 10**9)
         self.mem_mb = mem_mb
@@ -83,13 +84,18 @@ class Kdp:
         self.port_names = list(ports)
         pod_macs = pod_macs or POD_MACS
         cfg = base_config(self.ds_dir)
+        cfg["workers"] = workers
         pods = []
         for i, name in enumerate(self.port_names):
             fn = self.fname(name)
             tail = ports[name]
             if tail is None:
-                tail = "rx_pcap=%s,tx_pcap=%s" % (self.path(fn + "_in.pcap"),
-                                                  self.path(fn + "_out.pcap"))
+                # net_pcap has one tx queue per tx_pcap; kdp needs one per
+                # worker: worker w writes <name>_out.pcap (w = 0) or
+                # <name>_out<w>.pcap.
+                tail = "rx_pcap=%s" % self.path(fn + "_in.pcap") + "".join(
+                    ",tx_pcap=%s" % self.path(self.out_name(fn, w))
+                    for w in range(workers))
             devargs = "net_pcap%d,%s" % (i, tail)
             if name == "uplink":
                 cfg["uplink"]["devargs"] = devargs
@@ -108,6 +114,10 @@ class Kdp:
                    [bytes(f) for f in frames], linktype=1)
 
     @staticmethod
+    def out_name(fn, w):
+        return fn + ("_out.pcap" if w == 0 else "_out%d.pcap" % w)
+
+    @staticmethod
     def fname(port):
         return port.replace("/", "_")
 
@@ -119,7 +129,13 @@ class Kdp:
             json.dump(cfg, f, indent=1)
 
     def argv(self):
-        return ([self.exe, "-l", "0,1", "--no-pci", "--file-prefix", self.prefix,
+        # Main lcore plus one per worker, on however many cores there are
+        # (the machine may have fewer than workers + 1).
+        ncpu = os.cpu_count() or 1
+        lcores = ["-l", "0,1"] if self.workers == 1 else [
+            "--lcores", ",".join("%d@%d" % (i, min(i, ncpu - 1))
+                                 for i in range(self.workers + 1))]
+        return ([self.exe] + lcores + ["--no-pci", "--file-prefix", self.prefix,
                  "-m", str(self.mem_mb), "--log-level", "lib.eal:error"]
                 + self.eal_extra + ["--", "--config", self.path("kdp.json")])
 
@@ -210,7 +226,13 @@ class Kdp:
             return f.read()
 
     def out_frames(self, port):
-        return list(rdpcap(self.path(self.fname(port) + "_out.pcap")))
+        """Frames sent on @port, every worker's file (in worker order)."""
+        out = []
+        for w in range(self.workers):
+            f = self.path(self.out_name(self.fname(port), w))
+            if os.path.exists(f):
+                out += list(rdpcap(f))
+        return out
 
     def cleanup(self):
         if self.tel:
@@ -246,11 +268,13 @@ class Result:
         return {k: v for k, v in self.stats["drop_reasons"].items() if v}
 
 
-def run(exe, inputs, objs=None, ports=None, cfg_edit=None, sig=signal.SIGINT):
+def run(exe, inputs, objs=None, ports=None, cfg_edit=None, sig=signal.SIGINT,
+        workers=1):
     """Feed @inputs (port name -> frames), wait for idle, stop with @sig."""
     objs = objs if objs is not None else cluster.three_nodes()
     names = ports or ["uplink", "x/a", "x/b"]
-    with Kdp(exe, objs, {n: None for n in names}, inputs, cfg_edit) as k:
+    with Kdp(exe, objs, {n: None for n in names}, inputs, cfg_edit,
+             workers=workers) as k:
         k.start()
         st = k.wait_idle({n: len(inputs.get(n, [])) for n in names})
         ps = k.port_stats(st)

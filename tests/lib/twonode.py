@@ -253,60 +253,22 @@ class TwoNode:
                       str(deadline), dst_ip, check=False)
 
     def tcp_transfer(self, src, dst, nbytes, port=5001, timeout=30):
-        """Send nbytes of a fixed pattern from src's pod to dst's pod; return
-        (bytes received, receiver's sha256 == sender's, seconds)."""
-        recv = dst.popen_ns(sys.executable, "-c", _RECV, dst.pod_ip, str(port),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-        try:
-            line = recv.stdout.readline()      # "listening"
-            if not line.startswith("listening"):
-                raise RuntimeError("receiver: %s%s" % (line,
-                                                       recv.stderr.read()))
-            t0 = time.time()
-            snd = src.ns(sys.executable, "-c", _SEND, dst.pod_ip, str(port),
-                         str(nbytes), timeout=timeout, check=False)
-            out, err = recv.communicate(timeout=timeout)
-            secs = time.time() - t0
-        finally:
-            if recv.poll() is None:
-                recv.kill()
-                recv.wait()
-        if snd.returncode != 0:
-            raise RuntimeError("sender failed: %s" % snd.stderr.strip())
-        got, digest = out.split()
-        return int(got), digest == snd.stdout.strip(), secs
+        return tcp_transfer(src.netns, dst.netns, dst.pod_ip, nbytes, port,
+                            timeout)
 
     def start_capture(self, count=None):
-        args = ["ip", "netns", "exec", self.underlay, "tcpdump", "-i", "br0",
-                "-nn", "-U", "-B", "4096", "-s", "128", "-w", self.capture_file]
-        if count:
-            args += ["-c", str(count)]
-        self.capture = subprocess.Popen(args + ["ip", "proto", "4"],
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True)
-        # tcpdump says "listening on" once the socket is attached.
-        line = self.capture.stderr.readline()
-        if "listening" not in line:
-            raise RuntimeError("tcpdump: " + line)
+        self.capture = Capture(self.underlay, "br0", self.capture_file,
+                               count=count)
 
     def stop_capture(self):
-        if self.capture and self.capture.poll() is None:
-            self.capture.send_signal(signal.SIGINT)
-            try:
-                self.capture.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.capture.kill()
-                self.capture.wait()
+        lines = self.capture.stop()
         self.capture = None
-        r = sh("tcpdump", "-nn", "-r", self.capture_file, check=False)
-        return r.stdout.splitlines()
+        return lines
 
     # -- teardown ---------------------------------------------------------
     def close(self):
-        if self.capture and self.capture.poll() is None:
-            self.capture.kill()
-            self.capture.wait()
+        if self.capture:
+            self.capture.stop()
         for n in self.nodes:
             if n.proc and n.proc.poll() is None:
                 n.proc.send_signal(signal.SIGINT)
@@ -354,6 +316,65 @@ class TwoNode:
 
 def _raise_exit(sig, frame):
     raise SystemExit(128 + sig)
+
+
+def tcp_transfer(src_netns, dst_netns, dst_ip, nbytes, port=5001, timeout=30):
+    """Send nbytes of a fixed pattern from a process in src_netns to one
+    listening on dst_ip:port in dst_netns; return (bytes received,
+    receiver's sha256 == sender's, seconds)."""
+    recv = subprocess.Popen(["ip", "netns", "exec", dst_netns, sys.executable,
+                             "-c", _RECV, dst_ip, str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = recv.stdout.readline()      # "listening"
+        if not line.startswith("listening"):
+            raise RuntimeError("receiver: %s%s" % (line, recv.stderr.read()))
+        t0 = time.time()
+        snd = sh("ip", "netns", "exec", src_netns, sys.executable, "-c", _SEND,
+                 dst_ip, str(port), str(nbytes), timeout=timeout, check=False)
+        out, err = recv.communicate(timeout=timeout)
+        secs = time.time() - t0
+    finally:
+        if recv.poll() is None:
+            recv.kill()
+            recv.wait()
+    if snd.returncode != 0:
+        raise RuntimeError("sender failed: %s" % snd.stderr.strip())
+    got, digest = out.split()
+    return int(got), digest == snd.stdout.strip(), secs
+
+
+class Capture:
+    """tcpdump of IPIP (ip proto 4) on iface in netns into path; stop()
+    returns the decoded lines. stop() is safe to call more than once."""
+
+    def __init__(self, netns, iface, path, count=None):
+        self.path = path
+        args = ["ip", "netns", "exec", netns, "tcpdump", "-i", iface,
+                "-nn", "-U", "-B", "4096", "-s", "128", "-w", path]
+        if count:
+            args += ["-c", str(count)]
+        self.proc = subprocess.Popen(args + ["ip", "proto", "4"],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on" once the socket is attached.
+        line = self.proc.stderr.readline()
+        if "listening" not in line:
+            self.stop()
+            raise RuntimeError("tcpdump: " + line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+        r = sh("tcpdump", "-nn", "-r", self.path, check=False)
+        return r.stdout.splitlines()
 
 
 # Receiver and sender run inside the pod namespaces (fresh interpreters).

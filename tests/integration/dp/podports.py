@@ -313,8 +313,8 @@ def test_vhost(kdp, d):
     r = kdp.api({"op": "port_add", "pod": "x/v", "kind": "vhost-user",
                  "container_id": "cv1"})
     check(r.get("ok") and r.get("socket") == os.path.join(d, "vhost",
-                                                           "cv1.sock"),
-          "vhost-user port_add: %s" % r)
+                                                           "cv1.sock")
+          and r.get("mac"), "vhost-user port_add (socket and MAC): %s" % r)
     if not r.get("ok"):
         return
     check(os.path.exists(r["socket"]), "kdp serves the vhost-user socket")
@@ -329,7 +329,8 @@ def test_vhost(kdp, d):
     tp = subprocess.Popen(
         [testpmd, "-l", "0,1", "--no-pci", "-m", "256",
          "--single-file-segments", "--file-prefix", PREFIX + "tp",
-         "--vdev", "net_virtio_user0,path=%s" % r["socket"], "--",
+         "--vdev", "net_virtio_user0,path=%s,mac=%s" % (r["socket"],
+                                                        r["mac"]), "--",
          "--forward-mode=txonly", "--tx-ip=%s,%s" % (PODS["v"], PODS["p1"]),
          "--eth-peer=0,ee:ee:ee:ee:ee:ee", "--txpkts=64", "--auto-start",
          "--stats-period=0", "--nb-cores=1"],

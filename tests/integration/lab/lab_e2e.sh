@@ -11,6 +11,7 @@ rmdir "$KDP_LAB_DIR"
 LAB="$SRC/tests/lab/kdp-lab"
 trap '"$LAB" down >/dev/null 2>&1 || true' EXIT
 "$LAB" up --nodes 2
+tag=$("$LAB" status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["tag"])')
 "$LAB" kubectl create ns x >/dev/null
 "$LAB" kubectl create ns y >/dev/null
 for p in x/a x/b x/c y/a y/b y/c; do
@@ -29,7 +30,7 @@ for spec in "tcp 80" "udp 81"; do
 done
 # Cross-node traffic really went through the tunnel.
 for n in 1 2; do
-  echo /kdp/stats | dpdk-telemetry.py -f "kdplab-node-$n" | tail -n 1 > "$KDP_LAB_DIR/stats$n.json"
+  echo /kdp/stats | dpdk-telemetry.py -f "kdplab-$tag-node-$n" | tail -n 1 > "$KDP_LAB_DIR/stats$n.json"
   /usr/bin/python3 - "$KDP_LAB_DIR/stats$n.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))['/kdp/stats']
@@ -39,8 +40,9 @@ PY
 done
 "$LAB" down
 trap - EXIT
-left=$(ip netns list | grep -cE '^(kln|klp-|klul)' || true)
-[ "$left" -eq 0 ] || { echo "FAIL: $left lab namespaces left"; fail=1; }
+left=$( (ip netns list; ip -o link show | cut -d: -f2; ls /var/run/dpdk) |
+  grep -c "kl$tag\|kdplab-$tag" || true)
+[ "$left" -eq 0 ] || { echo "FAIL: $left lab namespaces/links/DPDK dirs left"; fail=1; }
 [ ! -e "$KDP_LAB_DIR" ] || { echo "FAIL: lab dir left"; fail=1; }
 [ $fail -eq 0 ] && echo "lab e2e: ok"
 exit $fail

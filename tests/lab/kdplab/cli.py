@@ -280,6 +280,26 @@ def main(argv):
     return a.fn(a) or 0
 
 
+def _specs(words):
+    """["tcp", "80"] or ["tcp:80", "udp:81"] -> [("tcp", 80), ("udp", 81)]."""
+    out, i = [], 0
+    while i < len(words):
+        w = words[i]
+        if ":" in w:
+            proto, port = w.split(":", 1)
+            i += 1
+        elif i + 1 < len(words):
+            proto, port = w, words[i + 1]
+            i += 2
+        else:
+            raise SystemExit("kdp-lab: matrix: %r needs a port" % w)
+        if proto.lower() not in ("tcp", "udp") or not port.isdigit():
+            raise SystemExit("kdp-lab: matrix: bad spec %s %s (tcp|udp PORT)"
+                             % (proto, port))
+        out.append((proto.lower(), int(port)))
+    return out
+
+
 def _lab_commands(top):
     """The cluster: kdp-lab up/down/kubectl/pod/probe/matrix/exec."""
     from .lab import Lab
@@ -321,10 +341,14 @@ def _lab_commands(top):
     x.add_argument("dst")
     x.add_argument("proto")
     x.add_argument("port", type=int)
-    x = add("matrix", lambda a: lab(a).matrix(a.proto, a.port) and 0,
-            "PROTO PORT: every pod to every pod")
-    x.add_argument("proto")
-    x.add_argument("port", type=int)
+    x = add("matrix", lambda a: lab(a).matrix(_specs(a.spec), a.json) and 0,
+            "PROTO PORT | PROTO:PORT...: every pod to every pod, all probes "
+            "at once")
+    x.add_argument("spec", nargs="+")
+    x.add_argument("--json", action="store_true",
+                   help='{"TCP/80": {"FROM": {"TO": true|false}}}')
+    add("status", lambda a: print(json.dumps(lab(a).load(), indent=1)),
+        "the lab's state: tag, nodes (netns, DPDK prefix), pods")
     x = add("exec", lambda a: lab(a).exec(a.pod, a.cmd),
             "NS/NAME CMD...: run a command in the pod's namespace")
     x.add_argument("pod")

@@ -1,25 +1,31 @@
 """kdp-lab: a kind-like local cluster built from network namespaces.
 
     root netns:      the API server stand-in (listens on 0.0.0.0), bridge
-                     klmg (10.99.0.1/24): every node's management link
-    netns klul:      bridge br0, the underlay (no addresses)
-    netns kln<i>:    node-<i>: kdp (uplink AF_XDP on "ulink", node IP
-                     192.168.100.<10+i>/24 held by kdp), "mg" 10.99.0.<10+i>
-                     to reach the API server
-    netns klp-...:   one per pod; its eth0 is a tap (or a vhost-user socket)
+                     kl<T>mg (10.99.<M>.1/24): every node's management link
+                     (veth kl<T>m<i>)
+    netns kl<T>ul:   bridge br0, the underlay (no addresses)
+    netns kl<T>n<i>: node-<i>: kdp (uplink AF_XDP on "ulink", node IP
+                     192.168.100.<10+i>/24 held by kdp), "mg" 10.99.<M>.<10+i>
+                     to reach the API server; DPDK file prefix kdplab-<T>-node-<i>
+    netns kl<T>p...: one per pod; its eth0 is a tap (or a vhost-user socket)
                      that kdp creates and moves there
+
+<T> is the lab's tag: 4 hex digits of a hash of the lab directory, so labs
+in different directories coexist, and 'down' removes only its own objects
+(names stay within IFNAMSIZ). <M> is the first management /24 free when the
+lab came up.
 
 Pods are created as kubelet would: the Pod object through the API, a netns,
 CNI ADD with build/kdp-cni, then status.podIP written back. State lives in
 one directory (default /run/kdp-lab) so commands need no flags.
 """
+import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,7 +35,7 @@ import kdptel  # noqa: E402
 
 DEFAULT_DIR = "/run/kdp-lab"
 POOL = "10.244.0.0/16"
-MG_NET = "10.99.0"
+MG_NET = "10.99"
 UL_NET = "192.168.100"
 
 
@@ -54,12 +60,37 @@ def in_ns(ns, *args, **kw):
     return sh("ip", "netns", "exec", ns, *args, **kw)
 
 
+def lab_tag(d):
+    """4 hex digits naming every netns, link and DPDK prefix of the lab in d:
+    derived from the path so that even a half-started lab can be swept."""
+    return hashlib.sha256(os.path.abspath(d).encode()).hexdigest()[:4]
+
+
+def free_mg_net(tag):
+    """A management /24 (10.99.M.0/24) no other interface uses, starting
+    from one derived from the tag so labs rarely probe each other's."""
+    r = sh("ip", "-4", "-o", "addr", "show", check=False)
+    used = set()
+    for line in r.stdout.split():
+        if line.startswith(MG_NET + "."):
+            used.add(int(line.split(".")[2]))
+    start = int(tag, 16) % 250
+    for k in range(250):
+        m = (start + k) % 250 + 1
+        if m not in used:
+            return "%s.%d" % (MG_NET, m)
+    raise SystemExit("kdp-lab: no free management network in %s.0.0/16" % MG_NET)
+
+
 class Lab:
     def __init__(self, d=None):
         self.dir = os.path.abspath(d or os.environ.get("KDP_LAB_DIR", DEFAULT_DIR))
         self.state_path = os.path.join(self.dir, "state.json")
         self.api_dir = os.path.join(self.dir, "api")
         self.kubeconfig = os.path.join(self.api_dir, "kubeconfig")
+        self.tag = lab_tag(self.dir)
+        self.ul_ns = "kl%sul" % self.tag
+        self.mg_br = "kl%smg" % self.tag
 
     # -- state -------------------------------------------------------------
     def load(self):
@@ -91,7 +122,9 @@ class Lab:
             if not os.access(b, os.X_OK):
                 raise SystemExit("kdp-lab: %s not built (run make)" % b)
         os.makedirs(self.dir, exist_ok=True)
-        st = {"nodes": [], "pods": {}, "dir": self.dir}
+        mg = free_mg_net(self.tag)
+        st = {"nodes": [], "pods": {}, "dir": self.dir, "tag": self.tag,
+              "underlay_netns": self.ul_ns, "mg_net": mg}
         self.save(st)
         lab = os.path.join(HERE, "..", "kdp-lab")
         sh(sys.executable, lab, "apiserver", "start", "--dir", self.api_dir,
@@ -99,13 +132,13 @@ class Lab:
         port = int(open(os.path.join(self.api_dir, "port")).read())
         st["api_port"] = port
         # Management bridge in the root netns: nodes reach the API over it.
-        sh("ip", "link", "add", "klmg", "type", "bridge", check=False)
-        sh("ip", "addr", "add", MG_NET + ".1/24", "dev", "klmg", check=False)
-        sh("ip", "link", "set", "klmg", "up")
-        sh("ip", "netns", "add", "klul")
-        in_ns("klul", "ip", "link", "add", "br0", "type", "bridge")
-        in_ns("klul", "ip", "link", "set", "br0", "up")
-        in_ns("klul", "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        sh("ip", "link", "add", self.mg_br, "type", "bridge")
+        sh("ip", "addr", "add", mg + ".1/24", "dev", self.mg_br)
+        sh("ip", "link", "set", self.mg_br, "up")
+        sh("ip", "netns", "add", self.ul_ns)
+        in_ns(self.ul_ns, "ip", "link", "add", "br0", "type", "bridge")
+        in_ns(self.ul_ns, "ip", "link", "set", "br0", "up")
+        in_ns(self.ul_ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
         self.save(st)
         self.apply({"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
                     "metadata": {"name": "default-ipv4-ippool"},
@@ -113,15 +146,15 @@ class Lab:
                              "vxlanMode": "Never", "natOutgoing": False,
                              "nodeSelector": "all()"}})
         for i in range(1, nodes + 1):
-            st["nodes"].append(self._node_up(i, port))
+            st["nodes"].append(self._node_up(i, port, mg))
             self.save(st)
         for n in st["nodes"]:
             self._wait_ready(n)
         print("kdp-lab: %d node(s) up in %s; API %s" %
               (nodes, self.dir, "https://127.0.0.1:%d" % port))
 
-    def _node_up(self, i, port):
-        name, ns = "node-%d" % i, "kln%d" % i
+    def _node_up(self, i, port, mg):
+        name, ns = "node-%d" % i, "kl%sn%d" % (self.tag, i)
         nip = "%s.%d" % (UL_NET, 10 + i)
         nd = os.path.join(self.dir, name)
         os.makedirs(nd, exist_ok=True)
@@ -130,22 +163,23 @@ class Lab:
         in_ns(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
         # Underlay link: "ulink" in the node, its peer in the bridge.
         sh("ip", "link", "add", "ulink", "netns", ns, "type", "veth", "peer",
-           "name", "ul%d" % i, "netns", "klul")
-        in_ns("klul", "ip", "link", "set", "ul%d" % i, "master", "br0", "up")
+           "name", "ul%d" % i, "netns", self.ul_ns)
+        in_ns(self.ul_ns, "ip", "link", "set", "ul%d" % i, "master", "br0", "up")
         in_ns(ns, "ethtool", "-K", "ulink", "tx", "off", "rx", "off", "tso", "off",
               "gso", "off", "gro", "off", check=False)
         in_ns(ns, "ip", "link", "set", "ulink", "up")
         # Management link to the API server.
-        sh("ip", "link", "add", "klm%d" % i, "type", "veth", "peer", "name", "mg",
+        mg_link = "kl%sm%d" % (self.tag, i)
+        sh("ip", "link", "add", mg_link, "type", "veth", "peer", "name", "mg",
            "netns", ns)
-        sh("ip", "link", "set", "klm%d" % i, "master", "klmg", "up")
-        in_ns(ns, "ip", "addr", "add", "%s.%d/24" % (MG_NET, 10 + i), "dev", "mg")
+        sh("ip", "link", "set", mg_link, "master", self.mg_br, "up")
+        in_ns(ns, "ip", "addr", "add", "%s.%d/24" % (mg, 10 + i), "dev", "mg")
         in_ns(ns, "ip", "link", "set", "mg", "up")
         # The node's kubeconfig points at the management address; the
         # server certificate names localhost, hence tls-server-name.
         kc = open(self.kubeconfig).read().replace(
             "server: https://127.0.0.1:%d" % port,
-            "server: https://%s.1:%d\n    tls-server-name: localhost" % (MG_NET, port))
+            "server: https://%s.1:%d\n    tls-server-name: localhost" % (mg, port))
         with open(os.path.join(nd, "kubeconfig"), "w") as f:
             f.write(kc)
         os.chmod(os.path.join(nd, "kubeconfig"), 0o600)
@@ -174,7 +208,7 @@ class Lab:
                                     "nodename": name,
                                     "vhost_share_dir": os.path.join(nd, "vhost-share")}]},
                       f, indent=1)
-        prefix = "kdplab-%s" % name
+        prefix = "kdplab-%s-%s" % (self.tag, name)
         log = open(os.path.join(nd, "kdp.log"), "ab")
         p = subprocess.Popen(
             ["nsenter", "--net=/var/run/netns/" + ns, kdp_bin(), "-l", "0,1",
@@ -182,7 +216,7 @@ class Lab:
              "--config", os.path.join(nd, "kdp.json")],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         return {"name": name, "netns": ns, "ip": nip, "pid": p.pid,
-                "prefix": prefix, "dir": nd}
+                "prefix": prefix, "dir": nd, "mg_link": mg_link}
 
     def _wait_ready(self, n, timeout=30):
         deadline = time.time() + timeout
@@ -226,28 +260,48 @@ class Lab:
                 except OSError:
                     pass
             sh("ip", "netns", "del", n["netns"], check=False)
-            sh("ip", "link", "del", "klm%s" % n["name"].split("-")[1], check=False)
+            sh("ip", "link", "del", n["mg_link"], check=False)
             shutil.rmtree("/var/run/dpdk/" + n["prefix"], ignore_errors=True)
         self._sweep()
         print("kdp-lab: down")
 
     def _sweep(self):
-        """Remove whatever a lab (even a half-started one) may have left."""
-        r = sh("ip", "netns", "list", check=False)
-        for line in r.stdout.splitlines():
-            name = line.split()[0] if line.split() else ""
-            if name == "klul" or name.startswith("kln") or name.startswith("klp-"):
+        """Remove whatever this lab (even a half-started one) may have left:
+        the objects named with its tag, and nothing of other labs."""
+        # Namespaces first: deleting a node netns also removes its veths.
+        for kind, name in self.leftovers():
+            if kind == "netns":
                 sh("ip", "netns", "del", name, check=False)
-        r = sh("ip", "-o", "link", "show", check=False)
-        for line in r.stdout.splitlines():
-            name = line.split(":")[1].strip().split("@")[0]
-            if name == "klmg" or name.startswith("klm"):
+        for kind, name in self.leftovers():
+            if kind == "link":
                 sh("ip", "link", "del", name, check=False)
+            elif kind == "dpdk":
+                shutil.rmtree(name, ignore_errors=True)
         lab = os.path.join(HERE, "..", "kdp-lab")
         if os.path.isdir(self.api_dir):
             sh(sys.executable, lab, "apiserver", "stop", "--dir", self.api_dir,
                check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def leftovers(self):
+        """(kind, name) of every netns, root-netns link and DPDK runtime dir
+        carrying this lab's tag."""
+        mine = "kl" + self.tag
+        out = []
+        r = sh("ip", "netns", "list", check=False)
+        for line in r.stdout.splitlines():
+            if line.split() and line.split()[0].startswith(mine):
+                out.append(("netns", line.split()[0]))
+        r = sh("ip", "-o", "link", "show", check=False)
+        for line in r.stdout.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name.startswith(mine):
+                out.append(("link", name))
+        run = "/var/run/dpdk"
+        for d in sorted(os.listdir(run)) if os.path.isdir(run) else ():
+            if d.startswith("kdplab-%s-" % self.tag):
+                out.append(("dpdk", os.path.join(run, d)))
+        return out
 
     # -- pods --------------------------------------------------------------
     def _node(self, st, name):
@@ -280,7 +334,7 @@ class Lab:
                     "spec": {"nodeName": node,
                              "containers": [{"name": "c", "image": "lab", "ports": ports}]}})
         cid = "%s-%s-%s" % (ns_name, name, os.urandom(3).hex())
-        netns = "klp-%s" % os.urandom(4).hex()
+        netns = "kl%sp%s" % (self.tag, os.urandom(4).hex())
         sh("ip", "netns", "add", netns)
         in_ns(netns, "ip", "link", "set", "lo", "up")
         in_ns(netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
@@ -358,23 +412,58 @@ class Lab:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return r.returncode == 0
 
-    def matrix(self, proto, port):
+    def probe_many(self, probes, timeout=1.0):
+        """probes: [(from, to, proto, port)]. Runs them all at once (one
+        prober per source pod, a thread per probe, so a batch costs about
+        one timeout) and returns a list of booleans in the same order."""
+        st = self.load()
+        by_src = {}
+        for i, (s, d, proto, port) in enumerate(probes):
+            for k in (s, d):
+                if k not in st["pods"]:
+                    raise SystemExit("kdp-lab: unknown pod %s" % k)
+            by_src.setdefault(s, []).append(
+                (i, "%s:%s:%d" % (proto.lower(), st["pods"][d]["ip"], int(port))))
+        res = [False] * len(probes)
+        procs = []
+        for s, items in by_src.items():
+            p = subprocess.Popen(
+                ["ip", "netns", "exec", st["pods"][s]["netns"], sys.executable,
+                 os.path.join(HERE, "serve.py"), "probes", str(timeout)] +
+                [spec for _, spec in items],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True)
+            procs.append((p, items))
+        for p, items in procs:
+            out = p.communicate()[0].split()
+            for (i, _), r in zip(items, out):
+                res[i] = r == "1"
+        return res
+
+    def matrix(self, specs, as_json=False):
+        """Every pod to every pod for each (proto, port) in specs, all
+        probes at once. Prints a grid per spec ('.' allowed, 'X' blocked;
+        rows are sources), or with as_json one object
+        {"PROTO/PORT": {"FROM": {"TO": bool}}}."""
         st = self.load()
         keys = sorted(st["pods"])
-        res = {}
-
-        def one(s, d):
-            res[(s, d)] = self.probe(s, d, proto, port)
-        threads = [threading.Thread(target=one, args=(s, d)) for s in keys for d in keys]
-        for i in range(0, len(threads), 16):
-            for t in threads[i:i + 16]:
-                t.start()
-            for t in threads[i:i + 16]:
-                t.join()
-        print("-\t" + "\t".join(keys))
-        for s in keys:
-            print(s + "\t" + "\t".join("." if res[(s, d)] else "X" for d in keys))
-        return res
+        cells = [(s, d, proto, port) for proto, port in specs
+                 for s in keys for d in keys]
+        got = dict(zip(cells, self.probe_many(cells)))
+        out = {}
+        for proto, port in specs:
+            out["%s/%d" % (proto.upper(), port)] = {
+                s: {d: got[(s, d, proto, port)] for d in keys} for s in keys}
+        if as_json:
+            print(json.dumps(out, indent=1))
+            return out
+        for name, grid in out.items():
+            if len(specs) > 1:
+                print(name)
+            print("-\t" + "\t".join(keys))
+            for s in keys:
+                print(s + "\t" + "\t".join("." if grid[s][d] else "X" for d in keys))
+        return out
 
     def exec(self, key, cmd):
         st = self.load()

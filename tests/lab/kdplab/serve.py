@@ -4,6 +4,8 @@
                                        reply; UDP: echo)
     serve.py probe tcp|udp IP PORT T   exit 0 iff a connection (TCP) or an
                                        echoed datagram (UDP) succeeds within T s
+    serve.py probes T PROTO:IP:PORT..  every probe at once; prints one line
+                                       per probe: 1 (succeeded) or 0
 """
 import socket
 import sys
@@ -48,7 +50,25 @@ def probe(proto, ip, port, timeout):
     return 1
 
 
+def probes(timeout, specs):
+    """All at once, each in its own thread: a batch costs one timeout."""
+    res = [1] * len(specs)
+
+    def one(i, spec):
+        proto, ip, port = spec.split(":")
+        res[i] = probe(proto, ip, int(port), timeout)
+    ts = [threading.Thread(target=one, args=(i, s)) for i, s in enumerate(specs)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    sys.stdout.write("".join("%d\n" % (r == 0) for r in res))
+    return 0
+
+
 def main(argv):
+    if argv[0] == "probes":
+        return probes(float(argv[1]), argv[2:])
     if argv[0] == "probe":
         return probe(argv[1], argv[2], int(argv[3]), float(argv[4]))
     port = int(argv[1])

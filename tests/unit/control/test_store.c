@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "control/store.h"
+#include "k8s/decode.h"
 #include "tests/unit/ctl_check.h"
 
 static int n_decodes, n_frees;
@@ -212,8 +213,117 @@ static void test_model_helpers(void)
 	ctl_block_free(NULL);
 }
 
+static int count_visit(void *arg, const void *dec, const cJSON *raw)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int on_node(const struct ctl_store *st, const char *node)
+{
+	int n = 0;
+
+	CHECK_EQ(ctl_store_foreach_pod_on_node(st, node, count_visit, &n), 0);
+	return n;
+}
+
+static cJSON *pod_json(const char *name, const char *node, int rv)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "{'metadata':{'name':'%s','namespace':'x',"
+		 "'resourceVersion':'%d'},'spec':{'nodeName':'%s'},"
+		 "'status':{'phase':'Running'}}", name, rv, node);
+	return tj(buf);
+}
+
+/* The per-node pod index follows upserts (moves), deletes and relists;
+ * per-kind generations move only with their kind. */
+static void test_pods_by_node(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a = pod_json("a", "n1", 1), *b = pod_json("b", "n1", 1);
+	cJSON *c = pod_json("c", "n2", 1), *amv = pod_json("a", "n2", 2);
+	cJSON *pool = tj("{'metadata':{'name':'p'},'spec':{'v':1}}");
+	uint64_t gp, gi;
+
+	k8s_decode_register(st);
+	ctl_store_upsert(st, CTL_RES_POD, a);
+	ctl_store_upsert(st, CTL_RES_POD, b);
+	ctl_store_upsert(st, CTL_RES_POD, c);
+	CHECK_EQ(on_node(st, "n1"), 2);
+	CHECK_EQ(on_node(st, "n2"), 1);
+	CHECK_EQ(on_node(st, "n3"), 0);
+	CHECK_EQ(on_node(st, NULL), 0);
+	gp = ctl_store_kind_generation(st, CTL_RES_POD);
+	gi = ctl_store_kind_generation(st, CTL_RES_IPPOOL);
+	CHECK_EQ(gp, 3);
+
+	ctl_store_upsert(st, CTL_RES_POD, amv); /* a moves to n2 */
+	CHECK_EQ(on_node(st, "n1"), 1);
+	CHECK_EQ(on_node(st, "n2"), 2);
+	ctl_store_upsert(st, CTL_RES_POD, amv); /* unchanged: no new gen */
+	CHECK_EQ(ctl_store_kind_generation(st, CTL_RES_POD), gp + 1);
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	ctl_store_upsert(st, CTL_RES_IPPOOL, pool);
+	CHECK_EQ(ctl_store_kind_generation(st, CTL_RES_POD), gp + 1);
+	CHECK_EQ(ctl_store_kind_generation(st, CTL_RES_IPPOOL), gi + 1);
+
+	CHECK_EQ(ctl_store_delete(st, CTL_RES_POD, "x", "b"), 0);
+	CHECK_EQ(on_node(st, "n1"), 0);
+	ctl_store_resync_begin(st, CTL_RES_POD);
+	ctl_store_upsert(st, CTL_RES_POD, c);
+	ctl_store_resync_end(st, CTL_RES_POD); /* a goes */
+	CHECK_EQ(on_node(st, "n2"), 1);
+	CHECK_EQ(ctl_store_kind_generation(st, CTL_RES_POD), gp + 3);
+
+	ctl_store_free(st);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(c);
+	cJSON_Delete(amv);
+	cJSON_Delete(pool);
+}
+
+/* Redelivery marks seen only the very object last delivered. */
+static void test_redeliver(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	cJSON *a = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	cJSON *a_copy = tj("{'metadata':{'name':'a'},'spec':{'v':1}}");
+	cJSON *a2 = tj("{'metadata':{'name':'a'},'spec':{'v':2}}");
+	cJSON *b = tj("{'metadata':{'name':'b'},'spec':{'v':3}}");
+
+	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a), 0);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, b), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK(!ctl_store_redeliver(st, CTL_RES_TIER, a));
+	/* a relist: a redelivered, b not: b goes, a stays */
+	ctl_store_resync_begin(st, CTL_RES_IPPOOL);
+	CHECK(ctl_store_redeliver(st, CTL_RES_IPPOOL, a));
+	ctl_store_resync_end(st, CTL_RES_IPPOOL);
+	CHECK_EQ(get_v(st, NULL, "a"), 1);
+	CHECK_EQ(get_v(st, NULL, "b"), -1);
+	/* an unchanged upsert from another object moves the source */
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a_copy), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a));
+	CHECK(ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, a2), 0);
+	CHECK(!ctl_store_redeliver(st, CTL_RES_IPPOOL, a_copy));
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	ctl_store_free(st);
+	cJSON_Delete(a);
+	cJSON_Delete(a_copy);
+	cJSON_Delete(a2);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
+	test_redeliver();
+	test_pods_by_node();
 	test_upsert_replace_reject();
 	test_namespaces_and_raw();
 	test_resync();

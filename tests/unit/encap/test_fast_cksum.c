@@ -12,6 +12,7 @@
 #include <rte_ip.h>
 
 #include "encap/encap_fast.h"
+#include "pipeline/tables.h"
 #include "pipeline/parse_fast.h"
 #include "../ctl_check.h"
 
@@ -83,8 +84,8 @@ static void test_hdr_sum(void)
 	CHECK_EQ(bad, 0);
 	/* A valid header checks as 0xffff, one flipped bit does not. */
 	struct rte_ipv4_hdr h;
-	outer_ref(&h, 0x10, 84, 7, rte_cpu_to_be_32(RTE_IPV4(192, 168, 10, 11)),
-		  rte_cpu_to_be_32(RTE_IPV4(192, 168, 10, 12)));
+	outer_ref(&h, 0x10, 84, 7, rte_cpu_to_be_32(PL_IPV4(192, 168, 10, 11)),
+		  rte_cpu_to_be_32(PL_IPV4(192, 168, 10, 12)));
 	CHECK_EQ(pl_ipv4_cksum(&h), rte_ipv4_cksum(&h));
 	h.hdr_checksum = pl_ipv4_cksum(&h);
 	CHECK_EQ(pl_ip_hdr_sum(&h, 20), 0xffff);
