@@ -159,8 +159,9 @@ void acl_worker_free(struct acl_worker *aw)
  * little-endian CPU, so the hash is rte_hash_crc() of the key there; the
  * hash only has to agree with itself (entries keep theirs).
  */
-static __rte_always_inline void key_make(struct acl_flow *f, uint32_t src, uint32_t dst,
-			    uint16_t sp, uint16_t dp, uint8_t proto)
+static __rte_always_inline void
+key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
+	 uint16_t dp, uint8_t proto)
 {
 	bool lo = src < dst || (src == dst && sp <= dp);
 	uint64_t w[2];
@@ -169,9 +170,12 @@ static __rte_always_inline void key_make(struct acl_flow *f, uint32_t src, uint3
 	w[0] = lo ? (uint64_t)dst << 32 | src : (uint64_t)src << 32 | dst;
 	w[1] = (lo ? (uint64_t)dp << 16 | sp : (uint64_t)sp << 16 | dp) |
 	       (uint64_t)proto << 32;
+	/* The entries' fields (orig_pkt(), the dump) are read back through
+	 * struct acl_ct_key: the words must be its exact image. */
 	_Static_assert(offsetof(struct acl_ct_key, pa) == 8 &&
-		       offsetof(struct acl_ct_key, proto) == 12,
-		       "key words");
+		       offsetof(struct acl_ct_key, proto) == 12 &&
+		       RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN,
+		       "key words are the little-endian image of the key");
 	memcpy(f->key, w, sizeof(w));
 	f->hash = rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
 }
