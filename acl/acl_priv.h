@@ -82,7 +82,9 @@ struct acl_worker {
 	unsigned int wid;
 	struct acl_ct_conf conf;
 	uint32_t mask;             /**< slots - 1 */
-	struct acl_ct_entry *slot;
+	struct acl_ct_entry *slot; /**< inside map, 2 MiB aligned when large */
+	void *map;                 /**< the table's mapping (munmap) */
+	size_t map_len;
 	uint32_t sweep_at;
 	struct acl_ct_stats st;
 	uint64_t log_tokens, log_last_ms;
