@@ -135,6 +135,19 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 			      unsigned int n_workers, uint64_t gen, char *err,
 			      size_t errlen);
 
+/** What a build produced (telemetry, benchmarks, tests). */
+struct acl_set_info {
+	uint32_t programs;      /**< non-empty programs */
+	uint32_t fast_programs; /**< of which classified by rte_acl */
+	uint32_t contexts;      /**< rte_acl contexts (shared per plan) */
+	uint32_t acl_rules;     /**< rte_acl rules over all contexts */
+	uint32_t rules;         /**< compiled rules over all programs */
+	double build_ms;        /**< wall time of acl_set_build() */
+};
+
+/** Fill @p out for @p s. */
+void acl_set_get_info(const struct acl_set *s, struct acl_set_info *out);
+
 /** Free a set no worker can see any more. NULL is a no-op. */
 void acl_set_free(struct acl_set *s);
 
@@ -173,6 +186,11 @@ void acl_worker_free(struct acl_worker *aw);
  */
 bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 		  enum acl_dir d, const struct acl_pkt *p);
+
+/** acl_classify() by the linear walk even where an rte_acl form exists:
+ * the reference the fast path is tested against. */
+bool acl_classify_linear(const struct acl_set *s, struct acl_worker *aw,
+			 uint32_t ep, enum acl_dir d, const struct acl_pkt *p);
 
 /* ----------------------------------------------------------- conntrack */
 
