@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <rte_lcore.h>
 #include <uthash.h>
 
 #include "acl/acl_priv.h"
@@ -259,11 +258,9 @@ static int prog_fast(struct cbuild *b, struct acl_set *s, struct acl_prog *pg,
 		pg->fast = have->fast;
 		return 0;
 	}
+	/* Any failure (rte_acl's limits, its memory) leaves the program on
+	 * the linear walk, which is always correct. */
 	rc = acl_fast_build(pg, &f);
-	if (rc == -ENOMEM) {
-		free(pf);
-		return rc;
-	}
 	if (rc == 0) {
 		void *nv = realloc(s->fast, (s->n_fast + 1) * sizeof(*s->fast));
 
@@ -276,9 +273,9 @@ static int prog_fast(struct cbuild *b, struct acl_set *s, struct acl_prog *pg,
 		s->fast[s->n_fast++] = f;
 		s->info.acl_rules += f->n_rules;
 		pf->fast = f;
-	} else if (rc != -ENOTSUP || rte_lcore_count() != 0) {
-		KDP_LOG(DEBUG, "policy program of %u rules stays linear: %s",
-			pg->n, strerror(-rc));
+	} else if (rc != -ENOTSUP) {
+		KDP_LOG(WARNING, "policy program of %u rules stays linear: %s",
+			pg->n, strerror(rc < 0 ? -rc : rc));
 	}
 	HASH_ADD(hh, b->plans, key, pf->klen, pf);
 	pg->fast = pf->fast;

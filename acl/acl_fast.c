@@ -4,9 +4,9 @@
  *
  * Build (control thread): every rule of the program becomes a union of
  * boxes over (proto, src IP, dst IP, src port, dst port, ICMP type/code),
- * each box one rte_acl rule with RANGE fields:
+ * each box one rte_acl rule:
  *  - IP sides: nets ∩ selector IPs minus notNets minus notSelector IPs, as
- *    intervals; one box per interval;
+ *    intervals cut into CIDR blocks (MASK fields); one box per block;
  *  - ports: the ranges minus notPorts' ranges; a named port is a box of its
  *    own that also fixes the protocol and the IPs carrying it;
  *  - protocol minus notProtocol; an ICMP match fixes proto ∈ {1, 58} and the
@@ -56,8 +56,8 @@ RTE_ACL_RULE_DEF(frule, F_NUM);
 
 static const struct rte_acl_field_def fdefs[F_NUM] = {
 	{ RTE_ACL_FIELD_TYPE_RANGE, 1, F_PROTO, 0, offsetof(struct fkey, proto) },
-	{ RTE_ACL_FIELD_TYPE_RANGE, 4, F_SRC, 1, offsetof(struct fkey, src) },
-	{ RTE_ACL_FIELD_TYPE_RANGE, 4, F_DST, 2, offsetof(struct fkey, dst) },
+	{ RTE_ACL_FIELD_TYPE_MASK, 4, F_SRC, 1, offsetof(struct fkey, src) },
+	{ RTE_ACL_FIELD_TYPE_MASK, 4, F_DST, 2, offsetof(struct fkey, dst) },
 	{ RTE_ACL_FIELD_TYPE_RANGE, 2, F_SPORT, 3, offsetof(struct fkey, sport) },
 	{ RTE_ACL_FIELD_TYPE_RANGE, 2, F_DPORT, 3, offsetof(struct fkey, dport) },
 	{ RTE_ACL_FIELD_TYPE_RANGE, 4, F_TC, 4, offsetof(struct fkey, tc) },
@@ -179,6 +179,48 @@ static int ivl_sub(struct ivl *out, const struct ivl *a, const struct ivl *b)
 							(uint32_t)hi };
 	}
 	return 0;
+}
+
+/* Split every interval into aligned power-of-two blocks (CIDR prefixes):
+ * rte_acl builds compact tries from masks, but range fields over 32-bit
+ * addresses multiply its nodes (10k ranged rules exceed its 8 tries). */
+static int ivl_prefixes(struct ivl *l)
+{
+	uint32_t n = 0, k = 0;
+	struct iv *v;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < l->n; i++) {
+			uint64_t lo = l->v[i].lo, hi = l->v[i].hi;
+
+			while (lo <= hi) {
+				uint64_t size = lo ? (lo & -lo) : 1ull << 32;
+
+				while (lo + size - 1 > hi)
+					size >>= 1;
+				if (pass)
+					v[k++] = (struct iv){ (uint32_t)lo,
+						(uint32_t)(lo + size - 1) };
+				else
+					n++;
+				lo += size;
+			}
+		}
+		if (pass == 0 && !(v = malloc((n + 1) * sizeof(*v))))
+			return -ENOMEM;
+	}
+	free(l->v);
+	l->v = v;
+	l->n = k;
+	return 0;
+}
+
+/* Prefix length of an aligned block made by ivl_prefixes(). */
+static uint32_t block_plen(const struct iv *b)
+{
+	uint64_t size = (uint64_t)b->hi - b->lo + 1;
+
+	return 32 - (uint32_t)__builtin_ctzll(size);
 }
 
 /* *l = *l op b, in place. */
@@ -359,6 +401,8 @@ static int side_boxes(struct sboxes *out, const struct acl_cent *c)
 	}
 	if (c->ports.n_named)
 		rc = side_named(out, &c->ports, &ips, &allowed);
+	for (uint32_t i = 0; rc == 0 && i < out->n; i++)
+		rc = ivl_prefixes(&out->v[i].ip);
 out:
 	ivl_clear(&ips);
 	ivl_clear(&allowed);
@@ -565,11 +609,11 @@ static uint32_t rexp_emit(const struct rexp *e, struct frule *out,
 						fset(&f->field[F_TC], pb->tc.v[t].lo,
 						     pb->tc.v[t].hi, 4);
 						fset(&f->field[F_SRC], sb->ip.v[si].lo,
-						     sb->ip.v[si].hi, 4);
+						     block_plen(&sb->ip.v[si]), 4);
 						fset(&f->field[F_SPORT], sb->port.v[sp].lo,
 						     sb->port.v[sp].hi, 2);
 						fset(&f->field[F_DST], db->ip.v[di].lo,
-						     db->ip.v[di].hi, 4);
+						     block_plen(&db->ip.v[di]), 4);
 						fset(&f->field[F_DPORT], db->port.v[dp].lo,
 						     db->port.v[dp].hi, 2);
 					}
