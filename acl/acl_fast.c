@@ -55,7 +55,7 @@ enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_TC, F_NUM };
 RTE_ACL_RULE_DEF(frule, F_NUM);
 
 static const struct rte_acl_field_def fdefs[F_NUM] = {
-	{ RTE_ACL_FIELD_TYPE_RANGE, 1, F_PROTO, 0, offsetof(struct fkey, proto) },
+	{ RTE_ACL_FIELD_TYPE_BITMASK, 1, F_PROTO, 0, offsetof(struct fkey, proto) },
 	{ RTE_ACL_FIELD_TYPE_MASK, 4, F_SRC, 1, offsetof(struct fkey, src) },
 	{ RTE_ACL_FIELD_TYPE_MASK, 4, F_DST, 2, offsetof(struct fkey, dst) },
 	{ RTE_ACL_FIELD_TYPE_RANGE, 2, F_SPORT, 3, offsetof(struct fkey, sport) },
@@ -401,9 +401,9 @@ static int side_boxes(struct sboxes *out, const struct acl_cent *c)
 	}
 	if (c->ports.n_named)
 		rc = side_named(out, &c->ports, &ips, &allowed);
+out:
 	for (uint32_t i = 0; rc == 0 && i < out->n; i++)
 		rc = ivl_prefixes(&out->v[i].ip);
-out:
 	ivl_clear(&ips);
 	ivl_clear(&allowed);
 	ivl_clear(&neg);
@@ -525,6 +525,10 @@ static int rexp_build(struct rexp *e, const struct acl_crule *r)
 	    (rc = side_boxes(&e->src, &r->src)) ||
 	    (rc = side_boxes(&e->dst, &r->dst)))
 		goto fail;
+	for (uint32_t a = 0; a < e->n_p && rc == 0; a++)
+		rc = ivl_prefixes(&e->p[a].proto);
+	if (rc)
+		goto fail;
 	for (uint32_t a = 0; a < e->n_p; a++)
 		for (uint32_t s = 0; s < e->src.n; s++)
 			for (uint32_t d = 0; d < e->dst.n; d++) {
@@ -591,6 +595,10 @@ static uint32_t rexp_emit(const struct rexp *e, struct frule *out,
 				for (uint32_t pi = 0; pi < pb->proto.n; pi++) {
 					struct iv pr = pb->proto.v[pi];
 
+					/* proto is a BITMASK field (as in
+					 * l3fwd): value/mask of an aligned
+					 * block. */
+
 					if (fx >= 0) {
 						if ((uint32_t)fx < pr.lo ||
 						    (uint32_t)fx > pr.hi)
@@ -605,7 +613,8 @@ static uint32_t rexp_emit(const struct rexp *e, struct frule *out,
 						struct frule *f = &out[k++];
 
 						f->data = *data;
-						fset(&f->field[F_PROTO], pr.lo, pr.hi, 1);
+						fset(&f->field[F_PROTO], pr.lo,
+						     ~(pr.hi - pr.lo) & 0xff, 1);
 						fset(&f->field[F_TC], pb->tc.v[t].lo,
 						     pb->tc.v[t].hi, 4);
 						fset(&f->field[F_SRC], sb->ip.v[si].lo,
@@ -745,15 +754,16 @@ bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
 
 	for (uint32_t t = 0; t < f->n_tier; t++) {
 		const struct acl_crule *r;
+		uint32_t u = res[t];
 
-		if (res[t] == 0) {
+		if (u == 0) {
 			r = &pg->r[f->tier_end[t]];
 			if (r->action == ACL_ACT_PASS)
 				continue;
 			hits[r->id]++;
 			return false;
 		}
-		r = &pg->r[res[t] - 1];
+		r = &pg->r[u - 1];
 		hits[r->id]++;
 		if (r->action != ACL_ACT_PASS)
 			return r->action == ACL_ACT_ALLOW;
