@@ -103,7 +103,7 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 	acl_set_get_info(cur, &info);
 	cmp_programs += info.programs;
 	cmp_fast_programs += info.fast_programs;
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 1000; i++) {
 		struct acl_pkt p = {
 			.src = rnd_ip(c, &seed), .dst = rnd_ip(c, &seed),
 			.proto = protos[rand_r(&seed) % RTE_DIM(protos)],

@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	       "%d agree, %d differ\n", n_cases, k.pass, k.fail, k.loop_pass,
 	       k.loop_fail);
 	printf("calico_policy_cases: %d passed, %d failed\n", cal.pass, cal.fail);
-	fuzz_fast(300);
+	fuzz_fast(200);
 	printf("compiled programs agree with the evaluator on %d packets\n",
 	       cmp_checked);
 	printf("programs: %u, with an rte_acl form: %u\n", cmp_programs,
