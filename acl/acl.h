@@ -26,10 +26,20 @@
  *  - named ports become (IP, protocol, port) sets of the endpoints that
  *    carry that port name and match the rule side's selector, i.e. they
  *    resolve per destination pod, like Calico's named-port IP sets.
- * We do not use rte_acl: classification runs only for the first packet of a
- * flow (the conntrack caches the verdict), so a cache-friendly linear walk
- * costs little, keeps Calico's first-match/Pass/tier-end semantics obvious,
- * and is checked packet by packet against acl_eval() in the unit tests.
+ * Fast path (acl_fast.c). Each program also gets an rte_acl form: every
+ * rule is expanded into boxes over (proto, src IP, dst IP, src port, dst
+ * port, ICMP type<<8|code) — IP sets cut into CIDR blocks (MASK fields),
+ * port and type/code sets as RANGE fields, negations as complements — one
+ * rte_acl rule per box, priority = program order, userdata = rule index+1,
+ * category = tier (<= 16 tiers). One rte_acl_classify() returns each
+ * tier's first matching rule; the decision walks the tiers (no match →
+ * tier end, Pass → next tier). Programs built from the same plan share one
+ * context. Programs with Log rules (not terminal), more than 16 tiers,
+ * notPorts with named ports, an expansion over 2^18 rte_acl rules, or any
+ * rte_acl failure keep the linear first-match walk, which remains the
+ * reference (acl_classify_linear()) and is checked against acl_eval() and
+ * the fast form in the unit tests (conformance cases plus random Calico
+ * policies).
  * Compiled rule ids index per-worker hit counters (summed on read; they
  * restart at zero when tables are republished).
  *
