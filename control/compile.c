@@ -484,6 +484,7 @@ static int build_acl(struct build *b)
 	if ((w = acl_world_from_store(in->st)) == NULL)
 		goto nomem;
 	set = acl_set_build(w, eps, (uint32_t)n, in->cfg->workers, in->gen,
+			    in->cfg->policy_rte_acl,
 			    b->err, b->errlen);
 	if (set == NULL) {
 		free(key);
