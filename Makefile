@@ -36,6 +36,7 @@ demo: deps host all
 bench: deps host all
 	bash perf/bench.sh
 	/usr/bin/python3 perf/k8s_scale.py
+	/usr/bin/python3 perf/polbench.py --l3fwd "$$(bash perf/build_l3fwd.sh)"
 
 soak: deps host all
 	meson test -C $(BUILD) --suite soak --print-errorlogs --num-processes 1

@@ -26,10 +26,20 @@
  *  - named ports become (IP, protocol, port) sets of the endpoints that
  *    carry that port name and match the rule side's selector, i.e. they
  *    resolve per destination pod, like Calico's named-port IP sets.
- * We do not use rte_acl: classification runs only for the first packet of a
- * flow (the conntrack caches the verdict), so a cache-friendly linear walk
- * costs little, keeps Calico's first-match/Pass/tier-end semantics obvious,
- * and is checked packet by packet against acl_eval() in the unit tests.
+ * Fast path (acl_fast.c). Each program also gets an rte_acl form: every
+ * rule is expanded into boxes over (proto, src IP, dst IP, src port, dst
+ * port, ICMP type<<8|code) — IP sets cut into CIDR blocks (MASK fields),
+ * port and type/code sets as RANGE fields, negations as complements — one
+ * rte_acl rule per box, priority = program order, userdata = rule index+1,
+ * category = tier (<= 16 tiers). One rte_acl_classify() returns each
+ * tier's first matching rule; the decision walks the tiers (no match →
+ * tier end, Pass → next tier). Programs built from the same plan share one
+ * context. Programs with Log rules (not terminal), more than 16 tiers,
+ * notPorts with named ports, an expansion over 2^18 rte_acl rules, or any
+ * rte_acl failure keep the linear first-match walk, which remains the
+ * reference (acl_classify_linear()) and is checked against acl_eval() and
+ * the fast form in the unit tests (conformance cases plus random Calico
+ * policies).
  * Compiled rule ids index per-worker hit counters (summed on read; they
  * restart at zero when tables are republished).
  *
@@ -169,13 +179,30 @@ struct acl_set;
 
 /**
  * Compile programs for @p n_ep local endpoints (@p eps[i] may be NULL: no
- * program, allow). @p n_workers sizes the hit counters.
+ * program, allow). @p n_workers sizes the hit counters. With @p rte_acl the
+ * programs also get their rte_acl form (new flows are then classified by it;
+ * the linear walk stays the fallback and the reference). It is off by
+ * default in kdp's configuration: its build costs ~0.2 s per 1k rules and
+ * seconds at 10k, and the new-flow rate has not been shown to gain yet.
  * @return the set, or NULL with a reason in @p err.
  */
 struct acl_set *acl_set_build(const struct acl_world *w,
 			      const struct ctl_pod *const *eps, uint32_t n_ep,
-			      unsigned int n_workers, uint64_t gen, char *err,
-			      size_t errlen);
+			      unsigned int n_workers, uint64_t gen,
+			      bool rte_acl, char *err, size_t errlen);
+
+/** What a build produced (telemetry, benchmarks, tests). */
+struct acl_set_info {
+	uint32_t programs;      /**< non-empty programs */
+	uint32_t fast_programs; /**< of which classified by rte_acl */
+	uint32_t contexts;      /**< rte_acl contexts (shared per plan) */
+	uint32_t acl_rules;     /**< rte_acl rules over all contexts */
+	uint32_t rules;         /**< compiled rules over all programs */
+	double build_ms;        /**< wall time of acl_set_build() */
+};
+
+/** Fill @p out for @p s. */
+void acl_set_get_info(const struct acl_set *s, struct acl_set_info *out);
 
 /**
  * Whether a change of one non-local Pod, from @p old to @p cur (either NULL:
@@ -211,8 +238,8 @@ struct acl_set *acl_set_update(const struct acl_set *prev,
 			       const struct acl_world *w,
 			       const struct ctl_pod *const *eps, uint32_t n_ep,
 			       unsigned int n_workers, uint64_t gen,
-			       const struct acl_pod_change *ch, size_t n_ch,
-			       char *err, size_t errlen);
+			       bool rte_acl, const struct acl_pod_change *ch,
+			       size_t n_ch, char *err, size_t errlen);
 
 /** Free a set no worker can see any more. NULL is a no-op. */
 void acl_set_free(struct acl_set *s);
@@ -252,6 +279,11 @@ void acl_worker_free(struct acl_worker *aw);
  */
 bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 		  enum acl_dir d, const struct acl_pkt *p);
+
+/** acl_classify() by the linear walk even where an rte_acl form exists:
+ * the reference the fast path is tested against. */
+bool acl_classify_linear(const struct acl_set *s, struct acl_worker *aw,
+			 uint32_t ep, enum acl_dir d, const struct acl_pkt *p);
 
 /* ----------------------------------------------------------- conntrack */
 

@@ -125,17 +125,22 @@ static __rte_noinline void log_rule(struct acl_worker *aw,
 		(p->dst >> 8) & 0xff, p->dst & 0xff, p->dport);
 }
 
-bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
-		  enum acl_dir d, const struct acl_pkt *p)
+static inline uint64_t *hits_row(const struct acl_set *s,
+				 const struct acl_worker *aw)
 {
-	if (ep >= s->n_ep)
-		return true;
-	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
 	uint64_t *hits = s->hits;
-	uint32_t i = 0;
 
 	if (aw && aw->wid < s->n_workers)
 		hits += (size_t)aw->wid * s->n_ids;
+	return hits;
+}
+
+static bool prog_walk(const struct acl_prog *pg, uint64_t *hits,
+		      struct acl_worker *aw, uint32_t ep, enum acl_dir d,
+		      const struct acl_pkt *p)
+{
+	uint32_t i = 0;
+
 	while (i < pg->n) {
 		const struct acl_crule *r = &pg->r[i];
 
@@ -167,6 +172,27 @@ bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 		}
 	}
 	return true; /* the kns profile */
+}
+
+bool acl_classify_linear(const struct acl_set *s, struct acl_worker *aw,
+			 uint32_t ep, enum acl_dir d, const struct acl_pkt *p)
+{
+	if (ep >= s->n_ep)
+		return true;
+	return prog_walk(&s->prog[ep * ACL_DIR_MAX + d], hits_row(s, aw), aw,
+			 ep, d, p);
+}
+
+bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
+		  enum acl_dir d, const struct acl_pkt *p)
+{
+	if (ep >= s->n_ep)
+		return true;
+	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
+
+	if (pg->fast)
+		return acl_fast_classify(pg, hits_row(s, aw), p);
+	return prog_walk(pg, hits_row(s, aw), aw, ep, d, p);
 }
 
 uint64_t acl_now_ms(void)

@@ -7,11 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <uthash.h>
 
 #include <uthash.h>
 
 #include "acl/acl_priv.h"
 #include "acl/eval_priv.h"
+#include "dp/log.h"
+
+/* Programs built from the same plan are identical rule for rule (only
+ * their hit counter ids differ), so they share one rte_acl form. The key
+ * is the plan: direction, then per tier its end action and policies. */
+struct plan_fast {
+	UT_hash_handle hh;
+	const struct acl_fast *fast; /**< NULL: linear */
+	size_t klen;
+	uintptr_t key[];
+};
 
 /* A peer selector's IP set, resolved once per compile: many rules (one per
  * policy of a namespace, typically) share a selector, and each resolution
@@ -32,6 +46,7 @@ struct cbuild {
 	const struct acl_set *prev;
 	const struct acl_pod_change *ch;
 	size_t n_ch;
+	struct plan_fast *plans;
 	uint32_t next_id;
 	char *err;
 	size_t errlen;
@@ -550,6 +565,71 @@ static int rule_build(struct cbuild *b, struct acl_crule *c,
 	return cent_build(b, &c->src, &r->src) ?: cent_build(b, &c->dst, &r->dst);
 }
 
+static struct plan_fast *plan_key(const struct acl_plan *plan, enum acl_dir d)
+{
+	size_t n = 2;
+
+	for (size_t t = 0; t < plan->n; t++)
+		n += 2 + plan->tiers[t].n;
+	struct plan_fast *pf = calloc(1, sizeof(*pf) + n * sizeof(uintptr_t));
+
+	if (!pf)
+		return NULL;
+	pf->key[pf->klen++] = (uintptr_t)d;
+	pf->key[pf->klen++] = plan->n;
+	for (size_t t = 0; t < plan->n; t++) {
+		pf->key[pf->klen++] = (uintptr_t)plan->tiers[t].end_action;
+		pf->key[pf->klen++] = plan->tiers[t].n;
+		for (size_t i = 0; i < plan->tiers[t].n; i++)
+			pf->key[pf->klen++] = (uintptr_t)plan->tiers[t].pols[i];
+	}
+	pf->klen *= sizeof(uintptr_t);
+	return pf;
+}
+
+/* Give @p pg the rte_acl form of its plan, building it the first time. A
+ * program that cannot have one stays linear (not an error). */
+static int prog_fast(struct cbuild *b, struct acl_set *s, struct acl_prog *pg,
+		     const struct acl_plan *plan, enum acl_dir d)
+{
+	struct plan_fast *pf, *have;
+	struct acl_fast *f;
+	int rc;
+
+	if (pg->n == 0)
+		return 0;
+	if (!(pf = plan_key(plan, d)))
+		return -ENOMEM;
+	HASH_FIND(hh, b->plans, pf->key, pf->klen, have);
+	if (have) {
+		free(pf);
+		pg->fast = have->fast;
+		return 0;
+	}
+	/* Any failure (rte_acl's limits, its memory) leaves the program on
+	 * the linear walk, which is always correct. */
+	rc = acl_fast_build(pg, &f);
+	if (rc == 0) {
+		void *nv = realloc(s->fast, (s->n_fast + 1) * sizeof(*s->fast));
+
+		if (!nv) {
+			acl_fast_free(f);
+			free(pf);
+			return -ENOMEM;
+		}
+		s->fast = nv;
+		s->fast[s->n_fast++] = f;
+		s->info.acl_rules += f->n_rules;
+		pf->fast = f;
+	} else if (rc != -ENOTSUP) {
+		KDP_LOG(WARNING, "policy program of %u rules stays linear: %s",
+			pg->n, strerror(rc < 0 ? -rc : rc));
+	}
+	HASH_ADD(hh, b->plans, key, pf->klen, pf);
+	pg->fast = pf->fast;
+	return 0;
+}
+
 static int prog_build(struct cbuild *b, struct acl_prog *pg,
 		      const struct acl_plan *plan, enum acl_dir d)
 {
@@ -603,15 +683,27 @@ static int prog_build(struct cbuild *b, struct acl_prog *pg,
 	return 0;
 }
 
+static void plans_free(struct cbuild *b)
+{
+	struct plan_fast *pf, *tmp;
+
+	HASH_ITER(hh, b->plans, pf, tmp) {
+		HASH_DEL(b->plans, pf);
+		free(pf);
+	}
+}
+
 static struct acl_set *set_build(struct cbuild *b,
 				 const struct ctl_pod *const *eps,
 				 uint32_t n_ep, unsigned int n_workers,
-				 uint64_t gen)
+				 uint64_t gen, bool rte_acl)
 {
 	const struct acl_world *w = b->w;
 	struct acl_set *s = calloc(1, sizeof(*s));
+	struct timespec t0, t1;
 	int rc = -ENOMEM;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!s || !(s->prog = calloc((size_t)n_ep * ACL_DIR_MAX + 1,
 				     sizeof(*s->prog))))
 		goto fail;
@@ -626,11 +718,17 @@ static struct acl_set *set_build(struct cbuild *b,
 
 			if ((rc = acl_plan_build(w, eps[e], d, &plan)))
 				goto fail;
-			rc = prog_build(b, &s->prog[e * ACL_DIR_MAX + d],
-					&plan, d);
+			struct acl_prog *pg = &s->prog[e * ACL_DIR_MAX + d];
+
+			rc = prog_build(b, pg, &plan, d);
+			if (rc == 0)
+				rc = rte_acl ? prog_fast(b, s, pg, &plan, d) : 0;
 			acl_plan_clear(&plan);
 			if (rc)
 				goto fail;
+			s->info.programs += pg->n > 0;
+			s->info.fast_programs += pg->fast != NULL;
+			s->info.rules += pg->n;
 		}
 	}
 	s->n_ids = b->next_id;
@@ -638,9 +736,15 @@ static struct acl_set *set_build(struct cbuild *b,
 	if (!s->hits || (rc = deps_keep(b, s)))
 		goto fail;
 	memo_free(b);
+	plans_free(b);
+	s->info.contexts = s->n_fast;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s->info.build_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	return s;
 fail:
 	memo_free(b);
+	plans_free(b);
 	if (rc == -ENOENT)
 		snprintf(b->err, b->errlen,
 			 "policy update: a selector the last set lacks");
@@ -652,27 +756,36 @@ fail:
 
 struct acl_set *acl_set_build(const struct acl_world *w,
 			      const struct ctl_pod *const *eps, uint32_t n_ep,
-			      unsigned int n_workers, uint64_t gen, char *err,
-			      size_t errlen)
+			      unsigned int n_workers, uint64_t gen,
+			      bool rte_acl, char *err, size_t errlen)
 {
 	struct cbuild b = { .w = w, .err = err, .errlen = errlen };
 
-	return set_build(&b, eps, n_ep, n_workers, gen);
+	return set_build(&b, eps, n_ep, n_workers, gen, rte_acl);
 }
 
 struct acl_set *acl_set_update(const struct acl_set *prev,
 			       const struct acl_world *w,
 			       const struct ctl_pod *const *eps, uint32_t n_ep,
 			       unsigned int n_workers, uint64_t gen,
-			       const struct acl_pod_change *ch, size_t n_ch,
-			       char *err, size_t errlen)
+			       bool rte_acl, const struct acl_pod_change *ch,
+			       size_t n_ch, char *err, size_t errlen)
 {
 	struct cbuild b = {
 		.w = w, .err = err, .errlen = errlen,
 		.prev = prev, .ch = ch, .n_ch = n_ch,
 	};
 
-	return set_build(&b, eps, n_ep, n_workers, gen);
+	return set_build(&b, eps, n_ep, n_workers, gen, rte_acl);
+}
+
+void acl_set_get_info(const struct acl_set *s, struct acl_set_info *out)
+{
+	if (!s) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = s->info;
 }
 
 void acl_set_free(struct acl_set *s)
@@ -682,6 +795,9 @@ void acl_set_free(struct acl_set *s)
 	for (uint32_t i = 0; s->prog && i < s->n_ep * ACL_DIR_MAX; i++)
 		prog_free(&s->prog[i]);
 	free(s->prog);
+	for (uint32_t i = 0; i < s->n_fast; i++)
+		acl_fast_free(s->fast[i]);
+	free(s->fast);
 	free(s->hits);
 	for (uint32_t i = 0; i < s->n_dep_sel; i++)
 		free(s->dep_sel[i].ips);

@@ -54,11 +54,22 @@ struct acl_pinfo {
 	uint32_t n_rules;
 };
 
+/** The rte_acl form of a program (acl_fast.c); shared by the programs
+ * of one set built from the same plan (their rule indexes coincide). */
+struct acl_fast {
+	struct rte_acl_ctx *ctx; /**< NULL: no rule can match */
+	uint32_t n_cat;          /**< categories classified (>= n_tier) */
+	uint32_t n_tier;         /**< tier t is category t */
+	uint32_t *tier_end;      /**< index of tier t's end entry */
+	uint32_t n_rules;        /**< rte_acl rules */
+};
+
 struct acl_prog {
 	uint32_t n;
 	struct acl_crule *r;
 	uint32_t n_pol;
 	struct acl_pinfo *pol;
+	const struct acl_fast *fast; /**< NULL: the linear walk */
 };
 
 /** A peer selector the set resolved against the pods: their addresses,
@@ -92,6 +103,9 @@ struct acl_set {
 	uint32_t n_dep_sel, n_dep_np;
 	struct acl_sel_dep *dep_sel;
 	struct acl_np_dep *dep_np;
+	uint32_t n_fast;
+	struct acl_fast **fast;  /**< owned, shared by programs */
+	struct acl_set_info info;
 };
 
 #define ACL_WORKER_MAX 64
@@ -106,10 +120,26 @@ struct acl_worker {
 	unsigned int wid;
 	struct acl_ct_conf conf;
 	uint32_t mask;             /**< slots - 1 */
-	struct acl_ct_entry *slot;
+	struct acl_ct_entry *slot; /**< inside map, 2 MiB aligned when large */
+	void *map;                 /**< the table's mapping (munmap) */
+	size_t map_len;
 	uint32_t sweep_at;
 	struct acl_ct_stats st;
 	uint64_t log_tokens, log_last_ms;
 };
+
+/**
+ * Build the rte_acl form of @p pg. @return 0, -ENOTSUP (Log rules, too
+ * many tiers, notPorts with named ports, no EAL), -E2BIG (expansion too
+ * large), -ENOMEM or an rte_acl error; the program then stays linear.
+ */
+int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out);
+void acl_fast_free(struct acl_fast *f);
+/** Classify with pg->fast (non-NULL); counts the deciding entry. */
+bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
+		       const struct acl_pkt *p);
+/** The decision from per-tier first matches @p res (userdata, 0 = none). */
+bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
+		     const uint32_t *res);
 
 #endif

@@ -559,7 +559,8 @@ static struct shared *acl_from_prev(struct build *b, struct shared *prev,
 		goto out;
 	}
 	set = acl_set_update(prev->obj, w, eps, (uint32_t)n, in->cfg->workers,
-			     in->gen, d->v, d->n, err, sizeof(err));
+			     in->gen, in->cfg->policy_rte_acl, d->v, d->n, err,
+			     sizeof(err));
 	if (set == NULL) {
 		KDP_LOG(DEBUG, "policy: %s; building from scratch", err);
 		goto out;
@@ -604,6 +605,7 @@ static int build_acl(struct build *b)
 	if ((w = acl_world_from_store(in->st)) == NULL)
 		goto nomem;
 	set = acl_set_build(w, eps, (uint32_t)n, in->cfg->workers, in->gen,
+			    in->cfg->policy_rte_acl,
 			    b->err, b->errlen);
 	if (set == NULL) {
 		free(key);

@@ -278,11 +278,12 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 	return 0;
 }
 
-/* "policy": {"enabled": bool}, "conntrack": {limits and timeouts}. */
+/* "policy": {"enabled": bool, "classifier": "linear"|"rte_acl"},
+ * "conntrack": {limits and timeouts}. */
 static int parse_policy(struct cfg_err *e, const cJSON *root,
 			struct ctl_config *c)
 {
-	static const char *const pkeys[] = {"enabled", NULL};
+	static const char *const pkeys[] = {"enabled", "classifier", NULL};
 	static const char *const ckeys[] = {"max_flows", "tcp_established_s",
 		"tcp_transitory_s", "udp_s", "icmp_s", NULL};
 	const cJSON *o;
@@ -299,6 +300,20 @@ static int parse_policy(struct cfg_err *e, const cJSON *root,
 			return fail(e, "policy.enabled", "must be true or false");
 		if (en)
 			c->policy_enabled = cJSON_IsTrue(en);
+		char *cl = NULL;
+		if ((rc = get_str(e, o, "classifier", "policy", false, &cl)))
+			return rc;
+		if (cl) {
+			bool ok = strcmp(cl, "linear") == 0 ||
+				  strcmp(cl, "rte_acl") == 0;
+			c->policy_rte_acl = strcmp(cl, "rte_acl") == 0;
+			if (!ok)
+				fail(e, "policy.classifier",
+				     "\"%s\" is not \"linear\" or \"rte_acl\"", cl);
+			free(cl);
+			if (!ok)
+				return -EINVAL;
+		}
 	}
 	if ((rc = get_obj(e, root, "conntrack", false, &o)) || !o)
 		return rc;

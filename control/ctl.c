@@ -78,6 +78,13 @@ struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 
+	if (c != NULL) {
+		c->retire = calloc(CTL_RETIRE_MAX, sizeof(*c->retire));
+		if (c->retire == NULL) {
+			free(c);
+			c = NULL;
+		}
+	}
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -257,11 +264,37 @@ static bool routes_current(struct ctl *c)
 	return true;
 }
 
-static int publish(struct ctl *c, uint64_t gen, uint64_t now)
+/* Free what the oldest retired publish replaced, after its grace period. */
+static void retire_oldest(struct ctl *c)
+{
+	struct ctl_retire *r = &c->retire[0];
+
+	rte_rcu_qsbr_check(c->p.qs, r->token, true);
+	ctl_tables_free(r->t);
+	for (unsigned int w = 0; w < c->p.n_workers; w++)
+		rte_free(r->rxl[w]);
+	c->n_retire--;
+	memmove(&c->retire[0], &c->retire[1], c->n_retire * sizeof(*r));
+	if (c->n_retire == 0) {
+		/* Only the current tables are left: whatever they do not use
+		 * (closed pod ports, neighbor slots) can go. */
+		ctl_pods_reap(&c->pods);
+		ctl_neigh_sweep(c->neigh);
+	}
+}
+
+void ctl_retire_poll(struct ctl *c)
+{
+	while (c->n_retire &&
+	       rte_rcu_qsbr_check(c->p.qs, c->retire[0].token, false) == 1)
+		retire_oldest(c);
+}
+
+static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 {
 	const struct ctl_config *cfg = c->p.cfg;
 	struct ctl_route_set rs = {0};
-	struct dp_rxlist *rxl[RTE_MAX_LCORE], *old_rxl[RTE_MAX_LCORE];
+	struct dp_rxlist *rxl[RTE_MAX_LCORE];
 	char err[256] = "";
 	uint64_t t0 = rte_get_tsc_cycles();
 
@@ -310,19 +343,23 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 	}
 	uint64_t t1 = rte_get_tsc_cycles();
 	c->pub_gen++;
-	struct pl_tables *old = pl_tables_cur;
+	if (c->n_retire == CTL_RETIRE_MAX)
+		retire_oldest(c); /* workers are far behind: wait for one */
+	struct ctl_retire *r = &c->retire[c->n_retire];
+	r->t = pl_tables_cur;
 	__atomic_store_n(&pl_tables_cur, t, __ATOMIC_RELEASE);
 	for (unsigned int w = 0; w < c->p.n_workers; w++)
-		old_rxl[w] = dp_worker_set_rxlist(&c->p.workers[w], rxl[w]);
+		r->rxl[w] = dp_worker_set_rxlist(&c->p.workers[w], rxl[w]);
 	/* One grace period for both: after it no worker uses the old tables
 	 * or polls a queue of the old lists, so dying ports can close. */
-	rte_rcu_qsbr_synchronize(c->p.qs, RTE_QSBR_THRID_INVALID);
+	r->token = rte_rcu_qsbr_start(c->p.qs);
+	c->n_retire++;
+	if (wait)
+		while (c->n_retire)
+			retire_oldest(c);
+	else
+		ctl_retire_poll(c);
 	uint64_t t2 = rte_get_tsc_cycles();
-	ctl_tables_free(old);
-	for (unsigned int w = 0; w < c->p.n_workers; w++)
-		rte_free(old_rxl[w]);
-	ctl_pods_reap(&c->pods);
-	ctl_neigh_sweep(c->neigh);
 	if (!rs_kept) {
 		if (c->have_rs)
 			ctl_routes_free(&c->rs);
@@ -352,7 +389,8 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now)
 
 int ctl_publish_now(struct ctl *c)
 {
-	return publish(c, ctl_store_generation(c->store), ctl_now_ms());
+	/* API callers answer after the change is complete, ports closed. */
+	return publish(c, ctl_store_generation(c->store), ctl_now_ms(), true);
 }
 
 int ctl_start(struct ctl *c, char *err, size_t errlen)
@@ -421,6 +459,7 @@ void ctl_step(struct ctl *c)
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "datastore poll failed");
 	drain_punts(c);
+	ctl_retire_poll(c);
 	if (c->api)
 		ctl_api_poll(c->api);
 	if (now - c->last_tick_ms >= TICK_MS) {
@@ -430,6 +469,9 @@ void ctl_step(struct ctl *c)
 	uint64_t gen = ctl_store_generation(c->store);
 	if (gen != c->last_seen_gen) {
 		c->last_seen_gen = gen;
+		/* Tap pods' IPs, for their configuration after a restart. */
+		if (c->pods.n_api)
+			ctl_pods_learn(&c->pods, c->store);
 		c->last_change_ms = now;
 		c->last_change_mono = ctl_now_mono();
 		if (c->dirty_since_ms == 0)
@@ -442,7 +484,7 @@ void ctl_step(struct ctl *c)
 		uint64_t co = c->p.cfg->coalesce_ms;
 		if (!c->published || now - c->last_change_ms >= co ||
 		    now - c->dirty_since_ms >= 20 * co)
-			publish(c, gen, now);
+			publish(c, gen, now, false);
 	}
 	pthread_mutex_unlock(&c->lock);
 	/* Outside the lock, so telemetry is served between iterations. */
@@ -458,6 +500,13 @@ void ctl_free(struct ctl *c)
 {
 	if (c == NULL)
 		return;
+	/* The workers have stopped: nothing waits for a grace period now. */
+	for (unsigned int i = 0; i < c->n_retire; i++) {
+		ctl_tables_free(c->retire[i].t);
+		for (unsigned int w = 0; w < c->p.n_workers; w++)
+			rte_free(c->retire[i].rxl[w]);
+	}
+	free(c->retire);
 	if (c->ds)
 		c->ds->ops->destroy(c->ds);
 	ctl_api_free(c->api);

@@ -38,9 +38,20 @@ struct ctl {
 	uint64_t publish_failures;
 	double last_publish_ms;     /**< compile + publish duration */
 	double last_compile_ms;     /**< of which building the tables */
-	double last_grace_ms;       /**< of which the RCU grace period */
+	double last_grace_ms;       /**< of which retiring old tables */
 	char last_error[256];
 	bool published;
+	/*
+	 * Tables and rx lists replaced by a publish wait here for their RCU
+	 * grace period, so that a publish never blocks on a worker that is
+	 * off its CPU. Oldest first; bounded (see CTL_RETIRE_MAX).
+	 */
+	unsigned int n_retire;
+	struct ctl_retire {
+		struct pl_tables *t;
+		struct dp_rxlist *rxl[RTE_MAX_LCORE];
+		uint64_t token;
+	} *retire;
 	/* CLOCK_MONOTONIC seconds, comparable with other processes' clocks,
 	 * so tests can time a change from the API server's write to here. */
 	double created_mono;        /**< ctl_create */
@@ -58,6 +69,11 @@ double ctl_now_mono(void);
  * close the ports that left. 0, or -1 with c->last_error.
  */
 int ctl_publish_now(struct ctl *c);
+/** Free retired tables whose grace period has ended (never blocks). */
+void ctl_retire_poll(struct ctl *c);
+
+/* Publishes whose old tables may wait for their grace period at once. */
+#define CTL_RETIRE_MAX 16
 
 /** The pod-port API request handler (control/ctl_api.c). */
 cJSON *ctl_api_handle(void *arg, const cJSON *req);

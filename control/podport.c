@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "control/netlink.h"
 #include "control/podport.h"
+#include "control/store.h"
 #include "dp/log.h"
 
 #define STATE_FILE "ports.json"
@@ -31,6 +33,8 @@ const char *ctl_pp_kind_name(enum ctl_pp_kind k)
 		return "tap";
 	case CTL_PP_VHOST:
 		return "vhost-user";
+	case CTL_PP_VHOST_CLIENT:
+		return "vhost-user-client";
 	default:
 		return "config";
 	}
@@ -135,20 +139,58 @@ static bool cid_ok(const char *s)
 	return true;
 }
 
+/* The API kind names; CTL_PP_CONFIG when @p name is none of them. */
+static enum ctl_pp_kind kind_of(const char *name)
+{
+	static const enum ctl_pp_kind api[] = {CTL_PP_TAP, CTL_PP_VHOST,
+					       CTL_PP_VHOST_CLIENT};
+
+	for (size_t i = 0; name && i < RTE_DIM(api); i++)
+		if (strcmp(name, ctl_pp_kind_name(api[i])) == 0)
+			return api[i];
+	return CTL_PP_CONFIG;
+}
+
+/* "a.b.c.d" or "a.b.c.d/32" (what kdp-cni has at hand). 0 or -EINVAL. */
+static int parse_pod_ip(const char *s, uint32_t *ip)
+{
+	char buf[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+	if (n >= sizeof(buf) || (slash && strcmp(slash, "/32") != 0))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (ctl_parse_ipv4(buf, ip) != 0 || *ip == 0)
+		return -EINVAL;
+	return 0;
+}
+
 int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 		   char *err, size_t errlen)
 {
+	enum ctl_pp_kind kind = kind_of(q->kind);
+	uint32_t ip;
+
 	if (!pod_name_ok(q->pod)) {
 		snprintf(err, errlen, "pod: \"%s\" is not \"namespace/name\" "
 			 "(under 64 characters)", q->pod ? q->pod : "");
 		return -EINVAL;
 	}
-	if (q->kind == NULL || (strcmp(q->kind, "tap") != 0 &&
-				strcmp(q->kind, "vhost-user") != 0)) {
-		snprintf(err, errlen, "kind: must be \"tap\" or \"vhost-user\"");
+	if (kind == CTL_PP_CONFIG) {
+		snprintf(err, errlen, "kind: must be \"tap\", \"vhost-user\" "
+			 "or \"vhost-user-client\"");
 		return -EINVAL;
 	}
-	if (strcmp(q->kind, "tap") == 0) {
+	if (q->ip && (kind != CTL_PP_TAP || parse_pod_ip(q->ip, &ip) != 0)) {
+		snprintf(err, errlen, kind != CTL_PP_TAP ?
+			 "ip: only for a tap port" :
+			 "ip: \"%s\" is not an IPv4 address (or one /32)",
+			 q->ip);
+		return -EINVAL;
+	}
+	if (kind == CTL_PP_TAP) {
 		if (!ctl_link_name_ok(q->ifname)) {
 			snprintf(err, errlen, "ifname: \"%s\" is not an "
 				 "interface name", q->ifname ? q->ifname : "");
@@ -266,8 +308,27 @@ static int open_tap(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 	return rc;
 }
 
+/* Address and routes of a tap pod whose IP is known. */
+static int pod_net(struct ctl_pods *r, struct ctl_pp *pp, char *err,
+		   size_t errlen)
+{
+	int rc = ctl_pod_net_setup(pp->netns, pp->ifname, pp->ip,
+				   ctl_pods_mtu(r), NULL, err, errlen);
+
+	pp->net_pending = rc != 0;
+	if (rc == 0) {
+		struct in_addr a = {.s_addr = htonl(pp->ip)};
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		KDP_LOG(INFO, "pod %s: %s configured with %s/32", pp->pod,
+			pp->ifname, ip);
+	}
+	return rc;
+}
+
 static int open_vhost(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
-		      char *err, size_t errlen)
+		      bool client, char *err, size_t errlen)
 {
 	char devargs[384];
 	int rc;
@@ -283,20 +344,22 @@ static int open_vhost(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 		snprintf(err, errlen, "vhost socket path too long");
 		return -ENAMETOOLONG;
 	}
-	/* A socket left by a previous run would make bind() fail; the pod
-	 * (virtio-user client) reconnects to the new one. */
-	unlink(pp->socket);
+	/* Server: a socket left by a previous run would make bind() fail.
+	 * Client: the socket is the pod's; the vhost library connects to it
+	 * and reconnects every second whenever it is not (yet) there. */
+	if (!client)
+		unlink(pp->socket);
 	snprintf(devargs, sizeof(devargs),
-		 "net_vhost_kdp%u,iface=%s,client=0,queues=%u", id, pp->socket,
-		 r->n_workers);
+		 "net_vhost_kdp%u,iface=%s,client=%d,queues=%u", id, pp->socket,
+		 client, r->n_workers);
 	return open_start(r, pp, devargs, err, errlen);
 }
 
 int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 		  struct ctl_pp **out, char *err, size_t errlen)
 {
-	bool tap = strcmp(q->kind, "tap") == 0;
-	struct ctl_pp *pp = pp_new(q->pod, tap ? CTL_PP_TAP : CTL_PP_VHOST);
+	enum ctl_pp_kind kind = kind_of(q->kind);
+	struct ctl_pp *pp = pp_new(q->pod, kind);
 	unsigned int id = r->next_id++;
 	int rc;
 
@@ -315,12 +378,26 @@ int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 		pp->mac = *q->mac;
 	else
 		rte_eth_random_addr(pp->mac.addr_bytes);
-	if (tap) {
+	if (kind == CTL_PP_TAP) {
 		snprintf(pp->ifname, sizeof(pp->ifname), "%s", q->ifname);
 		snprintf(pp->netns, sizeof(pp->netns), "%s", q->netns);
+		if (q->ip)
+			parse_pod_ip(q->ip, &pp->ip); /* checked */
 		rc = open_tap(r, pp, id, err, errlen);
+		/* A restored pod keeps its port even if its configuration
+		 * fails (logged; retried with the next datastore change). */
+		if (rc == 0 && pp->ip && pod_net(r, pp, err, errlen) != 0) {
+			KDP_LOG(ERR, "pod %s: %s", pp->pod, err);
+			if (!q->restore) {
+				dp_port_close(&pp->port);
+				rc = -EIO;
+			}
+		}
+		if (q->restore && pp->ip == 0)
+			pp->net_pending = true; /* ctl_pods_learn() will */
 	} else {
-		rc = open_vhost(r, pp, id, err, errlen);
+		rc = open_vhost(r, pp, id, kind == CTL_PP_VHOST_CLIENT, err,
+				errlen);
 	}
 	if (rc) {
 		free(pp);
@@ -346,7 +423,7 @@ void ctl_pods_unlink(struct ctl_pods *r, struct ctl_pp *pp)
 static void pp_close(struct ctl_pp *pp)
 {
 	dp_port_close(&pp->port);
-	if (pp->kind == CTL_PP_VHOST)
+	if (pp->kind == CTL_PP_VHOST) /* not the pod's (vhost-user-client) */
 		unlink(pp->socket);
 	free(pp);
 }
@@ -400,6 +477,13 @@ cJSON *ctl_pp_json(const struct ctl_pods *r, const struct ctl_pp *pp)
 		rc |= add_str(o, "ifname", pp->ifname);
 	if (pp->netns[0])
 		rc |= add_str(o, "netns", pp->netns);
+	if (pp->ip) {
+		struct in_addr a = {.s_addr = htonl(pp->ip)};
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		rc |= add_str(o, "ip", ip);
+	}
 	if (pp->socket[0])
 		rc |= add_str(o, "socket", pp->socket);
 	if (pp->container_id[0])
@@ -520,6 +604,7 @@ void ctl_pp_req_from_json(const cJSON *o, struct ctl_pp_req *q)
 	q->ifname = jstr(o, "ifname");
 	q->netns = jstr(o, "netns");
 	q->container_id = jstr(o, "container_id");
+	q->ip = jstr(o, "ip");
 }
 
 int ctl_pods_restore(struct ctl_pods *r)
@@ -547,6 +632,7 @@ int ctl_pods_restore(struct ctl_pods *r)
 		struct ctl_pp *pp;
 
 		ctl_pp_req_from_json(it, &q);
+		q.restore = true;
 		if (m && ctl_parse_mac(m, &mac) == 0)
 			q.mac = &mac;
 		int rc = ctl_pods_check(r, &q, err, sizeof(err));
@@ -570,4 +656,31 @@ int ctl_pods_restore(struct ctl_pods *r)
 	KDP_LOG(NOTICE, "state: %d pod port(s) restored, %d dropped", n,
 		dropped);
 	return n;
+}
+
+void ctl_pods_learn(struct ctl_pods *r, const struct ctl_store *st)
+{
+	struct ctl_pp *pp, *tmp;
+	char key[sizeof(pp->pod)], err[512];
+	bool learnt = false;
+
+	HASH_ITER(hh, r->by_pod, pp, tmp) {
+		if (pp->kind != CTL_PP_TAP || (pp->ip && !pp->net_pending))
+			continue;
+		snprintf(key, sizeof(key), "%s", pp->pod);
+		char *name = strchr(key, '/');
+		*name++ = '\0'; /* checked at port_add */
+		const struct ctl_pod *p = ctl_store_get(st, CTL_RES_POD, key,
+							name);
+		if (pp->ip == 0) {
+			if (p == NULL || p->n_ips == 0)
+				continue;
+			pp->ip = p->ips[0];
+			learnt = true;
+		}
+		if (pp->net_pending && pod_net(r, pp, err, sizeof(err)) != 0)
+			KDP_LOG(ERR, "pod %s: %s", pp->pod, err);
+	}
+	if (learnt)
+		ctl_pods_save(r);
 }

@@ -11,7 +11,12 @@
  *    its final name, a MAC kdp chooses (so the pod MAC is known: static
  *    neighbor and source-MAC enforcement) and the pod MTU;
  *  - vhost-user: net_vhost serves <vhost_dir>/<container_id>.sock; the pod
- *    (virtio-user) picks its own MAC, learned by ARP.
+ *    (virtio-user) is told the MAC kdp chose;
+ *  - vhost-user-client: the roles swapped: the pod (virtio-user, server=1)
+ *    serves <vhost_dir>/<container_id>.sock and kdp's net_vhost connects to
+ *    it (client=1), retrying every second until it is there. Only this mode
+ *    survives a kdp restart: DPDK's virtio-user client never reconnects to
+ *    a restarted server, while kdp as the client reconnects by itself.
  *
  * Lifecycle of a member: ctl_pods_open() probes, configures and starts the
  * device and inserts the member; the control loop then publishes tables and
@@ -23,6 +28,14 @@
  * API members are written to <state_dir>/ports.json after every change
  * (write to a temporary file, fsync, rename) and re-created from it at the
  * next start with the same pod MAC, interface name and socket path.
+ *
+ * A tap's addresses and routes die with the interface, so kdp also writes
+ * the pod's network configuration (control/netlink.h ctl_pod_net_setup:
+ * IP/32, routes via 169.254.1.1) whenever it knows the pod's IP: from
+ * port_add's "ip" (kdp-cni passes it) or, failing that, learned from the
+ * Pod object in the datastore (ctl_pods_learn). The IP is kept in the state
+ * file, so a restarted kdp configures the re-created tap at once, before the
+ * datastore has synced, and established connections in the pod survive.
  *
  * Thread-safety: control thread only (telemetry reads under the ctl lock).
  */
@@ -46,6 +59,7 @@ enum ctl_pp_kind {
 	CTL_PP_CONFIG,  /**< pod_ports[] of the configuration */
 	CTL_PP_TAP,
 	CTL_PP_VHOST,
+	CTL_PP_VHOST_CLIENT, /**< kdp connects to the pod's socket */
 };
 
 /** Ring size of API ports: smaller than the uplink's, there may be many. */
@@ -63,6 +77,8 @@ struct ctl_pp {
 	struct rte_ether_addr mac;
 	char ifname[IF_NAMESIZE];    /**< tap: name in the pod */
 	char netns[256];             /**< tap: the pod's netns file */
+	uint32_t ip;                 /**< tap: pod IPv4, host order; 0 unknown */
+	bool net_pending;            /**< tap: re-created, not yet configured */
 	char container_id[128];
 	char socket[108];            /**< vhost-user: socket path */
 	UT_hash_handle hh;
@@ -83,11 +99,13 @@ struct ctl_pods {
 /** What the API asks for (PODAPI.md port_add). */
 struct ctl_pp_req {
 	const char *pod;
-	const char *kind;            /**< "tap" or "vhost-user" */
+	const char *kind;  /**< "tap", "vhost-user" or "vhost-user-client" */
 	const char *ifname;
 	const char *netns;
 	const char *container_id;
+	const char *ip;              /**< tap: "a.b.c.d" or "a.b.c.d/32" */
 	const struct rte_ether_addr *mac; /**< restore: keep this MAC */
+	bool restore;                /**< from the state file */
 };
 
 /** Fill @p q from a request or state-file object (strings point into @p o). */
@@ -128,6 +146,14 @@ void ctl_pods_reap(struct ctl_pods *r);
 
 /** Close everything (workers stopped). */
 void ctl_pods_fini(struct ctl_pods *r);
+
+/**
+ * Record the IPs of tap members that have none yet from their Pod objects
+ * in @p st, configure the pod side of those re-created without one, and
+ * save the state when something was learned.
+ */
+struct ctl_store;
+void ctl_pods_learn(struct ctl_pods *r, const struct ctl_store *st);
 
 /** The member as a PODAPI.md JSON object (port_add answer, port_list). */
 cJSON *ctl_pp_json(const struct ctl_pods *r, const struct ctl_pp *pp);

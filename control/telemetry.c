@@ -295,8 +295,9 @@ static int tel_datastore(const char *cmd, const char *params,
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%.3f", c->last_publish_ms);
 	rte_tel_data_add_dict_string(d, "last_publish_ms", ms);
-	/* Its parts: building the tables, and the RCU grace period (workers
-	 * descheduled on a loaded machine make it long). */
+	/* Its parts: building the tables, and retiring replaced ones (a
+	 * grace-period poll; a wait when an API change needs the old ports
+	 * closed: workers descheduled on a loaded machine make it long). */
 	snprintf(ms, sizeof(ms), "%.3f", c->last_compile_ms);
 	rte_tel_data_add_dict_string(d, "last_compile_ms", ms);
 	snprintf(ms, sizeof(ms), "%.3f", c->last_grace_ms);
@@ -336,6 +337,19 @@ static int tel_policy(const char *cmd, const char *params,
 	const struct pl_tables *t = pl_tables_cur;
 	rte_tel_data_add_dict_string(d, "enabled",
 				     c->p.cfg->policy_enabled ? "yes" : "no");
+	if (t && t->acl) {
+		struct acl_set_info ai;
+		char ms[32];
+
+		acl_set_get_info(t->acl, &ai);
+		snprintf(ms, sizeof(ms), "%.3f", ai.build_ms);
+		rte_tel_data_add_dict_string(d, "build_ms", ms);
+		rte_tel_data_add_dict_u64(d, "programs", ai.programs);
+		rte_tel_data_add_dict_u64(d, "fast_programs", ai.fast_programs);
+		rte_tel_data_add_dict_u64(d, "acl_contexts", ai.contexts);
+		rte_tel_data_add_dict_u64(d, "acl_rules", ai.acl_rules);
+		rte_tel_data_add_dict_u64(d, "compiled_rules", ai.rules);
+	}
 	for (uint32_t i = 0; t && t->acl && i < t->n_ep && i < TEL_PAGE; i++) {
 		struct rte_tel_data *ep = rte_tel_data_alloc();
 		struct rte_tel_data *in = rte_tel_data_alloc();

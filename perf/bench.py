@@ -62,6 +62,9 @@ def plan(with_kdp):
 
     for size, flows in points:
         for name, fn, acl in series:
+            # The policy variants (kdp_*_pol*) at 64 B only: per-flow cost.
+            if "_pol" in name and size != REF_SIZE:
+                continue
             add(name, fn, size, flows, REF_RULES if acl else 0)
     for r in RULES:
         add("l3fwd_acl", baselines.l3fwd_acl, REF_SIZE, REF_FLOWS, r)

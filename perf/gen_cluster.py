@@ -124,6 +124,30 @@ def objects():
     return objs
 
 
+def policies(n_pol=100, n_rules=10):
+    """@n_pol K8s NetworkPolicies selecting both local pods, each with
+    @n_rules ingress and @n_rules egress rules: n_pol * n_rules rules per
+    pod and direction. Every rule but the very last of each direction
+    allows only TCP ports the benchmark does not use; the last allows UDP,
+    so the benchmark flows pass after the longest walk."""
+    sel = {"matchExpressions": [{"key": "app", "operator": "In",
+                                 "values": list(LOCAL_PODS)}]}
+    out = []
+    for i in range(n_pol):
+        last = i == n_pol - 1
+        rules = []
+        for j in range(n_rules):
+            if last and j == n_rules - 1:
+                rules.append({"ports": [{"protocol": "UDP"}]})
+            else:
+                rules.append({"ports": [{"protocol": "TCP", "port": 1000 + i * n_rules + j}]})
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": f"bench-{i:03d}", "namespace": NS},
+                    "spec": {"podSelector": sel, "policyTypes": ["Ingress", "Egress"],
+                             "ingress": rules, "egress": rules}})
+    return out
+
+
 def write_objects(ds_dir, objs):
     if os.path.isdir(ds_dir):
         shutil.rmtree(ds_dir)
@@ -157,13 +181,19 @@ def config(ds_dir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN):
             "pod_ports": ports, "workers": 1, "idle_sleep_us": 0, "mbufs": mbufs}
 
 
-def generate(workdir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN, workers=1):
-    """Write <workdir>/datastore/ and <workdir>/kdp.json; return the config path."""
+def generate(workdir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN, workers=1,
+             policy="on"):
+    """Write <workdir>/datastore/ and <workdir>/kdp.json; return the config path.
+    @policy: "on" (kdp's default: policy enabled, no policy objects), "off"
+    ("policy": {"enabled": false}) or "1k" (policies(): 1,000 rules per
+    local pod and direction)."""
     ds = os.path.join(workdir, "datastore")
-    write_objects(ds, objects())
+    write_objects(ds, objects() + (policies() if policy == "1k" else []))
     path = os.path.join(workdir, "kdp.json")
     cfg = config(ds, uplink_devargs, pod_devargs, mbufs)
     cfg["workers"] = workers
+    if policy == "off":
+        cfg["policy"] = {"enabled": False}
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
     return path

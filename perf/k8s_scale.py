@@ -205,7 +205,7 @@ def main(argv=None):
           f"p50 {pct(own, 50):.1f} ms, p99 {pct(own, 99):.1f} ms, "
           f"max {max(own):.1f} ms")
     print(f"    compile (route set, tables): p50 {pct(comp, 50):.1f} ms, "
-          f"p99 {pct(comp, 99):.1f} ms; RCU grace period: "
+          f"p99 {pct(comp, 99):.1f} ms; retiring old tables: "
           f"p50 {pct(grace, 50):.1f} ms, p99 {pct(grace, 99):.1f} ms")
     for k in kind_list:
         xs = [x for x, kk in zip(lat, kinds) if kk == k]

@@ -301,7 +301,12 @@ class Scenarios(unittest.TestCase):
             self.assertEqual(src.get("infinite_rx"), "1")
             pkts = rdpcap(src["rx_pcap"])
             self.assertEqual(len(pkts), 256)
-            src_net, dst_net, outer = want[name]
+            base, _, pol = name.partition("_pol")
+            src_net, dst_net, outer = want[base]
+            self.assertEqual(cfg.get("policy", {}).get("enabled", True), pol != "off")
+            pols = [f for f in os.listdir(cfg["datastore"]["path"])
+                    if f.startswith("networkpolicy-")]
+            self.assertEqual(len(pols), 100 if pol == "1k" else 0)
             for p in pkts[:20]:
                 ip = p[IP].payload if outer else p[IP]
                 if outer:

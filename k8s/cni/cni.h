@@ -9,7 +9,7 @@
  *  - api.c: synchronous Kubernetes API calls over k8s/client.h;
  *  - ipam.c: Calico-style IPAM through IPAMBlock/BlockAffinity/IPPool;
  *  - ipam_block.c: pure edits of one IPAMBlock (unit tested);
- *  - netcfg.c: address and routes inside the pod netns (setns + libmnl);
+ *  - netcfg.c: address and routes inside the pod netns (control/netlink.h);
  *  - kdpsock.c: kdp's pod-port API (PODAPI.md) over its Unix socket.
  *
  * Errors are 0/-errno plus a message buffer; main.c maps them onto CNI codes.
@@ -42,7 +42,6 @@ enum cni_code {
 	CNI_ERR_NETLINK = 103,  /**< configuring the pod interface failed */
 };
 
-#define CNI_GATEWAY "169.254.1.1"
 #define CNI_DEFAULT_SOCKET "/run/kdp/kdp.sock"
 #define CNI_DEFAULT_SHARE_DIR "/run/kdp/vhost-share"
 

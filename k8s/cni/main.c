@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "control/netlink.h"
 #include "k8s/cni/cni.h"
 
 #define ERRLEN 1536
@@ -192,10 +193,14 @@ static int pod_kind(struct cni_api *a, const struct env *e, const char **kind,
 	rc = 0;
 	if (cJSON_IsString(v) && strcmp(v->valuestring, "vhost-user") == 0)
 		*kind = "vhost-user";
+	else if (cJSON_IsString(v) &&
+		 strcmp(v->valuestring, "vhost-user-client") == 0)
+		*kind = "vhost-user-client";
 	else if (v != NULL && !(cJSON_IsString(v) &&
 				strcmp(v->valuestring, "tap") == 0)) {
-		snprintf(err, errlen, "annotation %s must be \"tap\" or "
-			 "\"vhost-user\"", ANNOT_KIND);
+		snprintf(err, errlen, "annotation %s must be \"tap\", "
+			 "\"vhost-user\" or \"vhost-user-client\"",
+			 ANNOT_KIND);
 		rc = -EINVAL;
 	}
 	cJSON_Delete(pod);
@@ -215,8 +220,8 @@ static void share_path(const struct cni_conf *c, const char *cid, char *out,
 
 /* The file a vhost-user pod reads to configure its virtio device. */
 static int write_share(const struct cni_conf *c, const struct env *e,
-		       const char *sock, const char *mac, const char *ip,
-		       int mtu, char *err, size_t errlen)
+		       const char *kind, const char *sock, const char *mac,
+		       const char *ip, int mtu, char *err, size_t errlen)
 {
 	char path[1024], tmp[1100];
 	cJSON *o = cJSON_CreateObject();
@@ -227,9 +232,13 @@ static int write_share(const struct cni_conf *c, const struct env *e,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	mkdir(c->vhost_share_dir, 0755);
 	cJSON_AddStringToObject(o, "socket", sock);
+	/* vhost-user-client: kdp connects, the pod serves the socket
+	 * (virtio-user server=1), which survives a kdp restart. */
+	cJSON_AddBoolToObject(o, "pod_serves",
+			      strcmp(kind, "vhost-user-client") == 0);
 	cJSON_AddStringToObject(o, "mac", mac);
 	cJSON_AddStringToObject(o, "address", ip);
-	cJSON_AddStringToObject(o, "gateway", CNI_GATEWAY);
+	cJSON_AddStringToObject(o, "gateway", CTL_POD_GATEWAY);
 	cJSON_AddNumberToObject(o, "mtu", mtu);
 	cJSON_AddStringToObject(o, "ifname", e->ifname);
 	text = cJSON_Print(o);
@@ -265,13 +274,13 @@ static cJSON *result(const struct env *e, const char *mac, const char *sock,
 	if (old) /* 0.3.x/0.4.0 results name the IP version */
 		cJSON_AddStringToObject(a, "version", "4");
 	cJSON_AddStringToObject(a, "address", ip);
-	cJSON_AddStringToObject(a, "gateway", CNI_GATEWAY);
+	cJSON_AddStringToObject(a, "gateway", CTL_POD_GATEWAY);
 	cJSON_AddNumberToObject(a, "interface", 0);
 	cJSON_AddItemToArray(ips, a);
 	routes = cJSON_AddArrayToObject(r, "routes");
 	rt = cJSON_CreateObject();
 	cJSON_AddStringToObject(rt, "dst", "0.0.0.0/0");
-	cJSON_AddStringToObject(rt, "gw", CNI_GATEWAY);
+	cJSON_AddStringToObject(rt, "gw", CTL_POD_GATEWAY);
 	cJSON_AddItemToArray(routes, rt);
 	cJSON_AddObjectToObject(r, "dns");
 	return r;
@@ -358,6 +367,9 @@ static int cmd_add(const struct cni_conf *c, struct env *e)
 	cJSON_AddStringToObject(req, "ifname", e->ifname);
 	cJSON_AddStringToObject(req, "netns", e->netns);
 	cJSON_AddStringToObject(req, "container_id", e->cid);
+	/* kdp re-creates a tap with this address after a restart. */
+	if (strcmp(kind, "tap") == 0)
+		cJSON_AddStringToObject(req, "ip", ip);
 	rc = cni_kdp_call(c->kdp_socket, req, &port, err, sizeof(err));
 	if (rc < 0) {
 		rollback(a, c, e, false);
@@ -366,7 +378,7 @@ static int cmd_add(const struct cni_conf *c, struct env *e)
 	}
 	mac = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(port,
 								    "mac"));
-	if (strcmp(kind, "vhost-user") == 0) {
+	if (strcmp(kind, "tap") != 0) {
 		sock = cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(port, "socket"));
 		if (sock == NULL || mac == NULL) {
@@ -375,7 +387,7 @@ static int cmd_add(const struct cni_conf *c, struct env *e)
 				  "or MAC", NULL);
 			goto out;
 		}
-		rc = write_share(c, e, sock, mac, ip, kdp_mtu(c, port), err,
+		rc = write_share(c, e, kind, sock, mac, ip, kdp_mtu(c, port), err,
 				 sizeof(err));
 		if (rc < 0) {
 			rollback(a, c, e, true);

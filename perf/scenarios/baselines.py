@@ -39,7 +39,7 @@ def _vdevs(ctx):
 
 
 def testpmd_io(ctx):
-    prefix = "kdpbench-testpmd"
+    prefix = f"kdpbench-testpmd-{os.getpid()}"
     cmd = [TESTPMD] + runner.eal_args(prefix, vdevs=_vdevs(ctx)) + [
         "--", "--forward-mode=io", "--nb-cores=1", "--rxq=1", "--txq=1",
         "--auto-start", f"--total-num-mbufs={runner.NUM_MBUFS}"]
@@ -54,7 +54,7 @@ def _rules(ctx):
 def _l3fwd(ctx, lookup, v4, v6):
     if not ctx.l3fwd:
         raise RuntimeError("l3fwd not built (perf/build_l3fwd.sh)")
-    prefix = f"kdpbench-l3fwd-{lookup}"
+    prefix = f"kdpbench-l3fwd-{lookup}-{os.getpid()}"
     # l3fwd gives each lcore its own Tx queue and net_pcap has one, so l3fwd
     # runs with one lcore: core 1 is its main and only forwarding lcore; the
     # EAL control threads still go to core 0.

@@ -6,7 +6,7 @@ Hook: each scenario is a function SCENARIO(ctx) -> runner.Launch that
     kdp config JSON into <out>/kdp/<scenario>/,
  2. returns the command `build/kdp [EAL options] -- --config FILE`
     (main lcore on core 0, the worker on core 1, --file-prefix
-    kdpbench-kdp) and the ethdev name of the port whose Tx rate is the result.
+    kdpbench-kdp-PID) and the ethdev name of the port whose Tx rate is the result.
 The harness (runner.measure) starts it, reads /ethdev/stats of that port over
 telemetry, then /kdp/stats (check_stats: a run whose packets were dropped or
 punted instead of forwarded fails), and stops it. Ports are named by their
@@ -21,6 +21,9 @@ through a net_null sink):
   encap  pod-a1 -> remote pods on node-b: Rx pod-a1 port, Tx (IPIP) uplink
   decap  IPIP from node-b to pod-a2 arrives on the uplink, Tx pod-a2 port
   local  pod-a1 -> pod-a2 on the same node: Rx pod-a1 port, Tx pod-a2 port
+Each with policy enabled and no policy objects (kdp's default), and as
+NAME_poloff ("policy": {"enabled": false}) and NAME_pol1k (1,000 rules
+per local pod and direction, the benchmark flows allowed by the last).
 
 Standalone: perf/scenarios/kdp.py encap --size 64 --flows 256
 """
@@ -70,12 +73,15 @@ def check_stats(tel):
     return out
 
 
-def _launch(ctx, name, uplink, pods, sink, source):
+def _launch(ctx, name, uplink, pods, sink, source, policy="on"):
+    if policy != "on":
+        name = f"{name}_pol{policy}"
     work = os.path.join(ctx.out, "kdp", name)
     os.makedirs(work, exist_ok=True)
     # gen_pcap writes one frame per flow; net_pcap holds them all.
     mbufs = gc.mbufs_for(ctx.flows)
-    cfg = gc.generate(work, uplink, pods, mbufs=mbufs, workers=getattr(ctx, "workers", 1))
+    cfg = gc.generate(work, uplink, pods, mbufs=mbufs, workers=getattr(ctx, "workers", 1),
+                      policy=policy)
     workers = getattr(ctx, "workers", 1)
     eal = runner.eal_args(PREFIX)
     if workers > 1:
@@ -94,14 +100,14 @@ def _pod_traffic(ctx, dst_net, pod=0):
                        fixed_src=src, eth_src=gc.pod_mac(pod), eth_dst=gc.GW_MAC)
 
 
-def encap(ctx):
+def encap(ctx, policy="on"):
     pcap = _pod_traffic(ctx, gc.NODES[gc.REMOTE_NODE]["block"])
     return _launch(ctx, "encap", f"{UP_NULL},no-rx=1",
                    {"pod-a1": f"{A1_PCAP},rx_pcap={pcap},infinite_rx=1",
-                    "pod-a2": f"{A2_NULL},no-rx=1"}, sink=UP_NULL, source=A1_PCAP)
+                    "pod-a2": f"{A2_NULL},no-rx=1"}, sink=UP_NULL, source=A1_PCAP, policy=policy)
 
 
-def decap(ctx):
+def decap(ctx, policy="on"):
     dst = gc.pod_ip(gc.LOCAL_NODE, gc.LOCAL_PODS["pod-a2"])
     pcap = runner.pcap("ipip", ctx.size, ctx.flows,
                        src_net=gc.NODES[gc.REMOTE_NODE]["block"], dst_net=dst + "/32",
@@ -110,18 +116,23 @@ def decap(ctx):
                        eth_src=gc.NODES[gc.REMOTE_NODE]["mac"], eth_dst=gc.UPLINK_MAC)
     return _launch(ctx, "decap", f"{UP_PCAP},rx_pcap={pcap},infinite_rx=1",
                    {"pod-a1": f"{A1_NULL},no-rx=1", "pod-a2": f"{A2_NULL},no-rx=1"},
-                   sink=A2_NULL, source=UP_PCAP)
+                   sink=A2_NULL, source=UP_PCAP, policy=policy)
 
 
-def local(ctx):
+def local(ctx, policy="on"):
     dst = gc.pod_ip(gc.LOCAL_NODE, gc.LOCAL_PODS["pod-a2"])
     pcap = _pod_traffic(ctx, dst + "/32")
     return _launch(ctx, "local", f"{UP_NULL},no-rx=1",
                    {"pod-a1": f"{A1_PCAP},rx_pcap={pcap},infinite_rx=1",
-                    "pod-a2": f"{A2_NULL},no-rx=1"}, sink=A2_NULL, source=A1_PCAP)
+                    "pod-a2": f"{A2_NULL},no-rx=1"}, sink=A2_NULL, source=A1_PCAP, policy=policy)
 
 
 SCENARIOS = {"encap": encap, "decap": decap, "local": local}
+# The same with "policy": {"enabled": false} (_poloff) and with 1,000 rules
+# per local pod and direction (_pol1k, gen_cluster.policies()).
+for _n, _fn in list(SCENARIOS.items()):
+    for _p in ("off", "1k"):
+        SCENARIOS[f"{_n}_pol{_p}"] = (lambda f, p: lambda ctx: f(ctx, policy=p))(_fn, _p)
 
 
 def encap2(ctx):

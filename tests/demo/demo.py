@@ -121,9 +121,17 @@ def demo(lab, st_path):
     print("  (rows: from, columns: to; a pod reaching itself never leaves "
           "its netns)")
 
-    step("4. cross-node TCP through IPIP: frontend/web (node-1) -> "
+    step("4. cross-node ping and TCP through IPIP: frontend/web (node-1) -> "
          "frontend/admin (node-2), %d MiB" % (NBYTES >> 20))
     web, admin = st["pods"]["frontend/web"], st["pods"]["frontend/admin"]
+    ping = subprocess.run(["ip", "netns", "exec", web["netns"], "ping", "-c",
+                           "3", "-i", "0.2", "-W", "2", admin["ip"]],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    show("kdp-lab exec frontend/web ping -c 3 %s" % admin["ip"],
+         [ln for ln in ping.stdout.splitlines() if ln.strip()][-4:])
+    if ping.returncode != 0:
+        raise RuntimeError("ping across nodes failed")
     cap = twonode.Capture(st["underlay_netns"], "br0",
                           os.path.join(st["dir"], "underlay.pcap"))
     try:

@@ -155,6 +155,18 @@ def pod_net_setup(pod):
        "169.254.1.1", "dev", "eth0")
 
 
+def pod_configured(pod):
+    """The /32 address, the link route to 169.254.1.1, the default route."""
+    ns = ns_name(pod)
+    addr = sh("ip", "-j", "netns", "exec", ns, "ip", "-j", "-4", "addr",
+              "show", "eth0", check_rc=False).stdout
+    routes = sh("ip", "netns", "exec", ns, "ip", "-4", "route", "show",
+                check_rc=False).stdout
+    return (('"local":"%s","prefixlen":32' % PODS[pod]) in addr.replace(" ", "")
+            and "169.254.1.1 dev eth0 scope link" in routes
+            and "default via 169.254.1.1 dev eth0 onlink" in routes)
+
+
 def ping(src, dst, count=3, wait=2):
     r = sh("ip", "netns", "exec", ns_name(src), "ping", "-c", str(count),
            "-i", "0.2", "-W", str(wait), PODS[dst], check_rc=False)
@@ -301,10 +313,15 @@ def test_restart(kdp, d, a1):
     check(pods.get("x/p1", {}).get("mac") == a1["mac"] and
           link_mac("p1") == a1["mac"],
           "p1 keeps its MAC and interface name")
-    # Addresses and routes died with the interface: the CNI (here: us)
-    # configures them again.
-    for p in ("p1", "ghost"):
-        pod_net_setup(p)
+    # Addresses and routes died with the interface; kdp learned the pods'
+    # IPs from their Pod objects (no "ip" in these port_adds), kept them in
+    # the state file and configured the new interfaces itself.
+    check([p.get("ip") for p in state["ports"]] and
+          {p["pod"]: p.get("ip") for p in state["ports"]} ==
+          {"x/p1": PODS["p1"], "x/ghost": PODS["ghost"]},
+          "the state file holds the IPs learned from the Pod objects")
+    check(pod_configured("p1") and pod_configured("ghost"),
+          "kdp restored the pods' /32 address and routes")
     check(ping("p1", "ghost"), "p1 reaches ghost after the restart")
 
 
@@ -362,11 +379,10 @@ def test_vhost(kdp, d):
           "vhost-user port_del removes the socket")
 
 
-def main():
-    if os.geteuid() != 0:
-        print("skip: needs root")
-        return 77
-    d = tempfile.mkdtemp(prefix="kdp-podports-")
+def make_dir(prefix, **extra):
+    """A temporary dir with the datastore (objects(False)), a pcap
+    uplink and kdp.json (plus @p extra keys); its path."""
+    d = tempfile.mkdtemp(prefix=prefix)
     cluster.write(os.path.join(d, "ds"), objects(False))
     from scapy.all import Ether, IP, ICMP, wrpcap
     wrpcap(os.path.join(d, "up_in.pcap"),
@@ -385,7 +401,16 @@ def main():
            "api_socket": os.path.join(d, "run", "kdp.sock"),
            "state_dir": os.path.join(d, "state"),
            "vhost_dir": os.path.join(d, "vhost")}
+    cfg.update(extra)
     json.dump(cfg, open(os.path.join(d, "kdp.json"), "w"))
+    return d
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: needs root")
+        return 77
+    d = make_dir("kdp-podports-")
     nss = [ns_name(p) for p in PODS if p != "v"]
     for ns in nss:
         sh("ip", "netns", "add", ns)

@@ -79,7 +79,7 @@ def run(lab, kdp, nets, tmp):
     add_req = [r for r in kdp.requests if r["op"] == "port_add"][-1]
     assert add_req == {"op": "port_add", "pod": "default/a", "kind": "tap",
                        "ifname": "eth0", "netns": ns1,
-                       "container_id": "c1"}, add_req
+                       "container_id": "c1", "ip": ip + "/32"}, add_req
     # ADD again is idempotent: same address.
     rc, out2, _ = pl.run("ADD", "c1", ns1, "default/a")
     assert rc == 0 and out2["ips"] == out["ips"], out2
@@ -145,11 +145,22 @@ def run(lab, kdp, nets, tmp):
     share_file = json.load(open(os.path.join(share, "c4.json")))
     assert share_file["socket"] == sock and share_file["address"] == \
         vip + "/32" and share_file["gateway"] == "169.254.1.1", share_file
+    assert share_file["pod_serves"] is False, share_file
     rc, o, err = pl.run("CHECK", "c4", ns4, "default/v",
                         conf=dict(pl.conf, prevResult=out))
     assert rc == 0, (o, err)
     rc, o, err = pl.run("DEL", "c4", ns4, "default/v")
     assert rc == 0 and not os.path.exists(os.path.join(share, "c4.json"))
+    # vhost-user-client Pod: kdp connects to a socket the pod serves.
+    make_pod(c, "vc", kind="vhost-user-client")
+    rc, out, err = pl.run("ADD", "c6", ns4, "default/vc")
+    assert rc == 0, (out, err)
+    add_req = [r for r in kdp.requests if r["op"] == "port_add"][-1]
+    assert add_req["kind"] == "vhost-user-client" and "ip" not in add_req
+    share_file = json.load(open(os.path.join(share, "c6.json")))
+    assert share_file["pod_serves"] is True, share_file
+    rc, o, err = pl.run("DEL", "c6", ns4, "default/vc")
+    assert rc == 0, (o, err)
     # Bad annotation value.
     make_pod(c, "w", kind="sriov")
     rc, out, _ = pl.run("ADD", "c5", ns4, "default/w")

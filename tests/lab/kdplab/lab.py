@@ -412,10 +412,22 @@ class Lab:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return r.returncode == 0
 
-    def probe_many(self, probes, timeout=1.0):
+    def probe_many(self, probes, timeout=1.0, retry_timeout=3.0):
         """probes: [(from, to, proto, port)]. Runs them all at once (one
         prober per source pod, a thread per probe, so a batch costs about
-        one timeout) and returns a list of booleans in the same order."""
+        one timeout) and returns a list of booleans in the same order.
+        Blocked probes are tried once more with a longer timeout: on a
+        loaded machine a first SYN or datagram can miss a short deadline,
+        while a probe policy blocks stays blocked however long it waits."""
+        res = self._probe_batch(probes, timeout)
+        again = [i for i, ok in enumerate(res) if not ok]
+        if again and retry_timeout:
+            for i, ok in zip(again, self._probe_batch(
+                    [probes[i] for i in again], retry_timeout)):
+                res[i] = ok
+        return res
+
+    def _probe_batch(self, probes, timeout):
         st = self.load()
         by_src = {}
         for i, (s, d, proto, port) in enumerate(probes):

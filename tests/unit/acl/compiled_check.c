@@ -14,6 +14,7 @@
 static struct acl_set *cur;
 static const struct cluster *cur_c;
 int cmp_checked;
+unsigned int cmp_programs, cmp_fast_programs;
 
 static int ep_of(const struct cluster *c, uint32_t ip)
 {
@@ -38,6 +39,18 @@ static void cmp_one(const struct acl_world *w, const char *id,
 					 ACL_DIR_EGRESS, p);
 	bool in = de < 0 || acl_classify(cur, NULL, (uint32_t)de,
 					 ACL_DIR_INGRESS, p);
+	/* The linear walk is the reference of the rte_acl form: both must
+	 * agree with it and with the evaluator. */
+	bool leg = se < 0 || acl_classify_linear(cur, NULL, (uint32_t)se,
+						 ACL_DIR_EGRESS, p);
+	bool lin = de < 0 || acl_classify_linear(cur, NULL, (uint32_t)de,
+						 ACL_DIR_INGRESS, p);
+
+	TU_CHECK(eg == leg && in == lin,
+		 "%s: rte_acl %d/%d, linear walk %d/%d for proto %u "
+		 "%08x:%u -> %08x:%u icmp %u/%u", id, eg, in, leg, lin,
+		 p->proto, p->src, p->sport, p->dst, p->dport, p->icmp_type,
+		 p->icmp_code);
 	TU_CHECK(eg == v.egress.allow && in == v.ingress.allow,
 		 "%s: compiled %d/%d, reference %d/%d for proto %u "
 		 "%08x:%u -> %08x:%u icmp %u/%u", id, eg, in, v.egress.allow,
@@ -79,13 +92,18 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 
 	for (size_t i = 0; i < c->n_pods; i++)
 		eps[i] = &c->pods[i];
-	cur = acl_set_build(w, eps, (uint32_t)c->n_pods, 2, 1, err,
+	cur = acl_set_build(w, eps, (uint32_t)c->n_pods, 2, 1, true, err,
 			    sizeof(err));
 	cur_c = c;
 	TU_CHECK(cur, "%s: compile failed: %s", id, err);
 	if (!cur)
 		return;
-	for (int i = 0; i < 400; i++) {
+	struct acl_set_info info;
+
+	acl_set_get_info(cur, &info);
+	cmp_programs += info.programs;
+	cmp_fast_programs += info.fast_programs;
+	for (int i = 0; i < 1000; i++) {
 		struct acl_pkt p = {
 			.src = rnd_ip(c, &seed), .dst = rnd_ip(c, &seed),
 			.proto = protos[rand_r(&seed) % RTE_DIM(protos)],
@@ -98,6 +116,11 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 			p.dport = ports[rand_r(&seed) % RTE_DIM(ports)];
 			if (rand_r(&seed) % 4 == 0)
 				p.dport = (uint16_t)rand_r(&seed);
+			/* Range edges of the conformance rules. */
+			if (rand_r(&seed) % 8 == 0)
+				p.dport = (uint16_t)(ports[rand_r(&seed) %
+						RTE_DIM(ports)] +
+						rand_r(&seed) % 3 - 1);
 		}
 		cmp_one(w, id, &p);
 	}

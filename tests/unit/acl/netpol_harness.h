@@ -38,6 +38,10 @@ void cmp_probe(const struct acl_world *w, const char *id,
 	       const struct acl_pkt *p);
 void cmp_end(void);
 extern int cmp_checked;
+/* fast_fuzz.c: random Calico policies through cmp_begin(). */
+void fuzz_fast(unsigned int rounds);
+/** Non-empty programs compiled, and of them with an rte_acl form. */
+extern unsigned int cmp_programs, cmp_fast_programs;
 
 /** Run one calico_policy_cases entry (all its steps). */
 void run_calico_case(const cJSON *cs, struct tally *t);

@@ -375,7 +375,7 @@ static bool set_same(const struct acl_set *a, const struct acl_set *b)
  * exactly when it changes a resolved peer selector's IP set or a named
  * port set; when it says not, a rebuild gives the same programs.
  */
-static void test_pod_matters(void)
+static void test_pod_matters(bool fast)
 {
 	static const struct {
 		int pod;
@@ -411,7 +411,7 @@ static void test_pod_matters(void)
 	acl_world_add_policy(nopods, f.objs[0]);
 	acl_world_add_namespace(nopods, &f.ns[0]);
 	acl_world_add_namespace(nopods, &f.ns[1]);
-	struct acl_set *before = acl_set_build(f.w, eps, 1, 1, 1, err,
+	struct acl_set *before = acl_set_build(f.w, eps, 1, 1, 1, fast, err,
 					       sizeof(err));
 	TU_CHECK(before, "build: %s", err);
 	for (size_t i = 0; before && i < RTE_DIM(ch); i++) {
@@ -428,7 +428,7 @@ static void test_pod_matters(void)
 			p->n_ports = 0;
 		bool got = acl_set_pod_matters(before, f.w, &old, p);
 		TU_CHECK(got == ch[i].want, "%s: matters %d", ch[i].what, got);
-		struct acl_set *after = acl_set_build(f.w, eps, 1, 1, 2, err,
+		struct acl_set *after = acl_set_build(f.w, eps, 1, 1, 2, fast, err,
 						      sizeof(err));
 		TU_CHECK(after && set_same(before, after) == !ch[i].want,
 			 "%s: rebuild %s", ch[i].what,
@@ -436,7 +436,7 @@ static void test_pod_matters(void)
 		/* from the changed pod only: what a rebuild gives */
 		struct acl_pod_change pc = { &old, p };
 		struct acl_set *upd = acl_set_update(before, nopods, eps, 1, 1,
-						     3, &pc, 1, err,
+						     3, fast, &pc, 1, err,
 						     sizeof(err));
 		TU_CHECK(upd && after && set_same(upd, after),
 			 "%s: update equals the rebuild (%s)", ch[i].what,
@@ -459,7 +459,7 @@ static void test_pod_matters(void)
 	ghost.ips[0] = tu_ip("10.9.9.9");
 	struct acl_pod_change gone = { &ghost, NULL };
 	struct acl_set *bad = acl_set_update(before, nopods, eps, 1, 1, 4,
-					     &gone, 1, err, sizeof(err));
+					     fast, &gone, 1, err, sizeof(err));
 	TU_CHECK(!bad, "update from a pod the set never had");
 	acl_set_free(bad);
 	/* a chain: b leaves (db -> cache), then comes back with a new IP */
@@ -471,10 +471,10 @@ static void test_pod_matters(void)
 	struct acl_pod_change chain[2] = { { &f.pods[1], &mid },
 					   { &mid, &last } };
 	struct acl_set *upd = acl_set_update(before, nopods, eps, 1, 1, 5,
-					     chain, 2, err, sizeof(err));
+					     fast, chain, 2, err, sizeof(err));
 	struct ctl_pod keep = f.pods[1];
 	f.pods[1] = last;
-	struct acl_set *full = acl_set_build(f.w, eps, 1, 1, 6, err,
+	struct acl_set *full = acl_set_build(f.w, eps, 1, 1, 6, fast, err,
 					     sizeof(err));
 	f.pods[1] = keep;
 	TU_CHECK(upd && full && set_same(upd, full) && !set_same(upd, before),
@@ -492,7 +492,8 @@ int main(void)
 	test_rejections();
 	test_tiers_and_pass();
 	test_named_ports_and_sets();
-	test_pod_matters();
+	test_pod_matters(false);
+	test_pod_matters(true); /* with the rte_acl form built too */
 	printf("acl policy tests: %d failure(s)\n", tu_failures);
 	return tu_failures ? 1 : 0;
 }

@@ -97,7 +97,7 @@ static int build_policy(struct pl_tables *t)
 	acl_world_add_pod(w, &pods[1]);
 	acl_world_add_namespace(w, &ns);
 	acl_world_add_policy(w, p);
-	t->acl = acl_set_build(w, eps, 2, 2, 1, err, sizeof(err));
+	t->acl = acl_set_build(w, eps, 2, 2, 1, false, err, sizeof(err));
 	if (t->acl == NULL)
 		fprintf(stderr, "acl_set_build: %s\n", err);
 	else
