@@ -297,7 +297,6 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 	struct dp_rxlist *rxl[RTE_MAX_LCORE];
 	char err[256] = "";
 	uint64_t t0 = rte_get_tsc_cycles();
-
 	uint64_t rs_gen[RTE_DIM(route_kinds)];
 	bool rs_kept;
 
