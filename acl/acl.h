@@ -285,6 +285,29 @@ bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 bool acl_classify_linear(const struct acl_set *s, struct acl_worker *aw,
 			 uint32_t ep, enum acl_dir d, const struct acl_pkt *p);
 
+/** Most packets acl_classify_bulk() takes at once. */
+#define ACL_BULK_MAX 32
+/** Most per-packet results acl_classify_bulk() writes (rte_acl categories). */
+#define ACL_BULK_RES_MAX 16
+
+/**
+ * The first half of acl_classify() for @p n (1..ACL_BULK_MAX) new flows of
+ * endpoint @p ep in direction @p d at once, where the program has its
+ * rte_acl form: packet i's results are written at @p res + i * stride
+ * (room for n * ACL_BULK_RES_MAX values). Counts nothing: the verdict is
+ * acl_classify_decide() of them, taken only for the packets that turn out
+ * to need one. @return stride, or 0 when the program has no rte_acl form
+ * (use acl_classify() per packet).
+ */
+uint32_t acl_classify_bulk(const struct acl_set *s, uint32_t ep,
+			   enum acl_dir d, const struct acl_pkt *const *p,
+			   uint32_t n, uint32_t *res);
+
+/** The verdict from one packet's acl_classify_bulk() results (same set,
+ * endpoint and direction); counts the deciding rule like acl_classify(). */
+bool acl_classify_decide(const struct acl_set *s, struct acl_worker *aw,
+			 uint32_t ep, enum acl_dir d, const uint32_t *res);
+
 /* ----------------------------------------------------------- conntrack */
 
 /** Result of the conntrack + policy decision for one packet. */
@@ -293,6 +316,7 @@ enum acl_ct_res {
 	ACL_CT_DENY,    /**< policy denies the flow */
 	ACL_CT_INVALID, /**< no entry and not a valid start, or truncated */
 	ACL_CT_FULL,    /**< new flow, table full */
+	ACL_CT_MISS,    /**< acl_ct_lookup(): no entry decides the packet */
 };
 
 /** A packet's flow identity, parsed from its IPv4 header. */
@@ -328,9 +352,6 @@ static inline unsigned int acl_flow_owner(const struct acl_flow *f,
 	return (unsigned int)(((uint64_t)f->hash * n_workers) >> 32);
 }
 
-/** Prefetch the slot @p f hashes to (first half of a bulk lookup). */
-void acl_ct_prefetch(const struct acl_worker *aw, const struct acl_flow *f);
-
 /**
  * Decides whether policy allows a new flow @p p (sent by the flow's
  * originator); @p reversed tells that @p p goes the other way than the
@@ -347,6 +368,23 @@ typedef bool (*acl_classify_fn)(void *arg, const struct acl_pkt *p,
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
 			      void *arg);
+
+/**
+ * acl_ct_packet() for a packet whose flow has an entry (or that is an ICMP
+ * error): the same result and effects; ACL_CT_MISS, having changed
+ * nothing, for a packet that would start a flow (or be invalid for lack of
+ * one). The pipeline looks up a burst this way first, classifies the
+ * misses that may start a flow together (acl_classify_bulk()), then runs
+ * them through acl_ct_packet() in order. Established flows take
+ * acl_ct_hit() (acl/ct_fast.h) before either.
+ */
+enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
+			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
+			      void *arg);
+
+/** Whether a packet of @p f may open a flow (not an ICMP error; TCP SYN or
+ * bare ACK; not an echo reply); false ones without an entry are invalid. */
+bool acl_flow_may_start(const struct acl_flow *f);
 
 /** Age out up to @p budget slots (call once per poll iteration). */
 void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget);

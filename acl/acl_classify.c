@@ -195,6 +195,26 @@ bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 	return prog_walk(pg, hits_row(s, aw), aw, ep, d, p);
 }
 
+uint32_t acl_classify_bulk(const struct acl_set *s, uint32_t ep,
+			   enum acl_dir d, const struct acl_pkt *const *p,
+			   uint32_t n, uint32_t *res)
+{
+	if (ep >= s->n_ep || n == 0 || n > ACL_BULK_MAX)
+		return 0;
+	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
+
+	if (pg->fast == NULL)
+		return 0;
+	return acl_fast_classify_bulk(pg, p, n, res);
+}
+
+bool acl_classify_decide(const struct acl_set *s, struct acl_worker *aw,
+			 uint32_t ep, enum acl_dir d, const uint32_t *res)
+{
+	return acl_fast_decide(&s->prog[ep * ACL_DIR_MAX + d],
+			       hits_row(s, aw), res);
+}
+
 uint64_t acl_now_ms(void)
 {
 	static uint64_t per_ms;

@@ -124,6 +124,8 @@ struct acl_worker {
 	void *map;                 /**< the table's mapping (munmap) */
 	size_t map_len;
 	uint32_t sweep_at;
+	/* conf's timeouts in ms, for the hot path (acl/ct_fast.h) */
+	uint32_t tmo_tcp_est_ms, tmo_tcp_other_ms, tmo_udp_ms, tmo_icmp_ms;
 	struct acl_ct_stats st;
 	uint64_t log_tokens, log_last_ms;
 };
@@ -138,6 +140,11 @@ void acl_fast_free(struct acl_fast *f);
 /** Classify with pg->fast (non-NULL); counts the deciding entry. */
 bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
 		       const struct acl_pkt *p);
+/** Classify @p n (<= ACL_BULK_MAX) packets with pg->fast (non-NULL) in one
+ * call: packet i's per-tier results at @p res + i * (return value). */
+uint32_t acl_fast_classify_bulk(const struct acl_prog *pg,
+				const struct acl_pkt *const *p, uint32_t n,
+				uint32_t *res);
 /** The decision from per-tier first matches @p res (userdata, 0 = none). */
 bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
 		     const uint32_t *res);

@@ -15,28 +15,23 @@
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 
-#include "acl/acl_priv.h"
+#include "acl/ct_fast.h"
 
-struct acl_ct_key {
-	uint32_t a, b;     /**< lower (ip, port) side first */
-	uint16_t pa, pb;
-	uint8_t proto;
-	uint8_t pad[3];
-};
-
-#define F_USED 0x1
-#define F_ORIG_LO 0x2  /**< the originator is side a */
-#define F_ALLOW 0x4
-
-enum ct_state {
-	ST_NEW = 1,      /**< non-TCP: only the originator has sent */
-	ST_REPLIED,      /**< non-TCP: the responder answered */
-	ST_SYN_SENT,
-	ST_SYN_RECV,
-	ST_ESTABLISHED,
-	ST_CLOSING,      /**< FIN seen */
-	ST_CLOSED,       /**< RST seen */
-};
+/* Short names for ct_fast.h's flags and states. */
+#define F_USED ACL_CT_F_USED
+#define F_ORIG_LO ACL_CT_F_ORIG_LO
+#define F_ALLOW ACL_CT_F_ALLOW
+#define ST_NEW ACL_ST_NEW
+#define ST_REPLIED ACL_ST_REPLIED
+#define ST_SYN_SENT ACL_ST_SYN_SENT
+#define ST_SYN_RECV ACL_ST_SYN_RECV
+#define ST_ESTABLISHED ACL_ST_ESTABLISHED
+#define ST_CLOSING ACL_ST_CLOSING
+#define ST_CLOSED ACL_ST_CLOSED
+#define TCP_FIN ACL_TCP_FIN
+#define TCP_SYN ACL_TCP_SYN
+#define TCP_RST ACL_TCP_RST
+#define TCP_ACK ACL_TCP_ACK
 
 static const char *const st_name[] = {
 	[ST_NEW] = "NEW", [ST_REPLIED] = "REPLIED",
@@ -45,26 +40,8 @@ static const char *const st_name[] = {
 	[ST_CLOSED] = "CLOSED",
 };
 
-struct acl_ct_entry {
-	struct acl_ct_key k;
-	uint32_t hash;
-	uint32_t expire;   /**< ms, wrapping; compared as a signed delta */
-	uint32_t gen;      /**< policy generation of the cached verdict */
-	uint8_t state;
-	uint8_t flags;
-	uint8_t icmp_type, icmp_code; /**< the originator's, for re-checks */
-};
-
-_Static_assert(sizeof(struct acl_ct_key) == 16, "key layout");
-_Static_assert(sizeof(struct acl_ct_entry) == 32, "two entries a line");
-
 /* Slots a new flow may sweep when the table is full. */
 #define CT_FULL_SWEEP 256
-
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
 
 static struct acl_worker *registry[ACL_WORKER_MAX];
 
@@ -80,14 +57,32 @@ void acl_ct_conf_default(struct acl_ct_conf *c)
 }
 
 /*
- * The slot array: anonymous memory, mapped lazily (an idle table costs no
- * memory), aligned to 2 MiB and offered to transparent huge pages. Flows
- * hash all over the table, so with 4 KiB pages nearly every lookup of a
- * few hundred flows missed the TLB (a tenth of a tracked packet's time);
- * the cost is that memory is touched in 2 MiB steps, still at most the
- * table's size.
+ * The slot array: anonymous memory, aligned to 2 MiB and offered to
+ * transparent huge pages. Flows hash all over the table, so with 4 KiB
+ * pages nearly every lookup of a few hundred flows missed the TLB (a tenth
+ * of a tracked packet's time).
+ * It is populated here, at start: mapped lazily, every first touch of a
+ * 2 MiB page by a new flow stalled the worker in the kernel (zeroing, and
+ * compaction to find a huge page), which held a new-flow benchmark under
+ * 0.01 Mpps for its first second; and a table larger than the memory
+ * available fails at start, naming conntrack.max_flows, not later.
  */
 #define CT_HUGE (2u << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+static int table_populate(void *p, size_t len)
+{
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* An older kernel: touch every page. */
+	for (size_t off = 0; off < len; off += 4096)
+		((volatile char *)p)[off] = 0;
+	return 0;
+}
 
 static int table_map(struct acl_worker *aw, size_t len)
 {
@@ -109,6 +104,12 @@ static int table_map(struct acl_worker *aw, size_t len)
 		(void)madvise(aw->slot, len, MADV_HUGEPAGE);
 #endif
 	}
+	int rc = table_populate(aw->slot, len);
+
+	if (rc != 0) {
+		munmap(aw->map, aw->map_len);
+		return rc;
+	}
 	return 0;
 }
 
@@ -126,12 +127,19 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 		slots <<= 1;
 	if (!(aw = calloc(1, sizeof(*aw))))
 		return NULL;
-	if (table_map(aw, slots * sizeof(*aw->slot)) != 0) {
+	int rc = table_map(aw, slots * sizeof(*aw->slot));
+
+	if (rc != 0) {
 		free(aw);
+		errno = -rc;
 		return NULL;
 	}
 	aw->wid = wid;
 	aw->conf = *conf;
+	aw->tmo_tcp_est_ms = conf->tcp_established_s * 1000u;
+	aw->tmo_tcp_other_ms = conf->tcp_transitory_s * 1000u;
+	aw->tmo_udp_ms = conf->udp_s * 1000u;
+	aw->tmo_icmp_ms = conf->icmp_s * 1000u;
 	aw->mask = (uint32_t)(slots - 1);
 	aw->st.capacity = conf->max_flows;
 	aw->log_tokens = ACL_LOG_BURST;
@@ -150,35 +158,6 @@ void acl_worker_free(struct acl_worker *aw)
 }
 
 /* ------------------------------------------------------------- parsing */
-
-/*
- * The key is built in two 64-bit registers and hashed from them: storing
- * its fields one by one and hashing the stored struct read 8 bytes over
- * narrower stores, which the CPU cannot forward (the single largest cost
- * of a tracked packet). The words are the struct's memory image on a
- * little-endian CPU, so the hash is rte_hash_crc() of the key there; the
- * hash only has to agree with itself (entries keep theirs).
- */
-static __rte_always_inline void
-key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
-	 uint16_t dp, uint8_t proto)
-{
-	bool lo = src < dst || (src == dst && sp <= dp);
-	uint64_t w[2];
-
-	f->src_lo = lo;
-	w[0] = lo ? (uint64_t)dst << 32 | src : (uint64_t)src << 32 | dst;
-	w[1] = (lo ? (uint64_t)dp << 16 | sp : (uint64_t)sp << 16 | dp) |
-	       (uint64_t)proto << 32;
-	/* The entries' fields (orig_pkt(), the dump) are read back through
-	 * struct acl_ct_key: the words must be its exact image. */
-	_Static_assert(offsetof(struct acl_ct_key, pa) == 8 &&
-		       offsetof(struct acl_ct_key, proto) == 12 &&
-		       RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN,
-		       "key words are the little-endian image of the key");
-	memcpy(f->key, w, sizeof(w));
-	f->hash = rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
-}
 
 static bool icmp_is_error(uint8_t type)
 {
@@ -211,42 +190,11 @@ static int l4_ports(const uint8_t *l4, uint32_t len, uint8_t proto,
 	}
 }
 
-/*
- * The packet nearly every one is: a 20-byte header, not a fragment, UDP or
- * TCP with the ports (and TCP flags) present. Fills @p f exactly as the
- * general parse below would; false, having written nothing, otherwise.
- */
-static __rte_always_inline bool
-flow_parse_fast(const struct rte_ipv4_hdr *ip, uint32_t len,
-		struct acl_flow *f)
-{
-	uint8_t proto = ip->next_proto_id;
-	uint32_t tl = RTE_MIN(len, (uint32_t)rte_be_to_cpu_16(ip->total_length));
-	const uint8_t *l4 = (const uint8_t *)(ip + 1);
-
-	if (ip->version_ihl != RTE_IPV4_VHL_DEF ||
-	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-	    !((proto == IPPROTO_UDP && tl >= sizeof(*ip) + 4) ||
-	      (proto == IPPROTO_TCP && tl >= sizeof(*ip) + 14)))
-		return false;
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
-	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-	uint16_t sp = (uint16_t)(l4[0] << 8 | l4[1]);
-	uint16_t dp = (uint16_t)(l4[2] << 8 | l4[3]);
-
-	f->pkt = (struct acl_pkt){ .src = src, .dst = dst, .proto = proto,
-				   .sport = sp, .dport = dp };
-	f->tcp_flags = proto == IPPROTO_TCP ? l4[13] : 0;
-	f->kind = ACL_FLOW_NORMAL;
-	key_make(f, src, dst, sp, dp, proto);
-	return true;
-}
-
 int acl_flow_parse(const void *ipv, uint32_t len, struct acl_flow *f)
 {
 	const struct rte_ipv4_hdr *ip = ipv;
 
-	if (likely(flow_parse_fast(ip, len, f)))
+	if (likely(acl_flow_parse_common(ip, len, f)))
 		return 0;
 
 	uint32_t hl = (ip->version_ihl & 0xf) * 4u;
@@ -290,27 +238,19 @@ int acl_flow_parse(const void *ipv, uint32_t len, struct acl_flow *f)
 			     in->next_proto_id, &sp, &dp))
 			return -EINVAL;
 		f->kind = ACL_FLOW_ICMP_ERR;
-		key_make(f, rte_be_to_cpu_32(in->src_addr),
+		acl_ct_key_make(f, rte_be_to_cpu_32(in->src_addr),
 			 rte_be_to_cpu_32(in->dst_addr), sp, dp,
 			 in->next_proto_id);
 		return 0;
 	}
-	key_make(f, f->pkt.src, f->pkt.dst, f->pkt.sport, f->pkt.dport,
+	acl_ct_key_make(f, f->pkt.src, f->pkt.dst, f->pkt.sport, f->pkt.dport,
 		 f->pkt.proto);
 	return 0;
 }
 
 /* -------------------------------------------------------------- table */
 
-static inline bool expired(const struct acl_ct_entry *e, uint64_t now)
-{
-	return (int32_t)(e->expire - (uint32_t)now) <= 0;
-}
 
-void acl_ct_prefetch(const struct acl_worker *aw, const struct acl_flow *f)
-{
-	rte_prefetch0(&aw->slot[f->hash & aw->mask]);
-}
 
 /* The live entry of @p k, or NULL with *hint = the slot to insert at (the
  * expired entry of the same key, else the first expired or empty slot). */
@@ -331,12 +271,12 @@ find(struct acl_worker *aw,
 			return NULL;
 		}
 		if (e->hash == hash && !memcmp(&e->k, k, sizeof(*k))) {
-			if (!expired(e, now))
+			if (!acl_ct_expired(e, now))
 				return e;
 			*hint = i;
 			return NULL;
 		}
-		if (*hint == UINT32_MAX && expired(e, now))
+		if (*hint == UINT32_MAX && acl_ct_expired(e, now))
 			*hint = i;
 		i = (i + 1) & aw->mask;
 	}
@@ -371,7 +311,7 @@ void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget)
 		uint32_t i = aw->sweep_at;
 		struct acl_ct_entry *e = &aw->slot[i];
 
-		if ((e->flags & F_USED) && expired(e, now_ms)) {
+		if ((e->flags & F_USED) && acl_ct_expired(e, now_ms)) {
 			del(aw, i); /* slot i may now hold another entry */
 			aw->st.expired++;
 			continue;
@@ -383,18 +323,12 @@ void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget)
 /* ------------------------------------------------------ state machine */
 
 static inline uint32_t timeout_ms(const struct acl_worker *aw,
-			   const struct acl_ct_entry *e)
+				  const struct acl_ct_entry *e)
 {
-	uint32_t s;
-
 	if (e->k.proto == IPPROTO_TCP)
-		s = e->state == ST_ESTABLISHED ? aw->conf.tcp_established_s :
-						 aw->conf.tcp_transitory_s;
-	else if (e->k.proto == IPPROTO_ICMP)
-		s = aw->conf.icmp_s;
-	else
-		s = aw->conf.udp_s;
-	return s * 1000u;
+		return e->state == ST_ESTABLISHED ? aw->tmo_tcp_est_ms :
+						    aw->tmo_tcp_other_ms;
+	return e->k.proto == IPPROTO_ICMP ? aw->tmo_icmp_ms : aw->tmo_udp_ms;
 }
 
 /* May this packet open a flow? (Linux conntrack: SYN, or a bare ACK with
@@ -460,11 +394,11 @@ static void orig_pkt(const struct acl_ct_entry *e, struct acl_pkt *p)
 	p->icmp_code = e->icmp_code;
 }
 
-/* acl_ct_packet() for every case; acl_ct_packet() below tries the common
- * one first. */
+/* acl_ct_packet() for every case (acl_ct_hit() has been tried); with
+ * !@p create, acl_ct_lookup(): ACL_CT_MISS where a flow would start. */
 static __rte_noinline enum acl_ct_res
 ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
-	       uint64_t now, acl_classify_fn fn, void *arg)
+	       uint64_t now, acl_classify_fn fn, void *arg, bool create)
 {
 	const struct acl_ct_key *k = (const struct acl_ct_key *)f->key;
 	uint32_t hint;
@@ -501,6 +435,8 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		 * closed one: a new flow, decided afresh. */
 		hint = (uint32_t)(e - aw->slot);
 	}
+	if (!create)
+		return ACL_CT_MISS;
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
 	struct acl_ct_entry *n = &aw->slot[hint];
@@ -536,40 +472,27 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	return allow ? ACL_CT_PASS : ACL_CT_DENY;
 }
 
-/*
- * The packet nearly every one is: its flow's live entry sits in its home
- * slot, allowed under the current generation, and the packet changes no
- * state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN or
- * RST). What ct_packet_slow() would do with it is refresh the timeout
- * (and mark a reply): done here in a small function, without its
- * register spills; anything else goes there, nothing changed yet.
- */
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now, acl_classify_fn fn,
 			      void *arg)
 {
-	struct acl_ct_entry *e = &aw->slot[f->hash & aw->mask];
-	uint8_t fl = e->flags;
+	if (likely(acl_ct_hit(aw, f, gen, now)))
+		return ACL_CT_PASS;
+	return ct_packet_slow(aw, f, gen, now, fn, arg, true);
+}
 
-	if (likely(f->kind == ACL_FLOW_NORMAL &&
-		   (fl & (F_USED | F_ALLOW)) == (F_USED | F_ALLOW) &&
-		   e->hash == f->hash && e->gen == gen &&
-		   !memcmp(&e->k, f->key, sizeof(e->k)) && !expired(e, now))) {
-		bool orig = f->src_lo == !!(fl & F_ORIG_LO);
+enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
+			      uint32_t gen, uint64_t now, acl_classify_fn fn,
+			      void *arg)
+{
+	return ct_packet_slow(aw, f, gen, now, fn, arg, false);
+}
 
-		if (e->k.proto != IPPROTO_TCP) {
-			if (!orig)
-				e->state = ST_REPLIED;
-			e->expire = (uint32_t)now + timeout_ms(aw, e);
-			return ACL_CT_PASS;
-		}
-		if (e->state == ST_ESTABLISHED &&
-		    !(f->tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
-			e->expire = (uint32_t)now + timeout_ms(aw, e);
-			return ACL_CT_PASS;
-		}
-	}
-	return ct_packet_slow(aw, f, gen, now, fn, arg);
+bool acl_flow_may_start(const struct acl_flow *f)
+{
+	uint8_t state;
+
+	return f->kind == ACL_FLOW_NORMAL && valid_start(f, &state);
 }
 
 /* ----------------------------------------------------------- telemetry */
@@ -603,7 +526,7 @@ unsigned int acl_ct_dump(unsigned int wid, unsigned int max, uint64_t now,
 		struct acl_pkt p;
 		char line[160];
 
-		if (!(e.flags & F_USED) || expired(&e, now))
+		if (!(e.flags & F_USED) || acl_ct_expired(&e, now))
 			continue;
 		orig_pkt(&e, &p);
 		snprintf(line, sizeof(line),

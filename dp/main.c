@@ -290,8 +290,9 @@ static int start(struct app *a)
 			if (a->ho)
 				pl_ctx_set_handoff(&w->ctx, a->ho, (uint16_t)i);
 			if (w->ctx.acl == NULL) {
-				KDP_LOG(ERR, "conntrack: cannot allocate %u "
-					"flows for worker %u", cc.max_flows, i);
+				KDP_LOG(ERR, "conntrack.max_flows: cannot "
+					"allocate %u flows for worker %u: %s",
+					cc.max_flows, i, strerror(errno));
 				return -ENOMEM;
 			}
 		}

@@ -14,6 +14,7 @@
 #include <rte_prefetch.h>
 
 #include "acl/acl.h"
+#include "acl/ct_fast.h"
 #include "encap/encap_fast.h"
 #include "pipeline/icmp.h"
 #include "pipeline/parse_fast.h"
@@ -461,24 +462,43 @@ struct pl_pol_arg {
 	struct acl_worker *aw;
 	uint32_t src_ep, dst_ep; /* UINT32_MAX = not a local pod */
 	bool from_host;
+	/* The packet being decided, and its acl_classify_bulk() results per
+	 * direction (NULL: none, classify when asked). */
+	const struct acl_pkt *cur;
+	const uint32_t *pre_e, *pre_i;
 };
+
+/* The node talking to its pods is not policed (Felix). */
+static inline bool pl_pol_exempt(const struct pl_pol_arg *a,
+				 const struct acl_pkt *p, bool reversed)
+{
+	rte_be32_t src = rte_cpu_to_be_32(p->src);
+
+	return (a->from_host && !reversed) || src == a->t->self_ip ||
+	       (a->t->tunnel_ip && src == a->t->tunnel_ip);
+}
 
 static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 {
 	const struct pl_pol_arg *a = arg;
 	uint32_t se = reversed ? a->dst_ep : a->src_ep;
 	uint32_t de = reversed ? a->src_ep : a->dst_ep;
-	rte_be32_t src = rte_cpu_to_be_32(p->src);
+	/* Only the packet's own flow, as sent, was classified in bulk. */
+	bool pre = p == a->cur;
 
-	/* The node talking to its pods is not policed (Felix). */
-	if ((a->from_host && !reversed) || src == a->t->self_ip ||
-	    (a->t->tunnel_ip && src == a->t->tunnel_ip))
+	if (pl_pol_exempt(a, p, reversed))
 		return true;
 	if (se != UINT32_MAX &&
-	    !acl_classify(a->t->acl, a->aw, se, ACL_DIR_EGRESS, p))
+	    !(pre && a->pre_e ?
+	      acl_classify_decide(a->t->acl, a->aw, se, ACL_DIR_EGRESS,
+				  a->pre_e) :
+	      acl_classify(a->t->acl, a->aw, se, ACL_DIR_EGRESS, p)))
 		return false;
 	return de == UINT32_MAX ||
-	       acl_classify(a->t->acl, a->aw, de, ACL_DIR_INGRESS, p);
+	       (pre && a->pre_i ?
+		acl_classify_decide(a->t->acl, a->aw, de, ACL_DIR_INGRESS,
+				    a->pre_i) :
+		acl_classify(a->t->acl, a->aw, de, ACL_DIR_INGRESS, p));
 }
 
 /* ------------------------------------------------------------ handoff */
@@ -592,6 +612,84 @@ static void pl_handoff_send(struct pl_ctx *c, uint16_t in_port,
 	}
 }
 
+/*
+ * New flows of a burst, classified together (acl_classify_bulk()): the
+ * egress program is the input pod's for all of them, the ingress ones are
+ * grouped by destination pod. Only packets that may open a flow and are
+ * policed in that direction; pre_e/pre_i[i] point at packet i's results.
+ */
+struct pl_pol_bulk {
+	uint32_t res_e[PL_BURST * ACL_BULK_RES_MAX];
+	uint32_t res_i[PL_BURST * ACL_BULK_RES_MAX];
+	const uint32_t *pre_e[PL_BURST], *pre_i[PL_BURST];
+};
+
+static __rte_noinline void
+pl_policy_bulk(struct pl_pol_bulk *b, const struct pl_pol_arg *a,
+	       const struct acl_flow *fl, const uint32_t *dst_ep,
+	       const uint16_t *miss, uint16_t n_miss)
+{
+	const struct acl_pkt *pk[PL_BURST];
+	uint16_t idx[PL_BURST], n = 0;
+	uint32_t stride;
+
+	for (uint16_t j = 0; j < n_miss; j++) {
+		uint16_t i = miss[j];
+
+		b->pre_e[i] = b->pre_i[i] = NULL;
+		if (acl_flow_may_start(&fl[i]) &&
+		    !pl_pol_exempt(a, &fl[i].pkt, false))
+			idx[n++] = i;
+	}
+	if (n == 0)
+		return;
+	if (a->src_ep != UINT32_MAX) {
+		for (uint16_t j = 0; j < n; j++)
+			pk[j] = &fl[idx[j]].pkt;
+		stride = acl_classify_bulk(a->t->acl, a->src_ep,
+					   ACL_DIR_EGRESS, pk, n, b->res_e);
+		for (uint16_t j = 0; stride && j < n; j++)
+			b->pre_e[idx[j]] = b->res_e + j * stride;
+	}
+	/* Ingress, one destination pod at a time (idx[] is consumed). */
+	uint32_t *out = b->res_i;
+
+	while (n != 0) {
+		uint32_t ep = dst_ep[idx[0]];
+		uint16_t grp[PL_BURST], k = 0, left = 0;
+
+		for (uint16_t j = 0; j < n; j++) {
+			if (dst_ep[idx[j]] == ep) {
+				grp[k] = idx[j];
+				pk[k++] = &fl[idx[j]].pkt;
+			} else {
+				idx[left++] = idx[j];
+			}
+		}
+		n = left;
+		if (ep == UINT32_MAX)
+			continue;
+		stride = acl_classify_bulk(a->t->acl, ep, ACL_DIR_INGRESS, pk,
+					   k, out);
+		for (uint16_t j = 0; stride && j < k; j++)
+			b->pre_i[grp[j]] = out + j * stride;
+		out += (size_t)k * stride;
+	}
+}
+
+/*
+ * Stage 2b: network policy. Policy applies to packets a local pod sent
+ * (egress) or that go to a local pod (ingress); the rest pass untouched.
+ * Per burst: parse and hash every policed packet and prefetch its slot;
+ * established flows pass on a home-slot hit (acl_ct_hit), other packets of
+ * tracked flows get their verdict from their entry (acl_ct_lookup); the
+ * rest, mostly new flows, are classified in bulk and then run through
+ * conntrack in their order in the burst (which creates their entries).
+ * Verdicts do not depend on that reordering: a packet decided by its entry
+ * needs the entry before the burst, and the deferred ones only create
+ * entries for keys that had none. Survivors are compacted in place (their
+ * nh and flags follow them); the new count is returned.
+ */
 static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 				uint16_t in_port, struct rte_mbuf **pkts,
 				uint64_t *nhs, uint8_t *flags, uint16_t n,
@@ -599,9 +697,11 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 {
 	const struct pl_port *pp = &t->port[in_port];
 	uint32_t src_ep = pp->role == PL_PORT_POD ? pp->ep : UINT32_MAX;
+	struct acl_worker *aw = c->acl;
 	struct acl_flow fl[PL_BURST];
 	uint32_t dst_ep[PL_BURST];
 	uint8_t res[PL_BURST];
+	uint16_t miss[PL_BURST], n_miss = 0;
 	uint32_t gen = acl_set_gen(t->acl);
 	uint64_t now = 0;
 	uint16_t k = 0;
@@ -615,10 +715,10 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		res[i] = SKIP;
 		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
 			continue;
-		res[i] = acl_flow_parse(rte_pktmbuf_mtod_offset(m, void *,
-								ETH_HLEN),
-					rte_pktmbuf_data_len(m) - ETH_HLEN,
-					&fl[i]) ? BAD : CHECK;
+		res[i] = acl_flow_parse_fast(rte_pktmbuf_mtod_offset(m, void *,
+								     ETH_HLEN),
+					     rte_pktmbuf_data_len(m) - ETH_HLEN,
+					     &fl[i]) ? BAD : CHECK;
 		if (res[i] != CHECK)
 			continue;
 		if (ho != NULL) {
@@ -633,28 +733,55 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			}
 		}
-		acl_ct_prefetch(c->acl, &fl[i]);
+		acl_ct_prefetch_fast(aw, &fl[i]);
+		now = 1;
 	}
+	if (now)
+		now = acl_now_ms();
 	struct pl_pol_arg a = {
-		.t = t, .aw = c->acl, .src_ep = src_ep,
+		.t = t, .aw = aw, .src_ep = src_ep,
 		.from_host = pp->role == PL_PORT_HOST,
 	};
+	/* res[i] becomes the verdict (enum acl_ct_res), or HANDOFF. */
+	_Static_assert(ACL_CT_PASS == 0 && ACL_CT_MISS < 16, "verdict room");
+	for (uint16_t i = 0; i < n; i++) {
+		if (res[i] == HANDOFF) {
+			res[i] = UINT8_MAX;
+		} else if (res[i] == BAD) {
+			res[i] = ACL_CT_INVALID;
+		} else if (res[i] == SKIP) {
+			res[i] = ACL_CT_PASS;
+		} else if (likely(acl_ct_hit(aw, &fl[i], gen, now))) {
+			res[i] = ACL_CT_PASS;
+		} else {
+			a.dst_ep = dst_ep[i];
+			res[i] = acl_ct_lookup(aw, &fl[i], gen, now,
+					       pl_pol_classify, &a);
+			if (res[i] == ACL_CT_MISS)
+				miss[n_miss++] = i;
+		}
+	}
+	if (unlikely(n_miss != 0)) {
+		struct pl_pol_bulk b;
+
+		pl_policy_bulk(&b, &a, fl, dst_ep, miss, n_miss);
+		for (uint16_t j = 0; j < n_miss; j++) {
+			uint16_t i = miss[j];
+
+			a.dst_ep = dst_ep[i];
+			a.cur = &fl[i].pkt;
+			a.pre_e = b.pre_e[i];
+			a.pre_i = b.pre_i[i];
+			res[i] = acl_ct_packet(aw, &fl[i], gen, now,
+					       pl_pol_classify, &a);
+		}
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		enum acl_ct_res r = ACL_CT_PASS;
 
-		if (res[i] == HANDOFF) {
-			continue;
-		} else if (res[i] == BAD) {
-			r = ACL_CT_INVALID;
-		} else if (res[i] == CHECK) {
-			a.dst_ep = dst_ep[i];
-			if (now == 0)
-				now = acl_now_ms();
-			r = acl_ct_packet(c->acl, &fl[i], gen, now,
-					  pl_pol_classify, &a);
-		}
-		switch (r) {
+		switch (res[i]) {
+		case UINT8_MAX: /* handed over */
+			break;
 		case ACL_CT_PASS:
 			pkts[k] = m;
 			flags[k] = flags[i];

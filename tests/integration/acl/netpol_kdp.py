@@ -48,6 +48,7 @@ UPLINK_B = "02:00:00:00:0b:01"
 GATEWAY_MAC = "02:00:00:00:0f:01"
 BURST = 32
 POLICY_OFF = False  # --policy-off: check that the test fails without policy
+CLASSIFIER = None   # --classifier linear|rte_acl (None: kdp's default)
 PROTO = {"TCP": 6, "UDP": 17, "SCTP": 132}
 NODES = {"node-a": ("192.168.10.11", UPLINK_A),
          "node-b": ("192.168.10.12", UPLINK_B)}
@@ -144,6 +145,8 @@ class Run:
                "pod_ports": pod_ports, "workers": 1,
                "conntrack": {"max_flows": 65536},
                "policy": {"enabled": not POLICY_OFF}}
+        if CLASSIFIER:
+            cfg["policy"]["classifier"] = CLASSIFIER
         self.cfg = os.path.join(self.dir, "kdp.json")
         with open(self.cfg, "w") as f:
             json.dump(cfg, f)
@@ -302,9 +305,11 @@ def main():
     ap.add_argument("--two-node", action="store_true")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--policy-off", action="store_true")
+    ap.add_argument("--classifier", choices=("linear", "rte_acl"))
     args = ap.parse_args()
-    global POLICY_OFF
+    global POLICY_OFF, CLASSIFIER
     POLICY_OFF = args.policy_off
+    CLASSIFIER = args.classifier
     with open(args.netpol) as f:
         doc = json.load(f)
     cases = doc["cases"]

@@ -14,6 +14,7 @@
 static struct acl_set *cur;
 static const struct cluster *cur_c;
 int cmp_checked;
+int cmp_bulk_checked; /* verdicts compared through acl_classify_bulk() */
 unsigned int cmp_programs, cmp_fast_programs;
 
 static int ep_of(const struct cluster *c, uint32_t ip)
@@ -57,6 +58,33 @@ static void cmp_one(const struct acl_world *w, const char *id,
 		 v.ingress.allow, p->proto, p->src, p->sport, p->dst, p->dport,
 		 p->icmp_type, p->icmp_code);
 	cmp_checked++;
+}
+
+/* acl_classify_bulk() + acl_classify_decide() must give every packet of a
+ * batch the linear walk's verdict, for every endpoint and direction. */
+static void cmp_bulk(const char *id, const struct acl_pkt *p, uint32_t n)
+{
+	const struct acl_pkt *ptr[ACL_BULK_MAX];
+	uint32_t res[ACL_BULK_MAX * ACL_BULK_RES_MAX];
+
+	for (uint32_t i = 0; i < n; i++)
+		ptr[i] = &p[i];
+	for (uint32_t ep = 0; ep < cur_c->n_pods; ep++)
+		for (int d = 0; d < ACL_DIR_MAX; d++) {
+			uint32_t st = acl_classify_bulk(cur, ep, d, ptr, n,
+							res);
+
+			for (uint32_t i = 0; st && i < n; i++) {
+				bool b = acl_classify_decide(cur, NULL, ep, d,
+							     res + i * st);
+				bool l = acl_classify_linear(cur, NULL, ep, d,
+							     &p[i]);
+
+				TU_CHECK(b == l, "%s: bulk %d, linear %d, ep %u "
+					 "dir %d packet %u", id, b, l, ep, d, i);
+				cmp_bulk_checked++;
+			}
+		}
 }
 
 void cmp_probe(const struct acl_world *w, const char *id,
@@ -103,6 +131,8 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 	acl_set_get_info(cur, &info);
 	cmp_programs += info.programs;
 	cmp_fast_programs += info.fast_programs;
+	struct acl_pkt batch[ACL_BULK_MAX];
+
 	for (int i = 0; i < 1000; i++) {
 		struct acl_pkt p = {
 			.src = rnd_ip(c, &seed), .dst = rnd_ip(c, &seed),
@@ -123,6 +153,9 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 						rand_r(&seed) % 3 - 1);
 		}
 		cmp_one(w, id, &p);
+		batch[i % ACL_BULK_MAX] = p;
+		if (i % ACL_BULK_MAX == ACL_BULK_MAX - 1)
+			cmp_bulk(id, batch, ACL_BULK_MAX - i % 7);
 	}
 }
 

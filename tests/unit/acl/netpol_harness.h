@@ -38,6 +38,7 @@ void cmp_probe(const struct acl_world *w, const char *id,
 	       const struct acl_pkt *p);
 void cmp_end(void);
 extern int cmp_checked;
+extern int cmp_bulk_checked;
 /* fast_fuzz.c: random Calico policies through cmp_begin(). */
 void fuzz_fast(unsigned int rounds);
 /** Non-empty programs compiled, and of them with an rte_acl form. */

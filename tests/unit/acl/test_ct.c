@@ -11,6 +11,7 @@
 #include <rte_ip.h>
 
 #include "acl/acl.h"
+#include "acl/ct_fast.h"
 #include "tutil.h"
 
 #define A 0x0af4010a /* 10.244.1.10 */
@@ -282,8 +283,63 @@ static void test_aging_and_full(void)
 	acl_worker_free(aw);
 }
 
+static struct acl_flow flow_of(struct pkt k)
+{
+	struct acl_flow f;
+
+	TU_CHECK(acl_flow_parse_fast(k.b, k.len, &f) == 0, "parse");
+	return f;
+}
+
+/* The pipeline's split of acl_ct_packet(): acl_ct_hit() for established
+ * flows, acl_ct_lookup() for packets of tracked flows, ACL_CT_MISS (nothing
+ * changed) for the rest. */
+static void test_lookup(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	uint64_t t = 1000;
+	struct acl_flow syn = flow_of(mk(6, A, B, 40000, 80, SYN));
+	struct acl_flow synack = flow_of(mk(6, B, A, 80, 40000, SYN | ACK));
+	struct acl_flow ack = flow_of(mk(6, A, B, 40000, 80, ACK));
+	struct acl_flow fin = flow_of(mk(6, A, B, 40000, 80, FIN | ACK));
+
+	TU_CHECK(acl_flow_may_start(&syn) && !acl_flow_may_start(&synack),
+		 "SYN may start a flow, SYN-ACK may not");
+	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, classify, NULL) ==
+		 ACL_CT_MISS && calls == 0 && state_of(aw, t)[0] == '\0',
+		 "a new flow misses, unclassified, no entry made");
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, classify, NULL) ==
+		 ACL_CT_MISS, "an invalid packet misses too (decided later)");
+	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t), "no hit without an entry");
+	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, classify, NULL) == ACL_CT_PASS &&
+		 calls == 1, "then created");
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, classify, NULL) ==
+		 ACL_CT_PASS && strstr(state_of(aw, t), "SYN_RECV"),
+		 "a reply is decided by the entry: %s", state_of(aw, t));
+	TU_CHECK(!acl_ct_hit(aw, &ack, 1, t),
+		 "no fast hit before ESTABLISHED");
+	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, classify, NULL) == ACL_CT_PASS &&
+		 strstr(state_of(aw, t), "ESTABLISHED"), "%s", state_of(aw, t));
+	TU_CHECK(acl_ct_hit(aw, &ack, 1, t + 5), "established: fast hit");
+	TU_CHECK(!acl_ct_hit(aw, &ack, 2, t + 5),
+		 "another policy generation: no fast hit");
+	TU_CHECK(!acl_ct_hit(aw, &fin, 1, t + 5), "FIN: no fast hit");
+	TU_CHECK(calls == 1, "classified once");
+	acl_worker_free(aw);
+
+	aw = fresh(1024);
+	verdict = false;
+	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, classify, NULL) == ACL_CT_DENY,
+		 "denied flow");
+	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t) &&
+		 acl_ct_lookup(aw, &syn, 1, t, classify, NULL) == ACL_CT_DENY &&
+		 calls == 1, "its next packet: denied by the entry");
+	acl_worker_free(aw);
+}
+
 int main(void)
 {
+	test_lookup();
 	test_tcp();
 	test_deny();
 	test_generation();

@@ -238,6 +238,9 @@ int main(int argc, char **argv)
 	       cmp_checked);
 	printf("programs: %u, with an rte_acl form: %u\n", cmp_programs,
 	       cmp_fast_programs);
+	printf("bulk classification agrees with the linear walk on %d "
+	       "verdicts\n", cmp_bulk_checked);
+	TU_CHECK(cmp_bulk_checked > 0, "acl_classify_bulk() was not tested");
 	/* Conformance has no Log rule: every program must take the fast
 	 * path, or the comparison above did not test it. */
 	TU_CHECK(cmp_fast_programs == cmp_programs && cmp_programs > 0,

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Conntrack's hot path, inlined into the pipeline (acl/ct.c has the rest;
+ * the design is in acl/acl.h "Conntrack"): the entry layout, the flow key,
+ * the parse of the common packet shape and the lookup of an established
+ * flow. A tracked packet used to cost four calls into ct.c (parse,
+ * prefetch, lookup, clock); inlined, its key stays in registers from the
+ * parse to the compare.
+ *
+ * Thread-safety: a struct acl_worker belongs to one worker.
+ */
+#ifndef KDP_ACL_CT_FAST_H
+#define KDP_ACL_CT_FAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+
+#include "acl/acl_priv.h"
+
+struct acl_ct_key {
+	uint32_t a, b;     /**< lower (ip, port) side first */
+	uint16_t pa, pb;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+#define ACL_CT_F_USED 0x1
+#define ACL_CT_F_ORIG_LO 0x2  /**< the originator is side a */
+#define ACL_CT_F_ALLOW 0x4
+
+enum acl_ct_state {
+	ACL_ST_NEW = 1,      /**< non-TCP: only the originator has sent */
+	ACL_ST_REPLIED,      /**< non-TCP: the responder answered */
+	ACL_ST_SYN_SENT,
+	ACL_ST_SYN_RECV,
+	ACL_ST_ESTABLISHED,
+	ACL_ST_CLOSING,      /**< FIN seen */
+	ACL_ST_CLOSED,       /**< RST seen */
+};
+
+struct acl_ct_entry {
+	struct acl_ct_key k;
+	uint32_t hash;
+	uint32_t expire;   /**< ms, wrapping; compared as a signed delta */
+	uint32_t gen;      /**< policy generation of the cached verdict */
+	uint8_t state;
+	uint8_t flags;
+	uint8_t icmp_type, icmp_code; /**< the originator's, for re-checks */
+};
+
+_Static_assert(sizeof(struct acl_ct_key) == 16, "key layout");
+_Static_assert(sizeof(struct acl_ct_entry) == 32, "two entries a line");
+
+#define ACL_TCP_FIN 0x01
+#define ACL_TCP_SYN 0x02
+#define ACL_TCP_RST 0x04
+#define ACL_TCP_ACK 0x10
+
+/*
+ * The key is built in two 64-bit registers and hashed from them: storing
+ * its fields one by one and hashing the stored struct read 8 bytes over
+ * narrower stores, which the CPU cannot forward. The words are the
+ * struct's memory image on a little-endian CPU, so the hash is
+ * rte_hash_crc() of the key there; the hash only has to agree with itself
+ * (entries keep theirs).
+ */
+static __rte_always_inline void
+acl_ct_key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
+		uint16_t dp, uint8_t proto)
+{
+	bool lo = src < dst || (src == dst && sp <= dp);
+	uint64_t w[2];
+
+	f->src_lo = lo;
+	w[0] = lo ? (uint64_t)dst << 32 | src : (uint64_t)src << 32 | dst;
+	w[1] = (lo ? (uint64_t)dp << 16 | sp : (uint64_t)sp << 16 | dp) |
+	       (uint64_t)proto << 32;
+	/* The entries' fields (the re-check, the dump) are read back through
+	 * struct acl_ct_key: the words must be its exact image. */
+	_Static_assert(offsetof(struct acl_ct_key, pa) == 8 &&
+		       offsetof(struct acl_ct_key, proto) == 12 &&
+		       RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN,
+		       "key words are the little-endian image of the key");
+	memcpy(f->key, w, sizeof(w));
+	f->hash = rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
+}
+
+/*
+ * The packet nearly every one is: a 20-byte header, not a fragment, UDP or
+ * TCP with the ports (and TCP flags) present. Fills @p f exactly as
+ * acl_flow_parse() would; false, having written nothing, otherwise.
+ */
+static __rte_always_inline bool
+acl_flow_parse_common(const struct rte_ipv4_hdr *ip, uint32_t len,
+		      struct acl_flow *f)
+{
+	uint8_t proto = ip->next_proto_id;
+	uint32_t tl = RTE_MIN(len, (uint32_t)rte_be_to_cpu_16(ip->total_length));
+	const uint8_t *l4 = (const uint8_t *)(ip + 1);
+
+	if (ip->version_ihl != RTE_IPV4_VHL_DEF ||
+	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
+	    !((proto == IPPROTO_UDP && tl >= sizeof(*ip) + 4) ||
+	      (proto == IPPROTO_TCP && tl >= sizeof(*ip) + 14)))
+		return false;
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint16_t sp = (uint16_t)(l4[0] << 8 | l4[1]);
+	uint16_t dp = (uint16_t)(l4[2] << 8 | l4[3]);
+
+	f->pkt = (struct acl_pkt){ .src = src, .dst = dst, .proto = proto,
+				   .sport = sp, .dport = dp };
+	f->tcp_flags = proto == IPPROTO_TCP ? l4[13] : 0;
+	f->kind = ACL_FLOW_NORMAL;
+	acl_ct_key_make(f, src, dst, sp, dp, proto);
+	return true;
+}
+
+/** acl_flow_parse(), with the common shape inline. */
+static __rte_always_inline int acl_flow_parse_fast(const void *ip, uint32_t len,
+						   struct acl_flow *f)
+{
+	if (likely(acl_flow_parse_common(ip, len, f)))
+		return 0;
+	return acl_flow_parse(ip, len, f);
+}
+
+static __rte_always_inline void acl_ct_prefetch_fast(const struct acl_worker *aw,
+						     const struct acl_flow *f)
+{
+	rte_prefetch0(&aw->slot[f->hash & aw->mask]);
+}
+
+static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
+					       uint64_t now)
+{
+	return (int32_t)(e->expire - (uint32_t)now) <= 0;
+}
+
+/**
+ * The established-flow case of acl_ct_packet(): the flow's live entry sits
+ * in its home slot, allowed under generation @p gen, and the packet changes
+ * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
+ * or RST). Then the entry's timeout is refreshed (and a reply marked) and
+ * true returned; otherwise nothing is changed and the packet must go to
+ * acl_ct_packet() (or acl_ct_lookup()).
+ */
+static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
+					   const struct acl_flow *f,
+					   uint32_t gen, uint64_t now)
+{
+	struct acl_ct_entry *e = &aw->slot[f->hash & aw->mask];
+	uint8_t fl = e->flags;
+	uint64_t k0, k1, f0, f1;
+
+	memcpy(&k0, &e->k, 8);
+	memcpy(&k1, (const uint8_t *)&e->k + 8, 8);
+	memcpy(&f0, f->key, 8);
+	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
+	if (!(f->kind == ACL_FLOW_NORMAL &&
+	      (fl & (ACL_CT_F_USED | ACL_CT_F_ALLOW)) ==
+		      (ACL_CT_F_USED | ACL_CT_F_ALLOW) &&
+	      e->gen == gen &&
+	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
+	      !acl_ct_expired(e, now)))
+		return false;
+	bool orig = f->src_lo == !!(fl & ACL_CT_F_ORIG_LO);
+
+	if (e->k.proto != IPPROTO_TCP) {
+		if (!orig)
+			e->state = ACL_ST_REPLIED;
+		e->expire = (uint32_t)now +
+			    (e->k.proto == IPPROTO_ICMP ? aw->tmo_icmp_ms :
+							 aw->tmo_udp_ms);
+		return true;
+	}
+	if (e->state == ACL_ST_ESTABLISHED &&
+	    !(f->tcp_flags & (ACL_TCP_SYN | ACL_TCP_FIN | ACL_TCP_RST))) {
+		e->expire = (uint32_t)now + aw->tmo_tcp_est_ms;
+		return true;
+	}
+	return false;
+}
+
+#endif /* KDP_ACL_CT_FAST_H */
