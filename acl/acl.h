@@ -59,7 +59,13 @@
  * probing over a power-of-two array of 32-byte entries (load factor <= 1/2),
  * keyed on the direction-normalised 5-tuple (the lower (IP, port) side
  * first), plus which side opened the flow. Lookups are done per burst: keys
- * and hashes first, slot prefetches, then the walk. Aging is incremental:
+ * and hashes first, slot prefetches, then the walk: an established flow's
+ * packet is settled inline (acl/ct_fast.h acl_ct_hit()), other packets of
+ * tracked flows by acl_ct_lookup(); the burst's new flows are then
+ * classified together, one rte_acl_classify() per program for all of them
+ * (acl_classify_bulk(): rte_acl's SIMD paths need 4, 8 or 16 packets;
+ * classified one by one they ran its scalar walk), and created in burst
+ * order. Aging is incremental:
  * the worker sweeps a fixed number of slots per poll iteration, deleting
  * expired entries with backward shift (no tombstones); lookups also treat
  * expired entries as absent.
@@ -134,7 +140,10 @@
  * "conntrack": {"max_flows", "tcp_established_s", "tcp_transitory_s",
  * "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
  * slots of 32 bytes per worker (64 MiB for 1M flows), in ordinary memory
- * mapped lazily, not hugepages.
+ * (transparent huge pages where the kernel allows), populated when the
+ * worker's state is created: a table that does not fit fails kdp's start
+ * naming conntrack.max_flows, and no worker ever waits for the kernel to
+ * map a page of it.
  *
  * Thread-safety: acl_set_build()/free and acl_register() are control-thread
  * only; a built set is immutable except for its hit counters, which each
