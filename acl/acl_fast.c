@@ -2,9 +2,9 @@
 /*
  * The rte_acl form of a compiled program (see acl/acl.h "Fast path").
  *
- * Build (control thread): every rule of the program becomes a union of
- * boxes over (proto, src IP, dst IP, src port, dst port, ICMP type/code),
- * each box one rte_acl rule:
+ * Build (a background thread, acl_bg.c): every rule of the program becomes
+ * a union of boxes over (proto, src IP, dst IP, src port, dst port, ICMP
+ * type/code), each box one rte_acl rule:
  *  - IP sides: nets ∩ selector IPs minus notNets minus notSelector IPs, as
  *    intervals cut into CIDR blocks (MASK fields); one box per block;
  *  - ports: the ranges minus notPorts' ranges; a named port is a box of its
@@ -652,8 +652,10 @@ static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
 	};
 
 	/* Names must be unique process-wide (rte_acl_create returns an
-	 * existing context of the same name). Control thread only. */
-	snprintf(name, sizeof(name), "kdpacl%u", seq++);
+	 * existing context of the same name); builders run in threads of
+	 * their own (acl_bg.c), so the counter is atomic. */
+	snprintf(name, sizeof(name), "kdpacl%u",
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	struct rte_acl_param prm = {
 		.name = name,
 		.socket_id = SOCKET_ID_ANY,
@@ -750,7 +752,8 @@ out:
 bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
 		     const uint32_t *res)
 {
-	const struct acl_fast *f = pg->fast;
+	/* Attached while the set is published (acl_bg.c). */
+	const struct acl_fast *f = __atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE);
 
 	for (uint32_t t = 0; t < f->n_tier; t++) {
 		const struct acl_crule *r;
@@ -774,7 +777,7 @@ bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
 bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
 		       const struct acl_pkt *p)
 {
-	const struct acl_fast *f = pg->fast;
+	const struct acl_fast *f = __atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE);
 	uint32_t res[RTE_ACL_MAX_CATEGORIES] = { 0 };
 	struct fkey k = {
 		.proto = p->proto,

@@ -69,7 +69,11 @@ struct acl_prog {
 	struct acl_crule *r;
 	uint32_t n_pol;
 	struct acl_pinfo *pol;
-	const struct acl_fast *fast; /**< NULL: the linear walk */
+	/** NULL: the linear walk. Set once, after the set is published, by
+	 * the control thread (acl_set_fast_poll(): release store; workers
+	 * load it with acquire), from NULL to a form that gives the same
+	 * verdicts. Never changes back while the set lives. */
+	const struct acl_fast *fast;
 };
 
 /** A peer selector the set resolved against the pods: their addresses,
@@ -103,10 +107,36 @@ struct acl_set {
 	uint32_t n_dep_sel, n_dep_np;
 	struct acl_sel_dep *dep_sel;
 	struct acl_np_dep *dep_np;
-	uint32_t n_fast;
-	struct acl_fast **fast;  /**< owned, shared by programs */
+	/* The rte_acl forms (acl_bg.c): the programs of one plan form a
+	 * group that shares one form. */
+	uint32_t n_fast;         /**< groups */
+	struct acl_fast **fast;  /**< [group], owned; NULL: linear. Written
+				  *   by the builder, read after fast_done */
+	uint32_t *grp_prog;      /**< [group]: the program it is built from */
+	uint32_t *prog_grp;      /**< [program]: its group, or UINT32_MAX */
+	/* Background build (acl_bg.c). refs counts the owner and a running
+	 * builder: whichever drops the last reference frees the set. */
+	unsigned int refs;       /**< atomic */
+	int fast_cancel;         /**< atomic: the owner freed the set */
+	int fast_done;           /**< atomic, release: the builder finished */
+	int fast_err;            /**< builder: first hard error (not ENOTSUP,
+				  *   E2BIG), read after fast_done */
+	double fast_ms;          /**< builder: wall time */
 	struct acl_set_info info;
 };
+
+/** Free every part of @p s now (acl_set_free() decides when). */
+void acl_set_destroy(struct acl_set *s);
+
+/**
+ * Start building the rte_acl forms of @p s's groups in the background
+ * (called by acl_set_build() once the set is complete). On failure the set
+ * stays linear, with state ACL_FAST_FAILED.
+ */
+void acl_bg_start(struct acl_set *s);
+
+/** Drop the owner's reference to @p s (acl_set_free()). */
+void acl_bg_release(struct acl_set *s);
 
 #define ACL_WORKER_MAX 64
 
