@@ -63,9 +63,11 @@
  *    (one rte_acl_build() cannot be interrupted) and the newer set's
  *    builder, waiting for the lock, starts then. Builds never pile up on
  *    the CPUs.
- *  - acl_set_update() does not reuse the previous set's forms (they belong
- *    to that set, which is freed while the new one lives): its programs get
- *    a background build of their own.
+ *  - acl_set_update() (Pod changes) keeps the previous set's attached form
+ *    for each program whose compiled rules did not change (compared rule
+ *    by rule): forms are reference-counted, so a kept one outlives the set
+ *    that built it, and the new set is published with it already in place.
+ *    Only the changed programs' plans get a background build.
  *  - rte_acl context names are unique process-wide (an atomic counter):
  *    rte_acl_create() returns an existing context of the same name.
  *  - acl_fast_drain() waits for running builders (shutdown).

@@ -77,6 +77,15 @@ static void set_put(struct acl_set *s)
 		acl_set_destroy(s);
 }
 
+/* A builder has ended (or never started). */
+static void run_done(void)
+{
+	pthread_mutex_lock(&bg_run_lock);
+	if (--bg_running == 0)
+		pthread_cond_broadcast(&bg_run_cond);
+	pthread_mutex_unlock(&bg_run_lock);
+}
+
 static void *bg_main(void *arg)
 {
 	struct acl_set *s = arg;
@@ -90,6 +99,9 @@ static void *bg_main(void *arg)
 	pthread_mutex_lock(&bg_build_lock);
 	for (uint32_t g = 0; g < s->n_fast && !cancelled(s); g++) {
 		const struct acl_prog *pg = &s->prog[s->grp_prog[g]];
+
+		if (s->fast[g]) /* kept from the previous set */
+			continue;
 		int rc = acl_fast_build(pg, &s->fast[g]);
 
 		/* Any failure leaves the group on the linear walk, which is
@@ -106,28 +118,25 @@ static void *bg_main(void *arg)
 	s->fast_ms = (mono_s() - t0) * 1e3;
 	__atomic_store_n(&s->fast_done, 1, __ATOMIC_RELEASE);
 	set_put(s);
-	pthread_mutex_lock(&bg_run_lock);
-	if (--bg_running == 0)
-		pthread_cond_broadcast(&bg_run_cond);
-	pthread_mutex_unlock(&bg_run_lock);
+	run_done();
 	return NULL;
 }
 
 void acl_bg_start(struct acl_set *s)
 {
 	pthread_attr_t attr;
+	uint32_t todo = 0;
 	pthread_t th;
 	int rc;
 
 	s->info.fast_state = ACL_FAST_BUILDING;
-	if (s->n_fast == 0) {
-		/* Nothing to build: no program, or all empty. */
+	acl_fast_count(s); /* the forms kept from the previous set */
+	for (uint32_t g = 0; g < s->n_fast; g++)
+		todo += s->fast[g] == NULL;
+	if (todo == 0) {
+		/* Nothing to build: no program, or all kept. */
 		s->fast_done = 1;
 		return;
-	}
-	if (!(s->fast = calloc(s->n_fast, sizeof(*s->fast)))) {
-		rc = ENOMEM;
-		goto fail;
 	}
 	s->refs = 2; /* the owner's, the builder's */
 	pthread_mutex_lock(&bg_run_lock);
@@ -140,11 +149,7 @@ void acl_bg_start(struct acl_set *s)
 	if (rc == 0)
 		return;
 	s->refs = 1;
-	pthread_mutex_lock(&bg_run_lock);
-	if (--bg_running == 0)
-		pthread_cond_broadcast(&bg_run_cond);
-	pthread_mutex_unlock(&bg_run_lock);
-fail:
+	run_done();
 	KDP_LOG(ERR, "policy: cannot start the rte_acl build: %s; the "
 		"programs stay linear", strerror(rc));
 	s->info.fast_state = ACL_FAST_FAILED;
@@ -156,11 +161,11 @@ void acl_bg_release(struct acl_set *s)
 	set_put(s);
 }
 
-/* Give the programs their group's form; count what was attached. */
-static void attach(struct acl_set *s)
+void acl_fast_count(struct acl_set *s)
 {
 	struct acl_set_info *in = &s->info;
 
+	in->contexts = in->acl_rules = in->fast_programs = 0;
 	for (uint32_t g = 0; g < s->n_fast; g++)
 		if (s->fast[g]) {
 			in->contexts++;
@@ -169,14 +174,26 @@ static void attach(struct acl_set *s)
 	for (uint32_t i = 0; s->prog_grp && i < s->n_ep * ACL_DIR_MAX; i++) {
 		uint32_t g = s->prog_grp[i];
 
-		if (g == UINT32_MAX || !s->fast[g])
+		in->fast_programs += g != UINT32_MAX && s->fast[g];
+	}
+}
+
+/* Give the programs their group's form; count what was attached. */
+static void attach(struct acl_set *s)
+{
+	struct acl_set_info *in = &s->info;
+
+	for (uint32_t i = 0; s->prog_grp && i < s->n_ep * ACL_DIR_MAX; i++) {
+		uint32_t g = s->prog_grp[i];
+
+		if (g == UINT32_MAX || !s->fast[g] || s->prog[i].fast)
 			continue;
 		/* Workers may be classifying with this program right now:
 		 * they see NULL (the linear walk) or the whole form. */
 		__atomic_store_n(&s->prog[i].fast, s->fast[g],
 				 __ATOMIC_RELEASE);
-		in->fast_programs++;
 	}
+	acl_fast_count(s);
 	in->fast_build_ms = s->fast_ms;
 	in->fast_ready_mono = mono_s();
 	in->fast_state = s->fast_err ? ACL_FAST_FAILED : ACL_FAST_READY;

@@ -586,13 +586,80 @@ static struct plan_fast *plan_key(const struct acl_plan *plan, enum acl_dir d)
 	return pf;
 }
 
+static bool iset_same(const struct acl_iset *a, const struct acl_iset *b)
+{
+	return a->n == b->n &&
+	       (!a->n || (!memcmp(a->lo, b->lo, a->n * sizeof(*a->lo)) &&
+			  !memcmp(a->hi, b->hi, a->n * sizeof(*a->hi))));
+}
+
+static bool pset_same(const struct acl_pset *a, const struct acl_pset *b)
+{
+	return a->n_ranges == b->n_ranges && a->n_named == b->n_named &&
+	       (!a->n_ranges ||
+		(!memcmp(a->lo, b->lo, a->n_ranges * sizeof(*a->lo)) &&
+		 !memcmp(a->hi, b->hi, a->n_ranges * sizeof(*a->hi)))) &&
+	       (!a->n_named ||
+		!memcmp(a->named, b->named, a->n_named * sizeof(*a->named)));
+}
+
+static bool cent_same(const struct acl_cent *a, const struct acl_cent *b)
+{
+	return a->has_nets == b->has_nets && a->has_sel == b->has_sel &&
+	       a->has_ports == b->has_ports &&
+	       iset_same(&a->nets, &b->nets) &&
+	       iset_same(&a->not_nets, &b->not_nets) &&
+	       iset_same(&a->sel, &b->sel) &&
+	       iset_same(&a->not_sel, &b->not_sel) &&
+	       pset_same(&a->ports, &b->ports) &&
+	       pset_same(&a->not_ports, &b->not_ports);
+}
+
+/* Whether @p a and @p b match the same packets with the same actions, rule
+ * for rule (hit counter ids aside): then an rte_acl form built from one
+ * serves the other (it refers to rules by index). */
+static bool prog_same(const struct acl_prog *a, const struct acl_prog *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct acl_crule *x = &a->r[i], *y = &b->r[i];
+
+		if (x->op != y->op || x->action != y->action ||
+		    x->never != y->never || x->proto != y->proto ||
+		    x->not_proto != y->not_proto || x->pass_to != y->pass_to ||
+		    memcmp(&x->icmp, &y->icmp, sizeof(x->icmp)) ||
+		    memcmp(&x->not_icmp, &y->not_icmp, sizeof(x->icmp)) ||
+		    !cent_same(&x->src, &y->src) || !cent_same(&x->dst, &y->dst))
+			return false;
+	}
+	return true;
+}
+
+/* acl_set_update(): the previous set's attached form of program @p i when
+ * @p pg is the same program, or NULL. The previous set is the published
+ * one, whose forms only the control thread (this one) attaches. */
+static struct acl_fast *prev_fast(const struct cbuild *b, uint32_t i,
+				  const struct acl_prog *pg)
+{
+	const struct acl_set *p = b->prev;
+
+	if (!p || i >= p->n_ep * ACL_DIR_MAX || !p->prog[i].fast ||
+	    !prog_same(&p->prog[i], pg))
+		return NULL;
+	return (struct acl_fast *)(uintptr_t)p->prog[i].fast;
+}
+
 /* Put program @p i (@p pg) in the group of its plan, a new one the first
- * time: the background builder makes one rte_acl form per group. */
+ * time: the background builder makes one rte_acl form per group, unless
+ * the group keeps the previous set's (acl_set_update(), unchanged
+ * program): then its programs have it before the set is published. */
 static int prog_group(struct cbuild *b, struct acl_set *s, uint32_t i,
-		      const struct acl_prog *pg, const struct acl_plan *plan,
+		      struct acl_prog *pg, const struct acl_plan *plan,
 		      enum acl_dir d)
 {
 	struct plan_fast *pf, *have;
+	void *nv;
 
 	if (pg->n == 0)
 		return 0;
@@ -602,16 +669,25 @@ static int prog_group(struct cbuild *b, struct acl_set *s, uint32_t i,
 	if (have) {
 		free(pf);
 		s->prog_grp[i] = have->grp;
+		pg->fast = s->fast[have->grp];
 		return 0;
 	}
-	void *nv = realloc(s->grp_prog, (s->n_fast + 1) * sizeof(*s->grp_prog));
-
-	if (!nv) {
+	if (!(nv = realloc(s->fast, (s->n_fast + 1) * sizeof(*s->fast)))) {
+		free(pf);
+		return -ENOMEM;
+	}
+	s->fast = nv;
+	if (!(nv = realloc(s->grp_prog,
+			   (s->n_fast + 1) * sizeof(*s->grp_prog)))) {
 		free(pf);
 		return -ENOMEM;
 	}
 	s->grp_prog = nv;
 	s->grp_prog[s->n_fast] = i;
+	s->fast[s->n_fast] = prev_fast(b, i, pg);
+	if (s->fast[s->n_fast])
+		acl_fast_get(s->fast[s->n_fast]);
+	pg->fast = s->fast[s->n_fast];
 	pf->grp = s->n_fast++;
 	HASH_ADD(hh, b->plans, key, pf->klen, pf);
 	s->prog_grp[i] = pf->grp;
@@ -799,7 +875,7 @@ void acl_set_destroy(struct acl_set *s)
 		prog_free(&s->prog[i]);
 	free(s->prog);
 	for (uint32_t i = 0; s->fast && i < s->n_fast; i++)
-		acl_fast_free(s->fast[i]);
+		acl_fast_put(s->fast[i]);
 	free(s->fast);
 	free(s->grp_prog);
 	free(s->prog_grp);

@@ -632,13 +632,24 @@ static uint32_t rexp_emit(const struct rexp *e, struct frule *out,
 	return k;
 }
 
-void acl_fast_free(struct acl_fast *f)
+static void fast_free(struct acl_fast *f)
 {
 	if (!f)
 		return;
 	rte_acl_free(f->ctx);
 	free(f->tier_end);
 	free(f);
+}
+
+void acl_fast_get(struct acl_fast *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+void acl_fast_put(struct acl_fast *f)
+{
+	if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		fast_free(f);
 }
 
 static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
@@ -742,9 +753,10 @@ out:
 	free(ex);
 	free(rules);
 	if (rc) {
-		acl_fast_free(f);
+		fast_free(f);
 		return rc;
 	}
+	f->refs = 1;
 	*out = f;
 	return 0;
 }

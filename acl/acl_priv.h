@@ -62,6 +62,8 @@ struct acl_fast {
 	uint32_t n_tier;         /**< tier t is category t */
 	uint32_t *tier_end;      /**< index of tier t's end entry */
 	uint32_t n_rules;        /**< rte_acl rules */
+	unsigned int refs;       /**< atomic: the sets holding it (an update
+				  *   keeps the forms of unchanged programs) */
 };
 
 struct acl_prog {
@@ -110,8 +112,10 @@ struct acl_set {
 	/* The rte_acl forms (acl_bg.c): the programs of one plan form a
 	 * group that shares one form. */
 	uint32_t n_fast;         /**< groups */
-	struct acl_fast **fast;  /**< [group], owned; NULL: linear. Written
-				  *   by the builder, read after fast_done */
+	struct acl_fast **fast;  /**< [group], a reference each; NULL: linear.
+				  *   Kept from the previous set by
+				  *   acl_set_update(), or written by the
+				  *   builder (read after fast_done) */
 	uint32_t *grp_prog;      /**< [group]: the program it is built from */
 	uint32_t *prog_grp;      /**< [program]: its group, or UINT32_MAX */
 	/* Background build (acl_bg.c). refs counts the owner and a running
@@ -137,6 +141,10 @@ void acl_bg_start(struct acl_set *s);
 
 /** Drop the owner's reference to @p s (acl_set_free()). */
 void acl_bg_release(struct acl_set *s);
+
+/** Count the forms s->fast holds into s->info (control thread, when no
+ * builder writes s->fast). */
+void acl_fast_count(struct acl_set *s);
 
 #define ACL_WORKER_MAX 64
 
@@ -164,7 +172,10 @@ struct acl_worker {
  * large), -ENOMEM or an rte_acl error; the program then stays linear.
  */
 int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out);
-void acl_fast_free(struct acl_fast *f);
+/** Take a reference to @p f (any thread). */
+void acl_fast_get(struct acl_fast *f);
+/** Drop a reference to @p f; the last frees it (any thread). NULL: no-op. */
+void acl_fast_put(struct acl_fast *f);
 /** Classify with pg->fast (non-NULL); counts the deciding entry. */
 bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
 		       const struct acl_pkt *p);

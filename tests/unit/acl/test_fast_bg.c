@@ -32,6 +32,7 @@ struct rule {
 
 static struct rule rules[K][N];
 static struct ctl_pod pods[K];
+static struct ctl_pod q;  /* not an endpoint; program 0 allows it */
 static struct ctl_namespace ns = { .name = (char *)"ns" };
 static void *pols[K];
 
@@ -59,6 +60,10 @@ static void *policy(int k, unsigned int *seed)
 		"{\"metadata\":{\"name\":\"p%d\"},\"spec\":{\"order\":%d,"
 		"\"selector\":\"app == 'p%d'\",\"types\":[\"Ingress\"],"
 		"\"ingress\":[", k, 10 + k, k);
+	if (k == 0) /* a peer selector: pod changes can change program 0 */
+		len += (size_t)snprintf(js + len, cap - len,
+			"{\"action\":\"Allow\",\"source\":{\"selector\":"
+			"\"app == 'q'\"}},");
 	for (int j = 0; j < N - 1; j++) {
 		struct rule *r = &rules[k][j];
 
@@ -83,28 +88,50 @@ static void *policy(int k, unsigned int *seed)
 	return p;
 }
 
-static struct acl_world *world(void)
+static void mkpod(struct ctl_pod *p, const char *name, const char *app,
+		  uint32_t ip)
+{
+	char lab[64];
+
+	snprintf(lab, sizeof(lab), "{\"app\":\"%s\"}", app);
+	cJSON *l = cJSON_Parse(lab);
+
+	p->ns = (char *)"ns";
+	p->name = strdup(name);
+	p->node = (char *)"n1";
+	p->sa = (char *)"default";
+	p->n_ips = 1;
+	p->ips[0] = ip;
+	tu_labels_from_json(&p->labels, l);
+	cJSON_Delete(l);
+}
+
+static void unpod(struct ctl_pod *p)
+{
+	ctl_labels_clear(&p->labels);
+	free(p->name);
+}
+
+/* The world (@p with_pods) or the world without Pods of acl_set_update(). */
+static struct acl_world *world(bool with_pods)
 {
 	struct acl_world *w = acl_world_create();
 	unsigned int seed = 11;
 
 	acl_world_add_namespace(w, &ns);
+	if (!with_pods) {
+		for (int k = 0; k < K; k++)
+			if (pols[k])
+				acl_world_add_policy(w, pols[k]);
+		return w;
+	}
+	mkpod(&q, "q", "q", 0x0a030001u);
+	acl_world_add_pod(w, &q);
 	for (int k = 0; k < K; k++) {
-		char lab[64];
+		char name[8];
 
-		snprintf(lab, sizeof(lab), "{\"app\":\"p%d\"}", k);
-		cJSON *l = cJSON_Parse(lab);
-		char *name = malloc(8);
-
-		snprintf(name, 8, "p%d", k);
-		pods[k].ns = (char *)"ns";
-		pods[k].name = name;
-		pods[k].node = (char *)"n1";
-		pods[k].sa = (char *)"default";
-		pods[k].n_ips = 1;
-		pods[k].ips[0] = pod_ip(k);
-		tu_labels_from_json(&pods[k].labels, l);
-		cJSON_Delete(l);
+		snprintf(name, sizeof(name), "p%d", k);
+		mkpod(&pods[k], name, name, pod_ip(k));
 		acl_world_add_pod(w, &pods[k]);
 		pols[k] = policy(k, &seed);
 		if (pols[k])
@@ -124,7 +151,9 @@ static struct acl_pkt packet(int k, unsigned int *seed)
 		.dport = (uint16_t)rand_r(seed),
 	};
 
-	if (rand_r(seed) % 2) {
+	if (rand_r(seed) % 8 == 0) {
+		p.src = 0x0a030000u | (uint32_t)(rand_r(seed) % 4); /* q's */
+	} else if (rand_r(seed) % 2) {
 		const struct rule *r = &rules[k][rand_r(seed) % (N - 1)];
 
 		p.proto = r->proto;
@@ -268,6 +297,73 @@ out:
 	acl_set_free(cur);
 }
 
+/*
+ * acl_set_update(): a program that did not change keeps the previous set's
+ * form (shared: it outlives that set), one that did gets a new build.
+ */
+static void test_update(struct acl_world *w)
+{
+	struct acl_world *nopods = world(false);
+	struct acl_set *a = build(w, 7, true), *u1 = NULL, *u2 = NULL;
+	const struct ctl_pod *eps[K];
+	struct ctl_pod r = { 0 }, q2 = q;
+	struct acl_set_info in;
+	char err[128] = "";
+
+	for (int k = 0; k < K; k++)
+		eps[k] = &pods[k];
+	if (!a || acl_set_fast_wait(a) != ACL_FAST_READY) {
+		TU_CHECK(0, "update: first set not ready");
+		goto out;
+	}
+	/* A pod no program selects: every program is the same. */
+	mkpod(&r, "r", "zz", 0x0a040001u);
+	struct acl_pod_change add = { NULL, &r };
+
+	u1 = acl_set_update(a, nopods, eps, K, 2, 8, true, &add, 1, err,
+			    sizeof(err));
+	TU_CHECK(u1, "update: %s", err);
+	if (!u1)
+		goto out;
+	TU_CHECK(attached(u1) == K, "kept forms: %u of %d", attached(u1), K);
+	acl_set_get_info(u1, &in);
+	TU_CHECK(in.fast_programs == K && in.contexts == K,
+		 "kept: fast %u contexts %u", in.fast_programs, in.contexts);
+	TU_CHECK(acl_set_fast_poll(u1) == ACL_FAST_READY, "nothing to build");
+	acl_set_free(a); /* the kept forms outlive it */
+	a = NULL;
+	compare(u1, "kept forms", 5000);
+	/* q moves: program 0 (which allows q) changes, the others not. */
+	q2.ips[0] = 0x0a030002u;
+	struct acl_pod_change mv = { &q, &q2 };
+
+	u2 = acl_set_update(u1, nopods, eps, K, 2, 9, true, &mv, 1, err,
+			    sizeof(err));
+	TU_CHECK(u2, "update: %s", err);
+	if (!u2)
+		goto out;
+	TU_CHECK(attached(u2) == K - 1 && !u2->prog[0].fast,
+		 "after q moved: %u kept", attached(u2));
+	compare(u2, "one program rebuilding", 2000);
+	TU_CHECK(acl_set_fast_wait(u2) == ACL_FAST_READY, "rebuild");
+	TU_CHECK(attached(u2) == K, "after rebuild: %u", attached(u2));
+	compare(u2, "one program rebuilt", 5000);
+	struct acl_pkt p = { .src = 0x0a030002u, .dst = pod_ip(0), .proto = 6,
+			     .sport = 1000, .dport = 1 };
+
+	TU_CHECK(acl_classify(u2, NULL, 0, ACL_DIR_INGRESS, &p),
+		 "q's new address not allowed");
+	acl_set_free(u1);
+	u1 = NULL;
+	compare(u2, "previous set gone", 2000);
+out:
+	acl_set_free(a);
+	acl_set_free(u1);
+	acl_set_free(u2);
+	unpod(&r);
+	acl_world_free(nopods);
+}
+
 /* "linear": no builder; a set with nothing to build is ready at once. */
 static void test_none(const struct acl_world *w)
 {
@@ -302,19 +398,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
-	struct acl_world *w = world();
+	struct acl_world *w = world(true);
 	double full = test_attach(w);
 
 	test_free_while_building(w, full);
 	test_supersede(w);
+	test_update(w);
 	test_none(w);
 	acl_fast_drain();
 	acl_world_free(w);
 	for (int k = 0; k < K; k++) {
 		acl_policy_free(pols[k]);
-		ctl_labels_clear(&pods[k].labels);
-		free(pods[k].name);
+		unpod(&pods[k]);
 	}
+	unpod(&q);
 	rte_eal_cleanup();
 	printf("acl background build tests: %d failure(s)\n", tu_failures);
 	return tu_failures ? 1 : 0;
