@@ -26,7 +26,7 @@
  *  - named ports become (IP, protocol, port) sets of the endpoints that
  *    carry that port name and match the rule side's selector, i.e. they
  *    resolve per destination pod, like Calico's named-port IP sets.
- * Fast path (acl_fast.c). Each program also gets an rte_acl form: every
+ * Fast path (acl_fast.c). Each program may also get an rte_acl form: every
  * rule is expanded into boxes over (proto, src IP, dst IP, src port, dst
  * port, ICMP type<<8|code) — IP sets cut into CIDR blocks (MASK fields),
  * port and type/code sets as RANGE fields, negations as complements — one
@@ -42,6 +42,35 @@
  * policies).
  * Compiled rule ids index per-worker hit counters (summed on read; they
  * restart at zero when tables are republished).
+ *
+ * Background rte_acl build (acl_bg.c). The rte_acl build costs ~0.2 s per
+ * 1k rules and ~4 s at 10k; the linear programs take milliseconds. So
+ * acl_set_build()/acl_set_update() compile the linear programs only, the
+ * set is published at once (new flows use the linear walk meanwhile), and
+ * with rte_acl wanted a detached thread builds the forms, one per plan.
+ * When it is done, the control thread (acl_set_fast_poll() from its loop)
+ * attaches them: each program's `fast` pointer goes from NULL to its form
+ * with a release store, and workers read it with an acquire load. This is
+ * the one sanctioned change to a published set; it is safe because the
+ * form gives the linear walk's verdicts (unit-tested) and counts the same
+ * hit ids, so a worker may use either, even within one burst.
+ *  - Lifetime: the set holds two references while its builder runs (the
+ *    owner's and the builder's). acl_set_free() sets the cancel flag and
+ *    drops the owner's; the builder drops its own when it ends; whoever
+ *    drops the last frees the set and its contexts. The owner never waits.
+ *  - One build at a time (a global lock): a superseded set is freed, after
+ *    its tables' grace period, so its builder stops at the next context
+ *    (one rte_acl_build() cannot be interrupted) and the newer set's
+ *    builder, waiting for the lock, starts then. Builds never pile up on
+ *    the CPUs.
+ *  - acl_set_update() (Pod changes) keeps the previous set's attached form
+ *    for each program whose compiled rules did not change (compared rule
+ *    by rule): forms are reference-counted, so a kept one outlives the set
+ *    that built it, and the new set is published with it already in place.
+ *    Only the changed programs' plans get a background build.
+ *  - rte_acl context names are unique process-wide (an atomic counter):
+ *    rte_acl_create() returns an existing context of the same name.
+ *  - acl_fast_drain() waits for running builders (shutdown).
  *
  * The set is published inside struct pl_tables and freed with it after the
  * RCU grace period; any store change republishes (control/ctl.c).
@@ -136,7 +165,9 @@
  * pod's replies pass.
  *
  * Configuration (control/config.c): "policy": {"enabled": true} (the
- * default; false publishes no programs and creates no conntrack), and
+ * default; false publishes no programs and creates no conntrack),
+ * "policy": {"classifier": "rte_acl"} (the default: rte_acl forms built in
+ * the background; "linear" builds none), and
  * "conntrack": {"max_flows", "tcp_established_s", "tcp_transitory_s",
  * "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
  * slots of 32 bytes per worker (64 MiB for 1M flows), in ordinary memory
@@ -145,9 +176,10 @@
  * naming conntrack.max_flows, and no worker ever waits for the kernel to
  * map a page of it.
  *
- * Thread-safety: acl_set_build()/free and acl_register() are control-thread
- * only; a built set is immutable except for its hit counters, which each
- * worker writes in its own row. A struct acl_worker belongs to one worker
+ * Thread-safety: acl_set_build()/free/fast_poll and acl_register() are
+ * control-thread only; a built set is immutable except for its hit
+ * counters, which each worker writes in its own row, and the attach of its
+ * rte_acl forms (above). A struct acl_worker belongs to one worker
  * (with several workers, the pipeline's handoff sees to it that a flow is
  * only ever looked up in its owner's table);
  * telemetry reads its counters and a bounded dump racily (statistics only).
@@ -188,11 +220,12 @@ struct acl_set;
 
 /**
  * Compile programs for @p n_ep local endpoints (@p eps[i] may be NULL: no
- * program, allow). @p n_workers sizes the hit counters. With @p rte_acl the
- * programs also get their rte_acl form (new flows are then classified by it;
- * the linear walk stays the fallback and the reference). It is off by
- * default in kdp's configuration: its build costs ~0.2 s per 1k rules and
- * seconds at 10k, and the new-flow rate has not been shown to gain yet.
+ * program, allow). @p n_workers sizes the hit counters. The programs are
+ * linear when this returns (milliseconds; the set can be published at
+ * once). With @p rte_acl (kdp's default, "policy": {"classifier"}) a
+ * background thread then builds their rte_acl forms ("Background rte_acl
+ * build" above): ~0.2 s per 1k rules, seconds at 10k; the control thread
+ * attaches them with acl_set_fast_poll().
  * @return the set, or NULL with a reason in @p err.
  */
 struct acl_set *acl_set_build(const struct acl_world *w,
@@ -200,14 +233,35 @@ struct acl_set *acl_set_build(const struct acl_world *w,
 			      unsigned int n_workers, uint64_t gen,
 			      bool rte_acl, char *err, size_t errlen);
 
-/** What a build produced (telemetry, benchmarks, tests). */
+/** State of a set's rte_acl forms. */
+enum acl_fast_state {
+	ACL_FAST_NONE,     /**< not wanted: every program is linear */
+	ACL_FAST_BUILDING, /**< in the background, or done but not attached */
+	ACL_FAST_READY,    /**< attached (programs that cannot have one, see
+			    *   "Fast path", stay linear) */
+	ACL_FAST_FAILED,   /**< the builder could not start, or some form
+			    *   failed (memory, rte_acl): those stay linear,
+			    *   the others are attached */
+};
+
+/** "none", "building", "ready", "failed". */
+const char *acl_fast_state_str(enum acl_fast_state st);
+
+/** What a build produced (telemetry, benchmarks, tests). The fast_* and
+ * acl_* fields count what is attached. */
 struct acl_set_info {
 	uint32_t programs;      /**< non-empty programs */
 	uint32_t fast_programs; /**< of which classified by rte_acl */
 	uint32_t contexts;      /**< rte_acl contexts (shared per plan) */
 	uint32_t acl_rules;     /**< rte_acl rules over all contexts */
 	uint32_t rules;         /**< compiled rules over all programs */
-	double build_ms;        /**< wall time of acl_set_build() */
+	double build_ms;        /**< wall time of acl_set_build() (linear) */
+	enum acl_fast_state fast_state;
+	double fast_build_ms;   /**< wall time of the background build, from
+				 *   its start (waiting for an older build
+				 *   included); 0 until attached */
+	double fast_ready_mono; /**< CLOCK_MONOTONIC seconds of the attach;
+				 *   0 until then */
 };
 
 /** Fill @p out for @p s. */
@@ -250,8 +304,32 @@ struct acl_set *acl_set_update(const struct acl_set *prev,
 			       bool rte_acl, const struct acl_pod_change *ch,
 			       size_t n_ch, char *err, size_t errlen);
 
-/** Free a set no worker can see any more. NULL is a no-op. */
+/**
+ * Free a set no worker can see any more. NULL is a no-op. Never waits for
+ * its background build: that is cancelled, and the builder frees the set
+ * when it ends (see "Background rte_acl build").
+ */
 void acl_set_free(struct acl_set *s);
+
+/**
+ * Control thread: when @p s's background build has finished, attach its
+ * rte_acl forms to the programs (the one change made to a published set).
+ * Cheap when there is nothing to do: call it once per loop iteration on
+ * the published set. @return the state after the call.
+ */
+enum acl_fast_state acl_set_fast_poll(struct acl_set *s);
+
+/** acl_set_fast_poll() until the state is not ACL_FAST_BUILDING (tests,
+ * tools). */
+enum acl_fast_state acl_set_fast_wait(struct acl_set *s);
+
+/**
+ * Wait until no background build runs (the sets they built for were freed
+ * or attached). Call after freeing the last sets and before
+ * rte_eal_cleanup(): a cancelled builder may still be inside
+ * rte_acl_build().
+ */
+void acl_fast_drain(void);
 
 /** Generation the set was built for (stored in conntrack entries). */
 uint32_t acl_set_gen(const struct acl_set *s);

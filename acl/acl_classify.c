@@ -190,7 +190,8 @@ bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 		return true;
 	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
 
-	if (pg->fast)
+	/* The rte_acl form may be attached at any time (acl_bg.c). */
+	if (__atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE))
 		return acl_fast_classify(pg, hits_row(s, aw), p);
 	return prog_walk(pg, hits_row(s, aw), aw, ep, d, p);
 }
@@ -203,7 +204,7 @@ uint32_t acl_classify_bulk(const struct acl_set *s, uint32_t ep,
 		return 0;
 	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
 
-	if (pg->fast == NULL)
+	if (__atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE) == NULL)
 		return 0;
 	return acl_fast_classify_bulk(pg, p, n, res);
 }

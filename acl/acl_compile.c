@@ -11,18 +11,17 @@
 
 #include <uthash.h>
 
-#include <uthash.h>
-
 #include "acl/acl_priv.h"
 #include "acl/eval_priv.h"
 #include "dp/log.h"
 
 /* Programs built from the same plan are identical rule for rule (only
- * their hit counter ids differ), so they share one rte_acl form. The key
- * is the plan: direction, then per tier its end action and policies. */
+ * their hit counter ids differ), so they share one rte_acl form: they form
+ * a group. The key is the plan: direction, then per tier its end action
+ * and policies. */
 struct plan_fast {
 	UT_hash_handle hh;
-	const struct acl_fast *fast; /**< NULL: linear */
+	uint32_t grp;
 	size_t klen;
 	uintptr_t key[];
 };
@@ -587,14 +586,80 @@ static struct plan_fast *plan_key(const struct acl_plan *plan, enum acl_dir d)
 	return pf;
 }
 
-/* Give @p pg the rte_acl form of its plan, building it the first time. A
- * program that cannot have one stays linear (not an error). */
-static int prog_fast(struct cbuild *b, struct acl_set *s, struct acl_prog *pg,
-		     const struct acl_plan *plan, enum acl_dir d)
+static bool iset_same(const struct acl_iset *a, const struct acl_iset *b)
+{
+	return a->n == b->n &&
+	       (!a->n || (!memcmp(a->lo, b->lo, a->n * sizeof(*a->lo)) &&
+			  !memcmp(a->hi, b->hi, a->n * sizeof(*a->hi))));
+}
+
+static bool pset_same(const struct acl_pset *a, const struct acl_pset *b)
+{
+	return a->n_ranges == b->n_ranges && a->n_named == b->n_named &&
+	       (!a->n_ranges ||
+		(!memcmp(a->lo, b->lo, a->n_ranges * sizeof(*a->lo)) &&
+		 !memcmp(a->hi, b->hi, a->n_ranges * sizeof(*a->hi)))) &&
+	       (!a->n_named ||
+		!memcmp(a->named, b->named, a->n_named * sizeof(*a->named)));
+}
+
+static bool cent_same(const struct acl_cent *a, const struct acl_cent *b)
+{
+	return a->has_nets == b->has_nets && a->has_sel == b->has_sel &&
+	       a->has_ports == b->has_ports &&
+	       iset_same(&a->nets, &b->nets) &&
+	       iset_same(&a->not_nets, &b->not_nets) &&
+	       iset_same(&a->sel, &b->sel) &&
+	       iset_same(&a->not_sel, &b->not_sel) &&
+	       pset_same(&a->ports, &b->ports) &&
+	       pset_same(&a->not_ports, &b->not_ports);
+}
+
+/* Whether @p a and @p b match the same packets with the same actions, rule
+ * for rule (hit counter ids aside): then an rte_acl form built from one
+ * serves the other (it refers to rules by index). */
+static bool prog_same(const struct acl_prog *a, const struct acl_prog *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct acl_crule *x = &a->r[i], *y = &b->r[i];
+
+		if (x->op != y->op || x->action != y->action ||
+		    x->never != y->never || x->proto != y->proto ||
+		    x->not_proto != y->not_proto || x->pass_to != y->pass_to ||
+		    memcmp(&x->icmp, &y->icmp, sizeof(x->icmp)) ||
+		    memcmp(&x->not_icmp, &y->not_icmp, sizeof(x->icmp)) ||
+		    !cent_same(&x->src, &y->src) || !cent_same(&x->dst, &y->dst))
+			return false;
+	}
+	return true;
+}
+
+/* acl_set_update(): the previous set's attached form of program @p i when
+ * @p pg is the same program, or NULL. The previous set is the published
+ * one, whose forms only the control thread (this one) attaches. */
+static struct acl_fast *prev_fast(const struct cbuild *b, uint32_t i,
+				  const struct acl_prog *pg)
+{
+	const struct acl_set *p = b->prev;
+
+	if (!p || i >= p->n_ep * ACL_DIR_MAX || !p->prog[i].fast ||
+	    !prog_same(&p->prog[i], pg))
+		return NULL;
+	return (struct acl_fast *)(uintptr_t)p->prog[i].fast;
+}
+
+/* Put program @p i (@p pg) in the group of its plan, a new one the first
+ * time: the background builder makes one rte_acl form per group, unless
+ * the group keeps the previous set's (acl_set_update(), unchanged
+ * program): then its programs have it before the set is published. */
+static int prog_group(struct cbuild *b, struct acl_set *s, uint32_t i,
+		      struct acl_prog *pg, const struct acl_plan *plan,
+		      enum acl_dir d)
 {
 	struct plan_fast *pf, *have;
-	struct acl_fast *f;
-	int rc;
+	void *nv;
 
 	if (pg->n == 0)
 		return 0;
@@ -603,30 +668,29 @@ static int prog_fast(struct cbuild *b, struct acl_set *s, struct acl_prog *pg,
 	HASH_FIND(hh, b->plans, pf->key, pf->klen, have);
 	if (have) {
 		free(pf);
-		pg->fast = have->fast;
+		s->prog_grp[i] = have->grp;
+		pg->fast = s->fast[have->grp];
 		return 0;
 	}
-	/* Any failure (rte_acl's limits, its memory) leaves the program on
-	 * the linear walk, which is always correct. */
-	rc = acl_fast_build(pg, &f);
-	if (rc == 0) {
-		void *nv = realloc(s->fast, (s->n_fast + 1) * sizeof(*s->fast));
-
-		if (!nv) {
-			acl_fast_free(f);
-			free(pf);
-			return -ENOMEM;
-		}
-		s->fast = nv;
-		s->fast[s->n_fast++] = f;
-		s->info.acl_rules += f->n_rules;
-		pf->fast = f;
-	} else if (rc != -ENOTSUP) {
-		KDP_LOG(WARNING, "policy program of %u rules stays linear: %s",
-			pg->n, strerror(rc < 0 ? -rc : rc));
+	if (!(nv = realloc(s->fast, (s->n_fast + 1) * sizeof(*s->fast)))) {
+		free(pf);
+		return -ENOMEM;
 	}
+	s->fast = nv;
+	if (!(nv = realloc(s->grp_prog,
+			   (s->n_fast + 1) * sizeof(*s->grp_prog)))) {
+		free(pf);
+		return -ENOMEM;
+	}
+	s->grp_prog = nv;
+	s->grp_prog[s->n_fast] = i;
+	s->fast[s->n_fast] = prev_fast(b, i, pg);
+	if (s->fast[s->n_fast])
+		acl_fast_get(s->fast[s->n_fast]);
+	pg->fast = s->fast[s->n_fast];
+	pf->grp = s->n_fast++;
 	HASH_ADD(hh, b->plans, key, pf->klen, pf);
-	pg->fast = pf->fast;
+	s->prog_grp[i] = pf->grp;
 	return 0;
 }
 
@@ -710,6 +774,15 @@ static struct acl_set *set_build(struct cbuild *b,
 	s->gen = (uint32_t)gen;
 	s->n_ep = n_ep;
 	s->n_workers = n_workers ? n_workers : 1;
+	s->refs = 1;
+	if (rte_acl) {
+		s->prog_grp = malloc(((size_t)n_ep * ACL_DIR_MAX + 1) *
+				     sizeof(*s->prog_grp));
+		if (!s->prog_grp)
+			goto fail;
+		for (uint32_t i = 0; i < n_ep * ACL_DIR_MAX; i++)
+			s->prog_grp[i] = UINT32_MAX;
+	}
 	for (uint32_t e = 0; e < n_ep; e++) {
 		if (!eps[e])
 			continue;
@@ -718,16 +791,16 @@ static struct acl_set *set_build(struct cbuild *b,
 
 			if ((rc = acl_plan_build(w, eps[e], d, &plan)))
 				goto fail;
-			struct acl_prog *pg = &s->prog[e * ACL_DIR_MAX + d];
+			uint32_t i = e * ACL_DIR_MAX + d;
+			struct acl_prog *pg = &s->prog[i];
 
 			rc = prog_build(b, pg, &plan, d);
-			if (rc == 0)
-				rc = rte_acl ? prog_fast(b, s, pg, &plan, d) : 0;
+			if (rc == 0 && rte_acl)
+				rc = prog_group(b, s, i, pg, &plan, d);
 			acl_plan_clear(&plan);
 			if (rc)
 				goto fail;
 			s->info.programs += pg->n > 0;
-			s->info.fast_programs += pg->fast != NULL;
 			s->info.rules += pg->n;
 		}
 	}
@@ -737,10 +810,11 @@ static struct acl_set *set_build(struct cbuild *b,
 		goto fail;
 	memo_free(b);
 	plans_free(b);
-	s->info.contexts = s->n_fast;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s->info.build_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (rte_acl)
+		acl_bg_start(s);
 	return s;
 fail:
 	memo_free(b);
@@ -750,7 +824,8 @@ fail:
 			 "policy update: a selector the last set lacks");
 	else
 		snprintf(b->err, b->errlen, "policy compile: out of memory");
-	acl_set_free(s);
+	if (s)
+		acl_set_destroy(s); /* no builder yet */
 	return NULL;
 }
 
@@ -790,14 +865,20 @@ void acl_set_get_info(const struct acl_set *s, struct acl_set_info *out)
 
 void acl_set_free(struct acl_set *s)
 {
-	if (!s)
-		return;
+	if (s)
+		acl_bg_release(s);
+}
+
+void acl_set_destroy(struct acl_set *s)
+{
 	for (uint32_t i = 0; s->prog && i < s->n_ep * ACL_DIR_MAX; i++)
 		prog_free(&s->prog[i]);
 	free(s->prog);
-	for (uint32_t i = 0; i < s->n_fast; i++)
-		acl_fast_free(s->fast[i]);
+	for (uint32_t i = 0; s->fast && i < s->n_fast; i++)
+		acl_fast_put(s->fast[i]);
 	free(s->fast);
+	free(s->grp_prog);
+	free(s->prog_grp);
 	free(s->hits);
 	for (uint32_t i = 0; i < s->n_dep_sel; i++)
 		free(s->dep_sel[i].ips);

@@ -2,9 +2,9 @@
 /*
  * The rte_acl form of a compiled program (see acl/acl.h "Fast path").
  *
- * Build (control thread): every rule of the program becomes a union of
- * boxes over (proto, src IP, dst IP, src port, dst port, ICMP type/code),
- * each box one rte_acl rule:
+ * Build (a background thread, acl_bg.c): every rule of the program becomes
+ * a union of boxes over (proto, src IP, dst IP, src port, dst port, ICMP
+ * type/code), each box one rte_acl rule:
  *  - IP sides: nets ∩ selector IPs minus notNets minus notSelector IPs, as
  *    intervals cut into CIDR blocks (MASK fields); one box per block;
  *  - ports: the ranges minus notPorts' ranges; a named port is a box of its
@@ -635,13 +635,24 @@ static uint32_t rexp_emit(const struct rexp *e, struct frule *out,
 	return k;
 }
 
-void acl_fast_free(struct acl_fast *f)
+static void fast_free(struct acl_fast *f)
 {
 	if (!f)
 		return;
 	rte_acl_free(f->ctx);
 	free(f->tier_end);
 	free(f);
+}
+
+void acl_fast_get(struct acl_fast *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+void acl_fast_put(struct acl_fast *f)
+{
+	if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		fast_free(f);
 }
 
 static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
@@ -655,8 +666,10 @@ static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
 	};
 
 	/* Names must be unique process-wide (rte_acl_create returns an
-	 * existing context of the same name). Control thread only. */
-	snprintf(name, sizeof(name), "kdpacl%u", seq++);
+	 * existing context of the same name); builders run in threads of
+	 * their own (acl_bg.c), so the counter is atomic. */
+	snprintf(name, sizeof(name), "kdpacl%u",
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	struct rte_acl_param prm = {
 		.name = name,
 		.socket_id = SOCKET_ID_ANY,
@@ -743,9 +756,10 @@ out:
 	free(ex);
 	free(rules);
 	if (rc) {
-		acl_fast_free(f);
+		fast_free(f);
 		return rc;
 	}
+	f->refs = 1;
 	*out = f;
 	return 0;
 }
@@ -753,7 +767,8 @@ out:
 bool acl_fast_decide(const struct acl_prog *pg, uint64_t *hits,
 		     const uint32_t *res)
 {
-	const struct acl_fast *f = pg->fast;
+	/* Attached while the set is published (acl_bg.c). */
+	const struct acl_fast *f = __atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE);
 
 	for (uint32_t t = 0; t < f->n_tier; t++) {
 		const struct acl_crule *r;
@@ -790,7 +805,7 @@ static inline void fkey_of(struct fkey *k, const struct acl_pkt *p)
 bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
 		       const struct acl_pkt *p)
 {
-	const struct acl_fast *f = pg->fast;
+	const struct acl_fast *f = __atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE);
 	uint32_t res[RTE_ACL_MAX_CATEGORIES] = { 0 };
 	struct fkey k;
 	const uint8_t *data = (const uint8_t *)&k;
@@ -811,7 +826,7 @@ uint32_t acl_fast_classify_bulk(const struct acl_prog *pg,
 				const struct acl_pkt *const *p, uint32_t n,
 				uint32_t *res)
 {
-	const struct acl_fast *f = pg->fast;
+	const struct acl_fast *f = __atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE);
 	struct fkey k[ACL_BULK_MAX];
 	const uint8_t *data[ACL_BULK_MAX];
 

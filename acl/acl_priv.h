@@ -62,6 +62,8 @@ struct acl_fast {
 	uint32_t n_tier;         /**< tier t is category t */
 	uint32_t *tier_end;      /**< index of tier t's end entry */
 	uint32_t n_rules;        /**< rte_acl rules */
+	unsigned int refs;       /**< atomic: the sets holding it (an update
+				  *   keeps the forms of unchanged programs) */
 };
 
 struct acl_prog {
@@ -69,7 +71,11 @@ struct acl_prog {
 	struct acl_crule *r;
 	uint32_t n_pol;
 	struct acl_pinfo *pol;
-	const struct acl_fast *fast; /**< NULL: the linear walk */
+	/** NULL: the linear walk. Set once, after the set is published, by
+	 * the control thread (acl_set_fast_poll(): release store; workers
+	 * load it with acquire), from NULL to a form that gives the same
+	 * verdicts. Never changes back while the set lives. */
+	const struct acl_fast *fast;
 };
 
 /** A peer selector the set resolved against the pods: their addresses,
@@ -103,10 +109,42 @@ struct acl_set {
 	uint32_t n_dep_sel, n_dep_np;
 	struct acl_sel_dep *dep_sel;
 	struct acl_np_dep *dep_np;
-	uint32_t n_fast;
-	struct acl_fast **fast;  /**< owned, shared by programs */
+	/* The rte_acl forms (acl_bg.c): the programs of one plan form a
+	 * group that shares one form. */
+	uint32_t n_fast;         /**< groups */
+	struct acl_fast **fast;  /**< [group], a reference each; NULL: linear.
+				  *   Kept from the previous set by
+				  *   acl_set_update(), or written by the
+				  *   builder (read after fast_done) */
+	uint32_t *grp_prog;      /**< [group]: the program it is built from */
+	uint32_t *prog_grp;      /**< [program]: its group, or UINT32_MAX */
+	/* Background build (acl_bg.c). refs counts the owner and a running
+	 * builder: whichever drops the last reference frees the set. */
+	unsigned int refs;       /**< atomic */
+	int fast_cancel;         /**< atomic: the owner freed the set */
+	int fast_done;           /**< atomic, release: the builder finished */
+	int fast_err;            /**< builder: first hard error (not ENOTSUP,
+				  *   E2BIG), read after fast_done */
+	double fast_ms;          /**< builder: wall time */
 	struct acl_set_info info;
 };
+
+/** Free every part of @p s now (acl_set_free() decides when). */
+void acl_set_destroy(struct acl_set *s);
+
+/**
+ * Start building the rte_acl forms of @p s's groups in the background
+ * (called by acl_set_build() once the set is complete). On failure the set
+ * stays linear, with state ACL_FAST_FAILED.
+ */
+void acl_bg_start(struct acl_set *s);
+
+/** Drop the owner's reference to @p s (acl_set_free()). */
+void acl_bg_release(struct acl_set *s);
+
+/** Count the forms s->fast holds into s->info (control thread, when no
+ * builder writes s->fast). */
+void acl_fast_count(struct acl_set *s);
 
 #define ACL_WORKER_MAX 64
 
@@ -136,7 +174,10 @@ struct acl_worker {
  * large), -ENOMEM or an rte_acl error; the program then stays linear.
  */
 int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out);
-void acl_fast_free(struct acl_fast *f);
+/** Take a reference to @p f (any thread). */
+void acl_fast_get(struct acl_fast *f);
+/** Drop a reference to @p f; the last frees it (any thread). NULL: no-op. */
+void acl_fast_put(struct acl_fast *f);
 /** Classify with pg->fast (non-NULL); counts the deciding entry. */
 bool acl_fast_classify(const struct acl_prog *pg, uint64_t *hits,
 		       const struct acl_pkt *p);

@@ -353,6 +353,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	c->uplink_mtu = 1500;
 	c->max_api_ports = 32;
 	c->policy_enabled = true;
+	c->policy_rte_acl = true;
 	c->ct_max_flows = 1u << 20;
 	c->ct_tcp_established_s = 3600;
 	c->ct_tcp_transitory_s = 120;

@@ -74,8 +74,9 @@ struct ctl_config {
 	/* Network policy ("policy": {"enabled"}) and its conntrack
 	 * ("conntrack": {...}); see acl/acl.h. */
 	bool policy_enabled;         /**< default true */
-	/** New flows classified by rte_acl instead of the linear walk
-	 * ("policy": {"classifier": "rte_acl"}); default false, see acl/acl.h. */
+	/** New flows classified by rte_acl, built in the background, instead
+	 * of the linear walk ("policy": {"classifier": "rte_acl"|"linear"});
+	 * default true, see acl/acl.h. */
 	bool policy_rte_acl;
 	unsigned int ct_max_flows;   /**< default 1048576 */
 	unsigned int ct_tcp_established_s; /**< default 3600 */

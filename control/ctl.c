@@ -290,6 +290,30 @@ void ctl_retire_poll(struct ctl *c)
 		retire_oldest(c);
 }
 
+/* Attach the rte_acl forms of the published policy set once its background
+ * build is done (acl/acl.h "Background rte_acl build"). Only the published
+ * set matters: a replaced one is freed after its grace period, which
+ * cancels its build. */
+void ctl_acl_poll(struct ctl *c)
+{
+	struct pl_tables *t = pl_tables_cur;
+
+	if (t != NULL && t->acl != NULL)
+		acl_set_fast_poll(t->acl);
+}
+
+bool ctl_policy_ready(const struct ctl *c)
+{
+	const struct pl_tables *t = pl_tables_cur;
+	struct acl_set_info info;
+
+	(void)c;
+	if (t == NULL || t->acl == NULL)
+		return true;
+	acl_set_get_info(t->acl, &info);
+	return info.fast_state != ACL_FAST_BUILDING;
+}
+
 static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 {
 	const struct ctl_config *cfg = c->p.cfg;
@@ -459,6 +483,7 @@ void ctl_step(struct ctl *c)
 			 "datastore poll failed");
 	drain_punts(c);
 	ctl_retire_poll(c);
+	ctl_acl_poll(c);
 	if (c->api)
 		ctl_api_poll(c->api);
 	if (now - c->last_tick_ms >= TICK_MS) {
@@ -516,6 +541,9 @@ void ctl_free(struct ctl *c)
 	struct pl_tables *t = pl_tables_cur;
 	__atomic_store_n(&pl_tables_cur, NULL, __ATOMIC_RELEASE);
 	ctl_tables_free(t);
+	/* Cancelled policy builders may still be inside rte_acl_build(),
+	 * on EAL memory: let them end before EAL cleanup. */
+	acl_fast_drain();
 	if (c->have_rs)
 		ctl_routes_free(&c->rs);
 	ctl_neigh_free(c->neigh);

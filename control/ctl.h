@@ -67,6 +67,10 @@ void ctl_step(struct ctl *c);
 /** True once the first tables were published. */
 bool ctl_published(const struct ctl *c);
 
+/** False while the published policy set's rte_acl forms are being built
+ * (acl/acl.h "Background rte_acl build"). */
+bool ctl_policy_ready(const struct ctl *c);
+
 /** Free everything and close the pod ports; workers must have stopped.
  * NULL is a no-op. */
 void ctl_free(struct ctl *c);

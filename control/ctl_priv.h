@@ -71,6 +71,9 @@ double ctl_now_mono(void);
 int ctl_publish_now(struct ctl *c);
 /** Free retired tables whose grace period has ended (never blocks). */
 void ctl_retire_poll(struct ctl *c);
+/** Attach the published policy set's background rte_acl forms when they
+ * are built (never blocks). */
+void ctl_acl_poll(struct ctl *c);
 
 /* Publishes whose old tables may wait for their grace period at once. */
 #define CTL_RETIRE_MAX 16

@@ -342,8 +342,16 @@ static int tel_policy(const char *cmd, const char *params,
 		char ms[32];
 
 		acl_set_get_info(t->acl, &ai);
+		rte_tel_data_add_dict_u64(d, "gen", acl_set_gen(t->acl));
 		snprintf(ms, sizeof(ms), "%.3f", ai.build_ms);
 		rte_tel_data_add_dict_string(d, "build_ms", ms);
+		/* The rte_acl forms, built in the background. */
+		rte_tel_data_add_dict_string(d, "fast_state",
+					     acl_fast_state_str(ai.fast_state));
+		snprintf(ms, sizeof(ms), "%.3f", ai.fast_build_ms);
+		rte_tel_data_add_dict_string(d, "fast_build_ms", ms);
+		snprintf(ms, sizeof(ms), "%.6f", ai.fast_ready_mono);
+		rte_tel_data_add_dict_string(d, "fast_ready_mono", ms);
 		rte_tel_data_add_dict_u64(d, "programs", ai.programs);
 		rte_tel_data_add_dict_u64(d, "fast_programs", ai.fast_programs);
 		rte_tel_data_add_dict_u64(d, "acl_contexts", ai.contexts);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -33,6 +34,8 @@
 #define RING_SIZE 4096
 /* Per pair of workers: a few bursts of one poll iteration's cross traffic. */
 #define HANDOFF_RING_SIZE 1024
+/* Longest wait at start for the first policy set's rte_acl form. */
+#define START_POLICY_WAIT_MS 30000u
 
 struct app {
 	struct ctl_config *cfg;
@@ -375,9 +378,29 @@ int main(int argc, char **argv)
 	}
 	KDP_LOG(NOTICE, "node %s: waiting for the first datastore sync",
 		a.cfg->node);
+	uint64_t pub_at = 0;
+
 	while (!dp_quit) {
 		ctl_step(a.ctl);
-		if (!a.started && ctl_published(a.ctl) && start(&a) != 0) {
+		if (a.started || !ctl_published(a.ctl))
+			continue;
+		/*
+		 * Ports start once the first policy set has its rte_acl form
+		 * (or after START_POLICY_WAIT_MS): no traffic waits for it yet,
+		 * and the first flows are then classified as configured. Later
+		 * rebuilds happen in the background while traffic runs.
+		 */
+		if (pub_at == 0)
+			pub_at = rte_get_tsc_cycles();
+		if (!ctl_policy_ready(a.ctl) &&
+		    rte_get_tsc_cycles() - pub_at <
+			    rte_get_tsc_hz() / 1000 * START_POLICY_WAIT_MS)
+			continue;
+		if (!ctl_policy_ready(a.ctl))
+			KDP_LOG(WARNING, "starting before the policy's rte_acl "
+				"form is built (still building after %u ms)",
+				START_POLICY_WAIT_MS);
+		if (start(&a) != 0) {
 			fprintf(stderr, "kdp: cannot start ports/workers\n");
 			rc = 1;
 			break;

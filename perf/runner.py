@@ -59,6 +59,10 @@ class Launch:
     # process still runs; its result is returned as "check". A scenario
     # uses it to prove the packets went where it claims (kdp: /kdp/stats).
     check: object = None
+    # Called with the open Telemetry once the sink moves, before the
+    # warm-up; returns when the process is ready to be measured (kdp: the
+    # policy's rte_acl forms, built in the background, are attached).
+    ready: object = None
     # Processes started once the telemetry is up, in order, and stopped
     # before the main one (the pods of the vhost scenarios): Companion.
     companions: tuple = ()
@@ -184,6 +188,8 @@ def measure(launch, warmup, interval, log_path):
                     raise MeasureError(f"no packets out of {launch.sink} after "
                                        f"{launch.startup_timeout}s")
                 time.sleep(0.1)
+            if launch.ready:
+                launch.ready(tel)
             time.sleep(warmup)
             tids = cpustat.fwd_threads(proc.pid, launch.workers)
             c0 = cpustat.oncpu_ns(proc.pid, tids)

@@ -13,6 +13,12 @@
  * control writes each MAC with a single aligned 64-bit store and workers load
  * it with one load; a FIB rebuild per ARP reply would be wasteful.
  *
+ * And one change inside the published policy set (acl): its programs'
+ * rte_acl forms are built in the background and attached later by control,
+ * one release-stored pointer per program, which workers load with acquire
+ * (acl/acl.h "Background rte_acl build"). Either form gives the same
+ * verdict, so a worker may see the set before or after.
+ *
  * Thread-safety: built and published by the control thread; read-only for
  * workers.
  */

@@ -128,6 +128,9 @@ void cmp_begin(const struct acl_world *w, const struct cluster *c,
 		return;
 	struct acl_set_info info;
 
+	/* The rte_acl forms are built in the background (acl/acl.h). */
+	TU_CHECK(acl_set_fast_wait(cur) == ACL_FAST_READY,
+		 "%s: rte_acl build failed", id);
 	acl_set_get_info(cur, &info);
 	cmp_programs += info.programs;
 	cmp_fast_programs += info.fast_programs;

@@ -493,7 +493,8 @@ int main(void)
 	test_tiers_and_pass();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
-	test_pod_matters(true); /* with the rte_acl form built too */
+	test_pod_matters(true); /* with rte_acl builds (freed while running) */
+	acl_fast_drain();
 	printf("acl policy tests: %d failure(s)\n", tu_failures);
 	return tu_failures ? 1 : 0;
 }
