@@ -51,7 +51,10 @@ def scaling(jobs):
              "Two net_pcap pod ports (one per worker with 2 workers) -> uplink net_null. "
              "1 worker on core 1; 2 workers on cores 1 and 0 (`--lcores 0@0,1@1,2@0`: the "
              "second shares core 0 with the main lcore, control and the harness). "
-             "ns/pkt = on-CPU time of all workers per packet out.", "",
+             "ns/pkt = on-CPU time of all workers per packet out. Both inputs replay "
+             "forever, more than the workers take: with 2 workers a packet whose owner "
+             "worker's handoff ring is full is dropped (handoff_full, acl/acl.h "
+             "\"Several workers\"), which the Mpps out already leaves out.", "",
              "| workers | Mpps | on-CPU ns/pkt | CPU share per worker | model N x 1000/ns (Mpps) |",
              "|---|---|---|---|---|"]
     for n, s in ((1, w1), (2, w2)):
