@@ -386,6 +386,10 @@ def main(argv=None):
         if new and new["checks"]:
             kv[f"kdp_{n}_new_classified_share"] = min(
                 c["classified_share"] for c in new["checks"])
+    # Issue #6's name: the new-flow path with the largest rule count.
+    big = max(counts)
+    if f"kdp_{big}_new_vs_l3fwd_acl" in kv:
+        kv["ratio_newflow_vs_l3fwd_acl"] = kv[f"kdp_{big}_new_vs_l3fwd_acl"]
     print("targets: est >= 0.9 x l3fwd LPM, new >= 1.0 x l3fwd ACL (same rules)")
     for k, v in kv.items():
         print(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}")
