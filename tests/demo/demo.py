@@ -159,10 +159,12 @@ def demo(lab, st_path):
     n2 = st["nodes"][1]
     pol = telemetry(n2["prefix"], "/kdp/policy")
     show("echo /kdp/policy | dpdk-telemetry.py -f %s" % n2["prefix"],
-         ["enabled: %s" % pol.pop("enabled")] +
+         ["enabled: %s, rte_acl forms: %s (%s of %s programs)" % (
+             pol.get("enabled"), pol.get("fast_state", "-"),
+             pol.get("fast_programs", 0), pol.get("programs", 0))] +
          ["%s: ingress %s, egress %s" % (ep, v["ingress"] or "-",
                                           v["egress"] or "-")
-          for ep, v in sorted(pol.items())])
+          for ep, v in sorted(pol.items()) if isinstance(v, dict)])
 
 
 def main():

@@ -5,7 +5,8 @@
 # removed on exit, also on failure or Ctrl-C.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$root/${BUILD:-build}
+build=${BUILD:-build}
+[[ $build = /* ]] || build=$root/$build
 export KDP_BIN=${KDP:-$build/dp/main/kdp}
 export KDP_CNI=${KDP_CNI:-$build/kdp-cni}
 if [[ $EUID -ne 0 ]]; then
