@@ -337,8 +337,37 @@ static void test_lookup(void)
 	acl_worker_free(aw);
 }
 
+/* The key: the same for both directions and for every parse path; the
+ * fast parse fills the packet as the general one does. */
+static void test_keys(void)
+{
+	struct pkt fw = mk(6, A, B, 40000, 80, SYN);
+	struct pkt bw = mk(6, B, A, 80, 40000, SYN | ACK);
+	struct acl_flow f1 = flow_of(fw), f2 = flow_of(bw), g;
+
+	TU_CHECK(!memcmp(f1.key, f2.key, sizeof(f1.key)) && f1.hash == f2.hash &&
+		 f1.src_lo != f2.src_lo, "both directions: one key");
+	TU_CHECK(acl_flow_parse(fw.b, fw.len, &g) == 0 &&
+		 !memcmp(g.key, f1.key, sizeof(g.key)) && g.hash == f1.hash &&
+		 g.src_lo == f1.src_lo, "general parse: the same key");
+	TU_CHECK(f1.pkt.src == A && f1.pkt.dst == B && f1.pkt.sport == 40000 &&
+		 f1.pkt.dport == 80 && f1.pkt.proto == 6 &&
+		 !memcmp(&f1.pkt, &g.pkt, sizeof(g.pkt)),
+		 "pkt from the key: %08x:%u -> %08x:%u", f1.pkt.src,
+		 f1.pkt.sport, f1.pkt.dst, f1.pkt.dport);
+	TU_CHECK(f2.pkt.src == B && f2.pkt.sport == 80 && f2.pkt.dport == 40000,
+		 "the other direction's pkt");
+	/* An ICMP error from B about the packet A sent: the flow's key. */
+	struct pkt er = icmp_err(B, &fw);
+	TU_CHECK(acl_flow_parse(er.b, er.len, &g) == 0 &&
+		 g.kind == ACL_FLOW_ICMP_ERR &&
+		 !memcmp(g.key, f1.key, sizeof(g.key)) && g.hash == f1.hash,
+		 "an ICMP error carries its flow's key");
+}
+
 int main(void)
 {
+	test_keys();
 	test_lookup();
 	test_tcp();
 	test_deny();
