@@ -142,6 +142,15 @@ static bool prog_walk(const struct acl_prog *pg, uint64_t *hits,
 	uint32_t i = 0;
 
 	while (i < pg->n) {
+		/* Pass over rules whose quick conditions fail (struct
+		 * acl_quick) reading 8 bytes a rule. */
+		const struct acl_quick *q = &pg->q[i];
+
+		if (!q->walk && ((q->proto && q->proto != p->proto) ||
+				 p->dport < q->dlo || p->dport > q->dhi)) {
+			i++;
+			continue;
+		}
 		const struct acl_crule *r = &pg->r[i];
 
 		if (r->op == ACL_OP_TIER_END) {

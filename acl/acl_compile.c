@@ -543,6 +543,7 @@ static void prog_free(struct acl_prog *p)
 	for (uint32_t i = 0; i < p->n_pol; i++)
 		free(p->pol[i].name);
 	free(p->r);
+	free(p->q);
 	free(p->pol);
 	memset(p, 0, sizeof(*p));
 }
@@ -694,6 +695,32 @@ static int prog_group(struct cbuild *b, struct acl_set *s, uint32_t i,
 	return 0;
 }
 
+/* struct acl_quick of @p r: conditions rule_match() implies. */
+static struct acl_quick quick_of(const struct acl_crule *r)
+{
+	struct acl_quick q = { .dlo = 0, .dhi = UINT16_MAX };
+
+	if (r->op != ACL_OP_RULE) {
+		q.walk = 1;
+		return q;
+	}
+	if (r->proto > 0 && r->proto <= UINT8_MAX)
+		q.proto = (uint8_t)r->proto;
+	/* Only plain ranges bound the port; named ports (any port of some
+	 * pods) leave it open. */
+	const struct acl_pset *ps = &r->dst.ports;
+
+	if (r->dst.has_ports && ps->n_named == 0 && ps->n_ranges > 0) {
+		q.dlo = UINT16_MAX;
+		q.dhi = 0;
+		for (uint32_t i = 0; i < ps->n_ranges; i++) {
+			q.dlo = RTE_MIN(q.dlo, ps->lo[i]);
+			q.dhi = RTE_MAX(q.dhi, ps->hi[i]);
+		}
+	}
+	return q;
+}
+
 static int prog_build(struct cbuild *b, struct acl_prog *pg,
 		      const struct acl_plan *plan, enum acl_dir d)
 {
@@ -744,6 +771,10 @@ static int prog_build(struct cbuild *b, struct acl_prog *pg,
 		for (uint32_t i = start; i < pg->n; i++)
 			pg->r[i].pass_to = pg->n;
 	}
+	if (!(pg->q = malloc(pg->n * sizeof(*pg->q))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < pg->n; i++)
+		pg->q[i] = quick_of(&pg->r[i]);
 	return 0;
 }
 

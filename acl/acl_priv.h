@@ -66,9 +66,23 @@ struct acl_fast {
 				  *   keeps the forms of unchanged programs) */
 };
 
+/**
+ * A rule's necessary conditions in 8 bytes, for the linear walk to pass
+ * over rules that cannot match without touching the rule itself (a
+ * compiled rule is hundreds of bytes: a program of 10k rules is megabytes,
+ * and the walk was bound by reading it).
+ */
+struct acl_quick {
+	uint8_t proto;   /**< the packet's protocol must be this; 0: any */
+	uint8_t walk;    /**< 1: never skipped (tier end) */
+	uint16_t dlo, dhi; /**< the destination port must lie in [dlo, dhi] */
+	uint16_t pad;
+};
+
 struct acl_prog {
 	uint32_t n;
 	struct acl_crule *r;
+	struct acl_quick *q;     /**< [n], see struct acl_quick */
 	uint32_t n_pol;
 	struct acl_pinfo *pol;
 	/** NULL: the linear walk. Set once, after the set is published, by
