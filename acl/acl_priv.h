@@ -182,6 +182,10 @@ struct acl_worker {
 	uint64_t log_tokens, log_last_ms;
 };
 
+/** The linear walk may use AVX-512 where the CPU has it (default true;
+ * tests turn it off to run the scalar path on the same packets). */
+extern bool acl_quick_simd;
+
 /**
  * Build the rte_acl form of @p pg. @return 0, -ENOTSUP (Log rules, too
  * many tiers, notPorts with named ports, no EAL), -E2BIG (expansion too

@@ -9,6 +9,7 @@
 #include <rte_common.h>
 
 #include "acl/acl.h"
+#include "acl/acl_priv.h"
 #include "netpol_harness.h"
 
 static struct acl_set *cur;
@@ -46,6 +47,15 @@ static void cmp_one(const struct acl_world *w, const char *id,
 						 ACL_DIR_EGRESS, p);
 	bool lin = de < 0 || acl_classify_linear(cur, NULL, (uint32_t)de,
 						 ACL_DIR_INGRESS, p);
+	/* The walk's scalar rule skipping must agree with the vector one. */
+	acl_quick_simd = false;
+	bool seg = se < 0 || acl_classify_linear(cur, NULL, (uint32_t)se,
+						 ACL_DIR_EGRESS, p);
+	bool sin = de < 0 || acl_classify_linear(cur, NULL, (uint32_t)de,
+						 ACL_DIR_INGRESS, p);
+	acl_quick_simd = true;
+	TU_CHECK(seg == leg && sin == lin, "%s: scalar walk %d/%d, vector %d/%d",
+		 id, seg, sin, leg, lin);
 
 	TU_CHECK(eg == leg && in == lin,
 		 "%s: rte_acl %d/%d, linear walk %d/%d for proto %u "
