@@ -679,6 +679,20 @@ static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
 	int rc;
 
 	memcpy(cfg.defs, fdefs, sizeof(fdefs));
+	/*
+	 * ICMP type/code is the last field (its own 4-byte input group): when
+	 * no rule of the context constrains it, it is left out of the tries,
+	 * which then have four fewer levels to build and to walk. A
+	 * constraint-free field is [0, 0xffff] (the key holds type << 8 |
+	 * code); the rules keep it, rte_acl ignores fields past num_fields.
+	 */
+	bool tc_used = false;
+
+	for (uint32_t i = 0; i < n && !tc_used; i++)
+		tc_used = rules[i].field[F_TC].value.u32 != 0 ||
+			  rules[i].field[F_TC].mask_range.u32 != 0xffff;
+	if (!tc_used)
+		cfg.num_fields = F_NUM - 1;
 	if (!(f->ctx = rte_acl_create(&prm)))
 		return -rte_errno ?: -ENOMEM;
 	if ((rc = rte_acl_add_rules(f->ctx, (const struct rte_acl_rule *)rules,
