@@ -71,14 +71,12 @@ _Static_assert(sizeof(struct acl_ct_entry) == 32, "two entries a line");
  * rte_hash_crc() of the key there; the hash only has to agree with itself
  * (entries keep theirs).
  */
-static __rte_always_inline void
-acl_ct_key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
-		uint16_t dp, uint8_t proto)
+static __rte_always_inline bool
+acl_ct_key_words(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
+		 uint8_t proto, uint64_t w[2])
 {
 	bool lo = src < dst || (src == dst && sp <= dp);
-	uint64_t w[2];
 
-	f->src_lo = lo;
 	w[0] = lo ? (uint64_t)dst << 32 | src : (uint64_t)src << 32 | dst;
 	w[1] = (lo ? (uint64_t)dp << 16 | sp : (uint64_t)sp << 16 | dp) |
 	       (uint64_t)proto << 32;
@@ -88,8 +86,24 @@ acl_ct_key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
 		       offsetof(struct acl_ct_key, proto) == 12 &&
 		       RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN,
 		       "key words are the little-endian image of the key");
+	return lo;
+}
+
+/** The hash of the key words @p w (rte_hash_crc() of the key). */
+static __rte_always_inline uint32_t acl_ct_key_hash(const uint64_t w[2])
+{
+	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
+}
+
+static __rte_always_inline void
+acl_ct_key_make(struct acl_flow *f, uint32_t src, uint32_t dst, uint16_t sp,
+		uint16_t dp, uint8_t proto)
+{
+	uint64_t w[2];
+
+	f->src_lo = acl_ct_key_words(src, dst, sp, dp, proto, w);
 	memcpy(f->key, w, sizeof(w));
-	f->hash = rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
+	f->hash = acl_ct_key_hash(w);
 }
 
 /*
@@ -150,28 +164,27 @@ static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
  * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
  * or RST). Then the entry's timeout is refreshed (and a reply marked) and
  * true returned; otherwise nothing is changed and the packet must go to
- * acl_ct_packet() (or acl_ct_lookup()).
+ * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
+ * (acl_ct_key_words()), hash and direction: the pipeline's express lane
+ * keeps them in registers and never builds a struct acl_flow.
  */
-static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
-					   const struct acl_flow *f,
-					   uint32_t gen, uint64_t now)
+static __rte_always_inline bool
+acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
+	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now)
 {
-	struct acl_ct_entry *e = &aw->slot[f->hash & aw->mask];
+	struct acl_ct_entry *e = &aw->slot[hash & aw->mask];
 	uint8_t fl = e->flags;
-	uint64_t k0, k1, f0, f1;
+	uint64_t k0, k1;
 
 	memcpy(&k0, &e->k, 8);
 	memcpy(&k1, (const uint8_t *)&e->k + 8, 8);
-	memcpy(&f0, f->key, 8);
-	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
-	if (!(f->kind == ACL_FLOW_NORMAL &&
-	      (fl & (ACL_CT_F_USED | ACL_CT_F_ALLOW)) ==
+	if (!((fl & (ACL_CT_F_USED | ACL_CT_F_ALLOW)) ==
 		      (ACL_CT_F_USED | ACL_CT_F_ALLOW) &&
 	      e->gen == gen &&
 	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
 	      !acl_ct_expired(e, now)))
 		return false;
-	bool orig = f->src_lo == !!(fl & ACL_CT_F_ORIG_LO);
+	bool orig = src_lo == !!(fl & ACL_CT_F_ORIG_LO);
 
 	if (e->k.proto != IPPROTO_TCP) {
 		if (!orig)
@@ -182,11 +195,25 @@ static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
 		return true;
 	}
 	if (e->state == ACL_ST_ESTABLISHED &&
-	    !(f->tcp_flags & (ACL_TCP_SYN | ACL_TCP_FIN | ACL_TCP_RST))) {
+	    !(tcp_flags & (ACL_TCP_SYN | ACL_TCP_FIN | ACL_TCP_RST))) {
 		e->expire = (uint32_t)now + aw->tmo_tcp_est_ms;
 		return true;
 	}
 	return false;
+}
+
+/** acl_ct_hit_key() for a parsed flow (only ACL_FLOW_NORMAL ones hit). */
+static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
+					   const struct acl_flow *f,
+					   uint32_t gen, uint64_t now)
+{
+	uint64_t f0, f1;
+
+	memcpy(&f0, f->key, 8);
+	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
+	return f->kind == ACL_FLOW_NORMAL &&
+	       acl_ct_hit_key(aw, f->hash, f0, f1, f->src_lo, f->tcp_flags,
+			      gen, now);
 }
 
 #endif /* KDP_ACL_CT_FAST_H */

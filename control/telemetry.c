@@ -102,6 +102,7 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
 	rte_tel_data_add_dict_u64(d, "punted", s->punted);
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	rte_tel_data_add_dict_u64(d, "express", s->express);
 	/* Leak checks: per-lcore caches count as available, so in_use is
 	 * what rings, queues and the control side really hold. */
 	if (tel_ctl->pods.mp) {

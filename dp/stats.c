@@ -49,5 +49,6 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->busy_cycles += s->busy_cycles;
 		out->handoff_out += s->handoff_out;
 		out->handoff_in += s->handoff_in;
+		out->express += s->express;
 	}
 }

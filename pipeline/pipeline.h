@@ -14,6 +14,15 @@
  * conntrack for every packet from or to a local pod, classification for
  * the first packet of a flow.
  *
+ * The express lane (pipeline.c) runs first on bursts from pod ports and
+ * the uplink: it forwards the longest prefix of the burst in which every
+ * packet is the common case (valid IPv4, UDP or TCP, the pod's own
+ * addresses or IPIP from a known node, a resolved routed hop, an
+ * established flow's conntrack hit) in two passes, and hands the rest of
+ * the burst to the stages above. Same frames, same counters (tests/unit/
+ * pipeline/test_express.c compares the two on random traffic);
+ * /kdp/stats "express" counts what it forwarded.
+ *
  * Outputs are buffered per tx port in the context and sent by
  * pl_ctx_flush(); golden-packet tests read the buffers instead.
  *
@@ -73,6 +82,9 @@ struct pl_ctx {
 	struct acl_worker *acl;   /**< conntrack + policy state, or NULL */
 	const struct pl_handoff *ho; /**< rings to the other workers, or NULL */
 	uint16_t wid;             /**< this worker's index in @c ho */
+	bool no_express;          /**< general stages only (tests compare) */
+	/** Per input port: bursts before the express lane runs again. */
+	uint16_t express_rest[RTE_MAX_ETHPORTS];
 	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
 };
 
