@@ -285,11 +285,19 @@ bool acl_classify_decide(const struct acl_set *s, struct acl_worker *aw,
 			       hits_row(s, aw), res);
 }
 
+/*
+ * TSC cycles to ms by a multiply and shift: the division it replaces cost
+ * ~2 % of a worker's time (called twice per poll iteration). The factor
+ * is 2^64 / cycles-per-ms rounded down, so a result is at most one ms
+ * behind the exact quotient, never ahead, and the clock stays monotonic.
+ */
 uint64_t acl_now_ms(void)
 {
-	static uint64_t per_ms;
+	static uint64_t inv;
 
-	if (unlikely(per_ms == 0))
-		per_ms = rte_get_tsc_hz() / 1000 ?: 1;
-	return rte_get_tsc_cycles() / per_ms;
+	if (unlikely(inv == 0)) {
+		uint64_t per_ms = rte_get_tsc_hz() / 1000 ?: 1;
+		inv = per_ms == 1 ? UINT64_MAX : UINT64_MAX / per_ms;
+	}
+	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() * inv) >> 64);
 }
