@@ -34,7 +34,17 @@
  * category = tier (<= 16 tiers). One rte_acl_classify() returns each
  * tier's first matching rule; the decision walks the tiers (no match →
  * tier end, Pass → next tier). Programs built from the same plan share one
- * context. Programs with Log rules (not terminal), more than 16 tiers,
+ * context. A context is built for its programs' own side only (struct
+ * acl_scope): an ingress program classifies packets to its endpoint, an
+ * egress one packets from it, so the destination (source) field admits
+ * the /26 blocks of the group's endpoints and nothing else. Rules whose
+ * addresses lie elsewhere drop out of the trie: with 10k random rules in
+ * one GlobalNetworkPolicy, 1.2k rte_acl rules remain and the build takes
+ * 95 ms instead of 3.9 s. Hence the contract of acl_classify() and
+ * acl_classify_bulk(): the packet's destination (ingress) or source
+ * (egress) is one of the endpoint's addresses, as the pipeline guarantees
+ * (FIB next hop, anti-spoofing). A kept form (acl_set_update()) must cover
+ * its new group's blocks, or is rebuilt. Programs with Log rules (not terminal), more than 16 tiers,
  * notPorts with named ports, an expansion over 2^18 rte_acl rules, or any
  * rte_acl failure keep the linear first-match walk, which remains the
  * reference (acl_classify_linear()) and is checked against acl_eval() and
@@ -44,7 +54,7 @@
  * restart at zero when tables are republished).
  *
  * Background rte_acl build (acl_bg.c). The rte_acl build costs ~0.2 s per
- * 1k rules and ~4 s at 10k; the linear programs take milliseconds. So
+ * 1k rules in scope and ~4 s at 10k; the linear programs take milliseconds. So
  * acl_set_build()/acl_set_update() compile the linear programs only, the
  * set is published at once (new flows use the linear walk meanwhile), and
  * with rte_acl wanted a detached thread builds the forms, one per plan.
@@ -361,7 +371,9 @@ void acl_worker_free(struct acl_worker *aw);
 /**
  * Classify a new flow for endpoint @p ep of @p s in direction @p d: the
  * first-match walk of the compiled program. Counts the deciding rule and
- * logs (rate-limited) matching Log rules. Safe on a worker.
+ * logs (rate-limited) matching Log rules. Safe on a worker. The packet's
+ * destination (ingress) or source (egress) must be one of the endpoint's
+ * addresses ("Fast path": the rte_acl form sees no other).
  * @return true when allowed.
  */
 bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,

@@ -102,7 +102,8 @@ static void *bg_main(void *arg)
 
 		if (s->fast[g]) /* kept from the previous set */
 			continue;
-		int rc = acl_fast_build(pg, &s->fast[g]);
+		int rc = acl_fast_build(pg, s->grp_scope ? &s->grp_scope[g] :
+						   NULL, &s->fast[g]);
 
 		/* Any failure leaves the group on the linear walk, which is
 		 * always correct; only unexpected ones make the state

@@ -778,6 +778,65 @@ static int prog_build(struct cbuild *b, struct acl_prog *pg,
 	return 0;
 }
 
+/*
+ * Each group's scope (struct acl_scope): the /26 blocks of its endpoints'
+ * addresses, on the destination side for ingress, the source side for
+ * egress. A form kept from the previous set (prev_fast()) stays only if
+ * it was built for at least these blocks: an endpoint that joined the
+ * group in a new block needs a new form, built in the background.
+ */
+static int cmp_base(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+static int grp_scopes(struct acl_set *s, const struct ctl_pod *const *eps)
+{
+	uint32_t n_prog = s->n_ep * ACL_DIR_MAX;
+
+	if (!(s->grp_scope = calloc(s->n_fast + 1, sizeof(*s->grp_scope))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n_prog; i++) {
+		uint32_t g = s->prog_grp[i];
+		const struct ctl_pod *ep = eps[i / ACL_DIR_MAX];
+
+		if (g == UINT32_MAX || !ep)
+			continue;
+		struct acl_scope *sc = &s->grp_scope[g];
+		uint32_t *nv = realloc(sc->base,
+				       (sc->n + ep->n_ips + 1) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		sc->base = nv;
+		sc->side = i % ACL_DIR_MAX == ACL_DIR_INGRESS ? ACL_SCOPE_DST :
+							       ACL_SCOPE_SRC;
+		for (size_t j = 0; j < ep->n_ips; j++)
+			sc->base[sc->n++] = ep->ips[j] & ~(ACL_SCOPE_BLOCK - 1);
+	}
+	for (uint32_t g = 0; g < s->n_fast; g++) {
+		struct acl_scope *sc = &s->grp_scope[g];
+		uint32_t k = 0;
+
+		if (sc->n)
+			qsort(sc->base, sc->n, sizeof(*sc->base), cmp_base);
+		for (uint32_t j = 0; j < sc->n; j++)
+			if (k == 0 || sc->base[k - 1] != sc->base[j])
+				sc->base[k++] = sc->base[j];
+		sc->n = k;
+		if (!s->fast[g] || acl_scope_covers(&s->fast[g]->scope, sc))
+			continue;
+		acl_fast_put(s->fast[g]);
+		s->fast[g] = NULL;
+		for (uint32_t i = 0; i < n_prog; i++)
+			if (s->prog_grp[i] == g)
+				s->prog[i].fast = NULL;
+	}
+	return 0;
+}
+
 static void plans_free(struct cbuild *b)
 {
 	struct plan_fast *pf, *tmp;
@@ -837,7 +896,8 @@ static struct acl_set *set_build(struct cbuild *b,
 	}
 	s->n_ids = b->next_id;
 	s->hits = calloc((size_t)s->n_workers * s->n_ids + 1, sizeof(uint64_t));
-	if (!s->hits || (rc = deps_keep(b, s)))
+	if (!s->hits || (rc = deps_keep(b, s)) ||
+	    (rte_acl && (rc = grp_scopes(s, eps))))
 		goto fail;
 	memo_free(b);
 	plans_free(b);
@@ -910,6 +970,9 @@ void acl_set_destroy(struct acl_set *s)
 	free(s->fast);
 	free(s->grp_prog);
 	free(s->prog_grp);
+	for (uint32_t i = 0; s->grp_scope && i < s->n_fast; i++)
+		free(s->grp_scope[i].base);
+	free(s->grp_scope);
 	free(s->hits);
 	for (uint32_t i = 0; i < s->n_dep_sel; i++)
 		free(s->dep_sel[i].ips);

@@ -359,8 +359,10 @@ static int side_named(struct sboxes *out, const struct acl_pset *ps,
 	return rc;
 }
 
-/* One side of a rule as boxes. -ENOTSUP: not expressible. */
-static int side_boxes(struct sboxes *out, const struct acl_cent *c)
+/* One side of a rule as boxes, its addresses within @p scope (NULL:
+ * all). -ENOTSUP: not expressible. */
+static int side_boxes(struct sboxes *out, const struct acl_cent *c,
+		      const struct ivl *scope)
 {
 	struct ivl ips = { 0 }, allowed = { 0 }, neg = { 0 };
 	int rc;
@@ -373,6 +375,7 @@ static int side_boxes(struct sboxes *out, const struct acl_cent *c)
 	    (rc = ivl_apply_iset(&ips, &c->not_nets, true)) ||
 	    (c->has_sel && (rc = ivl_apply_iset(&ips, &c->sel, false))) ||
 	    (rc = ivl_apply_iset(&ips, &c->not_sel, true)) ||
+	    (scope && (rc = ivl_apply(&ips, scope, ivl_and))) ||
 	    (rc = ivl_one(&allowed, 0, UINT16_MAX)) ||
 	    (rc = ivl_from_ports(&neg, &c->not_ports)) ||
 	    (rc = ivl_apply(&allowed, &neg, ivl_sub)))
@@ -517,7 +520,8 @@ static uint32_t proto_count(const struct ivl *p, int fixed)
 	return n;
 }
 
-static int rexp_build(struct rexp *e, const struct acl_crule *r)
+static int rexp_build(struct rexp *e, const struct acl_crule *r,
+		      const struct ivl *src_scope, const struct ivl *dst_scope)
 {
 	int rc;
 
@@ -525,8 +529,8 @@ static int rexp_build(struct rexp *e, const struct acl_crule *r)
 	if (r->never)
 		return 0;
 	if ((rc = proto_boxes(e->p, &e->n_p, r)) ||
-	    (rc = side_boxes(&e->src, &r->src)) ||
-	    (rc = side_boxes(&e->dst, &r->dst)))
+	    (rc = side_boxes(&e->src, &r->src, src_scope)) ||
+	    (rc = side_boxes(&e->dst, &r->dst, dst_scope)))
 		goto fail;
 	for (uint32_t a = 0; a < e->n_p && rc == 0; a++)
 		rc = ivl_prefixes(&e->p[a].proto);
@@ -641,7 +645,43 @@ static void fast_free(struct acl_fast *f)
 		return;
 	rte_acl_free(f->ctx);
 	free(f->tier_end);
+	free(f->scope.base);
 	free(f);
+}
+
+bool acl_scope_covers(const struct acl_scope *have,
+		      const struct acl_scope *need)
+{
+	uint32_t i = 0;
+
+	if (have->side == ACL_SCOPE_NONE)
+		return true;
+	if (have->side != need->side)
+		return false;
+	for (uint32_t j = 0; j < need->n; j++) {
+		while (i < have->n && have->base[i] < need->base[j])
+			i++;
+		if (i == have->n || have->base[i] != need->base[j])
+			return false;
+	}
+	return true;
+}
+
+/* The blocks of @p sc as intervals (sorted, disjoint: adjacent merged). */
+static int scope_ivl(struct ivl *l, const struct acl_scope *sc)
+{
+	l->n = 0;
+	if (!(l->v = malloc((sc->n + 1) * sizeof(*l->v))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < sc->n; i++) {
+		uint32_t lo = sc->base[i], hi = lo + (ACL_SCOPE_BLOCK - 1);
+
+		if (l->n && (uint64_t)l->v[l->n - 1].hi + 1 == lo)
+			l->v[l->n - 1].hi = hi;
+		else
+			l->v[l->n++] = (struct iv){ lo, hi };
+	}
+	return 0;
 }
 
 void acl_fast_get(struct acl_fast *f)
@@ -703,11 +743,14 @@ static int fast_ctx(struct acl_fast *f, const struct frule *rules, uint32_t n)
 	return 0;
 }
 
-int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out)
+int acl_fast_build(const struct acl_prog *pg, const struct acl_scope *sc,
+		   struct acl_fast **out)
 {
 	struct acl_fast *f = NULL;
 	struct rexp *ex = NULL;
 	struct frule *rules = NULL;
+	struct ivl scope = { 0 };
+	const struct ivl *ss = NULL, *ds = NULL;
 	uint64_t total = 0;
 	uint32_t tier = 0, k = 0;
 	int rc = 0;
@@ -721,6 +764,18 @@ int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out)
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (sc && sc->side != ACL_SCOPE_NONE) {
+		if ((rc = scope_ivl(&scope, sc)))
+			goto out;
+		*(sc->side == ACL_SCOPE_SRC ? &ss : &ds) = &scope;
+		f->scope = *sc;
+		f->scope.base = malloc((sc->n + 1) * sizeof(*sc->base));
+		if (!f->scope.base) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(f->scope.base, sc->base, sc->n * sizeof(*sc->base));
+	}
 	for (uint32_t i = 0; i < pg->n; i++) {
 		const struct acl_crule *r = &pg->r[i];
 
@@ -732,7 +787,7 @@ int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out)
 			rc = -ENOTSUP;
 			goto out;
 		}
-		if ((rc = rexp_build(&ex[i], r)))
+		if ((rc = rexp_build(&ex[i], r, ss, ds)))
 			goto out;
 		total += ex[i].count;
 		if (total > FAST_PROG_MAX) {
@@ -769,6 +824,7 @@ out:
 		rexp_clear(&ex[i]);
 	free(ex);
 	free(rules);
+	ivl_clear(&scope);
 	if (rc) {
 		fast_free(f);
 		return rc;

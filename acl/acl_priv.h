@@ -54,6 +54,29 @@ struct acl_pinfo {
 	uint32_t n_rules;
 };
 
+/**
+ * The addresses a group's programs can see on their own side: an ingress
+ * program only classifies packets to its endpoint (the FIB chose it by
+ * the destination), an egress program only packets from it (anti-spoofing
+ * checked the source). The rte_acl form is built for those addresses
+ * only, widened to the /26 blocks they lie in (Calico's block size), so
+ * that a pod added in a block keeps the form: rules that cannot match
+ * there cost neither build time nor trie depth (acl/acl.h "Fast path").
+ */
+enum acl_scope_side { ACL_SCOPE_NONE, ACL_SCOPE_SRC, ACL_SCOPE_DST };
+
+#define ACL_SCOPE_BLOCK 64u /* addresses per block (/26) */
+
+struct acl_scope {
+	uint8_t side;     /**< enum acl_scope_side */
+	uint32_t n;       /**< blocks */
+	uint32_t *base;   /**< sorted, distinct block bases (host order) */
+};
+
+/** Does @p have admit every address @p need admits? */
+bool acl_scope_covers(const struct acl_scope *have,
+		      const struct acl_scope *need);
+
 /** The rte_acl form of a program (acl_fast.c); shared by the programs
  * of one set built from the same plan (their rule indexes coincide). */
 struct acl_fast {
@@ -64,6 +87,7 @@ struct acl_fast {
 	uint32_t n_rules;        /**< rte_acl rules */
 	unsigned int refs;       /**< atomic: the sets holding it (an update
 				  *   keeps the forms of unchanged programs) */
+	struct acl_scope scope;  /**< what it was built for (a copy) */
 };
 
 /**
@@ -132,6 +156,7 @@ struct acl_set {
 				  *   builder (read after fast_done) */
 	uint32_t *grp_prog;      /**< [group]: the program it is built from */
 	uint32_t *prog_grp;      /**< [program]: its group, or UINT32_MAX */
+	struct acl_scope *grp_scope; /**< [group]: its endpoints' blocks */
 	/* Background build (acl_bg.c). refs counts the owner and a running
 	 * builder: whichever drops the last reference frees the set. */
 	unsigned int refs;       /**< atomic */
@@ -187,11 +212,13 @@ struct acl_worker {
 extern bool acl_quick_simd;
 
 /**
- * Build the rte_acl form of @p pg. @return 0, -ENOTSUP (Log rules, too
- * many tiers, notPorts with named ports, no EAL), -E2BIG (expansion too
- * large), -ENOMEM or an rte_acl error; the program then stays linear.
+ * Build the rte_acl form of @p pg for packets within @p sc (NULL or
+ * ACL_SCOPE_NONE: all). @return 0, -ENOTSUP (Log rules, too many tiers,
+ * notPorts with named ports, no EAL), -E2BIG (expansion too large),
+ * -ENOMEM or an rte_acl error; the program then stays linear.
  */
-int acl_fast_build(const struct acl_prog *pg, struct acl_fast **out);
+int acl_fast_build(const struct acl_prog *pg, const struct acl_scope *sc,
+		   struct acl_fast **out);
 /** Take a reference to @p f (any thread). */
 void acl_fast_get(struct acl_fast *f);
 /** Drop a reference to @p f; the last frees it (any thread). NULL: no-op. */

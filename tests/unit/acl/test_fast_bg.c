@@ -365,6 +365,80 @@ out:
 	acl_world_free(nopods);
 }
 
+/*
+ * Scopes (struct acl_scope): a form is built for its group's /26 blocks.
+ * A pod that joins program 1's group from another block needs a new form
+ * (the kept one left out the rules that only match there); one that joins
+ * program 2's group in the block it already covers keeps it. Verdicts to
+ * the new pods must be the linear walk's, before and after the rebuild.
+ */
+static int compare_to(const struct acl_set *s, uint32_t ep, int k,
+		      uint32_t ip, const char *what)
+{
+	unsigned int seed = 5;
+	int denied = 0;
+
+	for (int i = 0; i < 3000; i++) {
+		struct acl_pkt p = packet(k, &seed);
+
+		p.dst = ip;
+		bool got = acl_classify(s, NULL, ep, ACL_DIR_INGRESS, &p);
+		bool want = acl_classify_linear(s, NULL, ep, ACL_DIR_INGRESS,
+						&p);
+
+		TU_CHECK(got == want, "%s: packet %d: %d, linear %d", what, i,
+			 got, want);
+		denied += !want;
+	}
+	return denied;
+}
+
+static void test_scope(struct acl_world *w)
+{
+	struct acl_world *nopods = world(false);
+	struct acl_set *a = build(w, 17, true), *u = NULL;
+	const struct ctl_pod *eps[K + 2];
+	struct ctl_pod far = { 0 }, near = { 0 };
+	char err[128] = "";
+
+	for (int k = 0; k < K; k++)
+		eps[k] = &pods[k];
+	if (!a || acl_set_fast_wait(a) != ACL_FAST_READY) {
+		TU_CHECK(0, "scope: first set not ready");
+		goto out;
+	}
+	mkpod(&far, "far", "p1", 0x0a0100c8u);  /* 10.1.0.200: another /26 */
+	mkpod(&near, "near", "p2", 0x0a010032u); /* 10.1.0.50: the same /26 */
+	eps[K] = &far;
+	eps[K + 1] = &near;
+	struct acl_pod_change add[2] = { { NULL, &far }, { NULL, &near } };
+
+	u = acl_set_update(a, nopods, eps, K + 2, 2, 18, true, add, 2, err,
+			   sizeof(err));
+	TU_CHECK(u, "scope update: %s", err);
+	if (!u)
+		goto out;
+	TU_CHECK(!u->prog[1 * ACL_DIR_MAX + ACL_DIR_INGRESS].fast &&
+		 u->prog[2 * ACL_DIR_MAX + ACL_DIR_INGRESS].fast,
+		 "scope: group 1 must rebuild (%p), group 2 keep (%p)",
+		 (void *)u->prog[1 * ACL_DIR_MAX + ACL_DIR_INGRESS].fast,
+		 (void *)u->prog[2 * ACL_DIR_MAX + ACL_DIR_INGRESS].fast);
+	compare_to(u, K, 1, far.ips[0], "far pod, rebuilding");
+	TU_CHECK(acl_set_fast_wait(u) == ACL_FAST_READY, "scope rebuild");
+	TU_CHECK(u->prog[K * ACL_DIR_MAX + ACL_DIR_INGRESS].fast,
+		 "far pod has no form");
+	int d = compare_to(u, K, 1, far.ips[0], "far pod, rebuilt");
+	TU_CHECK(d > 0, "no packet to the far pod denied: proves little");
+	compare_to(u, K + 1, 2, near.ips[0], "near pod, kept form");
+	compare_to(u, 1, 1, pod_ip(1), "pod 1, rebuilt form");
+out:
+	acl_set_free(a);
+	acl_set_free(u);
+	unpod(&far);
+	unpod(&near);
+	acl_world_free(nopods);
+}
+
 /* "linear": no builder; a set with nothing to build is ready at once. */
 static void test_none(const struct acl_world *w)
 {
@@ -405,6 +479,7 @@ int main(int argc, char **argv)
 	test_free_while_building(w, full);
 	test_supersede(w);
 	test_update(w);
+	test_scope(w);
 	test_none(w);
 	acl_fast_drain();
 	acl_world_free(w);
