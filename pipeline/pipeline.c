@@ -901,6 +901,7 @@ struct pl_express_pkt {
 	uint64_t w[2];   /* conntrack key words */
 	uint32_t hash;
 	uint8_t lo, tcp_flags;
+	uint8_t owner;   /* the worker owning the flow (pipeline.h) */
 };
 
 /* What pass 1 needs of the worker's conntrack, copied into locals: the
@@ -925,8 +926,8 @@ pl_express_ct(const struct pl_ctx *c, const struct acl_worker *aw)
 
 /*
  * Key the UDP or TCP flow of @p ip, whose datagram has @p l3len bytes in
- * the segment (acl_flow_parse_common()'s test), and prefetch its slot.
- * False for any other protocol, or a flow another worker owns.
+ * the segment (acl_flow_parse_common()'s test), find its owner worker and,
+ * when it is this one, prefetch its slot. False for any other protocol.
  */
 static __rte_always_inline bool
 pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
@@ -946,11 +947,24 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 	x->lo = acl_ct_key_words(src, dst, (uint16_t)(l4[0] << 8 | l4[1]),
 				 (uint16_t)(l4[2] << 8 | l4[3]), proto, x->w);
 	x->hash = acl_ct_key_hash(x->w);
-	if (ct->n_workers > 1 &&
-	    (uint16_t)(((uint64_t)x->hash * ct->n_workers) >> 32) != ct->wid)
-		return false;
-	rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+	x->owner = ct->n_workers > 1 ?
+		   (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32) :
+		   (uint8_t)ct->wid;
+	if (likely(x->owner == ct->wid))
+		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
 	return true;
+}
+
+/* A policed packet of a flow another worker owns, handed over as the
+ * general path's policy stage does (pl_handoff_drain() takes it). */
+static __rte_always_inline void
+pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
+		   uint16_t in_port, uint8_t flags, uint8_t owner)
+{
+	m->port = in_port;
+	m->hash.usr = flags;
+	ho->owner[ho->n] = owner;
+	ho->m[ho->n++] = m;
 }
 
 static __rte_always_inline bool
@@ -963,7 +977,8 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 
 static __rte_always_inline uint16_t
 pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
-	       const struct pl_ep *ep, struct rte_mbuf **pkts, uint16_t n)
+	       const struct pl_ep *ep, uint16_t in_port,
+	       struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
@@ -1028,9 +1043,18 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	/* Locals: the frame stores below could alias the tables' fields. */
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
+	struct rte_mbuf *out[PL_BURST];
+	struct pl_ho_list ho;
 	uint32_t n_encap = 0;
-	uint16_t i;
+	uint16_t i, n_out = 0;
+
+	ho.n = 0;
 	for (i = 0; i < k; i++) {
+		if (aw != NULL && x[i].owner != ct.wid) {
+			pl_express_handoff(&ho, pkts[i], in_port, 0,
+					   x[i].owner);
+			continue;
+		}
 		if (unlikely(nhs[i] >= n_nh))
 			break;
 		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
@@ -1038,10 +1062,11 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		if (unlikely(!pl_route_fast(c, t, &nhv[nhs[i]], pkts[i],
 					    &n_encap)))
 			break;
+		out[n_out++] = pkts[i]; /* pl_route_fast() set m->port */
 	}
-	/* pl_route_fast() set m->port; queue in order. */
-	uint16_t n_out = i;
-	pl_stage_drain(c, pkts, &n_out);
+	if (unlikely(ho.n != 0))
+		pl_handoff_send(c, in_port, &ho);
+	pl_stage_drain(c, out, &n_out);
 	c->st->ipip_encap += n_encap;
 	return i;
 }
@@ -1130,8 +1155,11 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
 	struct rte_mbuf *out[PL_BURST];
+	struct pl_ho_list ho;
 	uint16_t n_out = 0, i;
 	uint32_t n_encap = 0;
+
+	ho.n = 0;
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
@@ -1139,10 +1167,16 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		if (unlikely(nhs[i] >= n_nh))
 			break;
 		const struct pl_nh *nh = &nhv[nhs[i]];
-		if (unlikely(nh->kind != PL_NH_POD || ip->time_to_live <= 1 ||
-			     !(pl_neigh_load(nh->neigh) & PL_NEIGH_VALID)))
+		/* To a local pod, so policed: a flow another worker owns is
+		 * handed over decapsulated, as after pl_uplink_in(). */
+		bool mine = aw == NULL || x[i].owner == ct.wid;
+		if (unlikely(nh->kind != PL_NH_POD ||
+			     (mine && (ip->time_to_live <= 1 ||
+				       !(pl_neigh_load(nh->neigh) &
+					 PL_NEIGH_VALID)))))
 			break;
-		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
+		if (mine && aw != NULL &&
+		    unlikely(!pl_express_hit(aw, &x[i], gen, now)))
 			break;
 		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
 		uint32_t otlen = rte_be_to_cpu_16(
@@ -1151,6 +1185,10 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		if (avail > otlen)
 			rte_pktmbuf_trim(m, avail - otlen);
 		encap_ipip_pop(m, hl);
+		if (!mine) {
+			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
+			continue;
+		}
 		if (likely(pl_route_fast(c, t, nh, m, &n_encap))) {
 			out[n_out++] = m;
 			continue;
@@ -1159,6 +1197,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		pl_stage_drain(c, out, &n_out);
 		pl_route_one(c, t, m, nhs[i], in_port, false);
 	}
+	if (unlikely(ho.n != 0))
+		pl_handoff_send(c, in_port, &ho);
 	pl_stage_drain(c, out, &n_out);
 	c->st->ipip_decap += i;
 	return i;
@@ -1191,7 +1231,7 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	if (likely(c->express_rest[in_port] == 0) && !c->no_express) {
 		uint16_t done = 0;
 		if (ep != NULL && ep->n_ips > 0)
-			done = pl_express_pod(c, t, ep, pkts, n);
+			done = pl_express_pod(c, t, ep, in_port, pkts, n);
 		else if (role == PL_PORT_UPLINK)
 			done = pl_express_uplink(c, t, in_port, pkts, n);
 		c->st->express += done;

@@ -316,14 +316,23 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 
 /* ------------------------------------------------------------- the run */
 
-struct side {
+/* One way of running the pipeline: worker 0 receives every burst; with
+ * two workers, worker 1 finishes the flows it owns (pl_handoff_drain()). */
+struct worker {
 	struct pl_ctx ctx;
 	struct dp_lcore_stats st __rte_cache_aligned;
 	struct acl_worker *aw;
 	struct rte_ring *punt;
 };
 
-static int compare_out(struct side *e, struct side *g, unsigned long burst)
+struct side {
+	struct worker w[2];
+	unsigned int n_workers;
+	struct pl_handoff *ho;
+};
+
+static int compare_worker(struct worker *e, struct worker *g,
+			  unsigned long burst)
 {
 	int bad = 0;
 
@@ -390,61 +399,78 @@ static int compare_out(struct side *e, struct side *g, unsigned long burst)
 		}
 	if (e->st.ipip_encap != g->st.ipip_encap ||
 	    e->st.ipip_decap != g->st.ipip_decap ||
-	    e->st.icmp_sent != g->st.icmp_sent) {
-		fprintf(stderr, "FAIL burst %lu: encap/decap/icmp counts\n",
-			burst);
+	    e->st.icmp_sent != g->st.icmp_sent ||
+	    e->st.handoff_out != g->st.handoff_out ||
+	    e->st.handoff_in != g->st.handoff_in) {
+		fprintf(stderr, "FAIL burst %lu: encap/decap/icmp/handoff "
+			"counts\n", burst);
 		bad = 1;
 	}
 	return bad;
 }
 
-static int side_init(struct side *s, unsigned int id, bool express)
+static int side_init(struct side *s, unsigned int id, bool express,
+		     unsigned int n_workers)
 {
 	struct acl_ct_conf cc;
 	char name[32];
 
 	memset(s, 0, sizeof(*s));
+	s->n_workers = n_workers;
+	if (n_workers > 1 && !(s->ho = pl_handoff_create(n_workers, 1024)))
+		return -1;
 	acl_ct_conf_default(&cc);
 	cc.max_flows = 4096;
-	snprintf(name, sizeof(name), "ex_punt%u", id);
-	s->punt = rte_ring_create(name, 1024, SOCKET_ID_ANY,
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	s->aw = acl_worker_create(&cc, id);
-	if (s->punt == NULL || s->aw == NULL)
-		return -1;
-	pl_ctx_init(&s->ctx, &s->st, mp, s->punt, 0);
-	s->ctx.acl = s->aw;
-	s->ctx.no_express = !express;
+	for (unsigned int i = 0; i < n_workers; i++) {
+		struct worker *w = &s->w[i];
+
+		snprintf(name, sizeof(name), "ex_punt%u_%u", id, i);
+		w->punt = rte_ring_create(name, 1024, SOCKET_ID_ANY,
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->aw = acl_worker_create(&cc, id * 2 + i);
+		if (w->punt == NULL || w->aw == NULL)
+			return -1;
+		pl_ctx_init(&w->ctx, &w->st, mp, w->punt, (uint16_t)i);
+		w->ctx.acl = w->aw;
+		w->ctx.no_express = !express;
+		if (s->ho)
+			pl_ctx_set_handoff(&w->ctx, s->ho, (uint16_t)i);
+	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void side_free(struct side *s)
+{
+	for (unsigned int i = 0; i < s->n_workers; i++) {
+		acl_worker_free(s->w[i].aw);
+		rte_ring_free(s->w[i].punt);
+	}
+	pl_handoff_free(s->ho);
+}
+
+/* N_BURSTS random bursts through both sides; the policy changes halfway. */
+static int run(unsigned int n_workers)
 {
 	struct side e, g;
 	unsigned long fwd_e = 0;
 	int bad = 0;
 
-	(void)argc;
-	if (golden_eal_init("pipeline_express") < 0) {
-		fprintf(stderr, "FAIL: EAL init\n");
-		return 1;
-	}
-	mp = rte_pktmbuf_pool_create("ex_mp", 4095, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (mp == NULL || build_tables() != 0 || side_init(&e, 0, true) ||
-	    side_init(&g, 1, false)) {
+	if (side_init(&e, 2 * n_workers, true, n_workers) ||
+	    side_init(&g, 2 * n_workers + 1, false, n_workers)) {
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
 	srand(7);
+	memset(tcp_stage, 0, sizeof(tcp_stage));
+	kinds_denied = 1u << 2 | 1u << 6;
 	struct acl_set *old = NULL;
 	for (unsigned long burst = 0; burst < N_BURSTS && !bad; burst++) {
 		if (burst == N_BURSTS / 2) {
 			old = tables.acl;
 			tables.acl = build_policy(1);
-			kinds_denied |= 1u << 0 | 1u << 5;
 			if (tables.acl == NULL)
 				return 1;
+			kinds_denied |= 1u << 0 | 1u << 5;
 		}
 		/* x/b's neighbor entry goes away now and then (a hold). */
 		set_neigh(S_B, MAC_B, burst % 97 != 50);
@@ -486,43 +512,83 @@ int main(int argc, char **argv)
 			}
 			k++;
 		}
-		e.ctx.icmp_tokens = g.ctx.icmp_tokens = 1000;
-		pl_process_burst(&e.ctx, &tables, port, pe, n);
-		pl_process_burst(&g.ctx, &tables, port, pg, n);
-		for (uint16_t p = 0; p < N_PORTS; p++)
-			fwd_e += e.ctx.tx[p].n;
-		bad |= compare_out(&e, &g, burst);
+		for (unsigned int i = 0; i < n_workers; i++)
+			e.w[i].ctx.icmp_tokens = g.w[i].ctx.icmp_tokens = 1000;
+		pl_process_burst(&e.w[0].ctx, &tables, port, pe, n);
+		pl_process_burst(&g.w[0].ctx, &tables, port, pg, n);
+		if (n_workers > 1) {
+			pl_handoff_drain(&e.w[1].ctx, &tables);
+			pl_handoff_drain(&g.w[1].ctx, &tables);
+		}
+		for (unsigned int i = 0; i < n_workers; i++) {
+			for (uint16_t p = 0; p < N_PORTS; p++)
+				fwd_e += e.w[i].ctx.tx[p].n;
+			bad |= compare_worker(&e.w[i], &g.w[i], burst);
+		}
 	}
 	set_neigh(S_B, MAC_B, true);
 
-	printf("forwarded %lu, express %lu, general-only context express %lu; "
-	       "policy_deny %lu, ct_invalid %lu, ip_cksum %lu, spoof %lu\n",
-	       fwd_e, (unsigned long)e.st.express,
-	       (unsigned long)g.st.express,
-	       (unsigned long)e.st.drop[DP_DROP_POLICY_DENY],
-	       (unsigned long)e.st.drop[DP_DROP_CT_INVALID],
-	       (unsigned long)e.st.drop[DP_DROP_IP_CKSUM],
-	       (unsigned long)(e.st.drop[DP_DROP_SPOOF_SRC_IP] +
-			       e.st.drop[DP_DROP_SPOOF_SRC_MAC]));
-	if (!bad && g.st.express != 0) {
-		fprintf(stderr, "FAIL: the general-only context used the lane\n");
+	uint64_t ex = e.w[0].st.express, gx = g.w[0].st.express;
+	printf("%u worker(s): forwarded %lu, express %lu, general-only "
+	       "express %lu; handed over %lu; policy_deny %lu, ct_invalid "
+	       "%lu, ip_cksum %lu\n", n_workers, fwd_e, (unsigned long)ex,
+	       (unsigned long)gx, (unsigned long)e.w[0].st.handoff_out,
+	       (unsigned long)(e.w[0].st.drop[DP_DROP_POLICY_DENY] +
+			       e.w[1].st.drop[DP_DROP_POLICY_DENY]),
+	       (unsigned long)(e.w[0].st.drop[DP_DROP_CT_INVALID] +
+			       e.w[1].st.drop[DP_DROP_CT_INVALID]),
+	       (unsigned long)e.w[0].st.drop[DP_DROP_IP_CKSUM]);
+	if (!bad && gx != 0) {
+		fprintf(stderr, "FAIL: the general-only side used the lane\n");
 		bad = 1;
 	}
-	if (!bad && e.st.express * 2 < fwd_e) {
+	/* Packets the lane hands over count as its own (express). */
+	if (!bad && ex * 2 < fwd_e) {
 		fprintf(stderr, "FAIL: the lane took under half the frames "
 			"forwarded: the comparison proves little\n");
 		bad = 1;
 	}
-	if (!bad && (e.st.drop[DP_DROP_POLICY_DENY] == 0 ||
-		     e.st.drop[DP_DROP_CT_INVALID] == 0)) {
+	if (!bad && n_workers > 1 && e.w[0].st.handoff_out * 4 < fwd_e) {
+		fprintf(stderr, "FAIL: few frames handed over\n");
+		bad = 1;
+	}
+	if (!bad && (e.w[0].st.drop[DP_DROP_POLICY_DENY] +
+		     e.w[1].st.drop[DP_DROP_POLICY_DENY] == 0 ||
+		     e.w[0].st.drop[DP_DROP_CT_INVALID] +
+		     e.w[1].st.drop[DP_DROP_CT_INVALID] == 0)) {
 		fprintf(stderr, "FAIL: no denied or invalid flows: the traffic "
 			"does not test policy\n");
 		bad = 1;
 	}
-	acl_worker_free(e.aw);
-	acl_worker_free(g.aw);
+	side_free(&e);
+	side_free(&g);
+	/* The next run starts from generation 1 again. */
 	acl_set_free(tables.acl);
 	acl_set_free(old);
+	tables.acl = build_policy(0);
+	return bad || tables.acl == NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int bad;
+
+	(void)argc;
+	(void)argv;
+	if (golden_eal_init("pipeline_express") < 0) {
+		fprintf(stderr, "FAIL: EAL init\n");
+		return 1;
+	}
+	mp = rte_pktmbuf_pool_create("ex_mp", 8191, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (mp == NULL || build_tables() != 0) {
+		fprintf(stderr, "FAIL: setup\n");
+		return 1;
+	}
+	bad = run(1);
+	if (!bad)
+		bad = run(2);
+	acl_set_free(tables.acl);
 	rte_fib_free(tables.fib);
 	if (!bad && rte_mempool_in_use_count(mp) != 0) {
 		fprintf(stderr, "FAIL: %u mbufs leaked\n",
