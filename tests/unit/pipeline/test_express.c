@@ -56,6 +56,11 @@ static const uint8_t MAC_X[6] = {0x02, 0, 0, 0, 0x99, 0x99};
 
 static struct rte_mempool *mp;
 static struct pl_tables tables;
+/* The tables a handoff's owner may already have when it takes the frames
+ * (pl_handoff_drain() routes with its own): x/b has moved behind node B.
+ * A decapsulated frame must then be dropped, not sent back into the
+ * underlay: the flags the lane hands over with must say it was tunnelled. */
+static struct pl_tables moved;
 static rte_be32_t node_set[8];
 
 /* ------------------------------------------------------------- the world */
@@ -181,6 +186,13 @@ static int build_tables(void)
 	    rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B))
 		return -1;
 	t->acl = build_policy(0);
+	moved = *t;
+	moved.nh = rte_zmalloc("ex_nh_moved", sizeof(*t->nh) * N_NH, 0);
+	if (moved.nh == NULL)
+		return -1;
+	memcpy(moved.nh, t->nh, sizeof(*t->nh) * N_NH);
+	moved.nh[NH_POD_B] = t->nh[NH_IPIP_B];
+	moved.gen = 2;
 	return t->acl != NULL ? 0 : -1;
 }
 
@@ -517,8 +529,13 @@ static int run(unsigned int n_workers)
 		pl_process_burst(&e.w[0].ctx, &tables, port, pe, n);
 		pl_process_burst(&g.w[0].ctx, &tables, port, pg, n);
 		if (n_workers > 1) {
-			pl_handoff_drain(&e.w[1].ctx, &tables);
-			pl_handoff_drain(&g.w[1].ctx, &tables);
+			const struct pl_tables *dt = &tables;
+			if (burst % 5 == 0) {
+				moved.acl = tables.acl;
+				dt = &moved;
+			}
+			pl_handoff_drain(&e.w[1].ctx, dt);
+			pl_handoff_drain(&g.w[1].ctx, dt);
 		}
 		for (unsigned int i = 0; i < n_workers; i++) {
 			for (uint16_t p = 0; p < N_PORTS; p++)
@@ -590,6 +607,7 @@ int main(int argc, char **argv)
 		bad = run(2);
 	acl_set_free(tables.acl);
 	rte_fib_free(tables.fib);
+	rte_free(moved.nh);
 	if (!bad && rte_mempool_in_use_count(mp) != 0) {
 		fprintf(stderr, "FAIL: %u mbufs leaked\n",
 			rte_mempool_in_use_count(mp));
