@@ -19,10 +19,9 @@
 #include "pipeline/icmp.h"
 #include "pipeline/parse_fast.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/stages_fast.h"
+#include "pipeline/express_fast.h"
 
-#define ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
-
-static const struct rte_ether_addr gw_mac = PL_GW_MAC;
 
 void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 		 struct rte_mempool *mp, struct rte_ring *punt, uint16_t txq)
@@ -37,17 +36,9 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 	c->icmp_last = rte_get_tsc_cycles();
 }
 
-static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
-			   enum dp_drop why, uint16_t in_port)
-{
-	c->st->drop[why]++;
-	c->st->port[in_port].drops++;
-	rte_pktmbuf_free(m);
-}
 
 /* Send a full buffer; what the port refuses is dropped as tx_full. */
-static void pl_txbuf_send(struct pl_ctx *c, uint16_t port,
-			  struct pl_txbuf *b)
+void pl_txbuf_send(struct pl_ctx *c, uint16_t port, struct pl_txbuf *b)
 {
 	uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
 	c->st->port[port].tx += sent;
@@ -56,20 +47,6 @@ static void pl_txbuf_send(struct pl_ctx *c, uint16_t port,
 		rte_pktmbuf_free(b->pkts[i]);
 	}
 	b->n = 0;
-}
-
-/* The per-packet part of pl_ctx_tx, inlined into the pipeline. */
-static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
-				      uint16_t port)
-{
-	struct pl_txbuf *b = &c->tx[port];
-
-	if (b->n == 0)
-		c->pending[c->n_pending++] = port;
-	b->pkts[b->n++] = m;
-	/* Keep the port listed as pending; flush skips empty ones. */
-	if (unlikely(b->n == PL_TX_BURST))
-		pl_txbuf_send(c, port, b);
 }
 
 void pl_ctx_tx(struct pl_ctx *c, struct rte_mbuf *m)
@@ -222,9 +199,6 @@ static bool pl_icmp_allowed(struct pl_ctx *c)
 	return true;
 }
 
-static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
-			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
-			 bool local_origin);
 static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
 			  struct rte_mbuf *m, uint8_t type, uint8_t code,
 			  uint16_t mtu, uint16_t in_port);
@@ -255,7 +229,7 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
  * rewritten) and a valid IPv4 packet. Every case; the burst loop first
  * tries pl_route_fast() for the common one.
  */
-static __rte_noinline void
+__rte_noinline void
 pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
 {
@@ -327,80 +301,6 @@ pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 }
 
 /* Next-hop kinds that route the packet on (stage 3's common case). */
-#define PL_NH_ROUTED ((1u << PL_NH_POD) | (1u << PL_NH_IPIP) | \
-		      (1u << PL_NH_DIRECT))
-
-/*
- * Stage 3 fast path: a routed hop to a resolved neighbor, TTL above 1,
- * within the MTU, with headroom for IPIP -- nearly every packet. Does what
- * pl_route_one() does with such a packet, except queueing it: the caller
- * stages it for m->port. Returns false, having changed nothing, for any
- * other packet, which then goes to pl_route_one().
- */
-static __rte_always_inline bool
-pl_route_fast(struct pl_ctx *c, const struct pl_tables *t,
-	      const struct pl_nh *nh, struct rte_mbuf *m, uint32_t *n_encap)
-{
-	struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
-	uint8_t kind = nh->kind;
-	uint64_t mac = pl_neigh_load(nh->neigh);
-	const struct rte_ether_addr *src = &gw_mac;
-
-	if (unlikely(!((1u << kind) & PL_NH_ROUTED) || ip->time_to_live <= 1 ||
-		     !(mac & PL_NEIGH_VALID)))
-		return false;
-	if (kind != PL_NH_POD) {
-		if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu ||
-			     (kind == PL_NH_IPIP &&
-			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
-			return false;
-		src = &t->port[nh->port].mac;
-	}
-	pl_ipv4_dec_ttl(ip);
-	if (kind == PL_NH_IPIP) {
-		encap_ipip_push(m, t->self_ip, nh->outer_dst, c->ip_id++);
-		(*n_encap)++;
-	}
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	/* As in pl_l2_out(): one 8-byte store for the destination. */
-	uint64_t dst = rte_cpu_to_le_64(mac);
-	memcpy(eth, &dst, sizeof(dst));
-	eth->src_addr = *src;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	m->port = nh->port;
-	return true;
-}
-
-/*
- * Move frames staged by the burst loop to the tx buffers, in order, as
- * pl_tx() would have queued them one by one. Done before anything else may
- * queue a frame, so the order on each port stays the processing order.
- */
-static __rte_always_inline void
-pl_stage_drain(struct pl_ctx *c, struct rte_mbuf **out, uint16_t *n_out)
-{
-	uint16_t n = *n_out;
-
-	for (uint16_t i = 0; i < n;) {
-		uint16_t port = out[i]->port;
-		struct pl_txbuf *b = &c->tx[port];
-		/* b->n in a register: the frame stores could alias it. */
-		uint16_t bn = b->n;
-		do {
-			if (bn == 0)
-				c->pending[c->n_pending++] = port;
-			b->pkts[bn++] = out[i++];
-			if (unlikely(bn == PL_TX_BURST)) {
-				b->n = bn;
-				pl_txbuf_send(c, port, b);
-				bn = 0;
-			}
-		} while (i < n && out[i]->port == port);
-		b->n = bn;
-	}
-	*n_out = 0;
-}
 
 /*
  * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
@@ -503,10 +403,6 @@ static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 
 /* ------------------------------------------------------------ handoff */
 
-struct pl_handoff {
-	unsigned int n_workers;
-	struct rte_ring **ring; /**< [from * n_workers + to], NULL when equal */
-};
 
 struct pl_handoff *pl_handoff_create(unsigned int n_workers,
 				     unsigned int ring_size)
@@ -575,17 +471,10 @@ void pl_ctx_set_handoff(struct pl_ctx *c, const struct pl_handoff *h,
 	c->wid = wid;
 }
 
-/* A packet for another worker: its input port and uplink flags travel in
- * the mbuf (m->port, hash.usr); see pl_handoff_drain(). */
-struct pl_ho_list {
-	uint16_t n;
-	uint8_t owner[PL_BURST];
-	struct rte_mbuf *m[PL_BURST];
-};
 
 /* One burst per owner: usually a single peer, so one pass. */
-static void pl_handoff_send(struct pl_ctx *c, uint16_t in_port,
-			    struct pl_ho_list *ho)
+void pl_handoff_send(struct pl_ctx *c, uint16_t in_port,
+		     struct pl_ho_list *ho)
 {
 	unsigned int nw = c->ho->n_workers;
 	uint16_t n = ho->n;
@@ -871,337 +760,6 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	pl_stage_drain(c, out, &n_out);
 	c->st->ipip_encap += n_encap;
-}
-
-/*
- * The express lane: from a burst from a pod port, the packets that are
- * the common case -- a valid 20-byte IPv4 header, the pod's own
- * addresses, UDP or TCP with its ports, a routed and resolved next hop,
- * and (policy on) an established flow that hits its conntrack entry --
- * are forwarded here in two tight passes. The general stages do the same
- * to such a packet, but through per-packet verdict arrays, compactions
- * and a flow record built for classification, which cost about as much as
- * the work itself.
- *
- * The lane takes the longest prefix of the burst that is all common case
- * and returns its length; the caller runs the rest through the general
- * stages, so frames leave in their order and every drop keeps its reason.
- * On the packets it does not take, the lane changes nothing the general
- * stages would not do identically again: it trims Ethernet padding (as
- * pl_ipv4_check_fast) and may refresh a conntrack entry (as acl_ct_hit).
- */
-/*
- * A burst whose first packet the lane could not take (a new flow, most
- * often) makes it rest for this many bursts of the port's pod: traffic of
- * new flows pays for the lane's wasted first pass once in 17 bursts.
- */
-#define PL_EXPRESS_REST 16
-
-struct pl_express_pkt {
-	uint64_t w[2];   /* conntrack key words */
-	uint32_t hash;
-	uint8_t lo, tcp_flags;
-	uint8_t owner;   /* the worker owning the flow (pipeline.h) */
-};
-
-/* What pass 1 needs of the worker's conntrack, copied into locals: the
- * frame stores of pass 2 could alias the structures they come from. */
-struct pl_express_ct {
-	const struct acl_ct_entry *slot;
-	uint32_t mask;
-	uint16_t wid;
-	uint64_t n_workers;
-};
-
-static __rte_always_inline struct pl_express_ct
-pl_express_ct(const struct pl_ctx *c, const struct acl_worker *aw)
-{
-	return (struct pl_express_ct){
-		.slot = aw != NULL ? aw->slot : NULL,
-		.mask = aw != NULL ? aw->mask : 0,
-		.wid = c->wid,
-		.n_workers = c->ho != NULL ? c->ho->n_workers : 1,
-	};
-}
-
-/*
- * Key the UDP or TCP flow of @p ip, whose datagram has @p l3len bytes in
- * the segment (acl_flow_parse_common()'s test), find its owner worker and,
- * when it is this one, prefetch its slot. False for any other protocol.
- */
-static __rte_always_inline bool
-pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
-	       uint32_t l3len, uint32_t src, uint32_t dst,
-	       const struct pl_express_ct *ct)
-{
-	const uint8_t *l4 = (const uint8_t *)(ip + 1);
-	uint8_t proto = ip->next_proto_id;
-
-	if (proto == IPPROTO_UDP)
-		x->tcp_flags = 0;
-	else if (likely(proto == IPPROTO_TCP &&
-			l3len >= sizeof(*ip) + 14))
-		x->tcp_flags = l4[13];
-	else
-		return false;
-	x->lo = acl_ct_key_words(src, dst, (uint16_t)(l4[0] << 8 | l4[1]),
-				 (uint16_t)(l4[2] << 8 | l4[3]), proto, x->w);
-	x->hash = acl_ct_key_hash(x->w);
-	x->owner = ct->n_workers > 1 ?
-		   (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32) :
-		   (uint8_t)ct->wid;
-	if (likely(x->owner == ct->wid))
-		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
-	return true;
-}
-
-/* A policed packet of a flow another worker owns, handed over as the
- * general path's policy stage does (pl_handoff_drain() takes it). */
-static __rte_always_inline void
-pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
-		   uint16_t in_port, uint8_t flags, uint8_t owner)
-{
-	m->port = in_port;
-	m->hash.usr = flags;
-	ho->owner[ho->n] = owner;
-	ho->m[ho->n++] = m;
-}
-
-static __rte_always_inline bool
-pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
-	       uint32_t gen, uint64_t now)
-{
-	return acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
-			      x->tcp_flags, gen, now);
-}
-
-static __rte_always_inline uint16_t
-pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
-	       const struct pl_ep *ep, uint16_t in_port,
-	       struct rte_mbuf **pkts, uint16_t n)
-{
-	struct pl_express_pkt x[PL_BURST];
-	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
-	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
-	const rte_be32_t ip0 = ep->ips[0];
-	const bool mac_known = ep->mac_known;
-	const struct rte_ether_addr mac = ep->mac;
-	const struct pl_express_ct ct = pl_express_ct(c, aw);
-	uint16_t k;
-
-	/* Pass 1: validate, key, hash, prefetch the conntrack slot. */
-	for (k = 0; k < n; k++) {
-		struct rte_mbuf *m = pkts[k];
-		if (k + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
-		const struct rte_ether_hdr *eth =
-			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		const struct rte_ipv4_hdr *ip =
-			(const struct rte_ipv4_hdr *)(eth + 1);
-		uint32_t len = rte_pktmbuf_data_len(m);
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-
-		/* 38 bytes: Ethernet, IPv4 and the four port bytes. */
-		if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
-			     eth->ether_type !=
-				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
-			break;
-		uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
-		uint8_t proto = ip->next_proto_id;
-		if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF ||
-			     tlen < sizeof(*ip) + 4 || tlen > avail ||
-			     (ip->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-			     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-			      pl_ip_hdr_sum(ip, sizeof(*ip)) != 0xffff) ||
-			     ip->src_addr != ip0 ||
-			     pl_ip_is_special(ip->dst_addr) ||
-			     proto == IPPROTO_IPIP ||
-			     (mac_known &&
-			      !rte_is_same_ether_addr(&eth->src_addr, &mac))))
-			break;
-		if (avail > tlen)
-			rte_pktmbuf_trim(m, avail - tlen);
-		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
-		if (aw == NULL)
-			continue;
-		/* On the trimmed length, as acl_flow_parse_common(). */
-		if (!pl_express_key(&x[k], ip, RTE_MIN(len - ETH_HLEN, tlen),
-				    rte_be_to_cpu_32(ip0), dst[k], &ct))
-			break;
-	}
-	if (k == 0)
-		return 0;
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
-
-	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
-	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
-	uint64_t now = aw != NULL ? acl_now_ms() : 0;
-	/* Locals: the frame stores below could alias the tables' fields. */
-	const struct pl_nh *nhv = t->nh;
-	const uint32_t n_nh = t->n_nh;
-	struct rte_mbuf *out[PL_BURST];
-	struct pl_ho_list ho;
-	uint32_t n_encap = 0;
-	uint16_t i, n_out = 0;
-
-	ho.n = 0;
-	for (i = 0; i < k; i++) {
-		if (aw != NULL && x[i].owner != ct.wid) {
-			pl_express_handoff(&ho, pkts[i], in_port, 0,
-					   x[i].owner);
-			continue;
-		}
-		if (unlikely(nhs[i] >= n_nh))
-			break;
-		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
-			break;
-		if (unlikely(!pl_route_fast(c, t, &nhv[nhs[i]], pkts[i],
-					    &n_encap)))
-			break;
-		out[n_out++] = pkts[i]; /* pl_route_fast() set m->port */
-	}
-	if (unlikely(ho.n != 0))
-		pl_handoff_send(c, in_port, &ho);
-	pl_stage_drain(c, out, &n_out);
-	c->st->ipip_encap += n_encap;
-	return i;
-}
-
-/*
- * The express lane for the uplink: IPIP from a known node to a local pod,
- * decapsulated (pl_uplink_in) and, policy on, of an established flow. The
- * same prefix rule as pl_express_pod(); the frame is changed (trimmed,
- * decapsulated) only once it is committed, in pass 2.
- */
-static __rte_always_inline uint16_t
-pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
-		  uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
-{
-	struct pl_express_pkt x[PL_BURST];
-	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
-	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
-	const rte_be32_t self = t->self_ip;
-	const struct pl_express_ct ct = pl_express_ct(c, aw);
-	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
-	uint16_t k;
-
-	if (self == 0 || t->node_set == NULL)
-		return 0;
-	/* Pass 1: both headers validated, the inner one keyed. */
-	for (k = 0; k < n; k++) {
-		struct rte_mbuf *m = pkts[k];
-		if (k + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
-		const struct rte_ether_hdr *eth =
-			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		const struct rte_ipv4_hdr *o =
-			(const struct rte_ipv4_hdr *)(eth + 1);
-		const struct rte_ipv4_hdr *ip = o + 1;
-		uint32_t len = rte_pktmbuf_data_len(m);
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-
-		/* Ethernet, two IPv4 headers and the four port bytes. */
-		if (unlikely(len < ETH_HLEN + 2 * hl + 4 ||
-			     eth->ether_type !=
-				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
-			break;
-		uint32_t otlen = rte_be_to_cpu_16(o->total_length);
-		uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
-		/* The inner datagram must fill the outer one exactly: the
-		 * general path trims to the inner length, which the lane
-		 * does not try. */
-		if (unlikely(o->version_ihl != RTE_IPV4_VHL_DEF ||
-			     o->dst_addr != self ||
-			     o->next_proto_id != IPPROTO_IPIP ||
-			     otlen > avail || tlen + hl != otlen ||
-			     (o->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
-					       RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-			     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-			      (pl_ip_hdr_sum(o, hl) != 0xffff ||
-			       pl_ip_hdr_sum(ip, hl) != 0xffff)) ||
-			     pl_ip_is_special(o->src_addr) ||
-			     ip->version_ihl != RTE_IPV4_VHL_DEF ||
-			     tlen < hl + 4 ||
-			     (ip->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     pl_ip_is_special(ip->src_addr) ||
-			     pl_ip_is_special(ip->dst_addr) ||
-			     !pl_node_set_has(t, o->src_addr)))
-			break;
-		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
-		if (aw == NULL)
-			continue;
-		if (!pl_express_key(&x[k], ip,
-				    RTE_MIN(len - ETH_HLEN - hl, tlen),
-				    rte_be_to_cpu_32(ip->src_addr), dst[k],
-				    &ct))
-			break;
-	}
-	if (k == 0)
-		return 0;
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
-
-	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
-	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
-	uint64_t now = aw != NULL ? acl_now_ms() : 0;
-	const struct pl_nh *nhv = t->nh;
-	const uint32_t n_nh = t->n_nh;
-	struct rte_mbuf *out[PL_BURST];
-	struct pl_ho_list ho;
-	uint16_t n_out = 0, i;
-	uint32_t n_encap = 0;
-
-	ho.n = 0;
-	for (i = 0; i < k; i++) {
-		struct rte_mbuf *m = pkts[i];
-		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
-			m, const struct rte_ipv4_hdr *, ETH_HLEN + hl);
-		if (unlikely(nhs[i] >= n_nh))
-			break;
-		const struct pl_nh *nh = &nhv[nhs[i]];
-		/* To a local pod, so policed: a flow another worker owns is
-		 * handed over decapsulated, as after pl_uplink_in(). */
-		bool mine = aw == NULL || x[i].owner == ct.wid;
-		if (unlikely(nh->kind != PL_NH_POD ||
-			     (mine && (ip->time_to_live <= 1 ||
-				       !(pl_neigh_load(nh->neigh) &
-					 PL_NEIGH_VALID)))))
-			break;
-		if (mine && aw != NULL &&
-		    unlikely(!pl_express_hit(aw, &x[i], gen, now)))
-			break;
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint32_t otlen = rte_be_to_cpu_16(
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-						ETH_HLEN)->total_length);
-		if (avail > otlen)
-			rte_pktmbuf_trim(m, avail - otlen);
-		encap_ipip_pop(m, hl);
-		if (!mine) {
-			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
-			continue;
-		}
-		if (likely(pl_route_fast(c, t, nh, m, &n_encap))) {
-			out[n_out++] = m;
-			continue;
-		}
-		/* The neighbor went away since the test above. */
-		pl_stage_drain(c, out, &n_out);
-		pl_route_one(c, t, m, nhs[i], in_port, false);
-	}
-	if (unlikely(ho.n != 0))
-		pl_handoff_send(c, in_port, &ho);
-	pl_stage_drain(c, out, &n_out);
-	c->st->ipip_decap += i;
-	return i;
 }
 
 void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
