@@ -35,7 +35,7 @@ struct dp_lcore_stats {
 	uint64_t busy_cycles; /**< TSC cycles of iterations that received */
 	uint64_t handoff_out; /**< passed to the flow's owner worker */
 	uint64_t handoff_in;  /**< received from other workers */
-	uint64_t express;     /**< forwarded by the express lane (pipeline.c) */
+	uint64_t express;     /**< forwarded by the express lane (pipeline/express_fast.h) */
 } __rte_cache_aligned;
 
 /** Indexed by rte_lcore_id(). */

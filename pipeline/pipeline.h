@@ -14,7 +14,7 @@
  * conntrack for every packet from or to a local pod, classification for
  * the first packet of a flow.
  *
- * The express lane (pipeline.c) runs first on bursts from pod ports and
+ * The express lane (express_fast.h) runs first on bursts from pod ports and
  * the uplink: it forwards the longest prefix of the burst in which every
  * packet is the common case (valid IPv4, UDP or TCP, the pod's own
  * addresses or IPIP from a known node, a resolved routed hop, an

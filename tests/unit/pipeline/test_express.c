@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The express lane (pipeline.c pl_express_pod/pl_express_uplink) against
+ * The express lane (pipeline/express_fast.h) against
  * the general stages: two worker contexts, one with the lane and one
  * without (pl_ctx.no_express), each with its own conntrack, get the same
  * random bursts over the same tables and must send the same frames, byte
