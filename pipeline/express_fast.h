@@ -143,6 +143,11 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	uint16_t k;
 
+	/* The lane compares sources with ip0 only; the general stages also
+	 * refuse special ones (pl_ipv4_check_fast), which a pod's address
+	 * should never be. Once per burst, not per packet. */
+	if (unlikely(pl_ip_is_special(ip0)))
+		return 0;
 	/* Pass 1: validate, key, hash, prefetch the conntrack slot. */
 	for (k = 0; k < n; k++) {
 		struct rte_mbuf *m = pkts[k];
