@@ -248,7 +248,9 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
 	uint16_t k;
 
-	if (self == 0 || t->node_set == NULL)
+	/* The lane tests the outer destination against the node's address
+	 * only; the general stages refuse special ones first. */
+	if (self == 0 || pl_ip_is_special(self) || t->node_set == NULL)
 		return 0;
 	/* Pass 1: both headers validated, the inner one keyed. */
 	for (k = 0; k < n; k++) {

@@ -607,6 +607,8 @@ static int run(unsigned int n_workers, bool policy)
  * (255.255.255.255): its frames must be dropped as ip_bad_src by both
  * contexts, never forwarded by the lane for matching the pod's address.
  * With policy off, where no conntrack miss would stop the lane first.
+ * Likewise a node address of 255.255.255.255 and IPIP sent to it
+ * (ip_bad_dst).
  */
 static int special_source(void)
 {
@@ -640,9 +642,42 @@ static int special_source(void)
 		bad = 1;
 	}
 	tables.ep[0].ips[0] = keep;
+	/* The same for a node address of 255.255.255.255 and IPIP to it. */
+	keep = tables.self_ip;
+	tables.self_ip = RTE_BE32(0xffffffff);
+	for (int i = 0; i < 4 && !bad; i++) {
+		struct frame f;
+		uint8_t in[64];
+		struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64,
+				.proto = IPPROTO_UDP, .src = REMOTE,
+				.dst = POD_A, .plen = 26};
+		struct ip4 o = {.ver = 4, .ihl = 5, .ttl = 64, .frag = G_DF,
+				.src = NODE_B, .dst = 0xffffffff};
+
+		memset(in, 0, sizeof(in));
+		put16(in, 50000);
+		put16(in + 2, 7000);
+		put16(in + 4, 26);
+		h.payload = in;
+		frame_ipip(&f, MAC_UP, MAC_NB, o, &h);
+		struct rte_mbuf *pe = frame_mbuf(mp, &f, P_UP);
+		struct rte_mbuf *pg = frame_mbuf(mp, &f, P_UP);
+		if (pe == NULL || pg == NULL)
+			return 1;
+		pl_process_burst(&e.w[0].ctx, &tables, P_UP, &pe, 1);
+		pl_process_burst(&g.w[0].ctx, &tables, P_UP, &pg, 1);
+		bad |= compare_worker(&e.w[0], &g.w[0], (unsigned long)i);
+	}
+	if (!bad && e.w[0].st.drop[DP_DROP_IP_BAD_DST] != 4) {
+		fprintf(stderr, "FAIL: special node address: %lu ip_bad_dst "
+			"drops\n",
+			(unsigned long)e.w[0].st.drop[DP_DROP_IP_BAD_DST]);
+		bad = 1;
+	}
+	tables.self_ip = keep;
 	side_free(&e);
 	side_free(&g);
-	printf("special pod address: %s\n", bad ? "FAIL" : "ok");
+	printf("special pod and node addresses: %s\n", bad ? "FAIL" : "ok");
 	return bad;
 }
 
