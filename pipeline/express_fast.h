@@ -143,11 +143,6 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	uint16_t k;
 
-	/* The lane compares sources with ip0 only; the general stages also
-	 * refuse special ones (pl_ipv4_check_fast), which a pod's address
-	 * should never be. Once per burst, not per packet. */
-	if (unlikely(pl_ip_is_special(ip0)))
-		return 0;
 	/* Pass 1: validate, key, hash, prefetch the conntrack slot. */
 	for (k = 0; k < n; k++) {
 		struct rte_mbuf *m = pkts[k];
@@ -159,24 +154,16 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			(const struct rte_ipv4_hdr *)(eth + 1);
 		uint32_t len = rte_pktmbuf_data_len(m);
 		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+		uint32_t tlen;
 
 		/* 38 bytes: Ethernet, IPv4 and the four port bytes. */
 		if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
 			     eth->ether_type !=
-				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+			     !pl_ipv4_common(m, ETH_HLEN, &tlen)))
 			break;
-		uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
 		uint8_t proto = ip->next_proto_id;
-		if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF ||
-			     tlen < sizeof(*ip) + 4 || tlen > avail ||
-			     (ip->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-			     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-			      pl_ip_hdr_sum(ip, sizeof(*ip)) != 0xffff) ||
-			     ip->src_addr != ip0 ||
-			     pl_ip_is_special(ip->dst_addr) ||
+		if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
 			     proto == IPPROTO_IPIP ||
 			     (mac_known &&
 			      !rte_is_same_ether_addr(&eth->src_addr, &mac))))
