@@ -23,7 +23,6 @@
  */
 #include <stdlib.h>
 
-#include <cjson/cJSON.h>
 #include <rte_fib.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
@@ -34,6 +33,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
+#include "tests/unit/pipeline/two_pods.h"
 
 enum { P_UP = 0, P_A = 1, P_B = 2, N_PORTS };
 enum { NH_NONE, NH_POD_A, NH_POD_B, NH_IPIP_B, N_NH };
@@ -89,48 +89,8 @@ static const char *const POLICY[2] = {
 
 static struct acl_set *build_policy(int which)
 {
-	static char *key[] = {"app"}, *va[] = {"a"}, *vb[] = {"b"};
-	static struct ctl_pod pods[2] = {
-		{.ns = "x", .name = "a", .node = "node-a", .sa = "default",
-		 .n_ips = 1, .ips = {POD_A},
-		 .labels = {.n = 1, .keys = key, .vals = va}},
-		{.ns = "x", .name = "b", .node = "node-a", .sa = "default",
-		 .n_ips = 1, .ips = {POD_B},
-		 .labels = {.n = 1, .keys = key, .vals = vb}},
-	};
-	static struct ctl_namespace ns = {.name = "x"};
-	const struct ctl_pod *eps[2] = {&pods[0], &pods[1]};
-	cJSON *j = cJSON_Parse(POLICY[which]);
-	char err[256] = "";
-	struct acl_policy *p = acl_k8s_netpol_decode(j, err, sizeof(err));
-	struct acl_world *w = acl_world_create();
-	struct acl_set *s = NULL;
-
-	if (p == NULL || w == NULL) {
-		fprintf(stderr, "policy: %s\n", err);
-		goto out;
-	}
-	acl_world_add_pod(w, &pods[0]);
-	acl_world_add_pod(w, &pods[1]);
-	acl_world_add_namespace(w, &ns);
-	acl_world_add_policy(w, p);
-	s = acl_set_build(w, eps, 2, 1, (uint64_t)which + 1, false, err,
-			  sizeof(err));
-	if (s == NULL)
-		fprintf(stderr, "acl_set_build: %s\n", err);
-out:
-	acl_world_free(w);
-	acl_policy_free(p);
-	cJSON_Delete(j);
-	return s;
-}
-
-static void set_neigh(uint32_t slot, const uint8_t *mac, bool valid)
-{
-	uint64_t v = valid ? PL_NEIGH_VALID : 0;
-	for (int i = 0; i < 6; i++)
-		v |= (uint64_t)mac[i] << (8 * i);
-	pl_neigh[slot].mac = v;
+	return two_pods_policy(POLICY[which], POD_A, POD_B, 1,
+			       (uint64_t)which + 1);
 }
 
 static int build_tables(void)
@@ -142,9 +102,9 @@ static int build_tables(void)
 	t->ep = rte_zmalloc("ex_ep", sizeof(*t->ep) * 2, 0);
 	if (pl_neigh == NULL || t->nh == NULL || t->ep == NULL)
 		return -1;
-	set_neigh(S_A, MAC_A, true);
-	set_neigh(S_B, MAC_B, true);
-	set_neigh(S_NB, MAC_NB, true);
+	two_pods_neigh(S_A, MAC_A, true);
+	two_pods_neigh(S_B, MAC_B, true);
+	two_pods_neigh(S_NB, MAC_NB, true);
 	t->ep[0] = (struct pl_ep){.port = P_A, .n_ips = 1, .neigh = S_A,
 				  .mac_known = true, .name = "x/a"};
 	memcpy(t->ep[0].mac.addr_bytes, MAC_A, 6);
@@ -500,7 +460,7 @@ static int run(unsigned int n_workers, bool policy)
 			kinds_denied |= 1u << 0 | 1u << 5;
 		}
 		/* x/b's neighbor entry goes away now and then (a hold). */
-		set_neigh(S_B, MAC_B, burst % 97 != 50);
+		two_pods_neigh(S_B, MAC_B, burst % 97 != 50);
 		uint16_t port = (uint16_t)(rand() % N_PORTS);
 		uint16_t n = (uint16_t)(1 + rand() % PL_BURST);
 		struct rte_mbuf *pe[PL_BURST], *pg[PL_BURST];
@@ -558,7 +518,7 @@ static int run(unsigned int n_workers, bool policy)
 			bad |= compare_worker(&e.w[i], &g.w[i], burst);
 		}
 	}
-	set_neigh(S_B, MAC_B, true);
+	two_pods_neigh(S_B, MAC_B, true);
 
 	uint64_t ex = e.w[0].st.express, gx = g.w[0].st.express;
 	printf("%u worker(s)%s: forwarded %lu, express %lu, general-only "

@@ -22,7 +22,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include <cjson/cJSON.h>
 #include <rte_cycles.h>
 #include <rte_fib.h>
 #include <rte_malloc.h>
@@ -34,6 +33,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
+#include "tests/unit/pipeline/two_pods.h"
 
 enum { P_A = 1, P_B = 2, N_PORTS };
 enum { NH_NONE, NH_POD_A, NH_POD_B, N_NH };
@@ -72,49 +72,8 @@ static const char *const POLICY =
 
 static int build_policy(struct pl_tables *t)
 {
-	static char *key[] = {"app"}, *va[] = {"a"}, *vb[] = {"b"};
-	static struct ctl_pod pods[2] = {
-		{.ns = "x", .name = "a", .node = "node-a", .sa = "default",
-		 .n_ips = 1, .ips = {POD_A},
-		 .labels = {.n = 1, .keys = key, .vals = va}},
-		{.ns = "x", .name = "b", .node = "node-a", .sa = "default",
-		 .n_ips = 1, .ips = {POD_B},
-		 .labels = {.n = 1, .keys = key, .vals = vb}},
-	};
-	static struct ctl_namespace ns = {.name = "x"};
-	const struct ctl_pod *eps[2] = {&pods[0], &pods[1]};
-	cJSON *j = cJSON_Parse(POLICY);
-	char err[256] = "";
-	struct acl_policy *p = acl_k8s_netpol_decode(j, err, sizeof(err));
-	struct acl_world *w = acl_world_create();
-	int rc = -1;
-
-	if (p == NULL || w == NULL) {
-		fprintf(stderr, "policy: %s\n", err);
-		goto out;
-	}
-	acl_world_add_pod(w, &pods[0]);
-	acl_world_add_pod(w, &pods[1]);
-	acl_world_add_namespace(w, &ns);
-	acl_world_add_policy(w, p);
-	t->acl = acl_set_build(w, eps, 2, 2, 1, false, err, sizeof(err));
-	if (t->acl == NULL)
-		fprintf(stderr, "acl_set_build: %s\n", err);
-	else
-		rc = 0;
-out:
-	acl_world_free(w);
-	acl_policy_free(p);
-	cJSON_Delete(j);
-	return rc;
-}
-
-static void set_neigh(uint32_t slot, const uint8_t *mac)
-{
-	uint64_t v = PL_NEIGH_VALID;
-	for (int i = 0; i < 6; i++)
-		v |= (uint64_t)mac[i] << (8 * i);
-	pl_neigh[slot].mac = v;
+	t->acl = two_pods_policy(POLICY, POD_A, POD_B, 2, 1);
+	return t->acl != NULL ? 0 : -1;
 }
 
 static int build_tables(void)
@@ -126,8 +85,8 @@ static int build_tables(void)
 	t->ep = rte_zmalloc("ho_ep", sizeof(*t->ep) * 2, 0);
 	if (pl_neigh == NULL || t->nh == NULL || t->ep == NULL)
 		return -1;
-	set_neigh(S_A, MAC_A);
-	set_neigh(S_B, MAC_B);
+	two_pods_neigh(S_A, MAC_A, true);
+	two_pods_neigh(S_B, MAC_B, true);
 	t->ep[0] = (struct pl_ep){.port = P_A, .n_ips = 1, .neigh = S_A,
 				  .name = "x/a"};
 	t->ep[0].ips[0] = rte_cpu_to_be_32(POD_A);
