@@ -785,13 +785,6 @@ static int prog_build(struct cbuild *b, struct acl_prog *pg,
  * it was built for at least these blocks: an endpoint that joined the
  * group in a new block needs a new form, built in the background.
  */
-static int cmp_base(const void *pa, const void *pb)
-{
-	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-
-	return a < b ? -1 : a > b;
-}
-
 static int grp_scopes(struct acl_set *s, const struct ctl_pod *const *eps)
 {
 	uint32_t n_prog = s->n_ep * ACL_DIR_MAX;
@@ -821,7 +814,7 @@ static int grp_scopes(struct acl_set *s, const struct ctl_pod *const *eps)
 		uint32_t k = 0;
 
 		if (sc->n)
-			qsort(sc->base, sc->n, sizeof(*sc->base), cmp_base);
+			qsort(sc->base, sc->n, sizeof(*sc->base), cmp_u32);
 		for (uint32_t j = 0; j < sc->n; j++)
 			if (k == 0 || sc->base[k - 1] != sc->base[j])
 				sc->base[k++] = sc->base[j];
