@@ -50,6 +50,8 @@ int dp_worker_main(void *arg)
 		 * without the empty polls (benchmarks on shared cores). */
 		uint64_t t0 = w->record_cycles ? rte_rdtsc() : 0;
 
+		pl_ctx_tick(&w->ctx);
+
 		for (uint16_t i = 0; i < nq; i++) {
 			uint16_t n = rte_eth_rx_burst(rl->q[i].port,
 						      rl->q[i].queue, pkts,

@@ -184,7 +184,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 
 	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
 	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
-	uint64_t now = aw != NULL ? acl_now_ms() : 0;
+	uint64_t now = c->now_ms;
 	/* Locals: the frame stores below could alias the tables' fields. */
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
@@ -298,7 +298,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 
 	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
 	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
-	uint64_t now = aw != NULL ? acl_now_ms() : 0;
+	uint64_t now = c->now_ms;
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
 	struct rte_mbuf *out[PL_BURST];

@@ -34,6 +34,7 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 	c->icmp_period = rte_get_tsc_hz() / PL_ICMP_RATE;
 	c->icmp_tokens = PL_ICMP_BURST;
 	c->icmp_last = rte_get_tsc_cycles();
+	pl_ctx_tick(c);
 }
 
 
@@ -592,7 +593,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint8_t res[PL_BURST];
 	uint16_t miss[PL_BURST], n_miss = 0;
 	uint32_t gen = acl_set_gen(t->acl);
-	uint64_t now = 0;
+	uint64_t now = c->now_ms;
 	uint16_t k = 0;
 
 	enum { SKIP, CHECK, BAD, HANDOFF };
@@ -623,10 +624,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			}
 		}
 		acl_ct_prefetch_fast(aw, &fl[i]);
-		now = 1;
 	}
-	if (now)
-		now = acl_now_ms();
 	struct pl_pol_arg a = {
 		.t = t, .aw = aw, .src_ep = src_ep,
 		.from_host = pp->role == PL_PORT_HOST,
@@ -701,7 +699,7 @@ void pl_ctx_housekeep(struct pl_ctx *c)
 	 * evict the live flows' entries (and cost a cache miss per line).
 	 */
 	if (c->acl != NULL)
-		acl_ct_sweep(c->acl, acl_now_ms(), 16);
+		acl_ct_sweep(c->acl, c->now_ms, 16);
 }
 
 /*

@@ -562,6 +562,21 @@ static int run(unsigned int n_workers, bool policy)
 	return bad || tables.acl == NULL;
 }
 
+/* Frame @p f, received on @p port, through worker 0 of both sides; then
+ * compared (burst number @p i). -1 when out of mbufs. */
+static int both_sides(struct side *e, struct side *g, const struct frame *f,
+		      uint16_t port, unsigned long i)
+{
+	struct rte_mbuf *pe = frame_mbuf(mp, f, port);
+	struct rte_mbuf *pg = frame_mbuf(mp, f, port);
+
+	if (pe == NULL || pg == NULL)
+		return -1;
+	pl_process_burst(&e->w[0].ctx, &tables, port, &pe, 1);
+	pl_process_burst(&g->w[0].ctx, &tables, port, &pg, 1);
+	return compare_worker(&e->w[0], &g->w[0], i);
+}
+
 /*
  * A pod whose configured address is one no packet may carry as source
  * (255.255.255.255): its frames must be dropped as ip_bad_src by both
@@ -588,13 +603,8 @@ static int special_source(void)
 		put32(f.b + 14 + 12, 0xffffffff);
 		put16(f.b + 14 + 10, 0);
 		put16(f.b + 14 + 10, ref_csum(f.b + 14, 20));
-		struct rte_mbuf *pe = frame_mbuf(mp, &f, P_A);
-		struct rte_mbuf *pg = frame_mbuf(mp, &f, P_A);
-		if (pe == NULL || pg == NULL)
+		if ((bad |= both_sides(&e, &g, &f, P_A, (unsigned long)i)) < 0)
 			return 1;
-		pl_process_burst(&e.w[0].ctx, &tables, P_A, &pe, 1);
-		pl_process_burst(&g.w[0].ctx, &tables, P_A, &pg, 1);
-		bad |= compare_worker(&e.w[0], &g.w[0], (unsigned long)i);
 	}
 	if (!bad && e.w[0].st.drop[DP_DROP_IP_BAD_SRC] != 4) {
 		fprintf(stderr, "FAIL: special source: %lu ip_bad_src drops\n",
@@ -620,13 +630,8 @@ static int special_source(void)
 		put16(in + 4, 26);
 		h.payload = in;
 		frame_ipip(&f, MAC_UP, MAC_NB, o, &h);
-		struct rte_mbuf *pe = frame_mbuf(mp, &f, P_UP);
-		struct rte_mbuf *pg = frame_mbuf(mp, &f, P_UP);
-		if (pe == NULL || pg == NULL)
+		if ((bad |= both_sides(&e, &g, &f, P_UP, (unsigned long)i)) < 0)
 			return 1;
-		pl_process_burst(&e.w[0].ctx, &tables, P_UP, &pe, 1);
-		pl_process_burst(&g.w[0].ctx, &tables, P_UP, &pg, 1);
-		bad |= compare_worker(&e.w[0], &g.w[0], (unsigned long)i);
 	}
 	if (!bad && e.w[0].st.drop[DP_DROP_IP_BAD_DST] != 4) {
 		fprintf(stderr, "FAIL: special node address: %lu ip_bad_dst "
@@ -638,6 +643,49 @@ static int special_source(void)
 	side_free(&e);
 	side_free(&g);
 	printf("special pod and node addresses: %s\n", bad ? "FAIL" : "ok");
+	return bad;
+}
+
+/*
+ * Conntrack time is the context's poll clock (pl_ctx_tick()), in the lane
+ * and in the general stages alike: an allowed UDP flow's entry is hit
+ * while the clock stands, and once the clock passes its timeout the next
+ * packet opens the flow again (a second entry created). Both sides are
+ * driven by the frames alone; the lane side must have taken some.
+ */
+static int ctx_clock(void)
+{
+	struct side e, g;
+	struct acl_ct_stats se, sg;
+	int bad = 0;
+
+	if (side_init(&e, 12, true, 1) || side_init(&g, 13, false, 1))
+		return 1;
+	/* 20 bursts outlast the lane's rest after the first (new) packet. */
+	for (int i = 0; i < 22 && !bad; i++) {
+		struct frame f;
+
+		if (i == 20) {
+			/* Past the 60 s UDP timeout, without the TSC moving. */
+			e.w[0].ctx.now_ms += 61 * 1000;
+			g.w[0].ctx.now_ms += 61 * 1000;
+		}
+		make_frame(&f, POD_A, POD_B, IPPROTO_UDP, 20000, 53, 0, C_NONE);
+		if ((bad |= both_sides(&e, &g, &f, P_A, (unsigned long)i)) < 0)
+			return 1;
+	}
+	if (!bad && (acl_worker_stats(12 * 2, &se) != 0 ||
+		     acl_worker_stats(13 * 2, &sg) != 0 || se.created != 2 ||
+		     sg.created != 2 || e.w[0].st.express == 0)) {
+		fprintf(stderr, "FAIL: ctx clock: created %lu / %lu (want 2), "
+			"%lu by the lane\n", (unsigned long)se.created,
+			(unsigned long)sg.created,
+			(unsigned long)e.w[0].st.express);
+		bad = 1;
+	}
+	side_free(&e);
+	side_free(&g);
+	printf("conntrack on the context clock: %s\n", bad ? "FAIL" : "ok");
 	return bad;
 }
 
@@ -664,6 +712,8 @@ int main(int argc, char **argv)
 		bad = run(1, false);
 	if (!bad)
 		bad = special_source();
+	if (!bad)
+		bad = ctx_clock();
 	acl_set_free(tables.acl);
 	rte_fib_free(tables.fib);
 	rte_free(moved.nh);

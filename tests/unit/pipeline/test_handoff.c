@@ -238,6 +238,7 @@ static void *worker_main(void *arg)
 	unsigned int next = 0;
 
 	while (!atomic_load(&w->r->stop)) {
+		pl_ctx_tick(&w->ctx);
 		generate(w, &next);
 		unsigned int n = rte_ring_sc_dequeue_burst(
 			wire[w->port], (void **)pkts, PL_BURST, NULL);
