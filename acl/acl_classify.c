@@ -259,6 +259,10 @@ bool acl_classify(const struct acl_set *s, struct acl_worker *aw, uint32_t ep,
 		return true;
 	const struct acl_prog *pg = &s->prog[ep * ACL_DIR_MAX + d];
 
+	/* No policy in this direction: the kns profile, as prog_walk() would
+	 * say, without the call (a new flow asks for both directions). */
+	if (pg->n == 0)
+		return true;
 	/* The rte_acl form may be attached at any time (acl_bg.c). */
 	if (__atomic_load_n(&pg->fast, __ATOMIC_ACQUIRE))
 		return acl_fast_classify(pg, hits_row(s, aw), p);
