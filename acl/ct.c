@@ -318,20 +318,23 @@ void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget)
 	 * below (the sweep's share of a new-flow run's samples: 1.5-2.0 %
 	 * before, 0.7-0.9 % after, three runs each).
 	 */
+	uint32_t i = aw->sweep_at, mask = aw->mask;
+
 	for (uint32_t l = 0; l < RTE_MIN(budget / 2, CT_SWEEP_AHEAD_LINES); l++)
-		rte_prefetch0(&aw->slot[(aw->sweep_at + budget + 2 * l) &
-					aw->mask]);
+		rte_prefetch0(&aw->slot[(i + budget + 2 * l) & mask]);
+	/* The position stays in a register: del()'s entry copies may alias
+	 * aw->sweep_at for the compiler, which reloaded it every slot. */
 	while (budget--) {
-		uint32_t i = aw->sweep_at;
-		struct acl_ct_entry *e = &aw->slot[i];
+		const struct acl_ct_entry *e = &aw->slot[i];
 
 		if ((e->flags & F_USED) && acl_ct_expired(e, now_ms)) {
 			del(aw, i); /* slot i may now hold another entry */
 			aw->st.expired++;
 			continue;
 		}
-		aw->sweep_at = (i + 1) & aw->mask;
+		i = (i + 1) & mask;
 	}
+	aw->sweep_at = i;
 }
 
 /* ------------------------------------------------------ state machine */
