@@ -101,8 +101,9 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 /**
  * Start a poll iteration: read the clock (conntrack's milliseconds) once
  * for every burst of the iteration and its housekeeping. A TSC read costs
- * about 10 ns here; read per burst and per housekeeping call, it was
- * 1-3 % of a worker's samples. pl_ctx_init() reads it first.
+ * about 10 ns here; read per burst and again for housekeeping, it was
+ * 1.4 % of a worker's samples on established flows. pl_ctx_init() reads
+ * it first.
  */
 static inline void pl_ctx_tick(struct pl_ctx *c)
 {
