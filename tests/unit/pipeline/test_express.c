@@ -35,25 +35,20 @@
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
 
-enum { P_UP = 0, P_A = 1, P_B = 2, N_PORTS };
-enum { NH_NONE, NH_POD_A, NH_POD_B, NH_IPIP_B, N_NH };
-enum { S_A = 1, S_B, S_NB };
+enum { P_UP = 0, N_PORTS = P_B + 1 };
+enum { NH_IPIP_B = NH_TWO_PODS_END, N_NH };
+enum { S_NB = S_B + 1 };
 
 #define NODE_A IP4A(192, 168, 10, 11)
 #define NODE_B IP4A(192, 168, 10, 12)
 #define NODE_X IP4A(192, 168, 10, 99)
-#define POD_A IP4A(10, 244, 1, 10)
-#define POD_B IP4A(10, 244, 1, 11)
 #define REMOTE IP4A(10, 244, 2, 5)
 
 #define N_BURSTS 20000
 #define FLOWS_PER_KIND 6
 
-static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0x01, 0x01};
-static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0x01, 0x02};
 static const uint8_t MAC_UP[6] = {0x02, 0, 0, 0, 0x0a, 0x01};
 static const uint8_t MAC_NB[6] = {0x02, 0, 0, 0, 0x0b, 0x01};
-static const uint8_t MAC_GW[6] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 static const uint8_t MAC_X[6] = {0x02, 0, 0, 0, 0x99, 0x99};
 
 static struct rte_mempool *mp;
@@ -97,55 +92,22 @@ static int build_tables(void)
 {
 	struct pl_tables *t = &tables;
 
-	pl_neigh = rte_zmalloc("ex_neigh", sizeof(*pl_neigh) * 8, 8);
-	t->nh = rte_zmalloc("ex_nh", sizeof(*t->nh) * N_NH, 0);
-	t->ep = rte_zmalloc("ex_ep", sizeof(*t->ep) * 2, 0);
-	if (pl_neigh == NULL || t->nh == NULL || t->ep == NULL)
+	if (two_pods_tables(t, N_NH, true, "ex") != 0)
 		return -1;
-	two_pods_neigh(S_A, MAC_A, true);
-	two_pods_neigh(S_B, MAC_B, true);
 	two_pods_neigh(S_NB, MAC_NB, true);
-	t->ep[0] = (struct pl_ep){.port = P_A, .n_ips = 1, .neigh = S_A,
-				  .mac_known = true, .name = "x/a"};
-	memcpy(t->ep[0].mac.addr_bytes, MAC_A, 6);
-	t->ep[0].ips[0] = rte_cpu_to_be_32(POD_A);
-	t->ep[1] = (struct pl_ep){.port = P_B, .n_ips = 1, .neigh = S_B,
-				  .name = "x/b"};
-	t->ep[1].ips[0] = rte_cpu_to_be_32(POD_B);
-	t->nh[NH_NONE].kind = PL_NH_NO_ROUTE;
-	t->nh[NH_POD_A] = (struct pl_nh){.kind = PL_NH_POD, .port = P_A,
-					 .neigh = S_A, .mtu = 1500, .ep = 0};
-	t->nh[NH_POD_B] = (struct pl_nh){.kind = PL_NH_POD, .port = P_B,
-					 .neigh = S_B, .mtu = 1500, .ep = 1};
 	t->nh[NH_IPIP_B] = (struct pl_nh){
 		.kind = PL_NH_IPIP, .port = P_UP, .neigh = S_NB, .mtu = 1480,
 		.outer_dst = rte_cpu_to_be_32(NODE_B)};
-	t->n_nh = N_NH;
-	t->n_ep = 2;
 	t->port[P_UP] = (struct pl_port){.role = PL_PORT_UPLINK};
 	memcpy(t->port[P_UP].mac.addr_bytes, MAC_UP, 6);
-	t->port[P_A] = (struct pl_port){.role = PL_PORT_POD, .ep = 0};
-	t->port[P_B] = (struct pl_port){.role = PL_PORT_POD, .ep = 1};
 	t->self_ip = t->icmp_src = rte_cpu_to_be_32(NODE_A);
 	t->uplink_port = P_UP;
-	t->uplink_mtu = 1500;
-	t->host_port = UINT16_MAX;
-	t->gen = 1;
 	t->node_set = node_set;
 	t->node_set_mask = RTE_DIM(node_set) - 1;
 	rte_be32_t nb = rte_cpu_to_be_32(NODE_B);
 	node_set[pl_node_set_slot(nb, t->node_set_mask)] = nb;
 
-	struct rte_fib_conf fc = {
-		.type = RTE_FIB_DIR24_8,
-		.default_nh = NH_NONE,
-		.max_routes = 8,
-		.dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_1B, .num_tbl8 = 4},
-	};
-	t->fib = rte_fib_create("ex_fib", SOCKET_ID_ANY, &fc);
-	if (t->fib == NULL || rte_fib_add(t->fib, POD_A, 32, NH_POD_A) ||
-	    rte_fib_add(t->fib, POD_B, 32, NH_POD_B) ||
-	    rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B))
+	if (rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B))
 		return -1;
 	t->acl = build_policy(0);
 	moved = *t;

@@ -35,12 +35,8 @@
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
 
-enum { P_A = 1, P_B = 2, N_PORTS };
-enum { NH_NONE, NH_POD_A, NH_POD_B, N_NH };
-enum { S_A = 1, S_B };
-
-#define POD_A IP4A(10, 244, 1, 10)
-#define POD_B IP4A(10, 244, 1, 11)
+enum { N_PORTS = P_B + 1 };
+enum { N_NH = NH_TWO_PODS_END };
 #define HTTP 80
 #define SPORT0 10000 /* x/a's connections: SPORT0 + i */
 #define BOGUS0 40000 /* x/b's never-opened "replies" and its own SYNs */
@@ -51,10 +47,6 @@ enum { S_A = 1, S_B };
 
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
-
-static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0x01, 0x01};
-static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0x01, 0x02};
-static const uint8_t MAC_GW[6] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 
 static struct rte_mempool *mp;
 static struct pl_tables tables;
@@ -78,45 +70,9 @@ static int build_policy(struct pl_tables *t)
 
 static int build_tables(void)
 {
-	struct pl_tables *t = &tables;
-
-	pl_neigh = rte_zmalloc("ho_neigh", sizeof(*pl_neigh) * 8, 8);
-	t->nh = rte_zmalloc("ho_nh", sizeof(*t->nh) * N_NH, 0);
-	t->ep = rte_zmalloc("ho_ep", sizeof(*t->ep) * 2, 0);
-	if (pl_neigh == NULL || t->nh == NULL || t->ep == NULL)
+	if (two_pods_tables(&tables, N_NH, false, "ho") != 0)
 		return -1;
-	two_pods_neigh(S_A, MAC_A, true);
-	two_pods_neigh(S_B, MAC_B, true);
-	t->ep[0] = (struct pl_ep){.port = P_A, .n_ips = 1, .neigh = S_A,
-				  .name = "x/a"};
-	t->ep[0].ips[0] = rte_cpu_to_be_32(POD_A);
-	t->ep[1] = (struct pl_ep){.port = P_B, .n_ips = 1, .neigh = S_B,
-				  .name = "x/b"};
-	t->ep[1].ips[0] = rte_cpu_to_be_32(POD_B);
-	t->nh[NH_NONE].kind = PL_NH_NO_ROUTE;
-	t->nh[NH_POD_A] = (struct pl_nh){.kind = PL_NH_POD, .port = P_A,
-					 .neigh = S_A, .mtu = 1500, .ep = 0};
-	t->nh[NH_POD_B] = (struct pl_nh){.kind = PL_NH_POD, .port = P_B,
-					 .neigh = S_B, .mtu = 1500, .ep = 1};
-	t->n_nh = N_NH;
-	t->n_ep = 2;
-	t->port[P_A] = (struct pl_port){.role = PL_PORT_POD, .ep = 0};
-	t->port[P_B] = (struct pl_port){.role = PL_PORT_POD, .ep = 1};
-	t->host_port = UINT16_MAX;
-	t->uplink_mtu = 1500;
-	t->gen = 1;
-
-	struct rte_fib_conf fc = {
-		.type = RTE_FIB_DIR24_8,
-		.default_nh = NH_NONE,
-		.max_routes = 8,
-		.dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_1B, .num_tbl8 = 4},
-	};
-	t->fib = rte_fib_create("ho_fib", SOCKET_ID_ANY, &fc);
-	if (t->fib == NULL || rte_fib_add(t->fib, POD_A, 32, NH_POD_A) ||
-	    rte_fib_add(t->fib, POD_B, 32, NH_POD_B))
-		return -1;
-	return build_policy(t);
+	return build_policy(&tables);
 }
 
 /* ---------------------------------------------------------------- frames */

@@ -11,8 +11,24 @@
 
 #include <cjson/cJSON.h>
 
+#include <rte_fib.h>
+#include <rte_malloc.h>
+
 #include "acl/acl.h"
 #include "pipeline/tables.h"
+#include "tests/unit/golden.h"
+
+/* x/a and x/b: their ports, neighbor slots, next hops, addresses, MACs. */
+enum { P_A = 1, P_B = 2 };
+enum { S_A = 1, S_B = 2 };
+enum { NH_NONE, NH_POD_A, NH_POD_B, NH_TWO_PODS_END };
+
+#define POD_A IP4A(10, 244, 1, 10)
+#define POD_B IP4A(10, 244, 1, 11)
+
+static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0x01, 0x01};
+static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0x01, 0x02};
+static const uint8_t MAC_GW[6] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 
 /*
  * The linear policy set (generation @p gen, for @p n_workers) of x/a at
@@ -71,6 +87,60 @@ static inline void two_pods_neigh(uint32_t slot, const uint8_t *mac,
 	for (int i = 0; i < 6; i++)
 		v |= (uint64_t)mac[i] << (8 * i);
 	pl_neigh[slot].mac = v;
+}
+
+/*
+ * Tables (generation 1) of the two pods alone: pl_neigh with 8 slots,
+ * @p n_nh next hops (the first NH_TWO_PODS_END set, the rest zero for the
+ * caller), both endpoints (x/a's MAC known when @p a_mac_known), their
+ * ports, and a FIB (named @p tag, room for 8 routes) with their /32s.
+ * -1 when an allocation or the FIB fails.
+ */
+static inline int two_pods_tables(struct pl_tables *t, uint32_t n_nh,
+				  bool a_mac_known, const char *tag)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s_fib", tag);
+	pl_neigh = rte_zmalloc("two_pods_neigh", sizeof(*pl_neigh) * 8, 8);
+	t->nh = rte_zmalloc(NULL, sizeof(*t->nh) * n_nh, 0);
+	t->ep = rte_zmalloc(NULL, sizeof(*t->ep) * 2, 0);
+	if (pl_neigh == NULL || t->nh == NULL || t->ep == NULL)
+		return -1;
+	two_pods_neigh(S_A, MAC_A, true);
+	two_pods_neigh(S_B, MAC_B, true);
+	t->ep[0] = (struct pl_ep){.port = P_A, .n_ips = 1, .neigh = S_A,
+				  .mac_known = a_mac_known, .name = "x/a"};
+	if (a_mac_known)
+		memcpy(t->ep[0].mac.addr_bytes, MAC_A, 6);
+	t->ep[0].ips[0] = rte_cpu_to_be_32(POD_A);
+	t->ep[1] = (struct pl_ep){.port = P_B, .n_ips = 1, .neigh = S_B,
+				  .name = "x/b"};
+	t->ep[1].ips[0] = rte_cpu_to_be_32(POD_B);
+	t->nh[NH_NONE].kind = PL_NH_NO_ROUTE;
+	t->nh[NH_POD_A] = (struct pl_nh){.kind = PL_NH_POD, .port = P_A,
+					 .neigh = S_A, .mtu = 1500, .ep = 0};
+	t->nh[NH_POD_B] = (struct pl_nh){.kind = PL_NH_POD, .port = P_B,
+					 .neigh = S_B, .mtu = 1500, .ep = 1};
+	t->n_nh = n_nh;
+	t->n_ep = 2;
+	t->port[P_A] = (struct pl_port){.role = PL_PORT_POD, .ep = 0};
+	t->port[P_B] = (struct pl_port){.role = PL_PORT_POD, .ep = 1};
+	t->host_port = UINT16_MAX;
+	t->uplink_mtu = 1500;
+	t->gen = 1;
+
+	struct rte_fib_conf fc = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = NH_NONE,
+		.max_routes = 8,
+		.dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_1B, .num_tbl8 = 4},
+	};
+	t->fib = rte_fib_create(name, SOCKET_ID_ANY, &fc);
+	if (t->fib == NULL || rte_fib_add(t->fib, POD_A, 32, NH_POD_A) ||
+	    rte_fib_add(t->fib, POD_B, 32, NH_POD_B))
+		return -1;
+	return 0;
 }
 
 #endif /* KDP_TESTS_UNIT_PIPELINE_TWO_PODS_H */
