@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
+
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
@@ -89,10 +93,18 @@ acl_ct_key_words(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
 	return lo;
 }
 
-/** The hash of the key words @p w (rte_hash_crc() of the key). */
+/**
+ * The hash of the key words @p w (rte_hash_crc() of the key). With SSE4.2
+ * compiled in, the two CRC instructions are used directly:
+ * rte_hash_crc_8byte() tests a global for the algorithm before each.
+ */
 static __rte_always_inline uint32_t acl_ct_key_hash(const uint64_t w[2])
 {
+#ifdef __SSE4_2__
+	return (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, w[0]), w[1]);
+#else
 	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
+#endif
 }
 
 static __rte_always_inline void
