@@ -85,7 +85,7 @@ pl_express_ct(const struct pl_ctx *c, const struct acl_worker *aw)
 static __rte_always_inline bool
 pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 	       uint32_t l3len, uint32_t src, uint32_t dst,
-	       const struct pl_express_ct *ct)
+	       const struct pl_express_ct *ct, const bool multi)
 {
 	const uint8_t *l4 = (const uint8_t *)(ip + 1);
 	uint8_t proto = ip->next_proto_id;
@@ -100,9 +100,11 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 	x->lo = acl_ct_key_words(src, dst, (uint16_t)(l4[0] << 8 | l4[1]),
 				 (uint16_t)(l4[2] << 8 | l4[3]), proto, x->w);
 	x->hash = acl_ct_key_hash(x->w);
-	x->owner = ct->n_workers > 1 ?
-		   (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32) :
-		   (uint8_t)ct->wid;
+	if (!multi) {
+		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+		return true;
+	}
+	x->owner = (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32);
 	if (likely(x->owner == ct->wid))
 		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
 	return true;
@@ -131,7 +133,7 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 static __rte_always_inline uint16_t
 pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	       const struct pl_ep *ep, uint16_t in_port,
-	       struct rte_mbuf **pkts, uint16_t n)
+	       struct rte_mbuf **pkts, uint16_t n, const bool multi)
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
@@ -143,6 +145,11 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	uint16_t k;
 
+	/* The source is tested against the pod's address, so the lane need
+	 * not test it for a special one -- unless the pod's is one (a bad
+	 * object), whose packets the general stages drop as such. */
+	if (unlikely(pl_ip_is_special(ip0)))
+		return 0;
 	/* Pass 1: validate, key, hash, prefetch the conntrack slot. */
 	for (k = 0; k < n; k++) {
 		struct rte_mbuf *m = pkts[k];
@@ -160,7 +167,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
 			     eth->ether_type !=
 				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-			     !pl_ipv4_common(m, ETH_HLEN, &tlen)))
+			     !pl_ipv4_common_src(m, ETH_HLEN, &tlen, true)))
 			break;
 		uint8_t proto = ip->next_proto_id;
 		if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
@@ -175,7 +182,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			continue;
 		/* On the trimmed length, as acl_flow_parse_common(). */
 		if (!pl_express_key(&x[k], ip, RTE_MIN(len - ETH_HLEN, tlen),
-				    rte_be_to_cpu_32(ip0), dst[k], &ct))
+				    rte_be_to_cpu_32(ip0), dst[k], &ct, multi))
 			break;
 	}
 	if (k == 0)
@@ -195,7 +202,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 
 	ho.n = 0;
 	for (i = 0; i < k; i++) {
-		if (aw != NULL && x[i].owner != ct.wid) {
+		if (multi && aw != NULL && x[i].owner != ct.wid) {
 			pl_express_handoff(&ho, pkts[i], in_port, 0,
 					   x[i].owner);
 			continue;
@@ -224,7 +231,8 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
  */
 static __rte_always_inline uint16_t
 pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
-		  uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
+		  uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
+		  const bool multi)
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
@@ -289,7 +297,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		if (!pl_express_key(&x[k], ip,
 				    RTE_MIN(len - ETH_HLEN - hl, tlen),
 				    rte_be_to_cpu_32(ip->src_addr), dst[k],
-				    &ct))
+				    &ct, multi))
 			break;
 	}
 	if (k == 0)
@@ -316,7 +324,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		const struct pl_nh *nh = &nhv[nhs[i]];
 		/* To a local pod, so policed: a flow another worker owns is
 		 * handed over decapsulated, as after pl_uplink_in(). */
-		bool mine = aw == NULL || x[i].owner == ct.wid;
+		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
 		if (unlikely(nh->kind != PL_NH_POD ||
 			     (mine && (ip->time_to_live <= 1 ||
 				       !(pl_neigh_load(nh->neigh) &

@@ -18,7 +18,7 @@
 #include "dp/drop.h"
 
 /** True for addresses a unicast packet must never carry as source or dest. */
-static inline bool pl_ip_is_special(rte_be32_t a)
+static __rte_always_inline bool pl_ip_is_special(rte_be32_t a)
 {
 	uint32_t h = rte_be_to_cpu_32(a);
 	/* h + 1 <= 1: 0 or 255.255.255.255; then 224/4 */
@@ -43,7 +43,7 @@ static inline uint32_t pl_load32(const uint8_t *p)
 	return v;
 }
 
-static inline uint16_t pl_ip_hdr_sum(const void *hdr, uint32_t hlen)
+static __rte_always_inline uint16_t pl_ip_hdr_sum(const void *hdr, uint32_t hlen)
 {
 	const uint8_t *b = hdr;
 	uint64_t s = (uint64_t)pl_load32(b) + pl_load32(b + 4) +
@@ -117,9 +117,12 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
  * Changes nothing; @p tlen gets the total length. False says nothing
  * about the packet: pl_ipv4_check() names what is wrong, if anything.
  * Shared by pl_ipv4_check_fast() and the express lane (express_fast.h).
+ * A caller that has already matched the source against an address known
+ * not to be special passes @p src_known (a constant) to skip that test.
  */
 static __rte_always_inline bool
-pl_ipv4_common(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen)
+pl_ipv4_common_src(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen,
+		   const bool src_known)
 {
 	if (unlikely(rte_pktmbuf_data_len(m) < off + sizeof(struct rte_ipv4_hdr)))
 		return false;
@@ -136,8 +139,14 @@ pl_ipv4_common(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen)
 	       ck != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
 	       (ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
 		pl_ip_hdr_sum(ip, sizeof(*ip)) == 0xffff) &&
-	       !pl_ip_is_special(ip->src_addr) &&
+	       (src_known || !pl_ip_is_special(ip->src_addr)) &&
 	       !pl_ip_is_special(ip->dst_addr);
+}
+
+static __rte_always_inline bool
+pl_ipv4_common(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen)
+{
+	return pl_ipv4_common_src(m, off, tlen, false);
 }
 
 /**

@@ -786,10 +786,18 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 
 	if (likely(c->express_rest[in_port] == 0) && !c->no_express) {
 		uint16_t done = 0;
+		/* Each lane twice: one worker needs no flow owners. */
+		bool multi = c->ho != NULL;
 		if (ep != NULL && ep->n_ips > 0)
-			done = pl_express_pod(c, t, ep, in_port, pkts, n);
+			done = multi ? pl_express_pod(c, t, ep, in_port, pkts,
+						      n, true) :
+				       pl_express_pod(c, t, ep, in_port, pkts,
+						      n, false);
 		else if (role == PL_PORT_UPLINK)
-			done = pl_express_uplink(c, t, in_port, pkts, n);
+			done = multi ? pl_express_uplink(c, t, in_port, pkts,
+							 n, true) :
+				       pl_express_uplink(c, t, in_port, pkts,
+							 n, false);
 		c->st->express += done;
 		if (likely(done == n))
 			return;
