@@ -540,15 +540,48 @@ class ApiServer:
             threading.Thread(target=self._serve_conn, args=(conn, addr),
                              daemon=True).start()
 
+    @staticmethod
+    def _linger_close(tls):
+        """Close after a failed handshake as careful servers do (Apache's
+        lingering close): the alert is out, so half-close and read what the
+        client still sends for up to a second. Under TLS 1.3 a client whose
+        certificate is refused has finished its side of the handshake and
+        sends its request; closing at once with that request unread makes
+        the kernel answer with a reset, which can reach the client before
+        it reads the alert, and it never learns why it was refused."""
+        try:
+            # The plain socket's calls: no TLS session exists to use.
+            socket.socket.shutdown(tls, socket.SHUT_WR)
+            tls.settimeout(0.2)
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                try:
+                    if not socket.socket.recv(tls, 4096):
+                        break
+                except socket.timeout:
+                    continue
+        except OSError:
+            pass
+        finally:
+            tls.close()
+
     def _serve_conn(self, conn, addr):
         try:
             conn.settimeout(10)
-            tls = self.ctx.wrap_socket(conn, server_side=True)
+            tls = self.ctx.wrap_socket(conn, server_side=True,
+                                       do_handshake_on_connect=False)
+        except (ssl.SSLError, OSError) as e:
+            if self.verbose:
+                print(f"TLS setup for {addr} failed: {e}", flush=True)
+            conn.close()
+            return
+        try:
+            tls.do_handshake()
             tls.settimeout(None)
         except (ssl.SSLError, OSError) as e:
             if self.verbose:
                 print(f"TLS handshake from {addr} failed: {e}", flush=True)
-            conn.close()
+            self._linger_close(tls)
             return
         # wrap_socket took over conn's descriptor: track the TLS socket.
         with self.sock_lock:
