@@ -348,6 +348,12 @@ void k8s_client_describe(CURLcode rc, long http, const char *errbuf,
 		return;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_RECV_ERROR:
+	/* Under TLS 1.3 a refused client certificate is told after the
+	 * client's side of the handshake: a server that closes at once can
+	 * reset the connection before the alert is read, and the request's
+	 * send or the wait for its answer is what fails. */
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
 		snprintf(out, n,
 			 "TLS/connection failure (client certificate "
 			 "rejected?): %s",

@@ -9,6 +9,7 @@
 
 #include "control/store.h"
 #include "k8s/backoff.h"
+#include "k8s/client.h"
 #include "k8s/events.h"
 #include "k8s/linesplit.h"
 #include "mock_store.h"
@@ -319,8 +320,38 @@ static void test_stream_to_store(void)
 	mock_store_reset();
 }
 
+/*
+ * k8s_client_describe(): each failure names its likely cause. A refused
+ * client certificate under TLS 1.3 can surface as the alert (receive), or
+ * as a failed send or an empty answer when the server's reset came first:
+ * all of them must point at the client certificate.
+ */
+static void test_describe(void)
+{
+	static const CURLcode tls[] = {CURLE_SSL_CONNECT_ERROR,
+				       CURLE_RECV_ERROR, CURLE_SEND_ERROR,
+				       CURLE_GOT_NOTHING};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		k8s_client_describe(tls[i], 0, "detail", NULL, out,
+				    sizeof(out));
+		CHECK(strstr(out, "client certificate rejected?") != NULL);
+		CHECK(strstr(out, "detail") != NULL);
+	}
+	k8s_client_describe(CURLE_PEER_FAILED_VERIFICATION, 0, "x", NULL, out,
+			    sizeof(out));
+	CHECK(strstr(out, "server certificate not trusted") != NULL);
+	k8s_client_describe(CURLE_COULDNT_CONNECT, 0, "", NULL, out,
+			    sizeof(out));
+	CHECK(strstr(out, "cannot reach the server") != NULL);
+	k8s_client_describe(CURLE_OK, 401, "", NULL, out, sizeof(out));
+	CHECK(strstr(out, "unauthorized (401)") != NULL);
+}
+
 int main(void)
 {
+	test_describe();
 	test_linesplit();
 	test_backoff();
 	test_events();
