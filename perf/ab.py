@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""A/B two kdp builds on one scenario, by a measure this machine's noise
+does not move: the worker's perf samples per sample in the traffic source.
+
+Why: on a shared VM the rate of the same build moves by 20-30 % between
+runs (host contention steals time from the vCPU), so a Mpps A/B cannot see
+a change of a few percent. The source (net_pcap reading a pcap in memory)
+costs the same per packet whatever the build does after it; the worker's
+samples divided by the source's samples is the per-packet cost in units of
+the source's, and contention stretches both alike. Measured here: the same
+build gives 4.43-4.70 (all/pcap) over runs where its Mpps moved 16-23.
+
+For each run and build: start the scenario (perf/scenarios/kdp.py writes
+its config), wait for the sink to move and a warm-up, `perf record -F 4999`
+the worker thread for --secs, stop, and count samples per DSO. Builds
+alternate (A B A B ...). Prints per run
+
+    all/src   every sample of the worker / samples in the source's DSOs
+    own/src   samples in the kdp binary itself / the same
+
+and then the medians, the spread and B/A. `name=value` lines at the end:
+ab_a_all, ab_b_all, ab_ratio_all (B/A of the medians; below 1: B is
+cheaper), and the same for own.
+
+    /usr/bin/python3 perf/ab.py encap_pol1k --a OLD/build/dp/main/kdp --b build/dp/main/kdp [--runs 6]
+
+Needs `perf` (linux-perf); counts samples of the cpu-clock event, so it
+works without a hardware PMU (this VM has none). Attribution by DSO only:
+the instruction-level attribution of timer samples skids too far here.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import cpustat  # noqa: E402
+import runner  # noqa: E402
+from scenarios import kdp as ks  # noqa: E402
+from scenarios.baselines import Ctx  # noqa: E402
+from telemetry import Telemetry, TelemetryError, socket_path  # noqa: E402
+
+SOURCE_DSO = re.compile(r"pcap")   # librte_net_pcap, libpcap
+
+
+def dso_samples(data):
+    """{dso: samples} of a perf.data file."""
+    out = subprocess.run(["perf", "report", "-i", data, "--sort", "dso", "--stdio",
+                          "-F", "overhead,sample,dso"],
+                         capture_output=True, text=True, check=True).stdout
+    d = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*[\d.]+%\s+(\d+)\s+(\S+)", line)
+        if m:
+            d[m.group(2)] = d.get(m.group(2), 0) + int(m.group(1))
+    return d
+
+
+def one_run(launch, binary, warmup, secs, tag):
+    """Samples per source sample for @binary on @launch: (all, own)."""
+    prefix = f"kdpab-{os.getpid()}-{tag}"
+    cmd = [binary] + launch.cmd[1:]
+    cmd[cmd.index("--file-prefix") + 1] = prefix
+    log_path = os.path.join(runner.OUT, "logs", f"ab_{tag}.log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=launch.cwd,
+                                start_new_session=True)
+    fd, data = tempfile.mkstemp(prefix="kdpab-", suffix=".data")
+    os.close(fd)
+    try:
+        alive = lambda: proc.poll() is None  # noqa: E731
+        with Telemetry.wait(socket_path(prefix), launch.startup_timeout, alive) as tel:
+            deadline = time.monotonic() + launch.startup_timeout
+            sink = runner._port_ids(tel, [launch.sink], proc, deadline)[0]
+            while tel.stats(sink)["opackets"] == 0:
+                if not alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"{binary}: no traffic (log {log_path})")
+                time.sleep(0.1)
+            time.sleep(warmup)
+            tid = cpustat.fwd_threads(proc.pid, 1)[0]
+            subprocess.run(["perf", "record", "-q", "-F", "4999", "-t", str(tid),
+                            "-o", data, "--", "sleep", str(secs)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=True)
+            if not alive():
+                raise RuntimeError(f"{binary}: exited (log {log_path})")
+    finally:
+        runner._stop(proc)
+    try:
+        d = dso_samples(data)
+    finally:
+        os.unlink(data)
+    src = sum(v for k, v in d.items() if SOURCE_DSO.search(k))
+    if src == 0:
+        raise RuntimeError(f"{binary}: no samples in the source ({d})")
+    own = d.get(os.path.basename(binary), 0)
+    return sum(d.values()) / src, own / src
+
+
+def summary(xs):
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenario", choices=sorted(ks.SCENARIOS))
+    ap.add_argument("--a", required=True, help="baseline kdp binary")
+    ap.add_argument("--b", required=True, help="candidate kdp binary")
+    ap.add_argument("--runs", type=int, default=6)
+    ap.add_argument("--secs", type=float, default=2.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--flows", type=int, default=256)
+    a = ap.parse_args(argv)
+    if subprocess.run(["perf", "--version"], capture_output=True).returncode != 0:
+        print("ab: perf is not installed (apt-get install linux-perf)", file=sys.stderr)
+        return 2
+    for b in (a.a, a.b):
+        if not os.access(b, os.X_OK):
+            print(f"ab: {b}: not an executable", file=sys.stderr)
+            return 2
+    launch = ks.SCENARIOS[a.scenario](Ctx(size=a.size, flows=a.flows))
+    res = {"a": [], "b": []}
+    try:
+        for r in range(a.runs):
+            # Alternate which build goes first: drift favours neither.
+            for k in (("a", "b") if r % 2 == 0 else ("b", "a")):
+                al, own = one_run(launch, getattr(a, k), a.warmup, a.secs, f"{k}{r}")
+                res[k].append((al, own))
+                print(f"run {r} {k}: all/src {al:.3f} own/src {own:.3f}", flush=True)
+    except (RuntimeError, TelemetryError, runner.MeasureError,
+            subprocess.CalledProcessError) as e:
+        print(f"ab: {e}", file=sys.stderr)
+        return 1
+    out = {}
+    for i, what in ((0, "all"), (1, "own")):
+        for k in ("a", "b"):
+            med, lo, hi = summary([x[i] for x in res[k]])
+            out[f"ab_{k}_{what}"] = med
+            print(f"{k} {what}/src: median {med:.3f} (min {lo:.3f}, max {hi:.3f})")
+        if out[f"ab_a_{what}"] > 0:
+            out[f"ab_ratio_{what}"] = out[f"ab_b_{what}"] / out[f"ab_a_{what}"]
+    for k, v in out.items():
+        print(f"{k}={v:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
