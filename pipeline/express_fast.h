@@ -241,6 +241,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	const rte_be32_t self = t->self_ip;
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
+	rte_be32_t node_src = 0;
+	bool node_ok = false;
 	uint16_t k;
 
 	/* The lane tests the outer destination against the node's address
@@ -282,15 +284,22 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
 			      (pl_ip_hdr_sum(o, hl) != 0xffff ||
 			       pl_ip_hdr_sum(ip, hl) != 0xffff)) ||
-			     pl_ip_is_special(o->src_addr) ||
 			     ip->version_ihl != RTE_IPV4_VHL_DEF ||
 			     tlen < hl + 4 ||
 			     (ip->fragment_offset &
 			      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
 			     pl_ip_is_special(ip->src_addr) ||
-			     pl_ip_is_special(ip->dst_addr) ||
-			     !pl_node_set_has(t, o->src_addr)))
+			     pl_ip_is_special(ip->dst_addr)))
 			break;
+		/* A burst comes from one node or a few: the outer source
+		 * accepted last needs no second search. */
+		if (unlikely(!node_ok || o->src_addr != node_src)) {
+			if (pl_ip_is_special(o->src_addr) ||
+			    !pl_node_set_has(t, o->src_addr))
+				break;
+			node_src = o->src_addr;
+			node_ok = true;
+		}
 		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
 		if (aw == NULL)
 			continue;
