@@ -50,17 +50,31 @@ from telemetry import Telemetry, TelemetryError, socket_path  # noqa: E402
 SOURCE_DSO = re.compile(r"pcap")   # librte_net_pcap, libpcap
 
 
-def dso_samples(data):
-    """{dso: samples} of a perf.data file."""
-    out = subprocess.run(["perf", "report", "-i", data, "--sort", "dso", "--stdio",
-                          "-F", "overhead,sample,dso"],
-                         capture_output=True, text=True, check=True).stdout
+def parse_dso_report(text):
+    """{dso: samples} from `perf report --sort dso -F overhead,sample,dso`."""
     d = {}
-    for line in out.splitlines():
+    for line in text.splitlines():
         m = re.match(r"\s*[\d.]+%\s+(\d+)\s+(\S+)", line)
         if m:
             d[m.group(2)] = d.get(m.group(2), 0) + int(m.group(1))
     return d
+
+
+def costs(d, own_dso):
+    """(all/src, own/src) of {dso: samples}; ValueError without source
+    samples (the scenario's traffic did not come from net_pcap)."""
+    src = sum(v for k, v in d.items() if SOURCE_DSO.search(k))
+    if src == 0:
+        raise ValueError(f"no samples in the source ({d})")
+    return sum(d.values()) / src, d.get(own_dso, 0) / src
+
+
+def dso_samples(data):
+    """{dso: samples} of a perf.data file."""
+    return parse_dso_report(subprocess.run(
+        ["perf", "report", "-i", data, "--sort", "dso", "--stdio",
+         "-F", "overhead,sample,dso"],
+        capture_output=True, text=True, check=True).stdout)
 
 
 def one_run(launch, binary, warmup, secs, tag):
@@ -99,11 +113,10 @@ def one_run(launch, binary, warmup, secs, tag):
         d = dso_samples(data)
     finally:
         os.unlink(data)
-    src = sum(v for k, v in d.items() if SOURCE_DSO.search(k))
-    if src == 0:
-        raise RuntimeError(f"{binary}: no samples in the source ({d})")
-    own = d.get(os.path.basename(binary), 0)
-    return sum(d.values()) / src, own / src
+    try:
+        return costs(d, os.path.basename(binary))
+    except ValueError as e:
+        raise RuntimeError(f"{binary}: {e}") from e
 
 
 def summary(xs):

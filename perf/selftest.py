@@ -27,6 +27,7 @@ os.environ["KDP_BENCH_OUT"] = TMP
 
 from scapy.all import IP, UDP, Ether, rdpcap  # noqa: E402
 
+import ab  # noqa: E402
 import gen_cluster as gc  # noqa: E402
 import gen_pcap  # noqa: E402
 import gen_rules  # noqa: E402
@@ -322,6 +323,35 @@ class Scenarios(unittest.TestCase):
             self.assertEqual(launch.sink, baselines.SINK)
         with self.assertRaises(ValueError):
             baselines.l3fwd_acl(baselines.Ctx(size=64, flows=16))
+
+
+class AB(unittest.TestCase):
+    REPORT = textwrap.dedent("""\
+        # Samples: 10K of event 'cpu-clock:pppH'
+        #
+        # Overhead       Samples  Shared Object
+        # ........  ............  .......................
+        #
+            56.03%          5603  kdp
+            18.00%          1800  librte_net_pcap.so.23.0
+             2.00%           200  libpcap.so.0.8
+            20.00%          2000  librte_net_null.so.23.0
+             3.97%           397  ld-linux-x86-64.so.2
+        """)
+
+    def test_costs_in_source_units(self):
+        d = ab.parse_dso_report(self.REPORT)
+        self.assertEqual(d["kdp"], 5603)
+        self.assertEqual(sum(d.values()), 10000)
+        everything, own = ab.costs(d, "kdp")
+        self.assertAlmostEqual(everything, 10000 / 2000)
+        self.assertAlmostEqual(own, 5603 / 2000)
+        # A binary by another name counts as its own DSO.
+        self.assertEqual(ab.costs(d, "kdp_old")[1], 0)
+
+    def test_no_source_samples(self):
+        with self.assertRaises(ValueError):
+            ab.costs(ab.parse_dso_report("   100.00%   10  kdp\n"), "kdp")
 
 
 if __name__ == "__main__":
