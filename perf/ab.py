@@ -24,6 +24,17 @@ cheaper), and the same for own.
 
     /usr/bin/python3 perf/ab.py encap_pol1k --a OLD/build/dp/main/kdp --b build/dp/main/kdp [--runs 6]
 
+Either side may instead be a baseline (testpmd_io, l3fwd_lpm, l3fwd_acl
+with --l3fwd PATH and --rules N), run on its own pcap of the same frame
+size and flow count: `ab_rate_b_vs_a` (A's all/src over B's) is then B's
+rate as a share of the baseline's with the host's noise taken out, the
+issue's ratios measured another way. It holds when both sources read the
+same frames: decap's source frames carry the outer header (20 bytes more
+than the baseline's), which costs the source more per packet and flatters
+kdp's ratio.
+
+    /usr/bin/python3 perf/ab.py encap_pol1k --a l3fwd_lpm --l3fwd "$(bash perf/build_l3fwd.sh)" --b build/dp/main/kdp
+
 Needs `perf` (linux-perf); counts samples of the cpu-clock event, so it
 works without a hardware PMU (this VM has none). Attribution by DSO only:
 the instruction-level attribution of timer samples skids too far here.
@@ -43,6 +54,7 @@ sys.path.insert(0, HERE)
 
 import cpustat  # noqa: E402
 import runner  # noqa: E402
+from scenarios import baselines  # noqa: E402
 from scenarios import kdp as ks  # noqa: E402
 from scenarios.baselines import Ctx  # noqa: E402
 from telemetry import Telemetry, TelemetryError, socket_path  # noqa: E402
@@ -77,10 +89,11 @@ def dso_samples(data):
         capture_output=True, text=True, check=True).stdout)
 
 
-def one_run(launch, binary, warmup, secs, tag):
-    """Samples per source sample for @binary on @launch: (all, own)."""
+def one_run(launch, warmup, secs, tag):
+    """Samples per source sample for @launch: (all, own)."""
     prefix = f"kdpab-{os.getpid()}-{tag}"
-    cmd = [binary] + launch.cmd[1:]
+    cmd = list(launch.cmd)
+    binary = cmd[0]
     cmd[cmd.index("--file-prefix") + 1] = prefix
     log_path = os.path.join(runner.OUT, "logs", f"ab_{tag}.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -114,7 +127,8 @@ def one_run(launch, binary, warmup, secs, tag):
     finally:
         os.unlink(data)
     try:
-        return costs(d, os.path.basename(binary))
+        # l3fwd's build names the binary l3fwd-shared and links l3fwd to it.
+        return costs(d, os.path.basename(os.path.realpath(binary)))
     except ValueError as e:
         raise RuntimeError(f"{binary}: {e}") from e
 
@@ -123,12 +137,33 @@ def summary(xs):
     return statistics.median(xs), min(xs), max(xs)
 
 
+BASELINES = {"testpmd_io": baselines.testpmd_io, "l3fwd_lpm": baselines.l3fwd_lpm,
+             "l3fwd_acl": baselines.l3fwd_acl}
+
+
+def launch_for(what, scenario, a):
+    """The Launch of side @what: a baseline's name (its own pcap of the
+    same size and flow count) or a kdp binary on @scenario."""
+    if what in BASELINES:
+        return BASELINES[what](Ctx(size=a.size, flows=a.flows, rules=a.rules,
+                                   l3fwd=a.l3fwd and os.path.abspath(a.l3fwd)))
+    if not os.access(what, os.X_OK):
+        raise RuntimeError(f"{what}: not an executable nor one of {sorted(BASELINES)}")
+    launch = ks.SCENARIOS[scenario](Ctx(size=a.size, flows=a.flows))
+    # The scenario runs in its own directory: an absolute path.
+    launch.cmd = [os.path.abspath(what)] + launch.cmd[1:]
+    return launch
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenario", choices=sorted(ks.SCENARIOS))
-    ap.add_argument("--a", required=True, help="baseline kdp binary")
-    ap.add_argument("--b", required=True, help="candidate kdp binary")
+    ap.add_argument("--a", required=True,
+                    help="baseline: a kdp binary, or testpmd_io, l3fwd_lpm, l3fwd_acl")
+    ap.add_argument("--b", required=True, help="candidate kdp binary (or a baseline)")
+    ap.add_argument("--l3fwd", help="the built l3fwd (perf/build_l3fwd.sh), for l3fwd_*")
+    ap.add_argument("--rules", type=int, default=1000, help="l3fwd_acl's rule count")
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--secs", type=float, default=2.0)
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -138,17 +173,17 @@ def main(argv=None):
     if subprocess.run(["perf", "--version"], capture_output=True).returncode != 0:
         print("ab: perf is not installed (apt-get install linux-perf)", file=sys.stderr)
         return 2
-    for b in (a.a, a.b):
-        if not os.access(b, os.X_OK):
-            print(f"ab: {b}: not an executable", file=sys.stderr)
-            return 2
-    launch = ks.SCENARIOS[a.scenario](Ctx(size=a.size, flows=a.flows))
+    try:
+        launches = {k: launch_for(getattr(a, k), a.scenario, a) for k in ("a", "b")}
+    except (RuntimeError, ValueError) as e:
+        print(f"ab: {e}", file=sys.stderr)
+        return 2
     res = {"a": [], "b": []}
     try:
         for r in range(a.runs):
             # Alternate which build goes first: drift favours neither.
             for k in (("a", "b") if r % 2 == 0 else ("b", "a")):
-                al, own = one_run(launch, getattr(a, k), a.warmup, a.secs, f"{k}{r}")
+                al, own = one_run(launches[k], a.warmup, a.secs, f"{k}{r}")
                 res[k].append((al, own))
                 print(f"run {r} {k}: all/src {al:.3f} own/src {own:.3f}", flush=True)
     except (RuntimeError, TelemetryError, runner.MeasureError,
@@ -163,6 +198,9 @@ def main(argv=None):
             print(f"{k} {what}/src: median {med:.3f} (min {lo:.3f}, max {hi:.3f})")
         if out[f"ab_a_{what}"] > 0:
             out[f"ab_ratio_{what}"] = out[f"ab_b_{what}"] / out[f"ab_a_{what}"]
+    # Both on a saturated core with the same source cost per packet:
+    # B's rate relative to A's is the inverse ratio of their costs.
+    out["ab_rate_b_vs_a"] = out["ab_a_all"] / out["ab_b_all"]
     for k, v in out.items():
         print(f"{k}={v:.4f}")
     return 0
