@@ -37,6 +37,10 @@ bench: deps host all
 	bash perf/bench.sh
 	/usr/bin/python3 perf/k8s_scale.py
 	/usr/bin/python3 perf/polbench.py --l3fwd "$$(bash perf/build_l3fwd.sh)"
+	for s in encap_pol1k local_pol1k; do \
+	  /usr/bin/python3 perf/ab.py $$s --name $$s --a l3fwd_lpm \
+	    --l3fwd "$$(bash perf/build_l3fwd.sh)" --b build/dp/main/kdp --runs 3 || exit 1; \
+	done
 
 soak: deps host all
 	meson test -C $(BUILD) --suite soak --print-errorlogs --num-processes 1

@@ -164,6 +164,8 @@ def main(argv=None):
     ap.add_argument("--b", required=True, help="candidate kdp binary (or a baseline)")
     ap.add_argument("--l3fwd", help="the built l3fwd (perf/build_l3fwd.sh), for l3fwd_*")
     ap.add_argument("--rules", type=int, default=1000, help="l3fwd_acl's rule count")
+    ap.add_argument("--name", help="with a baseline as A: also print "
+                    "samples_ratio_NAME_vs_A=ab_rate_b_vs_a (make bench)")
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--secs", type=float, default=2.0)
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -201,6 +203,8 @@ def main(argv=None):
     # Both on a saturated core with the same source cost per packet:
     # B's rate relative to A's is the inverse ratio of their costs.
     out["ab_rate_b_vs_a"] = out["ab_a_all"] / out["ab_b_all"]
+    if a.name and a.a in BASELINES:
+        out[f"samples_ratio_{a.name}_vs_{a.a}"] = out["ab_rate_b_vs_a"]
     for k, v in out.items():
         print(f"{k}={v:.4f}")
     return 0
