@@ -96,11 +96,7 @@ def one_run(launch, warmup, secs, tag):
     binary = cmd[0]
     cmd[cmd.index("--file-prefix") + 1] = prefix
     log_path = os.path.join(runner.OUT, "logs", f"ab_{tag}.log")
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=launch.cwd,
-                                start_new_session=True)
+    proc = runner.spawn(cmd, launch.cwd, log_path)
     fd, data = tempfile.mkstemp(prefix="kdpab-", suffix=".data")
     os.close(fd)
     try:
@@ -108,10 +104,7 @@ def one_run(launch, warmup, secs, tag):
         with Telemetry.wait(socket_path(prefix), launch.startup_timeout, alive) as tel:
             deadline = time.monotonic() + launch.startup_timeout
             sink = runner._port_ids(tel, [launch.sink], proc, deadline)[0]
-            while tel.stats(sink)["opackets"] == 0:
-                if not alive() or time.monotonic() > deadline:
-                    raise RuntimeError(f"{binary}: no traffic (log {log_path})")
-                time.sleep(0.1)
+            runner.wait_sink(tel, sink, launch, alive, deadline)
             time.sleep(warmup)
             tid = cpustat.fwd_threads(proc.pid, 1)[0]
             subprocess.run(["perf", "record", "-q", "-F", "4999", "-t", str(tid),

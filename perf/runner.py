@@ -158,15 +158,33 @@ def _port_ids(tel, names, proc, deadline):
         time.sleep(0.2)
 
 
-def measure(launch, warmup, interval, log_path):
-    """Run @launch; return {"mpps": Tx Mpps of the sink, "rx_mpps": ...}."""
+def spawn(cmd, cwd, log_path):
+    """Start @cmd in its own session, output to @log_path (stdin a pipe:
+    testpmd leaves on its EOF, see _stop)."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "w") as log:
-        log.write("$ " + " ".join(launch.cmd) + "\n")
+        log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
-        proc = subprocess.Popen(launch.cmd, stdin=subprocess.PIPE, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=launch.cwd,
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=cwd,
                                 start_new_session=True)
+
+
+def wait_sink(tel, sink_id, launch, alive, deadline):
+    """Return once port @sink_id has sent packets: traffic starts after the
+    port and the tables are up (an ACL build can take seconds)."""
+    while tel.stats(sink_id)["opackets"] == 0:
+        if not alive():
+            raise MeasureError("process exited")
+        if time.monotonic() > deadline:
+            raise MeasureError(f"no packets out of {launch.sink} after "
+                               f"{launch.startup_timeout}s")
+        time.sleep(0.1)
+
+
+def measure(launch, warmup, interval, log_path):
+    """Run @launch; return {"mpps": Tx Mpps of the sink, "rx_mpps": ...}."""
+    proc = spawn(launch.cmd, launch.cwd, log_path)
     comps = []
     try:
         alive = lambda: proc.poll() is None  # noqa: E731
@@ -179,15 +197,7 @@ def measure(launch, warmup, interval, log_path):
             comps += _start_companions(launch, log_path, alive, deadline)
             names = [launch.sink] + ([launch.source] if launch.source else [])
             ids = _port_ids(tel, names, proc, deadline)
-            # Traffic starts after the port and the tables are up (an ACL
-            # build can take seconds): wait for the sink to move.
-            while tel.stats(ids[0])["opackets"] == 0:
-                if not alive():
-                    raise MeasureError("process exited")
-                if time.monotonic() > deadline:
-                    raise MeasureError(f"no packets out of {launch.sink} after "
-                                       f"{launch.startup_timeout}s")
-                time.sleep(0.1)
+            wait_sink(tel, ids[0], launch, alive, deadline)
             if launch.ready:
                 launch.ready(tel)
             time.sleep(warmup)
