@@ -77,6 +77,21 @@ pl_express_ct(const struct pl_ctx *c, const struct acl_worker *aw)
 	};
 }
 
+/* The keyed flow's owner worker and, when it is this one, its slot
+ * prefetched. */
+static __rte_always_inline void
+pl_express_slot(struct pl_express_pkt *x, const struct pl_express_ct *ct,
+		const bool multi)
+{
+	if (!multi) {
+		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+		return;
+	}
+	x->owner = (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32);
+	if (likely(x->owner == ct->wid))
+		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+}
+
 /*
  * Key the UDP or TCP flow of @p ip, whose datagram has @p l3len bytes in
  * the segment (acl_flow_parse_common()'s test), find its owner worker and,
@@ -100,15 +115,11 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 	x->lo = acl_ct_key_words(src, dst, (uint16_t)(l4[0] << 8 | l4[1]),
 				 (uint16_t)(l4[2] << 8 | l4[3]), proto, x->w);
 	x->hash = acl_ct_key_hash(x->w);
-	if (!multi) {
-		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
-		return true;
-	}
-	x->owner = (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32);
-	if (likely(x->owner == ct->wid))
-		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+	pl_express_slot(x, ct, multi);
 	return true;
 }
+
+#include "pipeline/express_x4_fast.h"
 
 /* A policed packet of a flow another worker owns, handed over as the
  * general path's policy stage does (pl_handoff_drain() takes it). */
@@ -128,6 +139,46 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 {
 	return acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
 			      x->tcp_flags, gen, now);
+}
+
+/*
+ * Pass 1 of pl_express_pod() for one packet: validate, key, hash,
+ * prefetch the conntrack slot (@p aw: policy on). False, having changed
+ * nothing but the Ethernet padding, when the packet is not the lane's.
+ */
+static __rte_always_inline bool
+pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
+		   const struct rte_ether_addr *mac,
+		   const struct acl_worker *aw, struct pl_express_pkt *x,
+		   uint32_t *dst, const struct pl_express_ct *ct,
+		   const bool multi)
+{
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+	uint32_t tlen;
+
+	/* 38 bytes: Ethernet, IPv4 and the four port bytes. */
+	if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
+		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+		     !pl_ipv4_common_src(m, ETH_HLEN, &tlen, true)))
+		return false;
+	uint8_t proto = ip->next_proto_id;
+	if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
+		     proto == IPPROTO_IPIP ||
+		     (mac_known &&
+		      !rte_is_same_ether_addr(&eth->src_addr, mac))))
+		return false;
+	if (avail > tlen)
+		rte_pktmbuf_trim(m, avail - tlen);
+	*dst = rte_be_to_cpu_32(ip->dst_addr);
+	if (aw == NULL)
+		return true;
+	/* On the trimmed length, as acl_flow_parse_common(). */
+	return pl_express_key(x, ip, RTE_MIN(len - ETH_HLEN, tlen),
+			      rte_be_to_cpu_32(ip0), *dst, ct, multi);
 }
 
 static __rte_always_inline uint16_t
@@ -150,41 +201,39 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	 * object), whose packets the general stages drop as such. */
 	if (unlikely(pl_ip_is_special(ip0)))
 		return 0;
-	/* Pass 1: validate, key, hash, prefetch the conntrack slot. */
-	for (k = 0; k < n; k++) {
-		struct rte_mbuf *m = pkts[k];
-		if (k + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
-		const struct rte_ether_hdr *eth =
-			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		const struct rte_ipv4_hdr *ip =
-			(const struct rte_ipv4_hdr *)(eth + 1);
-		uint32_t len = rte_pktmbuf_data_len(m);
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint32_t tlen;
+	/* Pass 1: validate, key, hash, prefetch the conntrack slot; four
+	 * packets at a time where they all pass, else one by one up to the
+	 * first that does not. */
+#ifdef __SSE4_1__
+	struct pl_express_x4 v;
 
-		/* 38 bytes: Ethernet, IPv4 and the four port bytes. */
-		if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
-			     eth->ether_type !=
-				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-			     !pl_ipv4_common_src(m, ETH_HLEN, &tlen, true)))
-			break;
-		uint8_t proto = ip->next_proto_id;
-		if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
-			     proto == IPPROTO_IPIP ||
-			     (mac_known &&
-			      !rte_is_same_ether_addr(&eth->src_addr, &mac))))
-			break;
-		if (avail > tlen)
-			rte_pktmbuf_trim(m, avail - tlen);
-		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
-		if (aw == NULL)
-			continue;
-		/* On the trimmed length, as acl_flow_parse_common(). */
-		if (!pl_express_key(&x[k], ip, RTE_MIN(len - ETH_HLEN, tlen),
-				    rte_be_to_cpu_32(ip0), dst[k], &ct, multi))
-			break;
+	pl_express_x4_init(&v, ip0, mac_known, &mac);
+#endif
+	for (k = 0; k < n;) {
+		uint16_t end = n;
+#ifdef __SSE4_1__
+		if (k + 4 <= n) {
+			for (uint16_t j = k + 4; j < RTE_MIN(n, k + 8); j++)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+			if (likely(pl_express_pod_x4(pkts + k, &v, aw != NULL,
+						     x + k, dst + k, &ct,
+						     multi))) {
+				k += 4;
+				continue;
+			}
+			end = k + 4;
+		}
+#endif
+		for (; k < end; k++) {
+			if (k + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1],
+							       void *));
+			if (!pl_express_pod_one(pkts[k], ip0, mac_known, &mac,
+						aw, &x[k], &dst[k], &ct, multi))
+				goto pass2;
+		}
 	}
+pass2:
 	if (k == 0)
 		return 0;
 	rte_fib_lookup_bulk(t->fib, dst, nhs, k);

@@ -107,7 +107,11 @@ static int build_tables(void)
 	rte_be32_t nb = rte_cpu_to_be_32(NODE_B);
 	node_set[pl_node_set_slot(nb, t->node_set_mask)] = nb;
 
-	if (rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B))
+	/* Routes that cover the special addresses too (as a default route
+	 * does on a node): the address tests alone must stop those. */
+	if (rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B) ||
+	    rte_fib_add(t->fib, IP4A(224, 0, 0, 0), 3, NH_IPIP_B) ||
+	    rte_fib_add(t->fib, 0, 8, NH_IPIP_B))
 		return -1;
 	t->acl = build_policy(0);
 	moved = *t;
@@ -146,6 +150,9 @@ static unsigned int kinds_denied = 1u << 2 | 1u << 6;
 enum corrupt {
 	C_NONE, C_CKSUM, C_TTL1, C_SPOOF_IP, C_SPOOF_MAC, C_PAD, C_FRAG,
 	C_SHORT, C_TUNNEL_PAD, C_UNKNOWN_NODE, C_TCP_SHORT, C_OPTIONS,
+	C_SPECIAL_DST, /* routed (tables): only the address test stops it */
+	C_NIC_GOOD,    /* the NIC vouches for a header with a wrong sum */
+	C_NIC_BAD,     /* the NIC condemns a good header */
 	C_FUZZ, /* random bytes flipped, maybe truncated */
 	C_MAX,
 };
@@ -212,8 +219,13 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 	struct ip4 h = {.ver = 4, .ihl = c == C_OPTIONS ? 6 : 5, .ttl = 64,
 			.proto = proto, .id = id++, .src = src, .dst = dst,
 			.plen = l4len, .payload = l4, .frag = G_DF};
-	if (c == C_CKSUM)
+	if (c == C_CKSUM || c == C_NIC_GOOD)
 		h.csum_delta = 1;
+	if (c == C_SPECIAL_DST) {
+		static const uint32_t special[] = {
+			0, 0xffffffff, IP4A(224, 0, 0, 5), IP4A(239, 1, 2, 3)};
+		h.dst = special[rand() % RTE_DIM(special)];
+	}
 	if (c == C_TTL1)
 		h.ttl = 1;
 	if (c == C_FRAG)
@@ -249,6 +261,10 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 	}
 	if (c == C_SHORT)
 		f->len = 14 + 20 + 2;
+	if (c == C_NIC_GOOD)
+		f->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	if (c == C_NIC_BAD)
+		f->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
 	if (c == C_FUZZ) {
 		for (int i = 1 + rand() % 3; i > 0; i--)
 			f->b[rand() % RTE_MIN(f->len, 80)] ^=
