@@ -282,6 +282,7 @@ struct worker {
 	struct pl_ctx ctx;
 	struct dp_lcore_stats st __rte_cache_aligned;
 	struct acl_worker *aw;
+	unsigned int wid; /* aw's in the conntrack registry */
 	struct rte_ring *punt;
 };
 
@@ -290,6 +291,43 @@ struct side {
 	unsigned int n_workers;
 	struct pl_handoff *ho;
 };
+
+/* A worker's conntrack entries, one line each without the time left. */
+struct ct_text {
+	char buf[1 << 20];
+	size_t len;
+};
+
+static void ct_line(void *arg, const char *line)
+{
+	struct ct_text *t = arg;
+	const char *cut = strstr(line, " expires_in_s=");
+	size_t n = cut != NULL ? (size_t)(cut - line) : strlen(line);
+
+	if (t->len + n + 1 < sizeof(t->buf)) {
+		memcpy(t->buf + t->len, line, n);
+		t->len += n;
+		t->buf[t->len++] = '\n';
+	}
+}
+
+/* Both sides' conntrack must hold the same flows in the same states and
+ * directions: a lane that got a flow's direction wrong forwards the same
+ * frames but leaves a UDP flow "replied" that only its opener spoke in. */
+static int compare_ct(struct worker *e, struct worker *g, unsigned long burst)
+{
+	static struct ct_text te, tg;
+
+	te.len = tg.len = 0;
+	acl_ct_dump(e->wid, UINT32_MAX, e->ctx.now_ms, ct_line,
+		    &te);
+	acl_ct_dump(g->wid, UINT32_MAX, g->ctx.now_ms, ct_line,
+		    &tg);
+	if (te.len == tg.len && memcmp(te.buf, tg.buf, te.len) == 0)
+		return 0;
+	fprintf(stderr, "FAIL burst %lu: conntrack differs\n", burst);
+	return 1;
+}
 
 static int compare_worker(struct worker *e, struct worker *g,
 			  unsigned long burst)
@@ -387,7 +425,8 @@ static int side_init(struct side *s, unsigned int id, bool express,
 		snprintf(name, sizeof(name), "ex_punt%u_%u", id, i);
 		w->punt = rte_ring_create(name, 1024, SOCKET_ID_ANY,
 					  RING_F_SP_ENQ | RING_F_SC_DEQ);
-		w->aw = acl_worker_create(&cc, id * 2 + i);
+		w->wid = id * 2 + i;
+		w->aw = acl_worker_create(&cc, w->wid);
 		if (w->punt == NULL || w->aw == NULL)
 			return -1;
 		pl_ctx_init(&w->ctx, &w->st, mp, w->punt, (uint16_t)i);
@@ -494,6 +533,8 @@ static int run(unsigned int n_workers, bool policy)
 			for (uint16_t p = 0; p < N_PORTS; p++)
 				fwd_e += e.w[i].ctx.tx[p].n;
 			bad |= compare_worker(&e.w[i], &g.w[i], burst);
+			if (policy && burst % 64 == 0)
+				bad |= compare_ct(&e.w[i], &g.w[i], burst);
 		}
 	}
 	two_pods_neigh(S_B, MAC_B, true);
