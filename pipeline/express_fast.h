@@ -181,43 +181,128 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 			      rte_be_to_cpu_32(ip0), *dst, ct, multi);
 }
 
-static __rte_always_inline uint16_t
-pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
-	       const struct pl_ep *ep, uint16_t in_port,
-	       struct rte_mbuf **pkts, uint16_t n, const bool multi)
+/*
+ * Pass 1 of pl_express_uplink() for one frame: both headers validated,
+ * the inner one keyed (@p aw: policy on). The outer source is looked up
+ * in the node set unless it is @p *node_src, the last one found there.
+ * False when the frame is not the lane's; no frame is changed.
+ */
+static __rte_always_inline bool
+pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
+		      rte_be32_t self, rte_be32_t *node_src, bool *node_ok,
+		      const struct acl_worker *aw, struct pl_express_pkt *x,
+		      uint32_t *dst, const struct pl_express_ct *ct,
+		      const bool multi)
 {
-	struct pl_express_pkt x[PL_BURST];
-	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
-	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
-	const rte_be32_t ip0 = ep->ips[0];
-	const bool mac_known = ep->mac_known;
-	const struct rte_ether_addr mac = ep->mac;
-	const struct pl_express_ct ct = pl_express_ct(c, aw);
-	uint16_t k;
+	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *o = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_ipv4_hdr *ip = o + 1;
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+	uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 
-	/* The source is tested against the pod's address, so the lane need
-	 * not test it for a special one -- unless the pod's is one (a bad
-	 * object), whose packets the general stages drop as such. */
-	if (unlikely(pl_ip_is_special(ip0)))
-		return 0;
-	/* Pass 1: validate, key, hash, prefetch the conntrack slot; four
-	 * packets at a time where they all pass, else one by one up to the
-	 * first that does not. */
+	/* Ethernet, two IPv4 headers and the four port bytes. */
+	if (unlikely(len < ETH_HLEN + 2 * hl + 4 ||
+		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+		return false;
+	uint32_t otlen = rte_be_to_cpu_16(o->total_length);
+	uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
+	/* The inner datagram must fill the outer one exactly: the general
+	 * path trims to the inner length, which the lane does not try. */
+	if (unlikely(o->version_ihl != RTE_IPV4_VHL_DEF ||
+		     o->dst_addr != self || o->next_proto_id != IPPROTO_IPIP ||
+		     otlen > avail || tlen + hl != otlen ||
+		     (o->fragment_offset &
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+				       RTE_IPV4_HDR_OFFSET_MASK)) ||
+		     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+		      (pl_ip_hdr_sum(o, hl) != 0xffff ||
+		       pl_ip_hdr_sum(ip, hl) != 0xffff)) ||
+		     ip->version_ihl != RTE_IPV4_VHL_DEF || tlen < hl + 4 ||
+		     (ip->fragment_offset &
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
+		     pl_ip_is_special(ip->src_addr) ||
+		     pl_ip_is_special(ip->dst_addr)))
+		return false;
+	/* A burst comes from one node or a few: the outer source accepted
+	 * last needs no second search. */
+	if (unlikely(!*node_ok || o->src_addr != *node_src)) {
+		if (pl_ip_is_special(o->src_addr) ||
+		    !pl_node_set_has(t, o->src_addr))
+			return false;
+		*node_src = o->src_addr;
+		*node_ok = true;
+	}
+	*dst = rte_be_to_cpu_32(ip->dst_addr);
+	if (aw == NULL)
+		return true;
+	return pl_express_key(x, ip, RTE_MIN(len - ETH_HLEN - hl, tlen),
+			      rte_be_to_cpu_32(ip->src_addr), *dst, ct, multi);
+}
+
+/* What pass 1 of a lane matches one burst's frames against. */
+struct pl_express_in {
+	const struct pl_tables *t;
+	rte_be32_t ip;     /**< the pod's address; uplink: the node's */
+	bool mac_known;    /**< pod lane: the pod's MAC is known */
+	struct rte_ether_addr mac;
+	rte_be32_t node_src; /**< uplink: the outer source found last */
+	bool node_ok;        /**< in the node set (no address is safe as
+			      *   a "none" value) */
 #ifdef __SSE4_1__
 	struct pl_express_x4 v;
-
-	pl_express_x4_init(&v, ip0, mac_known, &mac);
 #endif
-	for (k = 0; k < n;) {
+};
+
+static __rte_always_inline void
+pl_express_in_init(struct pl_express_in *in, const struct pl_tables *t,
+		   rte_be32_t ip, bool mac_known,
+		   const struct rte_ether_addr *mac)
+{
+	in->t = t;
+	in->ip = ip;
+	in->mac_known = mac_known;
+	in->mac = mac_known ? *mac : (struct rte_ether_addr){{0}};
+	in->node_src = 0;
+	in->node_ok = false;
+#ifdef __SSE4_1__
+	pl_express_x4_init(&in->v, ip, mac_known, mac);
+#endif
+}
+
+/*
+ * Pass 1 of a lane (@p uplink: pl_express_uplink(), else
+ * pl_express_pod()): the length of the prefix of @p pkts that is the
+ * lane's, with dst[] and (@p aw: policy on) x[] filled for it. Four frames
+ * at a time where all four pass (express_x4_fast.h), else one by one up
+ * to the first that does not.
+ */
+static __rte_always_inline uint16_t
+pl_express_pass1(struct pl_express_in *in, const bool uplink,
+		 struct rte_mbuf **pkts, uint16_t n,
+		 const struct acl_worker *aw, struct pl_express_pkt *x,
+		 uint32_t *dst, const struct pl_express_ct *ct,
+		 const bool multi)
+{
+	uint16_t k = 0;
+
+	while (k < n) {
 		uint16_t end = n;
 #ifdef __SSE4_1__
 		if (k + 4 <= n) {
 			for (uint16_t j = k + 4; j < RTE_MIN(n, k + 8); j++)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
-			if (likely(pl_express_pod_x4(pkts + k, &v, aw != NULL,
-						     x + k, dst + k, &ct,
-						     multi))) {
+			bool ok = uplink ?
+				pl_express_uplink_x4(in->t, pkts + k, &in->v,
+						     aw != NULL, &in->node_src,
+						     &in->node_ok, x + k,
+						     dst + k, ct, multi) :
+				pl_express_pod_x4(pkts + k, &in->v, aw != NULL,
+						  x + k, dst + k, ct, multi);
+			if (likely(ok)) {
 				k += 4;
 				continue;
 			}
@@ -228,12 +313,45 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			if (k + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1],
 							       void *));
-			if (!pl_express_pod_one(pkts[k], ip0, mac_known, &mac,
-						aw, &x[k], &dst[k], &ct, multi))
-				goto pass2;
+			bool ok = uplink ?
+				pl_express_uplink_one(in->t, pkts[k], in->ip,
+						      &in->node_src,
+						      &in->node_ok, aw, &x[k],
+						      &dst[k], ct, multi) :
+				pl_express_pod_one(pkts[k], in->ip,
+						   in->mac_known, &in->mac, aw,
+						   &x[k], &dst[k], ct, multi);
+			if (!ok)
+				return k;
 		}
 	}
-pass2:
+	return k;
+}
+
+static __rte_always_inline uint16_t
+pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
+	       const struct pl_ep *ep, uint16_t in_port,
+	       struct rte_mbuf **pkts, uint16_t n, const bool multi)
+{
+	struct pl_express_pkt x[PL_BURST];
+	uint32_t dst[PL_BURST];
+	uint64_t nhs[PL_BURST];
+	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
+	const rte_be32_t ip0 = ep->ips[0];
+	const struct pl_express_ct ct = pl_express_ct(c, aw);
+	struct pl_express_in in;
+	uint16_t k;
+
+	/* The source is tested against the pod's address, so the lane need
+	 * not test it for a special one -- unless the pod's is one (a bad
+	 * object), whose packets the general stages drop as such. */
+	if (unlikely(pl_ip_is_special(ip0)))
+		return 0;
+	/* Pass 1: validate, key, hash, prefetch the conntrack slot. The
+	 * pod's addresses are copied (pl_express_in): the frame stores of
+	 * pass 2 could alias the tables' fields. */
+	pl_express_in_init(&in, t, ip0, ep->mac_known, &ep->mac);
+	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
 	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
@@ -290,8 +408,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	const rte_be32_t self = t->self_ip;
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
-	rte_be32_t node_src = 0;
-	bool node_ok = false;
+	struct pl_express_in in;
 	uint16_t k;
 
 	/* The lane tests the outer destination against the node's address
@@ -299,65 +416,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	if (self == 0 || pl_ip_is_special(self) || t->node_set == NULL)
 		return 0;
 	/* Pass 1: both headers validated, the inner one keyed. */
-	for (k = 0; k < n; k++) {
-		struct rte_mbuf *m = pkts[k];
-		if (k + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
-		const struct rte_ether_hdr *eth =
-			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		const struct rte_ipv4_hdr *o =
-			(const struct rte_ipv4_hdr *)(eth + 1);
-		const struct rte_ipv4_hdr *ip = o + 1;
-		uint32_t len = rte_pktmbuf_data_len(m);
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-
-		/* Ethernet, two IPv4 headers and the four port bytes. */
-		if (unlikely(len < ETH_HLEN + 2 * hl + 4 ||
-			     eth->ether_type !=
-				     rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
-			break;
-		uint32_t otlen = rte_be_to_cpu_16(o->total_length);
-		uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
-		/* The inner datagram must fill the outer one exactly: the
-		 * general path trims to the inner length, which the lane
-		 * does not try. */
-		if (unlikely(o->version_ihl != RTE_IPV4_VHL_DEF ||
-			     o->dst_addr != self ||
-			     o->next_proto_id != IPPROTO_IPIP ||
-			     otlen > avail || tlen + hl != otlen ||
-			     (o->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
-					       RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-			     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-			      (pl_ip_hdr_sum(o, hl) != 0xffff ||
-			       pl_ip_hdr_sum(ip, hl) != 0xffff)) ||
-			     ip->version_ihl != RTE_IPV4_VHL_DEF ||
-			     tlen < hl + 4 ||
-			     (ip->fragment_offset &
-			      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-			     pl_ip_is_special(ip->src_addr) ||
-			     pl_ip_is_special(ip->dst_addr)))
-			break;
-		/* A burst comes from one node or a few: the outer source
-		 * accepted last needs no second search. */
-		if (unlikely(!node_ok || o->src_addr != node_src)) {
-			if (pl_ip_is_special(o->src_addr) ||
-			    !pl_node_set_has(t, o->src_addr))
-				break;
-			node_src = o->src_addr;
-			node_ok = true;
-		}
-		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
-		if (aw == NULL)
-			continue;
-		if (!pl_express_key(&x[k], ip,
-				    RTE_MIN(len - ETH_HLEN - hl, tlen),
-				    rte_be_to_cpu_32(ip->src_addr), dst[k],
-				    &ct, multi))
-			break;
-	}
+	pl_express_in_init(&in, t, self, false, NULL);
+	k = pl_express_pass1(&in, true, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
 	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
