@@ -217,10 +217,12 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     (o->fragment_offset &
 		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
 				       RTE_IPV4_HDR_OFFSET_MASK)) ||
+		     /* A GOOD flag vouches for neither header (as
+		      * pl_uplink_in()): both sums are tested. */
 		     ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-		     (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-		      (pl_ip_hdr_sum(o, hl) != 0xffff ||
-		       pl_ip_hdr_sum(ip, hl) != 0xffff)) ||
+		     (m->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD) ||
+		     pl_ip_hdr_sum(o, hl) != 0xffff ||
+		     pl_ip_hdr_sum(ip, hl) != 0xffff ||
 		     ip->version_ihl != RTE_IPV4_VHL_DEF || tlen < hl + 4 ||
 		     (ip->fragment_offset &
 		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||

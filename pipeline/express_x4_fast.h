@@ -205,6 +205,7 @@ pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
 	return tlen >= hl + 4 &&
 	       (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) !=
 		       RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+	       !(hdrs > 1 && (m->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD)) &&
 	       !(p[off + 9] == IPPROTO_TCP &&
 		 RTE_MIN(len - off, tlen) < hl + 14) &&
 	       _mm_testz_si128(_mm_xor_si128(

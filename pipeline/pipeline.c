@@ -339,6 +339,22 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
+	/*
+	 * The NIC's checksum flags vouch for neither header of an IPIP frame:
+	 * one that parses the tunnel reports the inner header in RX_IP_CKSUM
+	 * (and the outer in RX_OUTER_IP_CKSUM_BAD), one that does not reports
+	 * the outer. Stage 1 took a GOOD for the outer header: test its sum
+	 * now, and the inner's below with the flags cleared.
+	 */
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+				    RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD))) {
+		if ((m->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD) ||
+		    pl_ip_hdr_sum(ip, ohl) != 0xffff) {
+			pl_drop(c, m, DP_DROP_IP_CKSUM, in_port);
+			return false;
+		}
+		m->ol_flags &= ~RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	}
 	/* The same test as pl_ipv4_check(.., true), with its shortcut for
 	 * the common header. */
 	if (pl_ipv4_check_fast(m, ETH_HLEN + ohl) != DP_DROP_MAX) {

@@ -899,6 +899,35 @@ static void b_decap(struct input *in, struct outcome *o, int arg)
 	o->ipip_decap = 1;
 }
 
+/*
+ * IPIP with the NIC's checksum flags. A NIC that parses the tunnel reports
+ * the inner header in RX_IP_CKSUM and the outer in RX_OUTER_IP_CKSUM_BAD;
+ * one that does not reports the outer. So GOOD vouches for neither header
+ * of an IPIP frame: both sums are tested, and any BAD drops it.
+ */
+enum { NIC_GOOD_OK, NIC_GOOD_INNER_BAD, NIC_GOOD_OUTER_BAD, NIC_OUTER_BAD };
+
+static void b_ipip_nic(struct input *in, struct outcome *o, int how)
+{
+	struct ip4 h = IP4(.src = REMOTE_B, .dst = POD_A, .ttl = 63);
+	struct frame *f = in_add(in);
+
+	if (how == NIC_GOOD_INNER_BAD)
+		h.csum_delta = 1;
+	frame_ipip(f, MAC_UP, MAC_NODE_B,
+		   (struct ip4){.ver = 4, .ihl = 5, .ttl = 64, .id = 0x99,
+				.frag = G_DF, .src = NODE_B, .dst = SELF,
+				.csum_delta = how == NIC_GOOD_OUTER_BAD},
+		   &h);
+	f->ol_flags = how == NIC_OUTER_BAD ? RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD :
+					     RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	if (how != NIC_GOOD_OK)
+		return;
+	h.ttl--;
+	frame_ip(tx_add(o, P_A), MAC_A, MAC_EE, &h, 0);
+	o->ipip_decap = 1;
+}
+
 /* Decapsulated, then dropped by stage 3 (destination given). */
 static void b_decap_to(struct input *in, struct outcome *o, int dst)
 {
@@ -1197,6 +1226,14 @@ static const struct gcase cases[] = {
 	  BRK_IHL_LONG, "ipip_inner_bad"),
 	C("uplink: IPIP inner bad checksum", P_UP, b_ipip_inner_bad,
 	  BRK_CKSUM, "ipip_inner_bad"),
+	C("uplink: IPIP the NIC calls good, decapsulated", P_UP, b_ipip_nic,
+	  NIC_GOOD_OK, NULL),
+	C("uplink: IPIP the NIC calls good, inner bad checksum", P_UP,
+	  b_ipip_nic, NIC_GOOD_INNER_BAD, "ipip_inner_bad"),
+	C("uplink: IPIP the NIC calls good, outer bad checksum", P_UP,
+	  b_ipip_nic, NIC_GOOD_OUTER_BAD, "ip_cksum"),
+	C("uplink: IPIP the NIC calls the outer bad", P_UP, b_ipip_nic,
+	  NIC_OUTER_BAD, "ip_cksum"),
 	C("uplink: IPIP inner fragment beyond 64 KiB", P_UP, b_ipip_inner_bad,
 	  BRK_FRAG, "ipip_inner_bad"),
 	C("uplink: IPIP inner multicast source", P_UP, b_ipip_inner_bad,
