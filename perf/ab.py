@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A/B two kdp builds on one scenario, by a measure this machine's noise
-does not move: the worker's perf samples per sample in the traffic source.
+moves much less than the rate: the worker's perf samples per sample in
+the traffic source (the same binary against itself: 0.99-1.05).
 
 Why: on a shared VM the rate of the same build moves by 20-30 % between
 runs (host contention steals time from the vCPU), so a Mpps A/B cannot see
