@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The pod lane's first pass four packets at a time (express_fast.h).
- * Internal to express_fast.h, which includes it after the lane's types.
+ * The express lanes' first pass four frames at a time (express_fast.h):
+ * the pod lane's and the uplink lane's. Internal to express_fast.h, which
+ * includes it after the lanes' types.
  *
  * Why: a forwarded packet's cost follows its instruction count on this
- * path (perf/PROFILE.md round 8), and the first pass -- the IPv4 header's
- * tests and checksum, the source and MAC match, the conntrack key -- took
- * about 160 instructions a packet, one packet after the other. With the
- * four headers' 32-bit words side by side in SSE registers, each test,
- * the checksum's sum and the key's canonical order run once for four
- * packets; only what is per mbuf (lengths, offload flags, trims, the CRC
- * hash) stays scalar. About 85 instructions a packet remain.
+ * path (perf/PROFILE.md round 8), and the first pass -- the IPv4 headers'
+ * tests and checksums, the source and MAC match or the node test, the
+ * conntrack key -- took about 160 instructions a packet, one packet after
+ * the other. With the four headers' 32-bit words side by side in SSE
+ * registers, each test, the checksums' sums and the keys' canonical order
+ * run once for four packets; only what is per mbuf (lengths, offload
+ * flags, trims, the CRC hash) stays scalar. About 85 instructions a packet
+ * remain.
  *
  * The four are taken only when every one passes; then exactly what the
- * one-packet pass (pl_express_pod_one()) would have done to each is done.
- * Otherwise nothing is changed and the caller runs the one-packet pass on
- * them, which finds where the lane's prefix ends. The tests here are
- * those of the one-packet pass or stricter (46 bytes in the first segment,
- * so that the 16-byte loads stay inside the frame), never looser:
- * tests/unit/pipeline/test_express.c compares the lane with the general
+ * one-frame pass (pl_express_pod_one(), pl_express_uplink_one()) would
+ * have done to each is done. Otherwise no frame is changed and the caller
+ * runs the one-frame pass on them, which finds where the lane's prefix
+ * ends. The tests here are those of the one-frame pass or stricter (46 or
+ * 62 bytes in the first segment, so that the 16-byte loads stay inside
+ * the frame; a NIC's GOOD flag not taken), never looser:
+ * tests/unit/pipeline/test_express.c compares the lanes with the general
  * stages on random and broken traffic.
  *
  * Thread-safety: a context belongs to one worker lcore.
@@ -39,11 +42,12 @@
  * memory otherwise. */
 #define PL_X4_UNROLL _Pragma("GCC unroll 4")
 
-/* What a burst of one pod's frames must match, built once per burst. */
+/* What a burst's frames must match, built once per burst: a pod's
+ * source (or, uplink, the node as the outer destination). */
 struct pl_express_x4 {
 	__m128i eth, eth_mask; /* source MAC (when known), EtherType, 0x45 */
-	__m128i src;           /* the pod's address as frames carry it */
-	uint32_t src_h;        /* and in host order, for the key */
+	__m128i src;           /* that address as frames carry it */
+	uint32_t src_h;        /* and in host order, for the pod's keys */
 };
 
 static __rte_always_inline void
