@@ -119,6 +119,26 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 	return true;
 }
 
+/*
+ * The uplink lane's test of an outer source @p src: a known node
+ * (pl_node_set_has(), and not a special address). A burst comes from one
+ * node or a few, so the source found last (@p *node_src, valid with
+ * @p *node_ok: no address is safe as a "none" value) needs no second
+ * search; the cache only ever holds a known node's address.
+ */
+static __rte_always_inline bool
+pl_express_node_known(const struct pl_tables *t, rte_be32_t src,
+		      rte_be32_t *node_src, bool *node_ok)
+{
+	if (likely(*node_ok && src == *node_src))
+		return true;
+	if (pl_ip_is_special(src) || !pl_node_set_has(t, src))
+		return false;
+	*node_src = src;
+	*node_ok = true;
+	return true;
+}
+
 #include "pipeline/express_x4_fast.h"
 
 /* A policed packet of a flow another worker owns, handed over as the
@@ -183,9 +203,9 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 
 /*
  * Pass 1 of pl_express_uplink() for one frame: both headers validated,
- * the inner one keyed (@p aw: policy on). The outer source is looked up
- * in the node set unless it is @p *node_src, the last one found there.
- * False when the frame is not the lane's; no frame is changed.
+ * the inner one keyed (@p aw: policy on), the outer source a known node
+ * (pl_express_node_known()). False when the frame is not the lane's; no
+ * frame is changed.
  */
 static __rte_always_inline bool
 pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
@@ -229,15 +249,8 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     pl_ip_is_special(ip->src_addr) ||
 		     pl_ip_is_special(ip->dst_addr)))
 		return false;
-	/* A burst comes from one node or a few: the outer source accepted
-	 * last needs no second search. */
-	if (unlikely(!*node_ok || o->src_addr != *node_src)) {
-		if (pl_ip_is_special(o->src_addr) ||
-		    !pl_node_set_has(t, o->src_addr))
-			return false;
-		*node_src = o->src_addr;
-		*node_ok = true;
-	}
+	if (!pl_express_node_known(t, o->src_addr, node_src, node_ok))
+		return false;
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
 	if (aw == NULL)
 		return true;
@@ -251,9 +264,8 @@ struct pl_express_in {
 	rte_be32_t ip;     /**< the pod's address; uplink: the node's */
 	bool mac_known;    /**< pod lane: the pod's MAC is known */
 	struct rte_ether_addr mac;
-	rte_be32_t node_src; /**< uplink: the outer source found last */
-	bool node_ok;        /**< in the node set (no address is safe as
-			      *   a "none" value) */
+	rte_be32_t node_src; /**< uplink: pl_express_node_known()'s cache */
+	bool node_ok;
 #ifdef __SSE4_1__
 	struct pl_express_x4 v;
 #endif

@@ -33,7 +33,8 @@
 #ifdef __SSE4_1__
 #include <smmintrin.h>
 
-/* The Ethernet bytes loaded with the IPv4 header's first two: 0-15. */
+/* Offsets in the first 16 bytes of a frame, which the Ethernet test
+ * loads: the source MAC and the (outer) IPv4 version/IHL byte. */
 #define PL_X4_ETH_SRC 6
 #define PL_X4_VHL 14
 /* Second load: IPv4 bytes 16-31 (destination, ports, ...); 14 + 16 + 16. */
@@ -302,9 +303,8 @@ pl_express_pod_x4(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
 /*
  * pl_express_uplink_one() for pkts[0..3] when all four pass: true, having
  * filled dst[0..3] and (when @p track) x[0..3]. The outer sources are
- * tested against the node set as there, through the same one-entry cache
- * (@p node_src, @p node_ok), which only ever holds a known node's
- * address. False, having changed no frame, when any may not pass.
+ * tested as there (pl_express_node_known(), @p node_src, @p node_ok).
+ * False, having changed no frame, when any may not pass.
  */
 static __rte_always_inline bool
 pl_express_uplink_x4(const struct pl_tables *t, struct rte_mbuf **pkts,
@@ -336,15 +336,10 @@ pl_express_uplink_x4(const struct pl_tables *t, struct rte_mbuf **pkts,
 			     tlen + sizeof(struct rte_ipv4_hdr) != otlen ||
 			     !pl_x4_frame_ok(m, p[i], 2, len, tlen, v)))
 			return false;
-		/* The outer source: a known node (pl_node_set_has()). */
 		rte_be32_t osrc;
 		memcpy(&osrc, p[i] + ETH_HLEN + 12, sizeof(osrc));
-		if (unlikely(!*node_ok || osrc != *node_src)) {
-			if (pl_ip_is_special(osrc) || !pl_node_set_has(t, osrc))
-				return false;
-			*node_src = osrc;
-			*node_ok = true;
-		}
+		if (!pl_express_node_known(t, osrc, node_src, node_ok))
+			return false;
 		a[i] = _mm_loadu_si128((const __m128i *)(p[i] + ETH_HLEN));
 		b[i] = _mm_loadu_si128((const __m128i *)(p[i] + ETH_HLEN + 16));
 		c[i] = _mm_loadu_si128((const __m128i *)(p[i] + ETH_HLEN + 32));
