@@ -109,7 +109,15 @@ int main(int argc, char **argv)
 	}
 	size_t n = strlen(s), off = 0;
 	while (off < n) {
-		ssize_t w = write(fd, s + off, n - off);
+		/* kdp may answer and close before it reads the request (it
+		 * refuses a non-root peer at once): that answer is waiting
+		 * in the socket, so a closed peer is not an error here, and
+		 * must not raise SIGPIPE. */
+		ssize_t w = send(fd, s + off, n - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break;
 		if (w <= 0) {
 			fprintf(stderr, "kdp-ctl: write: %s\n", strerror(errno));
 			free(s);
