@@ -60,6 +60,7 @@ void pl_ctx_flush(struct pl_ctx *c)
 	for (uint16_t i = 0; i < c->n_pending; i++) {
 		uint16_t port = c->pending[i];
 		struct pl_txbuf *b = &c->tx[port];
+		b->listed = false;
 		if (b->n != 0)
 			pl_txbuf_send(c, port, b);
 	}

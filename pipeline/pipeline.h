@@ -66,6 +66,10 @@ struct pl_handoff;
 
 struct pl_txbuf {
 	uint16_t n;
+	/** On the context's pending list, until pl_ctx_flush(): a buffer
+	 * that fills and is sent mid-iteration stays listed, so the list
+	 * holds each port once. */
+	bool listed;
 	struct rte_mbuf *pkts[PL_TX_BURST];
 };
 

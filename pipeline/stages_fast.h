@@ -44,10 +44,12 @@ static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
 {
 	struct pl_txbuf *b = &c->tx[port];
 
-	if (b->n == 0)
+	if (!b->listed) {
+		b->listed = true;
 		c->pending[c->n_pending++] = port;
+	}
 	b->pkts[b->n++] = m;
-	/* Keep the port listed as pending; flush skips empty ones. */
+	/* The port stays listed (struct pl_txbuf); flush skips empty ones. */
 	if (unlikely(b->n == PL_TX_BURST))
 		pl_txbuf_send(c, port, b);
 }
@@ -121,8 +123,10 @@ pl_stage_drain(struct pl_ctx *c, struct rte_mbuf **out, uint16_t *n_out)
 		/* b->n in a register: the frame stores could alias it. */
 		uint16_t bn = b->n;
 		do {
-			if (bn == 0)
+			if (!b->listed) {
+				b->listed = true;
 				c->pending[c->n_pending++] = port;
+			}
 			b->pkts[bn++] = out[i++];
 			if (unlikely(bn == PL_TX_BURST)) {
 				b->n = bn;

@@ -24,6 +24,7 @@
  */
 #include <stdlib.h>
 
+#include <rte_eth_ring.h>
 #include <rte_fib.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
@@ -35,6 +36,7 @@
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
+#include "tests/unit/pipeline/txbufs.h"
 
 enum { P_UP = 0, N_PORTS = P_B + 1 };
 enum { NH_IPIP_B = NH_TWO_PODS_END, N_NH };
@@ -46,6 +48,7 @@ enum { S_NB = S_B + 1 };
 #define REMOTE IP4A(10, 244, 2, 5)
 
 #define N_BURSTS 20000
+#define SENT_MAX (4 * PL_TX_BURST)
 #define FLOWS_PER_KIND 6
 
 static const uint8_t MAC_UP[6] = {0x02, 0, 0, 0, 0x0a, 0x01};
@@ -313,7 +316,62 @@ struct worker {
 	struct acl_worker *aw;
 	unsigned int wid; /* aw's in the conntrack registry */
 	struct rte_ring *punt;
+	/* What its full tx buffers sent (pl_txbuf_send()), per port, since
+	 * the last comparison. */
+	struct rte_mbuf *sent[N_PORTS][SENT_MAX];
+	uint16_t n_sent[N_PORTS];
 };
+
+/*
+ * Every port is a ring ethdev (port p is port_ring[p]): the test keeps the
+ * tx buffers over several bursts, as a worker polling several queues
+ * before its flush does, so that they fill and are sent mid-iteration.
+ */
+static struct rte_ring *port_ring[N_PORTS];
+
+static int ports_init(void)
+{
+	char name[32];
+
+	for (uint16_t p = 0; p < N_PORTS; p++) {
+		snprintf(name, sizeof(name), "ex_port%u", p);
+		port_ring[p] = rte_ring_create(name, 1024, SOCKET_ID_ANY,
+					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "ex_eth%u", p);
+		/* A tx queue per worker (pl_ctx's txq), both into the ring;
+		 * the test collects after each worker. */
+		struct rte_ring *r[2] = {port_ring[p], port_ring[p]};
+		struct rte_eth_conf conf = {0};
+		if (port_ring[p] == NULL ||
+		    rte_eth_from_rings(name, r, 1, r, 2, SOCKET_ID_ANY) != p ||
+		    rte_eth_dev_configure(p, 1, 2, &conf) != 0 ||
+		    rte_eth_rx_queue_setup(p, 0, 64, SOCKET_ID_ANY, NULL, mp) != 0)
+			return -1;
+		for (uint16_t q = 0; q < 2; q++)
+			if (rte_eth_tx_queue_setup(p, q, 64, SOCKET_ID_ANY,
+						   NULL) != 0)
+				return -1;
+		if (rte_eth_dev_start(p) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move what @p w just sent from the port rings to its lists. */
+static void collect_sent(struct worker *w)
+{
+	for (uint16_t p = 0; p < N_PORTS; p++) {
+		struct rte_mbuf *m;
+		while (rte_ring_dequeue(port_ring[p], (void **)&m) == 0) {
+			/* A burst sends at most a full buffer and itself. */
+			if (w->n_sent[p] == SENT_MAX) {
+				fprintf(stderr, "FAIL: port %u sent too much\n", p);
+				abort();
+			}
+			w->sent[p][w->n_sent[p]++] = m;
+		}
+	}
+}
 
 struct side {
 	struct worker w[2];
@@ -358,11 +416,67 @@ static int compare_ct(struct worker *e, struct worker *g, unsigned long burst)
 	return 1;
 }
 
-static int compare_worker(struct worker *e, struct worker *g,
-			  unsigned long burst)
+/* A port holding frames is on the context's pending list (pl_ctx_flush()
+ * sends only those), and no port is on it twice: the list has a slot per
+ * port. */
+static int pending_ok(const struct pl_ctx *c, const char *who,
+		      unsigned long burst)
 {
-	int bad = 0;
+	for (uint16_t p = 0; p < N_PORTS; p++) {
+		unsigned int listed = 0;
+		for (uint16_t i = 0; i < c->n_pending; i++)
+			listed += c->pending[i] == p;
+		if ((c->tx[p].n != 0 && listed == 0) || listed > 1) {
+			fprintf(stderr, "FAIL burst %lu: %s port %u holds %u "
+				"frames and is pending %u times\n", burst, who,
+				p, c->tx[p].n, listed);
+			return 1;
+		}
+	}
+	return 0;
+}
 
+/* The same frames, byte for byte, on the same port. */
+static int frames_same(struct rte_mbuf *a, struct rte_mbuf *b,
+		       unsigned long burst, uint16_t p, uint16_t i,
+		       const char *where)
+{
+	if (a->pkt_len == b->pkt_len && a->port == b->port &&
+	    memcmp(rte_pktmbuf_mtod(a, void *), rte_pktmbuf_mtod(b, void *),
+		   a->data_len) == 0)
+		return 1;
+	fprintf(stderr, "FAIL burst %lu port %u %s frame %u differs\n", burst,
+		p, where, i);
+	hexdump("express", rte_pktmbuf_mtod(a, void *), a->data_len);
+	hexdump("general", rte_pktmbuf_mtod(b, void *), b->data_len);
+	return 0;
+}
+
+/*
+ * Both sides sent and buffered the same frames in the same order. The
+ * buffers are emptied only when @p clear (a flush); @p *fwd counts the
+ * express side's frames as they leave the comparison.
+ */
+static int compare_worker(struct worker *e, struct worker *g,
+			  unsigned long burst, bool clear, unsigned long *fwd)
+{
+	int bad = pending_ok(&e->ctx, "express", burst) |
+		  pending_ok(&g->ctx, "general", burst);
+
+	for (uint16_t p = 0; p < N_PORTS; p++) {
+		if (e->n_sent[p] != g->n_sent[p]) {
+			fprintf(stderr, "FAIL burst %lu port %u: sent %u frames "
+				"vs %u\n", burst, p, e->n_sent[p], g->n_sent[p]);
+			bad = 1;
+		}
+		for (uint16_t i = 0; !bad && i < e->n_sent[p]; i++)
+			bad = !frames_same(e->sent[p][i], g->sent[p][i], burst,
+					   p, i, "sent");
+		*fwd += e->n_sent[p];
+		rte_pktmbuf_free_bulk(e->sent[p], e->n_sent[p]);
+		rte_pktmbuf_free_bulk(g->sent[p], g->n_sent[p]);
+		e->n_sent[p] = g->n_sent[p] = 0;
+	}
 	for (uint16_t p = 0; p < N_PORTS; p++) {
 		struct pl_txbuf *be = &e->ctx.tx[p], *bg = &g->ctx.tx[p];
 
@@ -371,28 +485,21 @@ static int compare_worker(struct worker *e, struct worker *g,
 				burst, p, be->n, bg->n);
 			bad = 1;
 		}
-		for (uint16_t i = 0; !bad && i < be->n; i++) {
-			struct rte_mbuf *a = be->pkts[i], *b = bg->pkts[i];
-			if (a->pkt_len != b->pkt_len || a->port != b->port ||
-			    memcmp(rte_pktmbuf_mtod(a, void *),
-				   rte_pktmbuf_mtod(b, void *),
-				   a->data_len) != 0) {
-				fprintf(stderr, "FAIL burst %lu port %u frame %u "
-					"differs\n", burst, p, i);
-				hexdump("express", rte_pktmbuf_mtod(a, void *),
-					a->data_len);
-				hexdump("general", rte_pktmbuf_mtod(b, void *),
-					b->data_len);
-				bad = 1;
-			}
-		}
-		for (uint16_t i = 0; i < be->n; i++)
-			rte_pktmbuf_free(be->pkts[i]);
-		for (uint16_t i = 0; i < bg->n; i++)
-			rte_pktmbuf_free(bg->pkts[i]);
+		for (uint16_t i = 0; !bad && i < be->n; i++)
+			bad = !frames_same(be->pkts[i], bg->pkts[i], burst, p,
+					   i, "buffered");
+		if (!clear && !bad)
+			continue;
+		*fwd += be->n;
+		rte_pktmbuf_free_bulk(be->pkts, be->n);
+		rte_pktmbuf_free_bulk(bg->pkts, bg->n);
 		be->n = bg->n = 0;
 	}
-	e->ctx.n_pending = g->ctx.n_pending = 0;
+	/* As pl_ctx_flush() leaves them; kept buffers stay listed. */
+	if (clear || bad) {
+		txbufs_relist(&e->ctx, N_PORTS);
+		txbufs_relist(&g->ctx, N_PORTS);
+	}
 
 	struct rte_mbuf *a = NULL, *b = NULL;
 	for (;;) {
@@ -553,7 +660,9 @@ static int run(unsigned int n_workers, bool policy)
 		for (unsigned int i = 0; i < n_workers; i++)
 			e.w[i].ctx.icmp_tokens = g.w[i].ctx.icmp_tokens = 1000;
 		pl_process_burst(&e.w[0].ctx, &tables, port, pe, n);
+		collect_sent(&e.w[0]);
 		pl_process_burst(&g.w[0].ctx, &tables, port, pg, n);
+		collect_sent(&g.w[0]);
 		if (n_workers > 1) {
 			const struct pl_tables *dt = &tables;
 			if (burst % 5 == 0) {
@@ -561,12 +670,15 @@ static int run(unsigned int n_workers, bool policy)
 				dt = &moved;
 			}
 			pl_handoff_drain(&e.w[1].ctx, dt);
+			collect_sent(&e.w[1]);
 			pl_handoff_drain(&g.w[1].ctx, dt);
+			collect_sent(&g.w[1]);
 		}
+		/* A flush now and then: the buffers fill in between. */
+		bool flush = burst % 4 == 3 || burst + 1 == N_BURSTS;
 		for (unsigned int i = 0; i < n_workers; i++) {
-			for (uint16_t p = 0; p < N_PORTS; p++)
-				fwd_e += e.w[i].ctx.tx[p].n;
-			bad |= compare_worker(&e.w[i], &g.w[i], burst);
+			bad |= compare_worker(&e.w[i], &g.w[i], burst,
+					      flush || bad, &fwd_e);
 			if (policy && burst % 64 == 0)
 				bad |= compare_ct(&e.w[i], &g.w[i], burst);
 		}
@@ -625,9 +737,13 @@ static int both_sides(struct side *e, struct side *g, const struct frame *f,
 
 	if (pe == NULL || pg == NULL)
 		return -1;
+	unsigned long fwd = 0;
+
 	pl_process_burst(&e->w[0].ctx, &tables, port, &pe, 1);
+	collect_sent(&e->w[0]);
 	pl_process_burst(&g->w[0].ctx, &tables, port, &pg, 1);
-	return compare_worker(&e->w[0], &g->w[0], i);
+	collect_sent(&g->w[0]);
+	return compare_worker(&e->w[0], &g->w[0], i, true, &fwd);
 }
 
 /*
@@ -754,7 +870,7 @@ int main(int argc, char **argv)
 	}
 	mp = rte_pktmbuf_pool_create("ex_mp", 8191, 0, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (mp == NULL || build_tables() != 0) {
+	if (mp == NULL || ports_init() != 0 || build_tables() != 0) {
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}

@@ -25,6 +25,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
+#include "tests/unit/pipeline/txbufs.h"
 
 /* Designated-initializer defaults are overridden on purpose (IP4(...)). */
 #pragma GCC diagnostic ignored "-Woverride-init"
@@ -1340,6 +1341,7 @@ static bool check_outcome(const struct gcase *gc, const struct outcome *o)
 		n_tx += b->n;
 		b->n = 0;
 	}
+	txbufs_relist(&g_ctx, N_PORTS);
 
 	struct rte_mbuf *punted[PL_BURST * 2];
 	unsigned int np = rte_ring_dequeue_burst(punt_ring, (void **)punted,
@@ -1500,6 +1502,7 @@ static bool test_ttl_cksum_sweep(void)
 		}
 		b->n = 0;
 	}
+	txbufs_relist(&g_ctx, N_PORTS);
 	return bad == 0;
 }
 
@@ -1551,6 +1554,7 @@ static bool test_icmp_refill(void)
 			rte_pktmbuf_free(b->pkts[i]);
 		b->n = 0;
 	}
+	txbufs_relist(&g_ctx, N_PORTS);
 	return ok;
 }
 

@@ -34,6 +34,7 @@
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
+#include "tests/unit/pipeline/txbufs.h"
 
 enum { N_PORTS = P_B + 1 };
 enum { N_NH = NH_TWO_PODS_END };
@@ -157,7 +158,7 @@ static void deliver_tx(struct worker *w)
 			deliver(w->r, p, b->pkts[i]);
 		b->n = 0;
 	}
-	w->ctx.n_pending = 0;
+	txbufs_relist(&w->ctx, N_PORTS);
 }
 
 /* x/a opens connections while fewer than WINDOW are unfinished; x/b sends
