@@ -28,34 +28,101 @@
 #define ENCAP_OUTER_TTL 64
 
 /**
- * The outer header's first 16 bytes, checksum included, as the two
- * little-endian words @p w to store; the last 4 are @p dst. The fields are
- * composed in registers and stored whole: narrow stores cannot be
- * forwarded to the wider loads of a checksum over memory, and that stall
- * cost more than the rest of the encapsulation. Ones' complement sums do
- * not depend on byte order (RFC 1071), so the header's 32-bit pieces are
- * summed as they lie in memory and the folded sum is stored as it comes.
+ * What an outer header to one tunnel end keeps from packet to packet: the
+ * second 8 bytes without the checksum, the destination, and the ones'
+ * complement sum of the constant fields, folded. Built once for a run of
+ * packets to the same hop (pipeline/rewrite_fast.h), so that a packet pays
+ * only for its TOS, length and ID.
+ */
+struct encap_ipip_tmpl {
+	uint64_t w1;      /**< TTL, protocol, checksum 0, source */
+	uint32_t sum;     /**< the constant fields' sum, folded: 1..0xffff */
+	rte_be32_t dst;
+};
+
+/*
+ * Ones' complement sums do not depend on byte order (RFC 1071), so the
+ * header's 16-bit pieces are summed as they lie in memory (little-endian
+ * words) and the folded sum is stored as it comes.
  */
 static __rte_always_inline void
-encap_outer_words(uint8_t tos, uint16_t len, uint16_t ip_id, rte_be32_t src,
-		  rte_be32_t dst, uint64_t w[2])
+encap_ipip_tmpl_init(struct encap_ipip_tmpl *t, rte_be32_t src,
+		     rte_be32_t dst)
 {
-	uint64_t w0 = RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
-		      (uint64_t)rte_cpu_to_be_16(len) << 16 |
-		      (uint64_t)rte_cpu_to_be_16(ip_id) << 32 |
-		      (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 48;
 	uint64_t w1 = ENCAP_OUTER_TTL | IPPROTO_IPIP << 8 |
 		      (uint64_t)src << 32;
-	/* Five 32-bit pieces: under 2^35, so three folds reach 16 bits
-	 * (2^16 = 1 modulo 0xffff keeps the value of the sum). */
-	uint64_t s = (w0 & 0xffffffff) + (w0 >> 32) + (w1 & 0xffffffff) +
-		     (w1 >> 32) + dst;
+	/* VHL and the DF flag from the first word; four pieces under 2^34. */
+	uint64_t s = RTE_IPV4_VHL_DEF +
+		     rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) +
+		     (w1 & 0xffffffff) + (w1 >> 32) + dst;
 
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
+	t->w1 = w1;
+	t->sum = (uint32_t)s; /* not 0: the VHL byte is not */
+	t->dst = dst;
+}
+
+/**
+ * The outer header's first 16 bytes, checksum included, as the two
+ * little-endian words @p w to store; the last 4 are @p t->dst. The fields
+ * are composed in registers and stored whole: narrow stores cannot be
+ * forwarded to the wider loads of a checksum over memory, and that stall
+ * cost more than the rest of the encapsulation.
+ */
+static __rte_always_inline void
+encap_ipip_tmpl_words(const struct encap_ipip_tmpl *t, uint8_t tos,
+		      uint16_t len, uint16_t ip_id, uint64_t w[2])
+{
+	uint32_t len_be = rte_cpu_to_be_16(len), id_be = rte_cpu_to_be_16(ip_id);
+	uint64_t w0 = RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
+		      (uint64_t)len_be << 16 | (uint64_t)id_be << 32 |
+		      (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 48;
+	/* Four 16-bit pieces on a folded sum (the same class modulo 0xffff,
+	 * never 0): two folds reach 16 bits. */
+	uint32_t s = t->sum + ((uint32_t)tos << 8) + len_be + id_be;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
 	w[0] = rte_cpu_to_le_64(w0);
-	w[1] = rte_cpu_to_le_64(w1 | (uint64_t)(uint16_t)~s << 16);
+	w[1] = rte_cpu_to_le_64(t->w1 | (uint64_t)(uint16_t)~s << 16);
+}
+
+/** The outer header's words for one packet (encap_ipip_tmpl_words()). */
+static __rte_always_inline void
+encap_outer_words(uint8_t tos, uint16_t len, uint16_t ip_id, rte_be32_t src,
+		  rte_be32_t dst, uint64_t w[2])
+{
+	struct encap_ipip_tmpl t;
+
+	encap_ipip_tmpl_init(&t, src, dst);
+	encap_ipip_tmpl_words(&t, tos, len, ip_id, w);
+}
+
+/**
+ * Encapsulate @p m (as encap_ipip_push()) with a template's header:
+ * @p tos and @p inner_len are the inner header's, read by the caller, and
+ * the headroom was tested. @return where the frame now starts (room for
+ * the Ethernet header, then the outer header).
+ */
+static __rte_always_inline uint8_t *
+encap_ipip_push_tmpl(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
+		     uint8_t tos, uint16_t inner_len, uint16_t ip_id)
+{
+	uint64_t w[2];
+
+	/* rte_pktmbuf_prepend() without its headroom test. */
+	m->data_off = (uint16_t)(m->data_off - ENCAP_IPIP_HLEN);
+	m->data_len = (uint16_t)(m->data_len + ENCAP_IPIP_HLEN);
+	m->pkt_len += ENCAP_IPIP_HLEN;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	encap_ipip_tmpl_words(t, tos, inner_len + ENCAP_IPIP_HLEN, ip_id, w);
+	_Static_assert(offsetof(struct rte_ipv4_hdr, dst_addr) == 16,
+		       "two words, then the destination");
+	memcpy(p + sizeof(struct rte_ether_hdr), w, sizeof(w));
+	memcpy(p + sizeof(struct rte_ether_hdr) + 16, &t->dst, sizeof(t->dst));
+	return p;
 }
 
 /**

@@ -381,6 +381,13 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	uint32_t n_encap = 0;
 	uint16_t i, n_out = 0;
 
+	/* The hop of the current run of packets (rewrite_fast.h). */
+	struct pl_rw rw = {0};
+	uint64_t rw_nh = UINT64_MAX;
+	/* Whether every staged frame goes to @c port. */
+	bool one_port = true;
+	uint16_t port = 0;
+
 	ho.n = 0;
 	for (i = 0; i < k; i++) {
 		if (multi && aw != NULL && x[i].owner != ct.wid) {
@@ -392,14 +399,24 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			break;
 		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
 			break;
-		if (unlikely(!pl_route_fast(c, t, &nhv[nhs[i]], pkts[i],
-					    &n_encap)))
+		if (nhs[i] != rw_nh) {
+			if (unlikely(!pl_rw_load(&rw, t, &nhv[nhs[i]],
+						 &gw_mac)))
+				break;
+			rw_nh = nhs[i];
+			one_port &= n_out == 0 || rw.port == port;
+			port = rw.port;
+		}
+		if (unlikely(!pl_rw_apply(c, &rw, pkts[i], &n_encap)))
 			break;
-		out[n_out++] = pkts[i]; /* pl_route_fast() set m->port */
+		out[n_out++] = pkts[i]; /* pl_rw_apply() set m->port */
 	}
 	if (unlikely(ho.n != 0))
 		pl_handoff_send(c, in_port, &ho);
-	pl_stage_drain(c, out, &n_out);
+	if (likely(one_port))
+		pl_stage_drain_port(c, out, &n_out, port);
+	else
+		pl_stage_drain(c, out, &n_out);
 	c->st->ipip_encap += n_encap;
 	return i;
 }
@@ -445,6 +462,11 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	struct pl_ho_list ho;
 	uint16_t n_out = 0, i;
 	uint32_t n_encap = 0;
+	struct pl_rw rw = {0};
+	uint64_t rw_nh = UINT64_MAX;
+	/* Whether every staged frame goes to @c port. */
+	bool one_port = true;
+	uint16_t port = 0;
 
 	ho.n = 0;
 	for (i = 0; i < k; i++) {
@@ -457,11 +479,20 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		/* To a local pod, so policed: a flow another worker owns is
 		 * handed over decapsulated, as after pl_uplink_in(). */
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
-		if (unlikely(nh->kind != PL_NH_POD ||
-			     (mine && (ip->time_to_live <= 1 ||
-				       !(pl_neigh_load(nh->neigh) &
-					 PL_NEIGH_VALID)))))
+		if (unlikely(nh->kind != PL_NH_POD))
 			break;
+		if (mine) {
+			if (nhs[i] != rw_nh) {
+				if (unlikely(!pl_rw_load(&rw, t, nh,
+							 &gw_mac)))
+					break;
+				rw_nh = nhs[i];
+				one_port &= n_out == 0 || rw.port == port;
+				port = rw.port;
+			}
+			if (unlikely(ip->time_to_live <= 1))
+				break;
+		}
 		if (mine && aw != NULL &&
 		    unlikely(!pl_express_hit(aw, &x[i], gen, now)))
 			break;
@@ -476,17 +507,17 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
 			continue;
 		}
-		if (likely(pl_route_fast(c, t, nh, m, &n_encap))) {
-			out[n_out++] = m;
-			continue;
-		}
-		/* The neighbor went away since the test above. */
-		pl_stage_drain(c, out, &n_out);
-		pl_route_one(c, t, m, nhs[i], in_port, false);
+		/* A pod's hop with its TTL tested: pl_rw_apply() cannot
+		 * refuse it. */
+		pl_rw_apply(c, &rw, m, &n_encap);
+		out[n_out++] = m;
 	}
 	if (unlikely(ho.n != 0))
 		pl_handoff_send(c, in_port, &ho);
-	pl_stage_drain(c, out, &n_out);
+	if (likely(one_port))
+		pl_stage_drain_port(c, out, &n_out, port);
+	else
+		pl_stage_drain(c, out, &n_out);
 	c->st->ipip_decap += i;
 	return i;
 }

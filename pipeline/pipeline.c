@@ -229,7 +229,7 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 /*
  * Stage 3 for one packet: @p m starts with an Ethernet header (to be
  * rewritten) and a valid IPv4 packet. Every case; the burst loop first
- * tries pl_route_fast() for the common one.
+ * tries pl_rw_apply() (rewrite_fast.h) for the common one.
  */
 __rte_noinline void
 pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
@@ -745,6 +745,8 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 	struct rte_mbuf *out[PL_BURST];
 	uint16_t n_out = 0;
 	uint32_t n_encap = 0, n_nh = t->n_nh;
+	struct pl_rw rw = {0};
+	uint64_t rw_nh = UINT64_MAX;
 
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = fwd[i];
@@ -765,8 +767,13 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			}
 		}
-		if (likely(pl_route_fast(c, t, &t->nh[idx < n_nh ? idx : 0], m,
-					 &n_encap))) {
+		/* The hop is loaded once per run of packets to it; one
+		 * that pl_rw_load() refuses leaves the run's as it was. */
+		uint64_t j = idx < n_nh ? idx : 0;
+		bool hop = j == rw_nh || pl_rw_load(&rw, t, &t->nh[j], &gw_mac);
+		if (hop)
+			rw_nh = j;
+		if (likely(hop && pl_rw_apply(c, &rw, m, &n_encap))) {
 			out[n_out++] = m;
 			continue;
 		}
