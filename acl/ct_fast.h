@@ -185,18 +185,24 @@ acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now)
 {
 	struct acl_ct_entry *e = &aw->slot[hash & aw->mask];
-	uint8_t fl = e->flags;
-	uint64_t k0, k1;
+	uint64_t k0, k1, g;
 
 	memcpy(&k0, &e->k, 8);
 	memcpy(&k1, (const uint8_t *)&e->k + 8, 8);
-	if (!((fl & (ACL_CT_F_USED | ACL_CT_F_ALLOW)) ==
-		      (ACL_CT_F_USED | ACL_CT_F_ALLOW) &&
-	      e->gen == gen &&
+	/* The generation and the used and allow flags in one compare: the
+	 * little-endian image of the entry's 8 bytes from gen. */
+	_Static_assert(offsetof(struct acl_ct_entry, gen) == 24 &&
+		       offsetof(struct acl_ct_entry, flags) == 29,
+		       "gen, state, flags in one word");
+	memcpy(&g, &e->gen, 8);
+	const uint64_t gmask = 0xffffffffull |
+		(uint64_t)(ACL_CT_F_USED | ACL_CT_F_ALLOW) << 40;
+	if (!((g & gmask) ==
+		      (gen | (uint64_t)(ACL_CT_F_USED | ACL_CT_F_ALLOW) << 40) &&
 	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
 	      !acl_ct_expired(e, now)))
 		return false;
-	bool orig = src_lo == !!(fl & ACL_CT_F_ORIG_LO);
+	bool orig = src_lo == !!((g >> 40) & ACL_CT_F_ORIG_LO);
 
 	if (e->k.proto != IPPROTO_TCP) {
 		if (!orig)

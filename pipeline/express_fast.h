@@ -307,8 +307,19 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 		uint16_t end = n;
 #ifdef __SSE4_1__
 		if (k + 4 <= n) {
-			for (uint16_t j = k + 4; j < RTE_MIN(n, k + 8); j++)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+			/* The next four frames' headers; written out: the
+			 * loop bounded by RTE_MIN() cost 10 instructions a
+			 * frame. */
+			if (likely(k + 8 <= n)) {
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 4], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 5], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 6], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 7], void *));
+			} else {
+				for (uint16_t j = k + 4; j < n; j++)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[j],
+								       void *));
+			}
 			bool ok = uplink ?
 				pl_express_uplink_x4(in->t, pkts + k, &in->v,
 						     aw != NULL, &in->node_src,
