@@ -319,14 +319,42 @@ void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget)
 	 * before, 0.7-0.9 % after, three runs each).
 	 */
 	uint32_t i = aw->sweep_at, mask = aw->mask;
+	uint32_t ahead = RTE_MIN(budget / 2, CT_SWEEP_AHEAD_LINES);
+	uint32_t next = (i + budget) & mask;
 
-	for (uint32_t l = 0; l < RTE_MIN(budget / 2, CT_SWEEP_AHEAD_LINES); l++)
-		rte_prefetch0(&aw->slot[(i + budget + 2 * l) & mask]);
+	/* Where the next call's lines do not wrap (nearly always), one
+	 * address and a stride: the wrapping index cost 9 instructions a
+	 * line, a third of a 16-slot call. */
+	if (likely(next + 2 * ahead <= mask + 1)) {
+		const uint8_t *l0 = (const uint8_t *)&aw->slot[next];
+		_Pragma("GCC unroll 8")
+		for (uint32_t l = 0; l < ahead; l++)
+			rte_prefetch0(l0 + l * RTE_CACHE_LINE_SIZE);
+	} else {
+		for (uint32_t l = 0; l < ahead; l++)
+			rte_prefetch0(&aw->slot[(next + 2 * l) & mask]);
+	}
 	/* The position stays in a register: del()'s entry copies may alias
 	 * aw->sweep_at for the compiler, which reloaded it every slot. */
-	while (budget--) {
+	while (budget != 0) {
+		/* Most of a table is free: from a line's first slot, free
+		 * lines pass two slots a test, up to the table's end (its
+		 * slot count is even). */
+		if (!(i & 1)) {
+			const struct acl_ct_entry *l = &aw->slot[i];
+			uint32_t n = RTE_MIN(budget, mask + 1 - i) / 2, k = 0;
+
+			while (k < n && !((l[2 * k].flags | l[2 * k + 1].flags) &
+					  F_USED))
+				k++;
+			i = (i + 2 * k) & mask;
+			budget -= 2 * k;
+			if (budget == 0)
+				break;
+		}
 		const struct acl_ct_entry *e = &aw->slot[i];
 
+		budget--;
 		if ((e->flags & F_USED) && acl_ct_expired(e, now_ms)) {
 			del(aw, i); /* slot i may now hold another entry */
 			aw->st.expired++;

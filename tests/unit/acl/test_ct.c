@@ -5,6 +5,7 @@
  * errors, aging with backward-shift deletion, and the full table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -365,6 +366,61 @@ static void test_keys(void)
 		 "an ICMP error carries its flow's key");
 }
 
+/*
+ * One pass of a sweep in many small calls ends where one full call does: every
+ * expired entry gone, every live one still found in place. The calls'
+ * budgets are random, odd and even, so they start on either slot of a
+ * line and cross the table's end (the free-line scan and the deletions'
+ * backward shifts meet there).
+ */
+static void test_sweep_steps(void)
+{
+	for (unsigned int seed = 1; seed <= 20; seed++) {
+		struct acl_worker *aw = fresh(1000); /* 2048 slots */
+		struct acl_ct_stats st;
+		/* Full enough for long clusters, or nearly empty, so that
+		 * free runs reach the table's end. */
+		int n = seed % 2 ? 700 : 40, live = 0;
+
+		srand(seed);
+		for (int i = 0; i < n; i++) {
+			uint32_t at = rand() % 2 ? 0 : 30000;
+			live += at != 0;
+			run(aw, mk(17, A + (uint32_t)i, B, 1000, 53, 0), 1, at);
+		}
+		/* One pass in calls of 1..40 (now and then up to 400):
+		 * every slot visited costs one
+		 * unit of budget and so does every deletion (the slot is
+		 * visited again), so a pass is exactly the
+		 * table plus the expired entries. */
+		uint32_t pass = 2048 + (uint32_t)(n - live);
+		/* From a random slot, so that the pass crosses the end:
+		 * nothing has expired at 1 ms, calls then only move on. */
+		acl_ct_sweep(aw, 1, (uint32_t)rand() % 2048);
+		for (uint32_t done = 0; done < pass;) {
+			uint32_t b = RTE_MIN(1 + (uint32_t)rand() %
+						     (rand() % 4 ? 40 : 400),
+					     pass - done);
+			acl_ct_sweep(aw, 60001, b);
+			done += b;
+		}
+		acl_worker_stats(0, &st);
+		TU_CHECK(st.flows == (uint64_t)live &&
+			 st.expired == (uint64_t)(n - live),
+			 "seed %u: flows %lu (want %d), expired %lu", seed,
+			 (unsigned long)st.flows, live,
+			 (unsigned long)st.expired);
+		calls = 0;
+		for (int i = 0; i < n; i++)
+			run(aw, mk(17, B, A + (uint32_t)i, 53, 1000, 0), 1, 60001);
+		/* The expired flows start afresh (one walk each), the live
+		 * ones are found. */
+		TU_CHECK(calls == n - live, "seed %u: %d walks for %d expired",
+			 seed, calls, n - live);
+		acl_worker_free(aw);
+	}
+}
+
 int main(void)
 {
 	test_keys();
@@ -374,6 +430,7 @@ int main(void)
 	test_generation();
 	test_icmp();
 	test_aging_and_full();
+	test_sweep_steps();
 	if (tu_failures)
 		fprintf(stderr, "%d failure(s)\n", tu_failures);
 	else
