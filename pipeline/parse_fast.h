@@ -172,7 +172,7 @@ pl_ipv4_check_fast(struct rte_mbuf *m, uint32_t off)
  * Decrement TTL and patch the checksum incrementally (RFC 1624; the same
  * arithmetic as Linux's ip_decrease_ttl).
  */
-static inline void pl_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
+static __rte_always_inline void pl_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 {
 	uint32_t check = ip->hdr_checksum;
 	check += rte_cpu_to_be_16(0x0100);
