@@ -395,6 +395,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	/* The hop of the current run of packets (rewrite_fast.h). */
 	struct pl_rw rw = {0};
 	uint64_t rw_nh = UINT64_MAX;
+	uint16_t ip_id = c->ip_id; /* in a register through the loop */
 	/* Whether every staged frame goes to @c port. */
 	bool one_port = true;
 	uint16_t port = 0;
@@ -418,7 +419,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
-		if (unlikely(!pl_rw_apply(c, &rw, pkts[i], &n_encap)))
+		if (unlikely(!pl_rw_apply(&rw, pkts[i], &ip_id, &n_encap)))
 			break;
 		out[n_out++] = pkts[i]; /* pl_rw_apply() set m->port */
 	}
@@ -428,6 +429,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		pl_stage_drain_port(c, out, &n_out, port);
 	else
 		pl_stage_drain(c, out, &n_out);
+	c->ip_id = ip_id;
 	c->st->ipip_encap += n_encap;
 	return i;
 }
@@ -475,6 +477,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	uint32_t n_encap = 0;
 	struct pl_rw rw = {0};
 	uint64_t rw_nh = UINT64_MAX;
+	uint16_t ip_id = c->ip_id; /* in a register through the loop */
 	/* Whether every staged frame goes to @c port. */
 	bool one_port = true;
 	uint16_t port = 0;
@@ -520,7 +523,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		}
 		/* A pod's hop with its TTL tested: pl_rw_apply() cannot
 		 * refuse it. */
-		pl_rw_apply(c, &rw, m, &n_encap);
+		pl_rw_apply(&rw, m, &ip_id, &n_encap);
 		out[n_out++] = m;
 	}
 	if (unlikely(ho.n != 0))
@@ -529,6 +532,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		pl_stage_drain_port(c, out, &n_out, port);
 	else
 		pl_stage_drain(c, out, &n_out);
+	c->ip_id = ip_id;
 	c->st->ipip_decap += i;
 	return i;
 }

@@ -773,7 +773,7 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 		bool hop = j == rw_nh || pl_rw_load(&rw, t, &t->nh[j], &gw_mac);
 		if (hop)
 			rw_nh = j;
-		if (likely(hop && pl_rw_apply(c, &rw, m, &n_encap))) {
+		if (likely(hop && pl_rw_apply(&rw, m, &c->ip_id, &n_encap))) {
 			out[n_out++] = m;
 			continue;
 		}
