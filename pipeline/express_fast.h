@@ -407,12 +407,14 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 					   x[i].owner);
 			continue;
 		}
-		if (unlikely(nhs[i] >= n_nh))
-			break;
 		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
 			break;
+		/* A loaded hop's index is in range: tested on a change only
+		 * (the hit may refresh the entry of a packet that then ends
+		 * the prefix, as the general stages' hit would). */
 		if (nhs[i] != rw_nh) {
-			if (unlikely(!pl_rw_load(&rw, t, &nhv[nhs[i]],
+			if (unlikely(nhs[i] >= n_nh ||
+				     !pl_rw_load(&rw, t, &nhv[nhs[i]],
 						 &gw_mac)))
 				break;
 			rw_nh = nhs[i];
@@ -487,26 +489,22 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
 			m, const struct rte_ipv4_hdr *, ETH_HLEN + hl);
-		if (unlikely(nhs[i] >= n_nh))
-			break;
-		const struct pl_nh *nh = &nhv[nhs[i]];
-		/* To a local pod, so policed: a flow another worker owns is
-		 * handed over decapsulated, as after pl_uplink_in(). */
+		/* To a local pod's resolved hop (tested when the hop
+		 * changes), so policed: a flow another worker owns is handed
+		 * over decapsulated, as after pl_uplink_in(). */
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
-		if (unlikely(nh->kind != PL_NH_POD))
-			break;
-		if (mine) {
-			if (nhs[i] != rw_nh) {
-				if (unlikely(!pl_rw_load(&rw, t, nh,
-							 &gw_mac)))
-					break;
-				rw_nh = nhs[i];
-				one_port &= n_out == 0 || rw.port == port;
-				port = rw.port;
-			}
-			if (unlikely(ip->time_to_live <= 1))
+		if (nhs[i] != rw_nh) {
+			if (unlikely(nhs[i] >= n_nh ||
+				     nhv[nhs[i]].kind != PL_NH_POD ||
+				     !pl_rw_load(&rw, t, &nhv[nhs[i]],
+						 &gw_mac)))
 				break;
+			rw_nh = nhs[i];
+			one_port &= n_out == 0 || rw.port == port;
+			port = rw.port;
 		}
+		if (mine && unlikely(ip->time_to_live <= 1))
+			break;
 		if (mine && aw != NULL &&
 		    unlikely(!pl_express_hit(aw, &x[i], gen, now)))
 			break;
