@@ -78,6 +78,8 @@ static inline uint16_t ref_csum(const uint8_t *p, size_t n)
 
 struct frame {
 	uint16_t len;
+	uint16_t headroom;   /**< bytes in front of it in the mbuf; 0: the
+			      *   pool's default */
 	uint64_t ol_flags;   /**< rx offload flags to set on the mbuf */
 	uint8_t b[FRAME_MAX];
 };
@@ -175,6 +177,7 @@ static inline void frame_ip(struct frame *f, const uint8_t *dmac,
 	p = put_ip4(p, h);
 	f->len = (uint16_t)(p - f->b);
 	f->ol_flags = 0; /* cases that need offload flags set them after */
+	f->headroom = 0; /* and those that need less headroom */
 	while (f->len < min_len)
 		f->b[f->len++] = 0;
 }
@@ -233,6 +236,7 @@ static inline void frame_arp(struct frame *f, const uint8_t *edst,
 	p = put32(p, tip);
 	f->len = (uint16_t)(p - f->b);
 	f->ol_flags = 0;
+	f->headroom = 0;
 	while (f->len < min_len)
 		f->b[f->len++] = 0;
 }
@@ -245,6 +249,7 @@ static inline void frame_hex(struct frame *f, const char *hex)
 
 	f->len = 0;
 	f->ol_flags = 0;
+	f->headroom = 0;
 	while (f->len < FRAME_MAX && sscanf(hex, " %2x%n", &v, &n) == 1) {
 		f->b[f->len++] = (uint8_t)v;
 		hex += n;
@@ -259,6 +264,8 @@ static inline struct rte_mbuf *frame_mbuf(struct rte_mempool *mp,
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	if (m == NULL)
 		return NULL;
+	if (f->headroom != 0)
+		m->data_off = f->headroom;
 	char *p = rte_pktmbuf_append(m, f->len);
 	if (p == NULL) {
 		rte_pktmbuf_free(m);

@@ -668,6 +668,22 @@ static void b_remote_ids(struct input *in, struct outcome *o, int arg)
 	}
 }
 
+/* Pod A → node B's pod in a frame with @p arg bytes of headroom: 20
+ * take the outer header, 19 do not and the frame is dropped (no_mbuf,
+ * the drop encap_ipip_push() refusing has always counted). */
+static void b_remote_headroom(struct input *in, struct outcome *o, int arg)
+{
+	struct ip4 h = IP4(.src = POD_A, .dst = REMOTE_B);
+	struct frame *f = in_add(in);
+
+	from_a(f, h);
+	f->headroom = (uint16_t)arg;
+	if (arg < 20)
+		return;
+	h.ttl--;
+	expect_remote(o, &R_IPIP_B, &h, IP_ID0);
+}
+
 #define ENC_IN                                                               \
 	"ee ee ee ee ee ee 02 00 00 00 01 01 08 00 45 b8 00 20 1c 46 40 00 " \
 	"40 11 04 d4 0a f4 01 0a 0a f4 02 0a 04 d2 16 2e 00 0c f0 54 6b 64 " \
@@ -1149,6 +1165,10 @@ static const struct gcase cases[] = {
 	C("route: IPIP to a node on our subnet", P_A, b_remote, 0, NULL),
 	C("route: IPIP to a node via the gateway", P_A, b_remote, 1, NULL),
 	C("route: IPIP outer ids consecutive", P_A, b_remote_ids, 0, NULL),
+	C("route: IPIP with exactly the outer header's headroom", P_A,
+	  b_remote_headroom, 20, NULL),
+	C("route: IPIP with 19 bytes of headroom: dropped", P_A,
+	  b_remote_headroom, 19, "no_mbuf"),
 	C("route: CrossSubnet direct, no encap", P_A, b_remote, 2, NULL),
 	C("route: default route via the gateway", P_A, b_remote, 3, NULL),
 	C("route: pod to the node IP, host port", P_A, b_to_host, 0, NULL),
