@@ -75,7 +75,8 @@ static __rte_always_inline void
 encap_ipip_tmpl_words(const struct encap_ipip_tmpl *t, uint8_t tos,
 		      uint16_t len, uint16_t ip_id, uint64_t w[2])
 {
-	uint32_t len_be = rte_cpu_to_be_16(len), id_be = rte_cpu_to_be_16(ip_id);
+	uint32_t len_be = rte_cpu_to_be_16(len);
+	uint32_t id_be = rte_cpu_to_be_16(ip_id);
 	uint64_t w0 = RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
 		      (uint64_t)len_be << 16 | (uint64_t)id_be << 32 |
 		      (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 48;

@@ -311,10 +311,11 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 			 * loop bounded by RTE_MIN() cost 10 instructions a
 			 * frame. */
 			if (likely(k + 8 <= n)) {
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 4], void *));
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 5], void *));
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 6], void *));
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 7], void *));
+				struct rte_mbuf **nx = pkts + k + 4;
+				rte_prefetch0(rte_pktmbuf_mtod(nx[0], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(nx[1], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(nx[2], void *));
+				rte_prefetch0(rte_pktmbuf_mtod(nx[3], void *));
 			} else {
 				for (uint16_t j = k + 4; j < n; j++)
 					rte_prefetch0(rte_pktmbuf_mtod(pkts[j],

@@ -3,9 +3,9 @@
  * @file
  * Internal to pipeline/: stage 3's common case -- a routed hop to a
  * resolved neighbor, TTL above 1, within the MTU, with headroom for IPIP,
- * nearly every packet -- in two steps. pl_rw_load() resolves a next hop into the
- * bytes every packet to it gets -- the Ethernet header and, for IPIP, the
- * outer header's constant part with its checksum summed -- and
+ * nearly every packet -- in two steps. pl_rw_load() resolves a next hop
+ * into the bytes every packet to it gets -- the Ethernet header and, for
+ * IPIP, the outer header's constant part with its checksum summed -- and
  * pl_rw_apply() writes them into one packet. A burst's packets mostly go
  * to a few hops, in runs; the loops load a hop once per run (PROFILE.md
  * round 9): the per-packet route and encapsulation had cost about 100
