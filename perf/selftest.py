@@ -28,6 +28,7 @@ os.environ["KDP_BENCH_OUT"] = TMP
 from scapy.all import IP, UDP, Ether, rdpcap  # noqa: E402
 
 import ab  # noqa: E402
+import cgpkt  # noqa: E402
 import gen_cluster as gc  # noqa: E402
 import gen_pcap  # noqa: E402
 import gen_rules  # noqa: E402
@@ -352,6 +353,42 @@ class AB(unittest.TestCase):
     def test_no_source_samples(self):
         with self.assertRaises(ValueError):
             ab.costs(ab.parse_dso_report("   100.00%   10  kdp\n"), "kdp")
+
+
+class TestCallgrindParse(unittest.TestCase):
+    """perf/cgpkt.py reads callgrind's compressed names and positions."""
+
+    OUT = textwrap.dedent("""\
+        version: 1
+        positions: instr line
+        events: Ir
+        summary: 1000
+
+        ob=(1) /kdp
+        fl=(1) pipeline.c
+        fn=(1) dp_worker_main
+        0x10 5 10
+        cfn=(2) pl_process_burst
+        calls=3 0x100 7
+        0x14 6 600
+        fn=(2)
+        0x100 7 100
+        +4 8 200
+        * * 50
+        cfn=(3) rte_fib_lookup_bulk
+        calls=2 0x900 1
+        0x108 9 70
+        -8 * 5
+        """)
+
+    def test_calls_own_costs_and_total(self):
+        calls, own, total = cgpkt.calls_and_costs(self.OUT,
+                                                  "pl_process_burst")
+        self.assertEqual(total, 1000)
+        self.assertEqual(calls["pl_process_burst"], 3)
+        self.assertEqual(calls["rte_fib_lookup_bulk"], 2)
+        # The calls' inclusive costs (600, 70) are not the function's own.
+        self.assertEqual(dict(own), {0x100: 105, 0x104: 250})
 
 
 if __name__ == "__main__":
