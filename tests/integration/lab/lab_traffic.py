@@ -40,6 +40,14 @@ def one_case(L, share, what, src, dst, packets, tag):
         t0 = time.monotonic()
         sent = tp.send(packets, BURSTS_PER_ROUND, PAUSE)
         secs = time.monotonic() - t0
+        # The last round may still sit in the virtio ring, which testpmd's
+        # quit takes down with it: kdp takes it first (its worker may be
+        # in an idle back-off sleep, or off the shared core, just then).
+        deadline = time.monotonic() + 10
+        while lt.port_by_role(L.stats(sn), src)["rx"] - \
+                lt.port_by_role(s0, src)["rx"] < sent and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
     except BaseException:
         rx.kill()
         raise
