@@ -39,16 +39,24 @@ static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
 /* Send a full buffer; what the port refuses is dropped as tx_full. */
 void pl_txbuf_send(struct pl_ctx *c, uint16_t port, struct pl_txbuf *b);
 
+/* Put @p port on the pending list for the next flush, once (struct
+ * pl_txbuf's listed). */
+static __rte_always_inline void
+pl_txbuf_list(struct pl_ctx *c, struct pl_txbuf *b, uint16_t port)
+{
+	if (!b->listed) {
+		b->listed = true;
+		c->pending[c->n_pending++] = port;
+	}
+}
+
 /* The per-packet part of pl_ctx_tx, inlined into the pipeline. */
 static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
 				      uint16_t port)
 {
 	struct pl_txbuf *b = &c->tx[port];
 
-	if (!b->listed) {
-		b->listed = true;
-		c->pending[c->n_pending++] = port;
-	}
+	pl_txbuf_list(c, b, port);
 	b->pkts[b->n++] = m;
 	/* The port stays listed (struct pl_txbuf); flush skips empty ones. */
 	if (unlikely(b->n == PL_TX_BURST))
@@ -80,10 +88,7 @@ pl_stage_drain(struct pl_ctx *c, struct rte_mbuf **out, uint16_t *n_out)
 		/* b->n in a register: the frame stores could alias it. */
 		uint16_t bn = b->n;
 		do {
-			if (!b->listed) {
-				b->listed = true;
-				c->pending[c->n_pending++] = port;
-			}
+			pl_txbuf_list(c, b, port);
 			b->pkts[bn++] = out[i++];
 			if (unlikely(bn == PL_TX_BURST)) {
 				b->n = bn;
@@ -113,10 +118,7 @@ pl_stage_drain_port(struct pl_ctx *c, struct rte_mbuf **out,
 		pl_stage_drain(c, out, n_out);
 		return;
 	}
-	if (!b->listed) {
-		b->listed = true;
-		c->pending[c->n_pending++] = port;
-	}
+	pl_txbuf_list(c, b, port);
 	memcpy(&b->pkts[bn], out, n * sizeof(*out));
 	bn = (uint16_t)(bn + n);
 	b->n = bn;
