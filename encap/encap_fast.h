@@ -75,19 +75,24 @@ static __rte_always_inline void
 encap_ipip_tmpl_words(const struct encap_ipip_tmpl *t, uint8_t tos,
 		      uint16_t len, uint16_t ip_id, uint64_t w[2])
 {
-	uint32_t len_be = rte_cpu_to_be_16(len);
-	uint32_t id_be = rte_cpu_to_be_16(ip_id);
+	/* Bytes 2-5, length and ID in network order, as one little-endian
+	 * word: a single byte swap (rte_cpu_to_be_16() is an asm statement
+	 * each, which the compiler cannot merge). */
+	uint32_t li = rte_bswap32((uint32_t)len << 16 | ip_id);
 	uint64_t w0 = RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
-		      (uint64_t)len_be << 16 | (uint64_t)id_be << 32 |
+		      (uint64_t)li << 16 |
 		      (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 48;
-	/* Four 16-bit pieces on a folded sum (the same class modulo 0xffff,
-	 * never 0): two folds reach 16 bits. */
-	uint32_t s = t->sum + ((uint32_t)tos << 8) + len_be + id_be;
+	/* 2^16 = 1 modulo 0xffff: li counts as the sum of its halves. A
+	 * 32-bit ones' complement sum (the carry added back), then its two
+	 * halves summed in the upper one by adding the word rotated (the
+	 * carry of the lower half is the end-around carry). */
+	uint32_t s = t->sum + ((uint32_t)tos << 8);
 
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
+	s += li;
+	s += s < li;
+	s += (s >> 16) | (s << 16);
 	w[0] = rte_cpu_to_le_64(w0);
-	w[1] = rte_cpu_to_le_64(t->w1 | (uint64_t)(uint16_t)~s << 16);
+	w[1] = rte_cpu_to_le_64(t->w1 | (uint64_t)(~s & 0xffff0000u));
 }
 
 /** The outer header's words for one packet (encap_ipip_tmpl_words()). */

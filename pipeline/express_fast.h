@@ -354,6 +354,21 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 	return k;
 }
 
+/* The end of a lane's second pass: hand over what other workers own, then
+ * stage the @p n frames of @p out (to @p port alone when @p one_port). */
+static __rte_always_inline void
+pl_express_stage(struct pl_ctx *c, struct rte_mbuf **out, uint16_t n,
+		 struct pl_ho_list *ho, uint16_t in_port, bool one_port,
+		 uint16_t port)
+{
+	if (unlikely(ho->n != 0))
+		pl_handoff_send(c, in_port, ho);
+	if (likely(one_port))
+		pl_stage_drain_port(c, out, &n, port);
+	else
+		pl_stage_drain(c, out, &n);
+}
+
 static __rte_always_inline uint16_t
 pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	       const struct pl_ep *ep, uint16_t in_port,
@@ -424,16 +439,19 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		}
 		if (unlikely(!pl_rw_apply(&rw, pkts[i], &ip_id, &n_encap)))
 			break;
-		out[n_out++] = pkts[i]; /* pl_rw_apply() set m->port */
+		/* pl_rw_apply() set m->port. One worker hands nothing over,
+		 * so the staged frames are pkts[0..i): no copy. */
+		if (multi)
+			out[n_out] = pkts[i];
+		n_out++;
 	}
-	if (unlikely(ho.n != 0))
-		pl_handoff_send(c, in_port, &ho);
-	if (likely(one_port))
-		pl_stage_drain_port(c, out, &n_out, port);
-	else
-		pl_stage_drain(c, out, &n_out);
+	pl_express_stage(c, multi ? out : pkts, n_out, &ho, in_port,
+			 one_port, port);
+	/* One outer ID per encapsulation (fewer than 2^16 a burst): the
+	 * count pl_rw_apply() keeps in n_encap, without a counter in the
+	 * loop, which spilled to the stack. */
+	c->st->ipip_encap += (uint16_t)(ip_id - c->ip_id);
 	c->ip_id = ip_id;
-	c->st->ipip_encap += n_encap;
 	return i;
 }
 
@@ -477,10 +495,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	struct rte_mbuf *out[PL_BURST];
 	struct pl_ho_list ho;
 	uint16_t n_out = 0, i;
-	uint32_t n_encap = 0;
 	struct pl_rw rw = {0};
 	uint64_t rw_nh = UINT64_MAX;
-	uint16_t ip_id = c->ip_id; /* in a register through the loop */
 	/* Whether every staged frame goes to @c port. */
 	bool one_port = true;
 	uint16_t port = 0;
@@ -520,18 +536,14 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
 			continue;
 		}
-		/* A pod's hop with its TTL tested: pl_rw_apply() cannot
-		 * refuse it. */
-		pl_rw_apply(&rw, m, &ip_id, &n_encap);
-		out[n_out++] = m;
+		/* A pod's hop (tested at its load), the TTL tested above. */
+		pl_rw_apply_pod(&rw, m);
+		if (multi) /* one worker: pkts[0..i), as in the pod lane */
+			out[n_out] = m;
+		n_out++;
 	}
-	if (unlikely(ho.n != 0))
-		pl_handoff_send(c, in_port, &ho);
-	if (likely(one_port))
-		pl_stage_drain_port(c, out, &n_out, port);
-	else
-		pl_stage_drain(c, out, &n_out);
-	c->ip_id = ip_id;
+	pl_express_stage(c, multi ? out : pkts, n_out, &ho, in_port,
+			 one_port, port);
 	c->st->ipip_decap += i;
 	return i;
 }

@@ -124,4 +124,22 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id,
 	return true;
 }
 
+/*
+ * pl_rw_apply() for a hop of kind PL_NH_POD and a packet whose TTL the
+ * caller tested above 1 (the uplink lane): no MTU, no encapsulation, so
+ * nothing to refuse. The lane's loop then carries none of the IPIP code,
+ * which cost it registers.
+ */
+static __rte_always_inline void
+pl_rw_apply_pod(const struct pl_rw *rw, struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+
+	pl_ipv4_dec_ttl((struct rte_ipv4_hdr *)(p +
+						sizeof(struct rte_ether_hdr)));
+	memcpy(p, &rw->e0, sizeof(rw->e0));
+	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
+	m->port = rw->port;
+}
+
 #endif /* KDP_PIPELINE_REWRITE_FAST_H */
