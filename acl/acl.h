@@ -133,6 +133,14 @@
  *    the new policy denies it. This is our equivalent of Felix flushing
  *    conntrack entries on policy change: new flows see the new policy at
  *    once, and existing ones within one packet.
+ *  - Hops: an entry also records, per direction, the FIB's next hop for
+ *    its packets (acl_ct_set_hop(); ct_fast.h acl_ct_entry.hop), so that
+ *    the pipeline's express lanes route an established flow's packet
+ *    without a FIB lookup. The pipeline's generation is the newer of the
+ *    policy set's and its FIB's (pipeline/tables.h fib_gen): a route
+ *    change re-checks every flow once, as a policy change does, and drops
+ *    their hops, which the next packets through the general stages record
+ *    again.
  *  - Several workers: flow ownership with handoff (below).
  *  - Fragments: non-first fragments carry no ports; they are classified
  *    with ports 0 (only port-less rules allow them). No reassembly.
@@ -480,6 +488,15 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
 			      void *arg);
+
+/**
+ * Record @p hop, the FIB's next hop for @p f's destination under the
+ * generation its entry was last decided in, as the route of @p f's
+ * direction (struct acl_ct_entry.hop) -- after acl_ct_packet() or
+ * acl_ct_lookup() passed it. No-op without a live entry.
+ */
+void acl_ct_set_hop(struct acl_worker *aw, const struct acl_flow *f,
+		    uint64_t hop, uint64_t now_ms);
 
 /** Whether a packet of @p f may open a flow (not an ICMP error; TCP SYN or
  * bare ACK; not an echo reply); false ones without an entry are invalid. */

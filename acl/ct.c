@@ -270,7 +270,7 @@ find(struct acl_worker *aw,
 				*hint = i;
 			return NULL;
 		}
-		if (e->hash == hash && !memcmp(&e->k, k, sizeof(*k))) {
+		if (!memcmp(&e->k, k, sizeof(*k))) {
 			if (!acl_ct_expired(e, now))
 				return e;
 			*hint = i;
@@ -280,6 +280,15 @@ find(struct acl_worker *aw,
 			*hint = i;
 		i = (i + 1) & aw->mask;
 	}
+}
+
+/* An entry's hash, from its key (entries do not keep it). */
+static uint32_t ct_entry_hash(const struct acl_ct_entry *e)
+{
+	uint64_t w[2];
+
+	memcpy(w, &e->k, sizeof(w));
+	return acl_ct_key_hash(w);
 }
 
 static void del(struct acl_worker *aw, uint32_t i)
@@ -292,7 +301,7 @@ static void del(struct acl_worker *aw, uint32_t i)
 
 		if (!(e->flags & F_USED))
 			break;
-		uint32_t h = e->hash & aw->mask;
+		uint32_t h = ct_entry_hash(e) & aw->mask;
 		/* e may fill the hole unless its home lies in (i, j]. */
 		bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
 
@@ -468,6 +477,8 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 				e->flags = (uint8_t)((e->flags & ~F_ALLOW) |
 						     (allow ? F_ALLOW : 0));
 				e->gen = gen;
+				/* The hops were the old generation's. */
+				e->hop[0] = e->hop[1] = ACL_CT_HOP_NONE;
 				aw->st.reclassified++;
 			}
 			if (!(e->flags & F_ALLOW))
@@ -505,7 +516,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	else if (n != e)
 		aw->st.expired++; /* reusing an expired slot */
 	n->k = *k;
-	n->hash = f->hash;
+	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;
 	n->gen = gen;
 	n->state = state;
 	n->icmp_type = f->pkt.icmp_type;
@@ -531,6 +542,19 @@ enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
 			      void *arg)
 {
 	return ct_packet_slow(aw, f, gen, now, fn, arg, false);
+}
+
+void acl_ct_set_hop(struct acl_worker *aw, const struct acl_flow *f,
+		    uint64_t hop, uint64_t now)
+{
+	uint32_t hint;
+	struct acl_ct_entry *e;
+
+	if (f->kind != ACL_FLOW_NORMAL)
+		return;
+	e = find(aw, (const struct acl_ct_key *)f->key, f->hash, now, &hint);
+	if (e != NULL)
+		e->hop[f->src_lo] = acl_ct_hop(hop);
 }
 
 bool acl_flow_may_start(const struct acl_flow *f)

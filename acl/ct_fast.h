@@ -49,9 +49,22 @@ enum acl_ct_state {
 	ACL_ST_CLOSED,       /**< RST seen */
 };
 
+/** An entry's hop for a direction not (yet) recorded: see acl_ct_entry. */
+#define ACL_CT_HOP_NONE UINT16_MAX
+
 struct acl_ct_entry {
 	struct acl_ct_key k;
-	uint32_t hash;
+	/**
+	 * The route of each direction, indexed by the sender's side (a
+	 * packet's src_lo): the FIB's next hop for its destination, recorded
+	 * by the caller (acl_ct_set_hop(), or through acl_ct_hit_entry()) and
+	 * valid under @c gen only. Creation and a re-check under a new
+	 * generation reset both to ACL_CT_HOP_NONE. The pipeline's
+	 * generation covers its FIB as well as its policy, so an established
+	 * flow's packet needs no route lookup. (The home slot, which this
+	 * field held as a hash before, is recomputed from the key.)
+	 */
+	uint16_t hop[2];
 	uint32_t expire;   /**< ms, wrapping; compared as a signed delta */
 	uint32_t gen;      /**< policy generation of the cached verdict */
 	uint8_t state;
@@ -175,12 +188,13 @@ static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
  * in its home slot, allowed under generation @p gen, and the packet changes
  * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
  * or RST). Then the entry's timeout is refreshed (and a reply marked) and
- * true returned; otherwise nothing is changed and the packet must go to
+ * the entry returned; otherwise nothing is changed, NULL is returned, and
+ * the packet must go to
  * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
  * (acl_ct_key_words()), hash and direction: the pipeline's express lane
  * keeps them in registers and never builds a struct acl_flow.
  */
-static __rte_always_inline bool
+static __rte_always_inline struct acl_ct_entry *
 acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now)
 {
@@ -201,7 +215,7 @@ acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 		      (gen | (uint64_t)(ACL_CT_F_USED | ACL_CT_F_ALLOW) << 40) &&
 	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
 	      !acl_ct_expired(e, now)))
-		return false;
+		return NULL;
 	bool orig = src_lo == !!((g >> 40) & ACL_CT_F_ORIG_LO);
 
 	if (e->k.proto != IPPROTO_TCP) {
@@ -210,28 +224,44 @@ acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 		e->expire = (uint32_t)now +
 			    (e->k.proto == IPPROTO_ICMP ? aw->tmo_icmp_ms :
 							 aw->tmo_udp_ms);
-		return true;
+		return e;
 	}
 	if (e->state == ACL_ST_ESTABLISHED &&
 	    !(tcp_flags & (ACL_TCP_SYN | ACL_TCP_FIN | ACL_TCP_RST))) {
 		e->expire = (uint32_t)now + aw->tmo_tcp_est_ms;
-		return true;
+		return e;
 	}
-	return false;
+	return NULL;
 }
 
-/** acl_ct_hit_key() for a parsed flow (only ACL_FLOW_NORMAL ones hit). */
-static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
-					   const struct acl_flow *f,
-					   uint32_t gen, uint64_t now)
+/** acl_ct_hit_key() for a parsed flow (only ACL_FLOW_NORMAL ones hit):
+ * its entry, NULL when the packet must go to acl_ct_packet(). */
+static __rte_always_inline struct acl_ct_entry *
+acl_ct_hit_entry(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
+		 uint64_t now)
 {
 	uint64_t f0, f1;
 
 	memcpy(&f0, f->key, 8);
 	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
-	return f->kind == ACL_FLOW_NORMAL &&
-	       acl_ct_hit_key(aw, f->hash, f0, f1, f->src_lo, f->tcp_flags,
-			      gen, now);
+	return f->kind == ACL_FLOW_NORMAL ?
+		       acl_ct_hit_key(aw, f->hash, f0, f1, f->src_lo,
+				      f->tcp_flags, gen, now) :
+		       NULL;
+}
+
+/** acl_ct_hit_entry() as a yes or no. */
+static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
+					   const struct acl_flow *f,
+					   uint32_t gen, uint64_t now)
+{
+	return acl_ct_hit_entry(aw, f, gen, now) != NULL;
+}
+
+/** The hop an entry records for @p hop, a FIB next hop (any value). */
+static __rte_always_inline uint16_t acl_ct_hop(uint64_t hop)
+{
+	return hop < ACL_CT_HOP_NONE ? (uint16_t)hop : ACL_CT_HOP_NONE;
 }
 
 #endif /* KDP_ACL_CT_FAST_H */

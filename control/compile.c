@@ -46,6 +46,7 @@ struct shared {
 	size_t len;
 	void *key;
 	uint64_t pod_gen; /* policy: the Pods it reflects (kind generation) */
+	uint64_t gen;     /* FIB: the publish generation that built it */
 };
 
 struct ctl_tables_own {
@@ -689,9 +690,11 @@ static int fib_install(struct build *b)
 			snprintf(b->err, b->errlen, "out of memory");
 			return -ENOMEM;
 		}
+		sh->gen = b->in->gen;
 	}
 	b->t->own->fib = sh;
 	b->t->fib = sh->obj;
+	b->t->fib_gen = (uint32_t)sh->gen;
 	return 0;
 }
 

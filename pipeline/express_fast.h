@@ -153,12 +153,23 @@ pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
 	ho->m[ho->n++] = m;
 }
 
-static __rte_always_inline bool
+/*
+ * The conntrack hit of an established flow's packet, and the hop its entry
+ * records for the packet's direction (ACL_CT_HOP_NONE when not yet): a
+ * hit is under pl_ct_gen(), which covers the FIB, so the hop is what the
+ * FIB would answer, without the lookup (26 instructions a packet). UINT64_MAX
+ * when the packet does not hit. The hop's index is tested by the caller
+ * (ACL_CT_HOP_NONE is above every pl_tables.n_nh: FIB hops are 15 bits).
+ */
+static __rte_always_inline uint64_t
 pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 	       uint32_t gen, uint64_t now)
 {
-	return acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
-			      x->tcp_flags, gen, now);
+	const struct acl_ct_entry *e =
+		acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
+			       x->tcp_flags, gen, now);
+
+	return e != NULL ? e->hop[x->lo] : UINT64_MAX;
 }
 
 /*
@@ -395,10 +406,12 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+	/* Policy on, the hops come with the conntrack hits. */
+	if (aw == NULL)
+		rte_fib_lookup_bulk(t->fib, dst, nhs, k);
 
 	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
-	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
+	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
 	uint64_t now = c->now_ms;
 	/* Locals: the frame stores below could alias the tables' fields. */
 	const struct pl_nh *nhv = t->nh;
@@ -423,17 +436,21 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 					   x[i].owner);
 			continue;
 		}
-		if (aw != NULL && unlikely(!pl_express_hit(aw, &x[i], gen, now)))
-			break;
+		uint64_t nh = nhs[i];
+		if (aw != NULL) {
+			nh = pl_express_hit(aw, &x[i], gen, now);
+			if (unlikely(nh == UINT64_MAX))
+				break;
+		}
 		/* A loaded hop's index is in range: tested on a change only
 		 * (the hit may refresh the entry of a packet that then ends
-		 * the prefix, as the general stages' hit would). */
-		if (nhs[i] != rw_nh) {
-			if (unlikely(nhs[i] >= n_nh ||
-				     !pl_rw_load(&rw, t, &nhv[nhs[i]],
-						 &gw_mac)))
+		 * the prefix, as the general stages' hit would; a hop not yet
+		 * recorded ends it so). */
+		if (nh != rw_nh) {
+			if (unlikely(nh >= n_nh ||
+				     !pl_rw_load(&rw, t, &nhv[nh], &gw_mac)))
 				break;
-			rw_nh = nhs[i];
+			rw_nh = nh;
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
@@ -485,10 +502,15 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	k = pl_express_pass1(&in, true, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+	/* One worker with policy on: the hops come with the conntrack hits
+	 * (pl_express_hit()). Several: the frames handed over must be to a
+	 * local pod, which only the FIB tells. */
+	const bool memo = !multi && aw != NULL;
+	if (!memo)
+		rte_fib_lookup_bulk(t->fib, dst, nhs, k);
 
 	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
-	uint32_t gen = aw != NULL ? acl_set_gen(t->acl) : 0;
+	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
 	uint64_t now = c->now_ms;
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
@@ -510,20 +532,28 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		 * changes), so policed: a flow another worker owns is handed
 		 * over decapsulated, as after pl_uplink_in(). */
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
-		if (nhs[i] != rw_nh) {
-			if (unlikely(nhs[i] >= n_nh ||
-				     nhv[nhs[i]].kind != PL_NH_POD ||
-				     !pl_rw_load(&rw, t, &nhv[nhs[i]],
-						 &gw_mac)))
+		uint64_t nh;
+		if (memo) {
+			if (unlikely(ip->time_to_live <= 1))
 				break;
-			rw_nh = nhs[i];
+			nh = pl_express_hit(aw, &x[i], gen, now);
+			if (unlikely(nh == UINT64_MAX))
+				break;
+		} else {
+			nh = nhs[i];
+		}
+		if (nh != rw_nh) {
+			if (unlikely(nh >= n_nh || nhv[nh].kind != PL_NH_POD ||
+				     !pl_rw_load(&rw, t, &nhv[nh], &gw_mac)))
+				break;
+			rw_nh = nh;
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
-		if (mine && unlikely(ip->time_to_live <= 1))
+		if (!memo && mine && unlikely(ip->time_to_live <= 1))
 			break;
-		if (mine && aw != NULL &&
-		    unlikely(!pl_express_hit(aw, &x[i], gen, now)))
+		if (!memo && mine && aw != NULL &&
+		    pl_express_hit(aw, &x[i], gen, now) == UINT64_MAX)
 			break;
 		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
 		uint32_t otlen = rte_be_to_cpu_16(

@@ -609,11 +609,13 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint32_t dst_ep[PL_BURST];
 	uint8_t res[PL_BURST];
 	uint16_t miss[PL_BURST], n_miss = 0;
-	uint32_t gen = acl_set_gen(t->acl);
+	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
 	uint16_t k = 0;
 
 	enum { SKIP, CHECK, BAD, HANDOFF };
+	/* res[]: a pass decided by acl_ct_lookup() or acl_ct_packet(). */
+	enum { PL_POL_PASS_SLOW = 16 };
 	for (uint16_t i = 0; i < n; i++) {
 		const struct pl_nh *nh = nhs[i] < t->n_nh ? &t->nh[nhs[i]] : NULL;
 		struct rte_mbuf *m = pkts[i];
@@ -648,6 +650,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	};
 	/* res[i] becomes the verdict (enum acl_ct_res), or HANDOFF. */
 	_Static_assert(ACL_CT_PASS == 0 && ACL_CT_MISS < 16, "verdict room");
+	struct acl_ct_entry *e;
 	for (uint16_t i = 0; i < n; i++) {
 		if (res[i] == HANDOFF) {
 			res[i] = UINT8_MAX;
@@ -655,7 +658,11 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			res[i] = ACL_CT_INVALID;
 		} else if (res[i] == SKIP) {
 			res[i] = ACL_CT_PASS;
-		} else if (likely(acl_ct_hit(aw, &fl[i], gen, now))) {
+		} else if (likely((e = acl_ct_hit_entry(aw, &fl[i], gen,
+							now)) != NULL)) {
+			/* The route the express lanes will take (ct_fast.h
+			 * acl_ct_entry.hop). */
+			e->hop[fl[i].src_lo] = acl_ct_hop(nhs[i]);
 			res[i] = ACL_CT_PASS;
 		} else {
 			a.dst_ep = dst_ep[i];
@@ -663,6 +670,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 					       pl_pol_classify, &a);
 			if (res[i] == ACL_CT_MISS)
 				miss[n_miss++] = i;
+			else if (res[i] == ACL_CT_PASS)
+				res[i] = PL_POL_PASS_SLOW;
 		}
 	}
 	if (unlikely(n_miss != 0)) {
@@ -678,6 +687,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			a.pre_i = b.pre_i[i];
 			res[i] = acl_ct_packet(aw, &fl[i], gen, now,
 					       pl_pol_classify, &a);
+			if (res[i] == ACL_CT_PASS)
+				res[i] = PL_POL_PASS_SLOW;
 		}
 	}
 	for (uint16_t i = 0; i < n; i++) {
@@ -686,6 +697,11 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		switch (res[i]) {
 		case UINT8_MAX: /* handed over */
 			break;
+		case PL_POL_PASS_SLOW:
+			/* Passed outside acl_ct_hit_entry(): record the hop
+			 * by a second lookup (new flows, re-checks). */
+			acl_ct_set_hop(aw, &fl[i], nhs[i], now);
+			/* fall through */
 		case ACL_CT_PASS:
 			pkts[k] = m;
 			flags[k] = flags[i];

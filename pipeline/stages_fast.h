@@ -18,6 +18,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "acl/acl.h"
 #include "encap/encap_fast.h"
 #include "pipeline/parse_fast.h"
 #include "pipeline/pipeline.h"
@@ -25,6 +26,14 @@
 #include "pipeline/tables.h"
 
 #define ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
+
+/* The generation conntrack decides flows under (tables.h fib_gen): the
+ * policy set's or the FIB's, whichever is newer, so that it changes with
+ * either and an entry's recorded hops are the FIB's. */
+static __rte_always_inline uint32_t pl_ct_gen(const struct pl_tables *t)
+{
+	return RTE_MAX(acl_set_gen(t->acl), t->fib_gen);
+}
 
 static const struct rte_ether_addr gw_mac = PL_GW_MAC;
 

@@ -131,6 +131,17 @@ struct pl_tables {
 	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
 	rte_be32_t tunnel_ip;        /**< our IPIP tunnel address, or 0 */
 	struct acl_set *acl;         /**< policy programs; NULL = no policy */
+	/**
+	 * The generation of @c fib: control's publish generation that built
+	 * it, from the counter that numbers the policy sets (acl_set_gen()).
+	 * Whichever of the two changed last is the larger, so their maximum
+	 * (pl_ct_gen()) changes with either. Conntrack entries record their
+	 * flows' hops (acl_ct_entry.hop) under it: a new FIB, like new
+	 * policy, has every flow re-checked once and its hops found again.
+	 * Tables built by hand must keep the rule (0: a FIB that never
+	 * changes).
+	 */
+	uint32_t fib_gen;
 	/** Control's record of who owns fib, nodes and acl: a generation
 	 * whose inputs did not change shares them (immutable) with the last
 	 * one. Never read by workers. */

@@ -44,7 +44,7 @@ static inline int golden_eal_init(const char *prog)
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "kdp_%s_%d", prog, (int)getpid());
 	char *argv[] = {
-		(char *)prog, "-l", "0", "--no-huge", "--no-pci", "-m", "64",
+		(char *)prog, "-l", "0", "--no-huge", "--no-pci", "-m", "128",
 		"--no-telemetry", "--file-prefix", prefix,
 		"--log-level=lib.eal:error",
 	};

@@ -421,6 +421,50 @@ static void test_sweep_steps(void)
 	}
 }
 
+/* The hops an entry records for its two directions (acl_ct_entry.hop):
+ * none at creation, one per direction, none again after a re-check under
+ * a new generation (the hops were the old generation's FIB's). */
+static void test_hops(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	struct pkt q = mk(17, A, B, 1000, 53, 0), r = mk(17, B, A, 53, 1000, 0);
+
+	TU_CHECK(run(aw, q, 1, 0) == ACL_CT_PASS, "created");
+	struct acl_flow fq = flow_of(q), fr = flow_of(r);
+	struct acl_ct_entry *e = acl_ct_hit_entry(aw, &fq, 1, 0);
+	TU_CHECK(e != NULL && e == acl_ct_hit_entry(aw, &fr, 1, 0),
+		 "both directions hit one entry");
+	if (e == NULL)
+		return;
+	TU_CHECK(fq.src_lo != fr.src_lo, "directions differ");
+	TU_CHECK(e->hop[0] == ACL_CT_HOP_NONE && e->hop[1] == ACL_CT_HOP_NONE,
+		 "no hop at creation");
+	acl_ct_set_hop(aw, &fq, 5, 0);
+	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
+		 "request's hop recorded alone");
+	acl_ct_set_hop(aw, &fr, 9, 0);
+	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == 9,
+		 "reply's hop recorded");
+	acl_ct_set_hop(aw, &fr, 1u << 20, 0);
+	TU_CHECK(e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
+		 "a hop beyond 16 bits is recorded as none");
+	acl_ct_set_hop(aw, &fr, 9, 0);
+	TU_CHECK(acl_ct_hit_entry(aw, &fq, 2, 0) == NULL,
+		 "no hit under another generation");
+	TU_CHECK(run(aw, q, 2, 0) == ACL_CT_PASS && calls == 2, "re-checked");
+	TU_CHECK(e->hop[0] == ACL_CT_HOP_NONE && e->hop[1] == ACL_CT_HOP_NONE,
+		 "hops dropped by the re-check");
+	/* No entry: nothing recorded, nothing created. */
+	struct pkt o = mk(17, A, B, 1001, 53, 0);
+	struct acl_flow fo = flow_of(o);
+	acl_ct_set_hop(aw, &fo, 3, 0);
+	struct acl_ct_stats st;
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.flows == 1, "set_hop created nothing (%lu flows)",
+		 (unsigned long)st.flows);
+	acl_worker_free(aw);
+}
+
 int main(void)
 {
 	test_keys();
@@ -431,6 +475,7 @@ int main(void)
 	test_icmp();
 	test_aging_and_full();
 	test_sweep_steps();
+	test_hops();
 	if (tu_failures)
 		fprintf(stderr, "%d failure(s)\n", tu_failures);
 	else

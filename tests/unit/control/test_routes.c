@@ -7,19 +7,14 @@
 #include "control/routes.h"
 #include "control/store.h"
 #include "k8s/decode.h"
+#include "tests/unit/control/store_put.h"
 #include "tests/unit/ctl_check.h"
 
 static struct ctl_store *st;
 
 static void put(enum ctl_res res, const char *json)
 {
-	cJSON *o = tj(json);
-
-	if (ctl_store_upsert(st, res, o) != 0) {
-		fprintf(stderr, "fixture rejected: %s\n", json);
-		check_failures++;
-	}
-	cJSON_Delete(o);
+	store_put(st, res, json);
 }
 
 #define NODE(name, v4, tun)                                                  \

@@ -64,6 +64,11 @@ static struct pl_tables tables;
  * underlay: the flags the lane hands over with must say it was tunnelled. */
 static struct pl_tables moved;
 static rte_be32_t node_set[8];
+/* The FIB of the tables, and one in which x/b's /32 leads to node B
+ * instead: run() swaps them (with fib_gen) while flows are established.
+ * The lanes route such flows by the hops their conntrack entries recorded
+ * (ct_fast.h acl_ct_entry.hop), which must follow the FIB. */
+static struct rte_fib *fib_home, *fib_moved;
 
 /* ------------------------------------------------------------- the world */
 
@@ -89,8 +94,10 @@ static const char *const POLICY[2] = {
 
 static struct acl_set *build_policy(int which)
 {
+	/* Generations from one counter, as control numbers them: policy 0
+	 * is 1, run()'s two FIB swaps take 2 and 3, policy 1 is 4. */
 	return two_pods_policy(POLICY[which], POD_A, POD_B, 1,
-			       (uint64_t)which + 1);
+			       which == 0 ? 1 : 4);
 }
 
 static int build_tables(void)
@@ -117,6 +124,21 @@ static int build_tables(void)
 	if (rte_fib_add(t->fib, IP4A(10, 244, 2, 0), 26, NH_IPIP_B) ||
 	    rte_fib_add(t->fib, IP4A(224, 0, 0, 0), 3, NH_IPIP_B) ||
 	    rte_fib_add(t->fib, 0, 8, NH_IPIP_B))
+		return -1;
+	struct rte_fib_conf fc = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = NH_NONE,
+		.max_routes = 8,
+		.dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_1B, .num_tbl8 = 4},
+	};
+	fib_home = t->fib;
+	fib_moved = rte_fib_create("ex_fib_moved", SOCKET_ID_ANY, &fc);
+	if (fib_moved == NULL ||
+	    rte_fib_add(fib_moved, POD_A, 32, NH_POD_A) ||
+	    rte_fib_add(fib_moved, POD_B, 32, NH_IPIP_B) ||
+	    rte_fib_add(fib_moved, IP4A(10, 244, 2, 0), 26, NH_IPIP_B) ||
+	    rte_fib_add(fib_moved, IP4A(224, 0, 0, 0), 3, NH_IPIP_B) ||
+	    rte_fib_add(fib_moved, 0, 8, NH_IPIP_B))
 		return -1;
 	t->acl = build_policy(0);
 	moved = *t;
@@ -609,6 +631,13 @@ static int run(unsigned int n_workers, bool policy)
 	kinds_denied = 1u << 2 | 1u << 6;
 	struct acl_set *old = NULL;
 	for (unsigned long burst = 0; burst < N_BURSTS && !bad; burst++) {
+		/* x/b behind node B for a while, and back: a new FIB each
+		 * time, under the same policy. */
+		if (burst == N_BURSTS / 8 || burst == N_BURSTS / 4) {
+			tables.fib = tables.fib == fib_home ? fib_moved :
+							     fib_home;
+			tables.fib_gen = burst == N_BURSTS / 8 ? 2 : 3;
+		}
 		if (burst == N_BURSTS / 2) {
 			old = tables.acl;
 			tables.acl = build_policy(1);
@@ -674,6 +703,8 @@ static int run(unsigned int n_workers, bool policy)
 			const struct pl_tables *dt = &tables;
 			if (burst % 5 == 0) {
 				moved.acl = tables.acl;
+				moved.fib = tables.fib;
+				moved.fib_gen = tables.fib_gen;
 				dt = &moved;
 			}
 			pl_handoff_drain(&e.w[1].ctx, dt);
@@ -728,6 +759,7 @@ static int run(unsigned int n_workers, bool policy)
 	side_free(&e);
 	side_free(&g);
 	/* The next run starts from generation 1 again. */
+	tables.fib_gen = 0;
 	acl_set_free(tables.acl);
 	acl_set_free(old);
 	tables.acl = build_policy(0);
@@ -891,7 +923,8 @@ int main(int argc, char **argv)
 	if (!bad)
 		bad = ctx_clock();
 	acl_set_free(tables.acl);
-	rte_fib_free(tables.fib);
+	rte_fib_free(fib_home);
+	rte_fib_free(fib_moved);
 	rte_free(moved.nh);
 	if (!bad && rte_mempool_in_use_count(mp) != 0) {
 		fprintf(stderr, "FAIL: %u mbufs leaked\n",
