@@ -134,7 +134,7 @@
  *    conntrack entries on policy change: new flows see the new policy at
  *    once, and existing ones within one packet.
  *  - Hops: an entry also records, per direction, the FIB's next hop for
- *    its packets (acl_ct_set_hop(); ct_fast.h acl_ct_entry.hop), so that
+ *    its packets (the @p hop of acl_ct_packet(); ct_fast.h acl_ct_entry.hop), so that
  *    the pipeline's express lanes route an established flow's packet
  *    without a FIB lookup. The pipeline's generation is the newer of the
  *    policy set's and its FIB's (pipeline/tables.h fib_gen): a route
@@ -470,11 +470,14 @@ typedef bool (*acl_classify_fn)(void *arg, const struct acl_pkt *p,
 /**
  * Run one packet through conntrack: find or create its entry, advance the
  * state machine, and call @p fn when policy must decide (new flow, or an
- * entry decided under a generation other than @p gen).
+ * entry decided under a generation other than @p gen). A packet passed
+ * leaves @p hop, the FIB's next hop for its destination under @p gen
+ * (ACL_CT_HOP_NONE: unknown), as its direction's in the entry
+ * (acl_ct_entry.hop).
  */
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
-			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
-			      void *arg);
+			      uint32_t gen, uint64_t now_ms, uint64_t hop,
+			      acl_classify_fn fn, void *arg);
 
 /**
  * acl_ct_packet() for a packet whose flow has an entry (or that is an ICMP
@@ -486,17 +489,8 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
  * acl_ct_hit() (acl/ct_fast.h) before either.
  */
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
-			      uint32_t gen, uint64_t now_ms, acl_classify_fn fn,
-			      void *arg);
-
-/**
- * Record @p hop, the FIB's next hop for @p f's destination under the
- * generation its entry was last decided in, as the route of @p f's
- * direction (struct acl_ct_entry.hop) -- after acl_ct_packet() or
- * acl_ct_lookup() passed it. No-op without a live entry.
- */
-void acl_ct_set_hop(struct acl_worker *aw, const struct acl_flow *f,
-		    uint64_t hop, uint64_t now_ms);
+			      uint32_t gen, uint64_t now_ms, uint64_t hop,
+			      acl_classify_fn fn, void *arg);
 
 /** Whether a packet of @p f may open a flow (not an ICMP error; TCP SYN or
  * bare ACK; not an echo reply); false ones without an entry are invalid. */

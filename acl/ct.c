@@ -452,7 +452,8 @@ static void orig_pkt(const struct acl_ct_entry *e, struct acl_pkt *p)
  * !@p create, acl_ct_lookup(): ACL_CT_MISS where a flow would start. */
 static __rte_noinline enum acl_ct_res
 ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
-	       uint64_t now, acl_classify_fn fn, void *arg, bool create)
+	       uint64_t now, uint16_t hop, acl_classify_fn fn, void *arg,
+	       bool create)
 {
 	const struct acl_ct_key *k = (const struct acl_ct_key *)f->key;
 	uint32_t hint;
@@ -485,6 +486,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 				return ACL_CT_DENY;
 			advance(e, f, orig);
 			e->expire = (uint32_t)now + timeout_ms(aw, e);
+			e->hop[f->src_lo] = hop;
 			return ACL_CT_PASS;
 		}
 		/* A responder answering a denied flow, or a new SYN on a
@@ -517,6 +519,8 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		aw->st.expired++; /* reusing an expired slot */
 	n->k = *k;
 	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;
+	if (allow)
+		n->hop[f->src_lo] = hop;
 	n->gen = gen;
 	n->state = state;
 	n->icmp_type = f->pkt.icmp_type;
@@ -529,32 +533,24 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 }
 
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
-			      uint32_t gen, uint64_t now, acl_classify_fn fn,
-			      void *arg)
+			      uint32_t gen, uint64_t now, uint64_t hop,
+			      acl_classify_fn fn, void *arg)
 {
-	if (likely(acl_ct_hit(aw, f, gen, now)))
+	struct acl_ct_entry *e = acl_ct_hit_entry(aw, f, gen, now);
+
+	if (likely(e != NULL)) {
+		e->hop[f->src_lo] = acl_ct_hop(hop);
 		return ACL_CT_PASS;
-	return ct_packet_slow(aw, f, gen, now, fn, arg, true);
+	}
+	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg, true);
 }
 
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
-			      uint32_t gen, uint64_t now, acl_classify_fn fn,
-			      void *arg)
+			      uint32_t gen, uint64_t now, uint64_t hop,
+			      acl_classify_fn fn, void *arg)
 {
-	return ct_packet_slow(aw, f, gen, now, fn, arg, false);
-}
-
-void acl_ct_set_hop(struct acl_worker *aw, const struct acl_flow *f,
-		    uint64_t hop, uint64_t now)
-{
-	uint32_t hint;
-	struct acl_ct_entry *e;
-
-	if (f->kind != ACL_FLOW_NORMAL)
-		return;
-	e = find(aw, (const struct acl_ct_key *)f->key, f->hash, now, &hint);
-	if (e != NULL)
-		e->hop[f->src_lo] = acl_ct_hop(hop);
+	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg,
+			      false);
 }
 
 bool acl_flow_may_start(const struct acl_flow *f)

@@ -57,7 +57,7 @@ struct acl_ct_entry {
 	/**
 	 * The route of each direction, indexed by the sender's side (a
 	 * packet's src_lo): the FIB's next hop for its destination, recorded
-	 * by the caller (acl_ct_set_hop(), or through acl_ct_hit_entry()) and
+	 * by the caller (acl_ct_packet()'s @p hop, or through acl_ct_hit_entry()) and
 	 * valid under @c gen only. Creation and a re-check under a new
 	 * generation reset both to ACL_CT_HOP_NONE. The pipeline's
 	 * generation covers its FIB as well as its policy, so an established

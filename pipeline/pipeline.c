@@ -614,8 +614,6 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint16_t k = 0;
 
 	enum { SKIP, CHECK, BAD, HANDOFF };
-	/* res[]: a pass decided by acl_ct_lookup() or acl_ct_packet(). */
-	enum { PL_POL_PASS_SLOW = 16 };
 	for (uint16_t i = 0; i < n; i++) {
 		const struct pl_nh *nh = nhs[i] < t->n_nh ? &t->nh[nhs[i]] : NULL;
 		struct rte_mbuf *m = pkts[i];
@@ -666,12 +664,10 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			res[i] = ACL_CT_PASS;
 		} else {
 			a.dst_ep = dst_ep[i];
-			res[i] = acl_ct_lookup(aw, &fl[i], gen, now,
+			res[i] = acl_ct_lookup(aw, &fl[i], gen, now, nhs[i],
 					       pl_pol_classify, &a);
 			if (res[i] == ACL_CT_MISS)
 				miss[n_miss++] = i;
-			else if (res[i] == ACL_CT_PASS)
-				res[i] = PL_POL_PASS_SLOW;
 		}
 	}
 	if (unlikely(n_miss != 0)) {
@@ -685,10 +681,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			a.cur = &fl[i].pkt;
 			a.pre_e = b.pre_e[i];
 			a.pre_i = b.pre_i[i];
-			res[i] = acl_ct_packet(aw, &fl[i], gen, now,
+			res[i] = acl_ct_packet(aw, &fl[i], gen, now, nhs[i],
 					       pl_pol_classify, &a);
-			if (res[i] == ACL_CT_PASS)
-				res[i] = PL_POL_PASS_SLOW;
 		}
 	}
 	for (uint16_t i = 0; i < n; i++) {
@@ -697,11 +691,6 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		switch (res[i]) {
 		case UINT8_MAX: /* handed over */
 			break;
-		case PL_POL_PASS_SLOW:
-			/* Passed outside acl_ct_hit_entry(): record the hop
-			 * by a second lookup (new flows, re-checks). */
-			acl_ct_set_hop(aw, &fl[i], nhs[i], now);
-			/* fall through */
 		case ACL_CT_PASS:
 			pkts[k] = m;
 			flags[k] = flags[i];

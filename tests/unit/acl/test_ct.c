@@ -95,7 +95,7 @@ static enum acl_ct_res run(struct acl_worker *aw, struct pkt k, uint32_t gen,
 
 	if (acl_flow_parse(k.b, k.len, &f))
 		return ACL_CT_INVALID;
-	return acl_ct_packet(aw, &f, gen, now, classify, NULL);
+	return acl_ct_packet(aw, &f, gen, now, ACL_CT_HOP_NONE, classify, NULL);
 }
 
 static void dump_line(void *arg, const char *line)
@@ -306,20 +306,20 @@ static void test_lookup(void)
 
 	TU_CHECK(acl_flow_may_start(&syn) && !acl_flow_may_start(&synack),
 		 "SYN may start a flow, SYN-ACK may not");
-	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
 		 ACL_CT_MISS && calls == 0 && state_of(aw, t)[0] == '\0',
 		 "a new flow misses, unclassified, no entry made");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
 		 ACL_CT_MISS, "an invalid packet misses too (decided later)");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t), "no hit without an entry");
-	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, classify, NULL) == ACL_CT_PASS &&
+	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_PASS &&
 		 calls == 1, "then created");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
 		 ACL_CT_PASS && strstr(state_of(aw, t), "SYN_RECV"),
 		 "a reply is decided by the entry: %s", state_of(aw, t));
 	TU_CHECK(!acl_ct_hit(aw, &ack, 1, t),
 		 "no fast hit before ESTABLISHED");
-	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, classify, NULL) == ACL_CT_PASS &&
+	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_PASS &&
 		 strstr(state_of(aw, t), "ESTABLISHED"), "%s", state_of(aw, t));
 	TU_CHECK(acl_ct_hit(aw, &ack, 1, t + 5), "established: fast hit");
 	TU_CHECK(!acl_ct_hit(aw, &ack, 2, t + 5),
@@ -330,10 +330,10 @@ static void test_lookup(void)
 
 	aw = fresh(1024);
 	verdict = false;
-	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, classify, NULL) == ACL_CT_DENY,
+	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_DENY,
 		 "denied flow");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t) &&
-		 acl_ct_lookup(aw, &syn, 1, t, classify, NULL) == ACL_CT_DENY &&
+		 acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_DENY &&
 		 calls == 1, "its next packet: denied by the entry");
 	acl_worker_free(aw);
 }
@@ -422,46 +422,47 @@ static void test_sweep_steps(void)
 }
 
 /* The hops an entry records for its two directions (acl_ct_entry.hop):
- * none at creation, one per direction, none again after a re-check under
- * a new generation (the hops were the old generation's FIB's). */
+ * a passed packet's own, none for the other direction at creation, none
+ * for both after a re-check under a new generation (the hops were the old
+ * generation's FIB's). */
 static void test_hops(void)
 {
 	struct acl_worker *aw = fresh(1024);
 	struct pkt q = mk(17, A, B, 1000, 53, 0), r = mk(17, B, A, 53, 1000, 0);
-
-	TU_CHECK(run(aw, q, 1, 0) == ACL_CT_PASS, "created");
 	struct acl_flow fq = flow_of(q), fr = flow_of(r);
+
+	TU_CHECK(acl_ct_packet(aw, &fq, 1, 0, 5, classify, NULL) ==
+		 ACL_CT_PASS, "created");
 	struct acl_ct_entry *e = acl_ct_hit_entry(aw, &fq, 1, 0);
 	TU_CHECK(e != NULL && e == acl_ct_hit_entry(aw, &fr, 1, 0),
 		 "both directions hit one entry");
 	if (e == NULL)
 		return;
 	TU_CHECK(fq.src_lo != fr.src_lo, "directions differ");
-	TU_CHECK(e->hop[0] == ACL_CT_HOP_NONE && e->hop[1] == ACL_CT_HOP_NONE,
-		 "no hop at creation");
-	acl_ct_set_hop(aw, &fq, 5, 0);
 	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
-		 "request's hop recorded alone");
-	acl_ct_set_hop(aw, &fr, 9, 0);
+		 "the request's hop recorded at creation, alone");
+	TU_CHECK(acl_ct_lookup(aw, &fr, 1, 0, 9, classify, NULL) ==
+		 ACL_CT_PASS, "reply looked up");
 	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == 9,
-		 "reply's hop recorded");
-	acl_ct_set_hop(aw, &fr, 1u << 20, 0);
-	TU_CHECK(e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
-		 "a hop beyond 16 bits is recorded as none");
-	acl_ct_set_hop(aw, &fr, 9, 0);
+		 "the reply's hop recorded by the lookup");
+	TU_CHECK(acl_ct_packet(aw, &fr, 1, 0, 1u << 20, classify, NULL) ==
+		 ACL_CT_PASS && e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
+		 "a hop beyond 16 bits is recorded as none (on a hit)");
 	TU_CHECK(acl_ct_hit_entry(aw, &fq, 2, 0) == NULL,
 		 "no hit under another generation");
-	TU_CHECK(run(aw, q, 2, 0) == ACL_CT_PASS && calls == 2, "re-checked");
-	TU_CHECK(e->hop[0] == ACL_CT_HOP_NONE && e->hop[1] == ACL_CT_HOP_NONE,
-		 "hops dropped by the re-check");
-	/* No entry: nothing recorded, nothing created. */
+	TU_CHECK(acl_ct_lookup(aw, &fr, 2, 0, 7, classify, NULL) ==
+		 ACL_CT_PASS && calls == 2, "re-checked");
+	TU_CHECK(e->hop[fq.src_lo] == ACL_CT_HOP_NONE && e->hop[fr.src_lo] == 7,
+		 "the re-check drops the old hops, records the packet's");
+	/* A denied flow records nothing. */
+	verdict = false;
 	struct pkt o = mk(17, A, B, 1001, 53, 0);
 	struct acl_flow fo = flow_of(o);
-	acl_ct_set_hop(aw, &fo, 3, 0);
-	struct acl_ct_stats st;
-	acl_worker_stats(0, &st);
-	TU_CHECK(st.flows == 1, "set_hop created nothing (%lu flows)",
-		 (unsigned long)st.flows);
+	TU_CHECK(acl_ct_packet(aw, &fo, 2, 0, 3, classify, NULL) ==
+		 ACL_CT_DENY, "denied");
+	verdict = true;
+	TU_CHECK(acl_ct_hit_entry(aw, &fo, 2, 0) == NULL,
+		 "a denied flow's entry does not hit");
 	acl_worker_free(aw);
 }
 
