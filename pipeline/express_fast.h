@@ -436,11 +436,13 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 					   x[i].owner);
 			continue;
 		}
-		uint64_t nh = nhs[i];
+		uint64_t nh;
 		if (aw != NULL) {
 			nh = pl_express_hit(aw, &x[i], gen, now);
 			if (unlikely(nh == UINT64_MAX))
 				break;
+		} else {
+			nh = nhs[i]; /* filled only with policy off */
 		}
 		/* A loaded hop's index is in range: tested on a change only
 		 * (the hit may refresh the entry of a packet that then ends
