@@ -192,11 +192,14 @@ static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
  * the packet must go to
  * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
  * (acl_ct_key_words()), hash and direction: the pipeline's express lane
- * keeps them in registers and never builds a struct acl_flow.
+ * keeps them in registers and never builds a struct acl_flow. A caller
+ * that only keys UDP and TCP flows passes @p may_icmp false (a constant),
+ * which drops the ICMP timeout's selection.
  */
 static __rte_always_inline struct acl_ct_entry *
 acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
-	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now)
+	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now,
+	       const bool may_icmp)
 {
 	struct acl_ct_entry *e = &aw->slot[hash & aw->mask];
 	uint64_t k0, k1, g;
@@ -221,9 +224,10 @@ acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 	if (e->k.proto != IPPROTO_TCP) {
 		if (!orig)
 			e->state = ACL_ST_REPLIED;
+		/* @p may_icmp false: the caller keys UDP and TCP only. */
 		e->expire = (uint32_t)now +
-			    (e->k.proto == IPPROTO_ICMP ? aw->tmo_icmp_ms :
-							 aw->tmo_udp_ms);
+			    (may_icmp && e->k.proto == IPPROTO_ICMP ?
+				     aw->tmo_icmp_ms : aw->tmo_udp_ms);
 		return e;
 	}
 	if (e->state == ACL_ST_ESTABLISHED &&
@@ -246,7 +250,7 @@ acl_ct_hit_entry(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
 	return f->kind == ACL_FLOW_NORMAL ?
 		       acl_ct_hit_key(aw, f->hash, f0, f1, f->src_lo,
-				      f->tcp_flags, gen, now) :
+				      f->tcp_flags, gen, now, true) :
 		       NULL;
 }
 

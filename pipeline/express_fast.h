@@ -167,7 +167,7 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 {
 	const struct acl_ct_entry *e =
 		acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
-			       x->tcp_flags, gen, now);
+			       x->tcp_flags, gen, now, false);
 
 	return e != NULL ? e->hop[x->lo] : UINT64_MAX;
 }
