@@ -174,9 +174,15 @@ pl_ipv4_check_fast(struct rte_mbuf *m, uint32_t off)
  */
 static __rte_always_inline void pl_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 {
-	uint32_t check = ip->hdr_checksum;
-	check += rte_cpu_to_be_16(0x0100);
-	ip->hdr_checksum = (uint16_t)(check + (check >= 0xffff));
+	/* Linux's check += htons(0x0100); check += check >= 0xffff, on the
+	 * field as read on a little-endian CPU (+1), without the compare:
+	 * the carry out of c + 2 is 1 exactly when c + 1 >= 0xffff.
+	 * test_encap_fast_cksum compares both for every value. */
+	_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN,
+		       "the field read little-endian");
+	uint32_t c = ip->hdr_checksum;
+
+	ip->hdr_checksum = (uint16_t)(c + 1 + ((c + 2) >> 16));
 	ip->time_to_live--;
 }
 

@@ -115,10 +115,43 @@ static void test_hdr_sum(void)
 	CHECK(pl_ip_hdr_sum(&h, 20) != 0xffff);
 }
 
+/* pl_ipv4_dec_ttl() against RFC 1624's update as Linux's
+ * ip_decrease_ttl() writes it, for every checksum value; and the result
+ * checks as a valid header whenever the header was valid. */
+static void test_dec_ttl(void)
+{
+	struct rte_ipv4_hdr h;
+	int bad = 0;
+
+	for (uint32_t c = 0; c <= 0xffff; c++) {
+		outer_ref(&h, 0, 20, 0, 0, 0);
+		h.time_to_live = 64;
+		h.hdr_checksum = (uint16_t)c;
+		uint32_t check = (uint16_t)c;
+		check += rte_cpu_to_be_16(0x0100);
+		uint16_t want = (uint16_t)(check + (check >= 0xffff));
+		pl_ipv4_dec_ttl(&h);
+		if (h.hdr_checksum != want || h.time_to_live != 63)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < 100000; i++) {
+		outer_ref(&h, (uint8_t)rnd(), (uint16_t)rnd(), (uint16_t)rnd(),
+			  rnd(), rnd());
+		h.time_to_live = (uint8_t)(2 + rnd() % 254);
+		h.hdr_checksum = rte_ipv4_cksum(&h);
+		pl_ipv4_dec_ttl(&h);
+		if (pl_ip_hdr_sum(&h, 20) != 0xffff)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	srandom(1);
 	test_outer();
 	test_hdr_sum();
+	test_dec_ttl();
 	return check_failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
