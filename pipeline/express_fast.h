@@ -418,7 +418,6 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	const uint32_t n_nh = t->n_nh;
 	struct rte_mbuf *out[PL_BURST];
 	struct pl_ho_list ho;
-	uint32_t n_encap = 0;
 	uint16_t i, n_out = 0;
 
 	/* The hop of the current run of packets (rewrite_fast.h). */
@@ -456,7 +455,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
-		if (unlikely(!pl_rw_apply(&rw, pkts[i], &ip_id, &n_encap)))
+		if (unlikely(!pl_rw_apply(&rw, pkts[i], &ip_id)))
 			break;
 		/* pl_rw_apply() set m->port. One worker hands nothing over,
 		 * so the staged frames are pkts[0..i): no copy. */
@@ -466,9 +465,8 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	pl_express_stage(c, multi ? out : pkts, n_out, &ho, in_port,
 			 one_port, port);
-	/* One outer ID per encapsulation (fewer than 2^16 a burst): the
-	 * count pl_rw_apply() keeps in n_encap, without a counter in the
-	 * loop, which spilled to the stack. */
+	/* One outer ID per encapsulation (fewer than 2^16 a burst): counted
+	 * without a counter in the loop, which spilled to the stack. */
 	c->st->ipip_encap += (uint16_t)(ip_id - c->ip_id);
 	c->ip_id = ip_id;
 	return i;
@@ -555,7 +553,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		if (!memo && mine && unlikely(ip->time_to_live <= 1))
 			break;
 		if (!memo && mine && aw != NULL &&
-		    pl_express_hit(aw, &x[i], gen, now) == UINT64_MAX)
+		    unlikely(pl_express_hit(aw, &x[i], gen, now) == UINT64_MAX))
 			break;
 		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
 		uint32_t otlen = rte_be_to_cpu_16(

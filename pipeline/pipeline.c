@@ -778,7 +778,8 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 		bool hop = j == rw_nh || pl_rw_load(&rw, t, &t->nh[j], &gw_mac);
 		if (hop)
 			rw_nh = j;
-		if (likely(hop && pl_rw_apply(&rw, m, &c->ip_id, &n_encap))) {
+		if (likely(hop && pl_rw_apply(&rw, m, &c->ip_id))) {
+			n_encap += rw.kind == PL_NH_IPIP;
 			out[n_out++] = m;
 			continue;
 		}

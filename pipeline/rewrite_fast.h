@@ -84,15 +84,14 @@ pl_rw_load(struct pl_rw *rw, const struct pl_tables *t,
 /*
  * Route @p m, an IPv4 packet behind an Ethernet header, through the hop
  * @p rw: TTL above 1, within the MTU, headroom for IPIP. Decrements the
- * TTL, encapsulates for IPIP (counted in @p n_encap), writes the Ethernet
- * header and sets m->port; the caller stages it there. @p ip_id is the
- * context's next outer ID (pl_ctx.ip_id), which a loop may hold in a
- * local. False, having
+ * TTL, encapsulates for IPIP, writes the Ethernet header and sets
+ * m->port; the caller stages it there and counts an encapsulation when
+ * rw->kind is PL_NH_IPIP. @p ip_id is the context's next outer ID
+ * (pl_ctx.ip_id), which a loop may hold in a local. False, having
  * changed nothing, for a packet that must go to pl_route_one().
  */
 static __rte_always_inline bool
-pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id,
-	    uint32_t *n_encap)
+pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ipv4_hdr *ip =
@@ -111,7 +110,6 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id,
 			pl_ipv4_dec_ttl(ip);
 			p = encap_ipip_push_tmpl(m, &rw->ipip, tos, len,
 						 (*ip_id)++);
-			(*n_encap)++;
 		} else {
 			pl_ipv4_dec_ttl(ip);
 		}
