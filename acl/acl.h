@@ -105,9 +105,12 @@
  * (acl_classify_bulk(): rte_acl's SIMD paths need 4, 8 or 16 packets;
  * classified one by one they ran its scalar walk), and created in burst
  * order. Aging is incremental:
- * the worker sweeps a fixed number of slots per poll iteration, deleting
- * expired entries with backward shift (no tombstones); lookups also treat
- * expired entries as absent.
+ * the worker sweeps ACL_CT_SWEEP_SLOTS slots at a time, deleting expired
+ * entries with backward shift (no tombstones), paced on the TSC so that a
+ * whole pass over the table takes about ACL_CT_SWEEP_PASS_MS, and at most
+ * one step per poll iteration (acl_ct_housekeep()); lookups also treat
+ * expired entries as absent, so the pace only bounds how long an expired
+ * entry holds its slot.
  *  - TCP: SYN opens (SYN_SENT), SYN-ACK from the responder (SYN_RECV), ACK
  *    from the originator (ESTABLISHED); FIN → CLOSING, RST → CLOSED; a new
  *    SYN on a CLOSING/CLOSED flow reopens it. Without an entry only a SYN
@@ -496,11 +499,18 @@ enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
  * bare ACK; not an echo reply); false ones without an entry are invalid. */
 bool acl_flow_may_start(const struct acl_flow *f);
 
-/** Age out up to @p budget slots (call once per poll iteration). */
+/** Age out up to @p budget slots from where the last sweep stopped. */
 void acl_ct_sweep(struct acl_worker *aw, uint64_t now_ms, uint32_t budget);
+
+/** Slots of one sweep step, and the time a whole pass over the table
+ * should take: acl_ct_housekeep() (acl/ct_fast.h). */
+#define ACL_CT_SWEEP_SLOTS 16u
+#define ACL_CT_SWEEP_PASS_MS 1000u
 
 /** Milliseconds on the worker clock (TSC based). */
 uint64_t acl_now_ms(void);
+/** acl_now_ms() of the TSC value @p tsc (one TSC read serves both). */
+uint64_t acl_tsc_ms(uint64_t tsc);
 
 /* ----------------------------------------------------------- telemetry */
 

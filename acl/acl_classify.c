@@ -295,7 +295,7 @@ bool acl_classify_decide(const struct acl_set *s, struct acl_worker *aw,
  * is 2^64 / cycles-per-ms rounded down, so a result is at most one ms
  * behind the exact quotient, never ahead, and the clock stays monotonic.
  */
-uint64_t acl_now_ms(void)
+uint64_t acl_tsc_ms(uint64_t tsc)
 {
 	static uint64_t inv;
 
@@ -303,5 +303,10 @@ uint64_t acl_now_ms(void)
 		uint64_t per_ms = rte_get_tsc_hz() / 1000 ?: 1;
 		inv = per_ms == 1 ? UINT64_MAX : UINT64_MAX / per_ms;
 	}
-	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() * inv) >> 64);
+	return (uint64_t)(((unsigned __int128)tsc * inv) >> 64);
+}
+
+uint64_t acl_now_ms(void)
+{
+	return acl_tsc_ms(rte_get_tsc_cycles());
 }

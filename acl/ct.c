@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
@@ -141,6 +142,9 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 	aw->tmo_udp_ms = conf->udp_s * 1000u;
 	aw->tmo_icmp_ms = conf->icmp_s * 1000u;
 	aw->mask = (uint32_t)(slots - 1);
+	/* Without a TSC rate (no EAL) every call sweeps. */
+	aw->sweep_period_tsc = rte_get_tsc_hz() / 1000 * ACL_CT_SWEEP_PASS_MS /
+			       (slots / ACL_CT_SWEEP_SLOTS);
 	aw->st.capacity = conf->max_flows;
 	aw->log_tokens = ACL_LOG_BURST;
 	registry[wid] = aw;

@@ -268,4 +268,22 @@ static __rte_always_inline uint16_t acl_ct_hop(uint64_t hop)
 	return hop < ACL_CT_HOP_NONE ? (uint16_t)hop : ACL_CT_HOP_NONE;
 }
 
+/**
+ * Once per poll iteration: a sweep step (ACL_CT_SWEEP_SLOTS slots) when
+ * one is due. Steps are paced on the TSC to pass the whole table in about
+ * ACL_CT_SWEEP_PASS_MS, never more than one per iteration (a table whose
+ * pace asks for more is swept once an iteration, as before the pacing).
+ * Swept every iteration, a 64 MiB table streamed 8 lines through the
+ * cache per poll whatever the poll received: with the small bursts of
+ * vhost-user pods that was a seventh of a worker's samples.
+ */
+static __rte_always_inline void
+acl_ct_housekeep(struct acl_worker *aw, uint64_t now_tsc, uint64_t now_ms)
+{
+	if (now_tsc < aw->sweep_next_tsc)
+		return;
+	aw->sweep_next_tsc = now_tsc + aw->sweep_period_tsc;
+	acl_ct_sweep(aw, now_ms, ACL_CT_SWEEP_SLOTS);
+}
+
 #endif /* KDP_ACL_CT_FAST_H */

@@ -112,6 +112,7 @@ static int tel_stats(const char *cmd, const char *params,
 			rte_mempool_avail_count(tel_ctl->pods.mp));
 	}
 	rte_tel_data_add_dict_u64(d, "busy_cycles", s->busy_cycles);
+	rte_tel_data_add_dict_u64(d, "busy_polls", s->busy_polls);
 	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
 	rte_tel_data_add_dict_u64(d, "handoff_out", s->handoff_out);
 	rte_tel_data_add_dict_u64(d, "handoff_in", s->handoff_in);

@@ -47,6 +47,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->punted += s->punted;
 		out->idle_sleeps += s->idle_sleeps;
 		out->busy_cycles += s->busy_cycles;
+		out->busy_polls += s->busy_polls;
 		out->handoff_out += s->handoff_out;
 		out->handoff_in += s->handoff_in;
 		out->express += s->express;

@@ -33,6 +33,7 @@ struct dp_lcore_stats {
 	uint64_t punted;
 	uint64_t idle_sleeps;
 	uint64_t busy_cycles; /**< TSC cycles of iterations that received */
+	uint64_t busy_polls;  /**< iterations that received (record_cycles) */
 	uint64_t handoff_out; /**< passed to the flow's owner worker */
 	uint64_t handoff_in;  /**< received from other workers */
 	uint64_t express;     /**< forwarded by the express lane (pipeline/express_fast.h) */

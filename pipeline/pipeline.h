@@ -88,6 +88,7 @@ struct pl_ctx {
 	struct acl_worker *acl;   /**< conntrack + policy state, or NULL */
 	const struct pl_handoff *ho; /**< rings to the other workers, or NULL */
 	uint16_t wid;             /**< this worker's index in @c ho */
+	uint64_t now_tsc;         /**< TSC at this poll's start (pl_ctx_tick()) */
 	uint64_t now_ms;          /**< conntrack clock of this poll (pl_ctx_tick()) */
 	bool no_express;          /**< general stages only (tests compare) */
 	/** Per input port: bursts before the express lane runs again. */
@@ -104,15 +105,16 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 		 struct rte_mempool *mp, struct rte_ring *punt, uint16_t txq);
 
 /**
- * Start a poll iteration: read the clock (conntrack's milliseconds) once
- * for every burst of the iteration and its housekeeping. A TSC read costs
- * about 10 ns here; read per burst and again for housekeeping, it was
- * 1.4 % of a worker's samples on established flows. pl_ctx_init() reads
- * it first.
+ * Start a poll iteration: read the TSC once for every burst of the
+ * iteration, its housekeeping and the worker's cycle count, and derive
+ * conntrack's milliseconds from it. A TSC read costs about 10 ns here;
+ * read per burst and again for housekeeping, it was 1.4 % of a worker's
+ * samples on established flows. pl_ctx_init() reads it first.
  */
 static inline void pl_ctx_tick(struct pl_ctx *c)
 {
-	c->now_ms = acl_now_ms();
+	c->now_tsc = rte_rdtsc();
+	c->now_ms = acl_tsc_ms(c->now_tsc);
 }
 
 /**

@@ -129,7 +129,8 @@ def check_kdp(tel):
     if rx == 0 or sum(bad.values()) + int(st.get("punted", 0)) > kdp.LOSS_MAX * rx:
         raise runner.MeasureError(f"kdp did not forward cleanly: rx {rx}, drops {drops}")
     return {"rx": rx, "tx": int(st.get("tx", 0)), "drops": drops,
-            "busy_cycles": int(st.get("busy_cycles", 0)), "tsc_hz": int(st.get("tsc_hz", 0))}
+            "busy_cycles": int(st.get("busy_cycles", 0)),
+            "busy_polls": int(st.get("busy_polls", 0)), "tsc_hz": int(st.get("tsc_hz", 0))}
 
 
 def kdp_vhost(ctx):

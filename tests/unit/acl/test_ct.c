@@ -466,6 +466,40 @@ static void test_hops(void)
 	acl_worker_free(aw);
 }
 
+/*
+ * acl_ct_housekeep() paces sweep steps on the TSC: a step when one is due,
+ * then none until the period has passed, and never more than one a call.
+ */
+static void test_housekeep_pace(void)
+{
+	struct acl_worker *aw = fresh(32); /* 64 slots: 4 steps a pass */
+	struct acl_ct_stats st;
+
+	TU_CHECK(aw->sweep_period_tsc == 0, "no TSC rate without EAL: %lu",
+		 (unsigned long)aw->sweep_period_tsc);
+	TU_CHECK(run(aw, mk(17, A, B, 1000, 53, 0), 1, 0) == ACL_CT_PASS,
+		 "flow created");
+	aw->sweep_period_tsc = 1000;
+	acl_ct_housekeep(aw, 5000, 60001);
+	TU_CHECK(aw->sweep_at == ACL_CT_SWEEP_SLOTS, "first call steps: at %u",
+		 aw->sweep_at);
+	acl_ct_housekeep(aw, 5999, 60001);
+	TU_CHECK(aw->sweep_at == ACL_CT_SWEEP_SLOTS, "not due: at %u",
+		 aw->sweep_at);
+	/* Long overdue: still one step. */
+	acl_ct_housekeep(aw, 100000, 60001);
+	TU_CHECK(aw->sweep_at == 2 * ACL_CT_SWEEP_SLOTS, "one step: at %u",
+		 aw->sweep_at);
+	acl_ct_housekeep(aw, 100999, 60001);
+	acl_ct_housekeep(aw, 101000, 60001);
+	acl_ct_housekeep(aw, 102000, 60001);
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.expired == 1 && st.flows == 0,
+		 "a pass in four due steps: expired %lu flows %lu",
+		 (unsigned long)st.expired, (unsigned long)st.flows);
+	acl_worker_free(aw);
+}
+
 int main(void)
 {
 	test_keys();
@@ -477,6 +511,7 @@ int main(void)
 	test_aging_and_full();
 	test_sweep_steps();
 	test_hops();
+	test_housekeep_pace();
 	if (tu_failures)
 		fprintf(stderr, "%d failure(s)\n", tu_failures);
 	else
