@@ -47,6 +47,9 @@ struct shared {
 	void *key;
 	uint64_t pod_gen; /* policy: the Pods it reflects (kind generation) */
 	uint64_t gen;     /* FIB: the publish generation that built it */
+	/* FIB: its answers over the pools' span (pl_tables.fib_dense) */
+	uint16_t *dense;
+	uint32_t dense_base, dense_n;
 };
 
 struct ctl_tables_own {
@@ -97,6 +100,7 @@ static void shared_put(struct shared *s)
 	if (s == NULL || --s->refs > 0)
 		return;
 	s->obj_free(s->obj);
+	rte_free(s->dense);
 	free(s->key);
 	free(s);
 }
@@ -654,6 +658,46 @@ static struct rte_fib *fib_create(const struct build *b)
 	return rte_fib_create(name, b->in->socket, &conf);
 }
 
+/*
+ * pl_tables.fib_dense for @p sh's FIB: its answer for every address from
+ * the lowest pool's first to the highest pool's last, asked of the FIB
+ * itself. No pool, or a span over PL_FIB_DENSE_MAX: none (lookups go to
+ * the FIB). Out of memory: none, and the FIB serves alone.
+ */
+static void fib_dense_build(struct build *b, struct shared *sh)
+{
+	const struct ctl_route_set *rs = b->in->rs;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (size_t i = 0; i < rs->n_pools; i++) {
+		uint64_t net = rs->pool_nets[i];
+
+		lo = RTE_MIN(lo, net);
+		hi = RTE_MAX(hi, net + (1ull << (32 - rs->pool_plens[i])));
+	}
+	if (lo >= hi || hi - lo > PL_FIB_DENSE_MAX)
+		return;
+	uint32_t n = (uint32_t)(hi - lo);
+	uint16_t *d = rte_malloc_socket("kdp_fib_dense", n * sizeof(*d),
+					RTE_CACHE_LINE_SIZE, b->in->socket);
+
+	if (d == NULL)
+		return;
+	for (uint32_t off = 0; off < n; off += 64) {
+		uint32_t ip[64], m = RTE_MIN(64u, n - off);
+		uint64_t nh[64];
+
+		for (uint32_t j = 0; j < m; j++)
+			ip[j] = (uint32_t)lo + off + j;
+		rte_fib_lookup_bulk(sh->obj, ip, nh, m);
+		for (uint32_t j = 0; j < m; j++)
+			d[off + j] = (uint16_t)nh[j]; /* 2-byte next hops */
+	}
+	sh->dense = d;
+	sh->dense_base = (uint32_t)lo;
+	sh->dense_n = n;
+}
+
 /* The FIB of the queued entries: the previous generation's when they are
  * the same (policy, endpoint or remote-pod changes), else a new one. */
 static int fib_install(struct build *b)
@@ -691,9 +735,13 @@ static int fib_install(struct build *b)
 			return -ENOMEM;
 		}
 		sh->gen = b->in->gen;
+		fib_dense_build(b, sh);
 	}
 	b->t->own->fib = sh;
 	b->t->fib = sh->obj;
+	b->t->fib_dense = sh->dense;
+	b->t->fib_dense_base = sh->dense_base;
+	b->t->fib_dense_n = sh->dense_n;
 	b->t->fib_gen = (uint32_t)sh->gen;
 	return 0;
 }

@@ -408,7 +408,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		return 0;
 	/* Policy on, the hops come with the conntrack hits. */
 	if (aw == NULL)
-		rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+		pl_fib_lookup(t, dst, nhs, k);
 
 	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
@@ -507,7 +507,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	 * local pod, which only the FIB tells. */
 	const bool memo = !multi && aw != NULL;
 	if (!memo)
-		rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+		pl_fib_lookup(t, dst, nhs, k);
 
 	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;

@@ -733,7 +733,7 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 	struct pl_ho_list ho;
 
 	ho.n = 0;
-	rte_fib_lookup_bulk(t->fib, dst, nhs, k);
+	pl_fib_lookup(t, dst, nhs, k);
 	if (t->acl != NULL && c->acl != NULL) {
 		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k,
 				    handoff ? &ho : NULL);

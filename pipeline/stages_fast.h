@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_fib.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
@@ -43,6 +44,31 @@ static inline void pl_drop(struct pl_ctx *c, struct rte_mbuf *m,
 	c->st->drop[why]++;
 	c->st->port[in_port].drops++;
 	rte_pktmbuf_free(m);
+}
+
+/*
+ * The FIB's next hops of the host-order addresses @p dst[0..n): from the
+ * pools' dense copy (pl_tables.fib_dense) while the addresses fall in it,
+ * then rte_fib for the rest of the burst. rte_fib_lookup_bulk() cost 26.5
+ * instructions a packet (policy off, pod to pod: a fifth of the pipeline).
+ */
+static __rte_always_inline void
+pl_fib_lookup(const struct pl_tables *t, uint32_t *dst, uint64_t *nhs,
+	      uint16_t n)
+{
+	const uint16_t *d = t->fib_dense;
+	const uint32_t base = t->fib_dense_base, lim = t->fib_dense_n;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t o = dst[i] - base;
+
+		if (unlikely(o >= lim))
+			break;
+		nhs[i] = d[o];
+	}
+	if (unlikely(i < n))
+		rte_fib_lookup_bulk(t->fib, dst + i, nhs + i, n - i);
 }
 
 /* Send a full buffer; what the port refuses is dropped as tx_full. */

@@ -105,9 +105,24 @@ struct pl_port {
 	struct rte_ether_addr mac; /**< source MAC we send with */
 };
 
+/** The largest pool span pl_tables.fib_dense covers (512 KiB of hops). */
+#define PL_FIB_DENSE_MAX (1u << 18)
+
 struct pl_tables {
 	uint64_t gen;                /**< publish generation */
 	struct rte_fib *fib;         /**< dst → pl_nh index */
+	/**
+	 * The FIB's answer for every address of the IP pools' span, one
+	 * 16-bit hop each (addresses @c fib_dense_base to + @c fib_dense_n
+	 * - 1, host order): built by control from @c fib itself, so the two
+	 * agree by construction, and shared with it. A pod-bound packet's
+	 * route is then one load, not a call into rte_fib (pl_fib_lookup(),
+	 * stages_fast.h). NULL with @c fib_dense_n 0: every lookup goes to
+	 * @c fib (no pool, or a span over PL_FIB_DENSE_MAX addresses).
+	 */
+	const uint16_t *fib_dense;
+	uint32_t fib_dense_base;
+	uint32_t fib_dense_n;
 	struct rte_hash *nodes;      /**< the IPIP accept list (node IPs, BE) */
 	/**
 	 * The same list as an open-addressed array (0 = empty slot, linear

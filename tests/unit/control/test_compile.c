@@ -5,10 +5,13 @@
  * under a greater fib_gen. Conntrack entries record their flows' hops
  * under acl_set_gen() + fib_gen (pipeline/tables.h), so a FIB swapped
  * without a new fib_gen would leave established flows on their old hops.
+ * The pools' dense copy of the FIB (pl_tables.fib_dense) answers every
+ * address of their span as the FIB does, and is shared with the FIB.
  */
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_fib.h>
 #include <rte_mbuf.h>
 
 #include "acl/acl.h"
@@ -71,6 +74,28 @@ static struct pl_tables *build(const struct ctl_config *cfg,
 	return t;
 }
 
+/* Every address of @p t's dense span gets the FIB's own answer. */
+static void check_dense(const struct pl_tables *t, uint32_t base, uint32_t n)
+{
+	uint32_t bad = 0;
+
+	CHECK(t->fib_dense != NULL);
+	CHECK_EQ(t->fib_dense_base, base);
+	CHECK_EQ(t->fib_dense_n, n);
+	if (t->fib_dense == NULL || t->fib_dense_n != n)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t ip = base + i;
+		uint64_t nh = UINT64_MAX;
+
+		rte_fib_lookup_bulk(t->fib, &ip, &nh, 1);
+		bad += t->fib_dense[i] != nh;
+	}
+	CHECK_EQ(bad, 0);
+	/* Not all one hop: the remote blocks' differ from no route. */
+	CHECK(t->fib_dense[(2 << 8) + 1] != t->fib_dense[(9 << 8) + 1]);
+}
+
 int main(void)
 {
 	char *eal[] = {"test_compile", "-l", "0", "--no-huge", "--no-pci",
@@ -113,6 +138,8 @@ int main(void)
 		/* Same routes: the FIB and its generation are shared. */
 		CHECK(t2->fib == t1->fib);
 		CHECK_EQ(t2->fib_gen, 1);
+		check_dense(t1, 0x0af40000, 1u << 16);
+		CHECK(t2->fib_dense == t1->fib_dense);
 	}
 	/* A new remote block: new routes, a new FIB, a new generation. */
 	put(CTL_RES_IPAMBLOCK, BLOCK("b3", "10.244.3.0/26", "n2"));
@@ -120,7 +147,19 @@ int main(void)
 	if (t2 && t3) {
 		CHECK(t3->fib != t2->fib);
 		CHECK_EQ(t3->fib_gen, 3);
+		check_dense(t3, 0x0af40000, 1u << 16);
+		CHECK(t3->fib_dense != t2->fib_dense);
+		CHECK(t3->fib_dense[(3 << 8) + 1] == t3->fib_dense[(2 << 8) + 1]);
 	}
+	/* Pools too far apart for a dense copy: every lookup is the FIB's. */
+	put(CTL_RES_IPPOOL, "{'metadata':{'name':'q'},'spec':{'cidr':"
+			    "'172.16.0.0/16','ipipMode':'Always'}}");
+	struct pl_tables *t4 = t3 ? build(cfg, nb, &pp, 4, t3) : NULL;
+	if (t4) {
+		CHECK(t4->fib_dense == NULL);
+		CHECK_EQ(t4->fib_dense_n, 0);
+	}
+	ctl_tables_free(t4);
 	ctl_tables_free(t3);
 	ctl_tables_free(t2);
 	ctl_tables_free(t1);
