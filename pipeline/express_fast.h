@@ -383,12 +383,13 @@ pl_express_stage(struct pl_ctx *c, struct rte_mbuf **out, uint16_t n,
 static __rte_always_inline uint16_t
 pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	       const struct pl_ep *ep, uint16_t in_port,
-	       struct rte_mbuf **pkts, uint16_t n, const bool multi)
+	       struct rte_mbuf **pkts, uint16_t n, const bool multi,
+	       const bool pol)
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
-	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
+	/* @p pol: t->acl and c->acl set (pl_express_run()). */
+	struct acl_worker *aw = pol ? c->acl : NULL;
 	const rte_be32_t ip0 = ep->ips[0];
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	struct pl_express_in in;
@@ -406,9 +407,8 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
-	/* Policy on, the hops come with the conntrack hits. */
-	if (aw == NULL)
-		pl_fib_lookup(t, dst, nhs, k);
+	/* Policy on, the hops come with the conntrack hits; off, from the
+	 * FIB in pass 2. */
 
 	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
@@ -441,7 +441,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			if (unlikely(nh == UINT64_MAX))
 				break;
 		} else {
-			nh = nhs[i]; /* filled only with policy off */
+			nh = pl_fib_one(t, dst[i]);
 		}
 		/* A loaded hop's index is in range: tested on a change only
 		 * (the hit may refresh the entry of a packet that then ends
@@ -481,12 +481,12 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 static __rte_always_inline uint16_t
 pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		  uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
-		  const bool multi)
+		  const bool multi, const bool pol)
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
-	uint64_t nhs[PL_BURST];
-	struct acl_worker *aw = t->acl != NULL ? c->acl : NULL;
+	/* @p pol: t->acl and c->acl set (pl_express_run()). */
+	struct acl_worker *aw = pol ? c->acl : NULL;
 	const rte_be32_t self = t->self_ip;
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
@@ -506,8 +506,6 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	 * (pl_express_hit()). Several: the frames handed over must be to a
 	 * local pod, which only the FIB tells. */
 	const bool memo = !multi && aw != NULL;
-	if (!memo)
-		pl_fib_lookup(t, dst, nhs, k);
 
 	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
@@ -540,7 +538,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			if (unlikely(nh == UINT64_MAX))
 				break;
 		} else {
-			nh = nhs[i];
+			nh = pl_fib_one(t, dst[i]);
 		}
 		if (nh != rw_nh) {
 			if (unlikely(nh >= n_nh || nhv[nh].kind != PL_NH_POD ||
@@ -576,6 +574,30 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			 one_port, port);
 	c->st->ipip_decap += i;
 	return i;
+}
+
+/*
+ * The lane for a burst from @p ep's pod port (or the uplink when @p ep is
+ * NULL): each lane is compiled for each of one or several workers and
+ * policy on or off, so that neither loop carries the other's code (the
+ * FIB's load with policy off cost the policy loop 2 instructions a
+ * packet in registers).
+ */
+static __rte_always_inline uint16_t
+pl_express_run(struct pl_ctx *c, const struct pl_tables *t,
+	       const struct pl_ep *ep, uint16_t in_port,
+	       struct rte_mbuf **pkts, uint16_t n, const bool multi)
+{
+	if (t->acl != NULL && c->acl != NULL)
+		return ep != NULL ?
+			       pl_express_pod(c, t, ep, in_port, pkts, n,
+					      multi, true) :
+			       pl_express_uplink(c, t, in_port, pkts, n,
+						 multi, true);
+	return ep != NULL ? pl_express_pod(c, t, ep, in_port, pkts, n, multi,
+					   false) :
+			    pl_express_uplink(c, t, in_port, pkts, n, multi,
+					      false);
 }
 
 #endif /* KDP_PIPELINE_EXPRESS_FAST_H */

@@ -814,16 +814,11 @@ void pl_process_burst(struct pl_ctx *c, const struct pl_tables *t,
 		uint16_t done = 0;
 		/* Each lane twice: one worker needs no flow owners. */
 		bool multi = c->ho != NULL;
-		if (ep != NULL && ep->n_ips > 0)
-			done = multi ? pl_express_pod(c, t, ep, in_port, pkts,
+		if ((ep != NULL && ep->n_ips > 0) || role == PL_PORT_UPLINK)
+			done = multi ? pl_express_run(c, t, ep, in_port, pkts,
 						      n, true) :
-				       pl_express_pod(c, t, ep, in_port, pkts,
+				       pl_express_run(c, t, ep, in_port, pkts,
 						      n, false);
-		else if (role == PL_PORT_UPLINK)
-			done = multi ? pl_express_uplink(c, t, in_port, pkts,
-							 n, true) :
-				       pl_express_uplink(c, t, in_port, pkts,
-							 n, false);
 		c->st->express += done;
 		if (likely(done == n))
 			return;
