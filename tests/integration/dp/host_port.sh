@@ -10,6 +10,9 @@ id=$$; pfx=kdp-hostport-$id; ns=kdphp$id; pif=kdphpa$id; hif=kdphh$id
 dir=$(mktemp -d)
 kpid=
 cleanup() {
+  rc=$?
+  # A failure before the checks below (set -e) still shows kdp's side.
+  [ $rc -ne 0 ] && [ -f "$dir/kdp.log" ] && { echo "--- kdp.log"; tail -40 "$dir/kdp.log"; }
   [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$dir" "/var/run/dpdk/$pfx"
@@ -29,7 +32,14 @@ cat > kdp.json <<JSON
 JSON
 "$KDP" -l 0,1 --no-pci --file-prefix "$pfx" -m 256 -- --config kdp.json > kdp.log 2>&1 &
 kpid=$!
-for _ in $(seq 100); do ip link show "$hif" >/dev/null 2>&1 && ip link show "$pif" >/dev/null 2>&1 && break; sleep 0.1; done
+# Ready when kdp has started its ports (both taps exist and are up); the
+# taps alone appear before that.
+for _ in $(seq 200); do
+  kill -0 "$kpid" 2>/dev/null || { echo "kdp exited at start"; exit 1; }
+  grep -q "ports started" kdp.log 2>/dev/null && ip link show "$hif" >/dev/null 2>&1 &&
+    ip link show "$pif" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 ip netns add "$ns"
 ip link set "$pif" netns "$ns"
 ip -n "$ns" link set lo up
