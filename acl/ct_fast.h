@@ -191,17 +191,16 @@ static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
  * the entry returned; otherwise nothing is changed, NULL is returned, and
  * the packet must go to
  * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
- * (acl_ct_key_words()), hash and direction: the pipeline's express lane
+ * (acl_ct_key_words()), home slot @p e and direction: the express lane
  * keeps them in registers and never builds a struct acl_flow. A caller
  * that only keys UDP and TCP flows passes @p may_icmp false (a constant),
  * which drops the ICMP timeout's selection.
  */
 static __rte_always_inline struct acl_ct_entry *
-acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
-	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now,
-	       const bool may_icmp)
+acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
+	      uint64_t f1, bool src_lo, uint8_t tcp_flags, uint32_t gen,
+	      uint64_t now, const bool may_icmp)
 {
-	struct acl_ct_entry *e = &aw->slot[hash & aw->mask];
 	uint64_t k0, k1, g;
 
 	memcpy(&k0, &e->k, 8);
@@ -236,6 +235,16 @@ acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
 		return e;
 	}
 	return NULL;
+}
+
+/** acl_ct_hit_at() of the flow's home slot, found from its @p hash. */
+static __rte_always_inline struct acl_ct_entry *
+acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
+	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now,
+	       const bool may_icmp)
+{
+	return acl_ct_hit_at(aw, &aw->slot[hash & aw->mask], f0, f1, src_lo,
+			     tcp_flags, gen, now, may_icmp);
 }
 
 /** acl_ct_hit_key() for a parsed flow (only ACL_FLOW_NORMAL ones hit):

@@ -52,7 +52,10 @@
 
 struct pl_express_pkt {
 	uint64_t w[2];   /* conntrack key words */
-	uint32_t hash;
+	/* The flow's home slot (this worker's table; when another worker
+	 * owns the flow, unused): found in pass 1 for its prefetch, so pass 2
+	 * loads it instead of the table's base and mask. */
+	struct acl_ct_entry *e;
 	uint8_t lo, tcp_flags;
 	uint8_t owner;   /* the worker owning the flow (pipeline.h) */
 };
@@ -60,7 +63,7 @@ struct pl_express_pkt {
 /* What pass 1 needs of the worker's conntrack, copied into locals: the
  * frame stores of pass 2 could alias the structures they come from. */
 struct pl_express_ct {
-	const struct acl_ct_entry *slot;
+	struct acl_ct_entry *slot;
 	uint32_t mask;
 	uint16_t wid;
 	uint64_t n_workers;
@@ -77,19 +80,20 @@ pl_express_ct(const struct pl_ctx *c, const struct acl_worker *aw)
 	};
 }
 
-/* The keyed flow's owner worker and, when it is this one, its slot
- * prefetched. */
+/* The keyed flow's (@p hash) owner worker and home slot, prefetched when
+ * this worker owns it. */
 static __rte_always_inline void
-pl_express_slot(struct pl_express_pkt *x, const struct pl_express_ct *ct,
-		const bool multi)
+pl_express_slot(struct pl_express_pkt *x, uint32_t hash,
+		const struct pl_express_ct *ct, const bool multi)
 {
+	x->e = &ct->slot[hash & ct->mask];
 	if (!multi) {
-		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+		rte_prefetch0(x->e);
 		return;
 	}
-	x->owner = (uint8_t)(((uint64_t)x->hash * ct->n_workers) >> 32);
+	x->owner = (uint8_t)(((uint64_t)hash * ct->n_workers) >> 32);
 	if (likely(x->owner == ct->wid))
-		rte_prefetch0(&ct->slot[x->hash & ct->mask]);
+		rte_prefetch0(x->e);
 }
 
 /*
@@ -114,8 +118,7 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 		return false;
 	x->lo = acl_ct_key_words(src, dst, (uint16_t)(l4[0] << 8 | l4[1]),
 				 (uint16_t)(l4[2] << 8 | l4[3]), proto, x->w);
-	x->hash = acl_ct_key_hash(x->w);
-	pl_express_slot(x, ct, multi);
+	pl_express_slot(x, acl_ct_key_hash(x->w), ct, multi);
 	return true;
 }
 
@@ -166,7 +169,7 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 	       uint32_t gen, uint64_t now)
 {
 	const struct acl_ct_entry *e =
-		acl_ct_hit_key(aw, x->hash, x->w[0], x->w[1], x->lo,
+		acl_ct_hit_at(aw, x->e, x->w[0], x->w[1], x->lo,
 			       x->tcp_flags, gen, now, false);
 
 	return e != NULL ? e->hop[x->lo] : UINT64_MAX;

@@ -181,10 +181,9 @@ pl_x4_keys(__m128i sh, __m128i dh, __m128i ports, __m128i proto,
 				 (uint64_t)_mm_extract_epi64(kw, 1)};
 
 		_mm_storeu_si128((__m128i *)x[i].w, kw);
-		x[i].hash = acl_ct_key_hash(w);
 		x[i].lo = (lob >> i) & 1;
 		x[i].tcp_flags = (tcpb >> i) & 1 ? l4[i][13] : 0;
-		pl_express_slot(&x[i], ct, multi);
+		pl_express_slot(&x[i], acl_ct_key_hash(w), ct, multi);
 	}
 }
 
