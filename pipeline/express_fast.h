@@ -410,10 +410,9 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &ct, multi);
 	if (k == 0)
 		return 0;
-	/* Policy on, the hops come with the conntrack hits; off, from the
-	 * FIB in pass 2. */
-
-	/* Pass 2: conntrack hit, route, queue; stop at the first miss. */
+	/* Pass 2: conntrack hit, route, queue; stop at the first miss. The
+	 * hops come with the conntrack hits (policy on) or from the FIB's
+	 * dense copy (off). */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
 	uint64_t now = c->now_ms;
 	/* Locals: the frame stores below could alias the tables' fields. */
