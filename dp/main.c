@@ -309,7 +309,8 @@ static int start(struct app *a)
 		i++;
 	}
 	a->started = true;
-	KDP_LOG(NOTICE, "ports started, %u worker(s) running", i);
+	KDP_LOG(NOTICE, "ports started, %u worker(s) running, pipeline %s",
+		i, i > 0 ? pl_ctx_isa(&a->workers[0].ctx) : "-");
 	return 0;
 }
 

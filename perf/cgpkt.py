@@ -41,8 +41,9 @@ ROOT = os.path.dirname(HERE)
 def calls_and_costs(text, fn_own=None):
     """Parse a callgrind output: (calls per called function name,
     inclusive cost per caller->callee is not needed; own cost per
-    instruction address of function @fn_own when given, and the totals
-    line). Costs are of the first event (Ir)."""
+    instruction address of the functions named @fn_own or @fn_own + "_"
+    + a variant (pipeline/burst.h) when given, and the totals line).
+    Costs are of the first event (Ir)."""
     names = {}
     calls = collections.Counter()
     own = collections.Counter()
@@ -90,7 +91,8 @@ def calls_and_costs(text, fn_own=None):
         if skip:  # the inclusive cost of the call just named
             skip = False
             continue
-        if fn_own and cur == fn_own and len(parts) > len(positions):
+        if fn_own and cur and (cur == fn_own or cur.startswith(fn_own + "_")) \
+                and len(parts) > len(positions):
             own[vals[0]] += int(parts[len(positions)])
     return calls, own, total
 
@@ -106,10 +108,10 @@ def inclusive(out_file, fn):
     return 0
 
 
-def by_line(binary, own, packets, n):
-    """Own instructions of pl_process_burst per packet by source line."""
+def by_line(binary, fn, own, packets, n):
+    """Own instructions of @fn per packet by source line."""
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-l",
-                          "--disassemble=pl_process_burst", binary],
+                          f"--disassemble={fn}", binary],
                          capture_output=True, text=True).stdout
     src = "?"
     cost = collections.Counter()
@@ -164,9 +166,14 @@ def main():
     print(f"total             {total / packets:.1f}")
     for fn in ("pl_process_burst", "pl_ctx_flush"):
         print(f"{fn:<17} {inclusive(out, fn) / packets:.1f}")
+    # pl_process_burst() calls the variant of the per-burst code that
+    # the worker runs (pipeline/burst.h): its own instructions are those.
+    variant = max((f for f in calls if f.startswith("pl_process_burst_")),
+                  key=lambda f: calls[f], default="pl_process_burst")
+    print(f"variant           {variant}")
     if a.lines:
-        print("pl_process_burst's own instructions / packet, by line:")
-        by_line(a.bin, own, packets, a.lines)
+        print(f"{variant}'s own instructions / packet, by line:")
+        by_line(a.bin, variant, own, packets, a.lines)
 
 
 if __name__ == "__main__":

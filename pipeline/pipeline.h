@@ -63,6 +63,7 @@ enum pl_punt {
 
 struct acl_worker;
 struct pl_handoff;
+struct pl_burst_ops;
 
 struct pl_txbuf {
 	uint16_t n;
@@ -91,6 +92,8 @@ struct pl_ctx {
 	uint64_t now_tsc;         /**< TSC at this poll's start (pl_ctx_tick()) */
 	uint64_t now_ms;          /**< conntrack clock of this poll (pl_ctx_tick()) */
 	bool no_express;          /**< general stages only (tests compare) */
+	/** The instruction-set variant of the per-burst code (burst.h). */
+	const struct pl_burst_ops *burst;
 	/** Per input port: bursts before the express lane runs again. */
 	uint16_t express_rest[RTE_MAX_ETHPORTS];
 	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
@@ -100,9 +103,16 @@ struct pl_ctx {
 #define PL_ICMP_RATE 100
 #define PL_ICMP_BURST 10
 
-/** Prepare a worker context. */
+/**
+ * Prepare a worker context. It runs the per-burst code built for the
+ * widest instruction set the CPU has and EAL's SIMD width allows (AVX2, or
+ * the base build; `--force-max-simd-bitwidth=128` forces the base one).
+ */
 void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 		 struct rte_mempool *mp, struct rte_ring *punt, uint16_t txq);
+
+/** The instruction-set variant @p c runs: "avx2" or "base". */
+const char *pl_ctx_isa(const struct pl_ctx *c);
 
 /**
  * Start a poll iteration: read the TSC once for every burst of the

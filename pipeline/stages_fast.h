@@ -117,15 +117,6 @@ static __rte_always_inline void pl_tx(struct pl_ctx *c, struct rte_mbuf *m,
 }
 
 /*
- * Stage 3 for every case (pipeline.c); the fast case is pl_rw_apply()
- * (rewrite_fast.h).
- * Consumes @p m: queued, punted, or dropped.
- */
-void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
-		  struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
-		  bool local_origin);
-
-/*
  * Move frames staged by the burst loop to the tx buffers, in order, as
  * pl_tx() would have queued them one by one. Done before anything else may
  * queue a frame, so the order on each port stays the processing order.

@@ -15,8 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cpuflags.h>
 #include <rte_eal.h>
 #include <rte_mbuf.h>
+#include <rte_vect.h>
 
 /* ------------------------------------------------------------------ checks */
 
@@ -51,6 +53,31 @@ static inline int golden_eal_init(const char *prog)
 	int argc = (int)RTE_DIM(argv);
 
 	return rte_eal_init(argc, argv) < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------- the pipeline's variants */
+
+/*
+ * The SIMD widths under which pipeline tests run every case: the default
+ * (pl_ctx_init() picks AVX2 where the CPU has it) and 128 bits (the base
+ * build). golden_simd_width() sets one and returns the variant a context
+ * created now must run, for the caller to compare with pl_ctx_isa().
+ */
+static const uint16_t golden_widths[] = {RTE_VECT_SIMD_256,
+					 RTE_VECT_SIMD_128};
+
+static inline const char *golden_simd_width(uint16_t w)
+{
+	if (rte_vect_set_max_simd_bitwidth(w) != 0)
+		return "?";
+#ifdef RTE_ARCH_X86_64
+	if (w >= RTE_VECT_SIMD_256 &&
+	    rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX2) > 0 &&
+	    rte_cpu_get_flag_enabled(RTE_CPUFLAG_BMI1) > 0 &&
+	    rte_cpu_get_flag_enabled(RTE_CPUFLAG_BMI2) > 0)
+		return "avx2";
+#endif
+	return "base";
 }
 
 /* ------------------------------------------------------ reference checksum */

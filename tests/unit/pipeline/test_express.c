@@ -913,15 +913,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
-	bad = run(1, true);
-	if (!bad)
-		bad = run(2, true);
-	if (!bad)
-		bad = run(1, false);
-	if (!bad)
-		bad = special_source();
-	if (!bad)
-		bad = ctx_clock();
+	/* Each instruction-set variant of the per-burst code (golden.h). */
+	bad = 0;
+	for (size_t w = 0; !bad && w < RTE_DIM(golden_widths); w++) {
+		const char *isa = golden_simd_width(golden_widths[w]);
+		struct pl_ctx probe;
+		struct dp_lcore_stats st;
+
+		pl_ctx_init(&probe, &st, mp, NULL, 0);
+		printf("-- pipeline variant %s\n", pl_ctx_isa(&probe));
+		if (strcmp(pl_ctx_isa(&probe), isa) != 0) {
+			fprintf(stderr, "FAIL: %u-bit SIMD ran %s, expected "
+				"%s\n", golden_widths[w], pl_ctx_isa(&probe),
+				isa);
+			bad = 1;
+			break;
+		}
+		bad = run(1, true);
+		if (!bad)
+			bad = run(2, true);
+		if (!bad)
+			bad = run(1, false);
+		if (!bad)
+			bad = special_source();
+		if (!bad)
+			bad = ctx_clock();
+	}
 	acl_set_free(tables.acl);
 	rte_fib_free(fib_home);
 	rte_fib_free(fib_moved);

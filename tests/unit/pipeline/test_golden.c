@@ -1641,14 +1641,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	for (int on = 1; on >= 0; on--) {
-		printf("-- the FIB's dense copy %s\n", on ? "on" : "off");
-		set_dense(on);
-		for (size_t i = 0; i < RTE_DIM(cases); i++)
-			record(run_case(&cases[i]));
+	for (size_t w = 0; w < RTE_DIM(golden_widths); w++) {
+		const char *isa = golden_simd_width(golden_widths[w]);
+
+		ctx_fresh();
+		printf("-- pipeline variant %s\n", pl_ctx_isa(&g_ctx));
+		if (strcmp(pl_ctx_isa(&g_ctx), isa) != 0) {
+			GFAIL("variant", "%u-bit SIMD ran %s, expected %s",
+			      golden_widths[w], pl_ctx_isa(&g_ctx), isa);
+			record(false);
+		}
+		for (int on = 1; on >= 0; on--) {
+			printf("-- the FIB's dense copy %s\n", on ? "on" : "off");
+			set_dense(on);
+			for (size_t i = 0; i < RTE_DIM(cases); i++)
+				record(run_case(&cases[i]));
+		}
+		record(test_ttl_cksum_sweep());
+		record(test_icmp_refill());
 	}
-	record(test_ttl_cksum_sweep());
-	record(test_icmp_refill());
 
 	free_tables();
 	rte_pktmbuf_free(held);

@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker pipeline's per-burst code (see pipeline.h for the stages):
+ * pl_process_burst() and pl_handoff_drain(), with every stage they inline.
+ *
+ * This file is compiled once per instruction-set variant (burst.h): the
+ * base build, and on x86-64 also with AVX2, which the CPU is asked for at
+ * run time (pl_ctx_init()). Only the two entry points are named per
+ * variant; everything else here is static, so each variant has its own.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_fib.h>
+#include <rte_hash.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "acl/acl.h"
+#include "acl/ct_fast.h"
+#include "encap/encap_fast.h"
+#include "pipeline/burst.h"
+#include "pipeline/icmp.h"
+#include "pipeline/parse_fast.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stages_fast.h"
+#include "pipeline/express_fast.h"
+
+/* Stage 3 for one packet, below. */
+static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
+			 struct rte_mbuf *m, uint64_t nh_idx, uint16_t in_port,
+			 bool local_origin);
+
+static inline void pl_punt(struct pl_ctx *c, struct rte_mbuf *m,
+			   enum pl_punt why, uint32_t arg, uint16_t in_port)
+{
+	m->hash.usr = ((uint32_t)why << 24) | (arg & 0xffffff);
+	if (unlikely(rte_ring_sp_enqueue(c->punt, m) != 0)) {
+		pl_drop(c, m, DP_DROP_PUNT_FULL, in_port);
+		return;
+	}
+	c->st->punted++;
+}
+
+
+/*
+ * Proxy ARP on pod and host ports (Calico's model): every request is
+ * answered with the gateway MAC, except probes and gratuitous requests,
+ * which must not make the pod believe its own address is taken.
+ */
+static void pl_pod_arp(struct pl_ctx *c, const struct pl_tables *t,
+		       struct rte_mbuf *m, uint16_t in_port)
+{
+	if (rte_pktmbuf_data_len(m) < ETH_HLEN + sizeof(struct rte_arp_hdr)) {
+		pl_drop(c, m, DP_DROP_ARP_BAD, in_port);
+		return;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
+		pl_drop(c, m, DP_DROP_ARP_BAD, in_port);
+		return;
+	}
+	const struct pl_port *pp = &t->port[in_port];
+	bool learn = pp->role == PL_PORT_POD &&
+		     !(pl_neigh_load(t->ep[pp->ep].neigh) & PL_NEIGH_VALID);
+	uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
+
+	if (op == RTE_ARP_OP_REPLY) {
+		/* An answer to control's resolution of the pod's MAC. */
+		if (pp->role == PL_PORT_POD)
+			pl_punt(c, m, PL_PUNT_ARP, 0, in_port);
+		else
+			pl_drop(c, m, DP_DROP_ARP_IGNORED, in_port);
+		return;
+	}
+	if (op != RTE_ARP_OP_REQUEST ||
+	    arp->arp_data.arp_sip == 0 ||
+	    arp->arp_data.arp_sip == arp->arp_data.arp_tip) {
+		pl_drop(c, m, DP_DROP_ARP_IGNORED, in_port);
+		return;
+	}
+	if (learn) {
+		/* Control learns the pod's MAC from a copy. */
+		struct rte_mbuf *cp = rte_pktmbuf_copy(m, c->mp, 0, UINT32_MAX);
+		if (cp != NULL) {
+			cp->port = in_port;
+			pl_punt(c, cp, PL_PUNT_ARP, 0, in_port);
+		}
+	}
+	rte_be32_t tip = arp->arp_data.arp_tip;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	arp->arp_data.arp_sha = gw_mac;
+	arp->arp_data.arp_sip = tip;
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = gw_mac;
+	m->port = in_port;
+	c->st->arp_replied++;
+	pl_ctx_tx(c, m);
+}
+
+/* Does the pod own this source address (and MAC, when known)? */
+static inline enum dp_drop pl_pod_src_check(const struct pl_ep *ep,
+					    const struct rte_ether_hdr *eth,
+					    rte_be32_t src)
+{
+	if (ep->mac_known && !rte_is_same_ether_addr(&eth->src_addr, &ep->mac))
+		return DP_DROP_SPOOF_SRC_MAC;
+	for (unsigned int i = 0; i < ep->n_ips; i++)
+		if (ep->ips[i] == src)
+			return DP_DROP_MAX;
+	return DP_DROP_SPOOF_SRC_IP;
+}
+
+/*
+ * Finish a frame toward a neighbor slot: write the L2 header, and send it,
+ * or hold it in control until the slot resolves.
+ */
+static __rte_always_inline void
+pl_l2_out(struct pl_ctx *c, struct rte_mbuf *m, uint16_t port, uint32_t slot,
+	  const struct rte_ether_addr *src, uint16_t in_port)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint64_t mac = pl_neigh_load(slot);
+
+	m->port = port;
+	if (unlikely(!(mac & PL_NEIGH_VALID))) {
+		eth->src_addr = *src;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		pl_punt(c, m, PL_PUNT_HOLD, slot, in_port);
+		return;
+	}
+	/*
+	 * The slot holds the MAC with byte 0 lowest: one 8-byte store puts
+	 * it in place (its top two bytes land on the source MAC, written
+	 * next), instead of six byte stores.
+	 */
+	uint64_t dst = rte_cpu_to_le_64(mac);
+	memcpy(eth, &dst, sizeof(dst));
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	pl_tx(c, m, port);
+}
+
+/* Rate limit for ICMP errors: one token per PL_ICMP_RATE-th of a second. */
+static bool pl_icmp_allowed(struct pl_ctx *c)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	uint64_t add = (now - c->icmp_last) / c->icmp_period;
+
+	if (add) {
+		c->icmp_tokens = RTE_MIN(c->icmp_tokens + add,
+					 (uint64_t)PL_ICMP_BURST);
+		c->icmp_last += add * c->icmp_period;
+	}
+	if (c->icmp_tokens == 0) {
+		c->st->icmp_ratelimited++;
+		return false;
+	}
+	c->icmp_tokens--;
+	return true;
+}
+
+static void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+			  struct rte_mbuf *m, uint8_t type, uint8_t code,
+			  uint16_t mtu, uint16_t in_port);
+
+/* Send an ICMP error about @p m (which the caller still owns). */
+static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_tables *t,
+			  struct rte_mbuf *m, uint8_t type, uint8_t code,
+			  uint16_t mtu, uint16_t in_port)
+{
+	/* Ineligible packets must not spend (or count against) the limit. */
+	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
+		return;
+	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
+					   mtu);
+	if (e == NULL)
+		return;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+		e, const struct rte_ipv4_hdr *, ETH_HLEN);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint64_t nh = 0;
+	rte_fib_lookup_bulk(t->fib, &dst, &nh, 1);
+	c->st->icmp_sent++;
+	pl_route_one(c, t, e, nh, in_port, true);
+}
+
+/*
+ * Stage 3 for one packet: @p m starts with an Ethernet header (to be
+ * rewritten) and a valid IPv4 packet. Every case; the burst loop first
+ * tries pl_rw_apply() (rewrite_fast.h) for the common one.
+ */
+static __rte_noinline void
+pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
+	     uint64_t nh_idx, uint16_t in_port, bool local_origin)
+{
+	if (unlikely(nh_idx >= t->n_nh))
+		nh_idx = 0;
+	const struct pl_nh *nh = &t->nh[nh_idx];
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+
+	switch (nh->kind) {
+	case PL_NH_POD:
+	case PL_NH_IPIP:
+	case PL_NH_DIRECT:
+		break;
+	case PL_NH_LOCAL:
+		if (t->host_port == UINT16_MAX) {
+			pl_drop(c, m, DP_DROP_HOST_NO_PORT, in_port);
+			return;
+		}
+		/* The kernel answers for the node: no routed hop. */
+		pl_l2_out(c, m, t->host_port, t->nh[t->host_nh].neigh,
+			  &t->port[t->host_port].mac, in_port);
+		return;
+	case PL_NH_BLACKHOLE:
+		pl_drop(c, m, DP_DROP_BLACKHOLE, in_port);
+		return;
+	case PL_NH_POD_NO_PORT:
+		pl_drop(c, m, DP_DROP_NO_PORT, in_port);
+		return;
+	default:
+		pl_drop(c, m, DP_DROP_NO_ROUTE, in_port);
+		return;
+	}
+
+	if (!local_origin) {
+		if (unlikely(ip->time_to_live <= 1)) {
+			pl_icmp_error(c, t, m, PL_ICMP_TIME_EXCEEDED, 0, 0,
+				      in_port);
+			pl_drop(c, m, DP_DROP_TTL_EXCEEDED, in_port);
+			return;
+		}
+		pl_ipv4_dec_ttl(ip);
+	}
+
+	if (nh->kind == PL_NH_POD) {
+		pl_l2_out(c, m, nh->port, nh->neigh, &gw_mac, in_port);
+		return;
+	}
+
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(len > nh->mtu)) {
+		/* Without DF we drop rather than fragment: see README. */
+		if (ip->fragment_offset &
+		    rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))
+			pl_icmp_error(c, t, m, PL_ICMP_DEST_UNREACH,
+				      PL_ICMP_FRAG_NEEDED, nh->mtu, in_port);
+		pl_drop(c, m, DP_DROP_TOO_BIG, in_port);
+		return;
+	}
+	if (nh->kind == PL_NH_IPIP) {
+		if (unlikely(encap_ipip_push(m, t->self_ip, nh->outer_dst,
+					     c->ip_id++) == NULL)) {
+			pl_drop(c, m, DP_DROP_NO_MBUF, in_port);
+			return;
+		}
+		c->st->ipip_encap++;
+	}
+	pl_l2_out(c, m, nh->port, nh->neigh, &t->port[nh->port].mac, in_port);
+}
+
+/* Next-hop kinds that route the packet on (stage 3's common case). */
+
+/*
+ * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
+ * packet, after decapsulation); false when it was consumed.
+ */
+static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
+				struct rte_mbuf *m, uint16_t in_port,
+				bool *decapped)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+
+	*decapped = false;
+	if (ip->dst_addr != t->self_ip || t->self_ip == 0)
+		return true; /* stage 3 only lets local pods through */
+	if (ip->next_proto_id != IPPROTO_IPIP)
+		return true; /* host traffic: the FIB has the node IP → LOCAL */
+
+	/*
+	 * IPIP is accepted only from a known node (calico-model.md §2.7). The
+	 * hash key is copied: in the frame it sits 2 bytes off 4-byte
+	 * alignment, and the CRC hash loads it as a uint32_t.
+	 */
+	rte_be32_t outer_src = ip->src_addr;
+	if (likely(t->node_set != NULL) ?
+	    !pl_node_set_has(t, outer_src) :
+	    rte_hash_lookup(t->nodes, &outer_src) < 0) {
+		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
+		return false;
+	}
+	uint16_t ohl = (ip->version_ihl & 0xf) * 4;
+	if (rte_be_to_cpu_16(ip->fragment_offset) &
+	    (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		/* We never fragment our outer headers; nor do peers (DF). */
+		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
+		return false;
+	}
+	/*
+	 * The NIC's checksum flags vouch for neither header of an IPIP frame:
+	 * one that parses the tunnel reports the inner header in RX_IP_CKSUM
+	 * (and the outer in RX_OUTER_IP_CKSUM_BAD), one that does not reports
+	 * the outer. Stage 1 took a GOOD for the outer header: test its sum
+	 * now, and the inner's below with the flags cleared.
+	 */
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+				    RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD))) {
+		if ((m->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD) ||
+		    pl_ip_hdr_sum(ip, ohl) != 0xffff) {
+			pl_drop(c, m, DP_DROP_IP_CKSUM, in_port);
+			return false;
+		}
+		m->ol_flags &= ~RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	}
+	/* The same test as pl_ipv4_check(.., true), with its shortcut for
+	 * the common header. */
+	if (pl_ipv4_check_fast(m, ETH_HLEN + ohl) != DP_DROP_MAX) {
+		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
+		return false;
+	}
+	encap_ipip_pop(m, ohl);
+	c->st->ipip_decap++;
+	*decapped = true;
+	return true;
+}
+
+/*
+ * Stage 2b: network policy. Policy applies to packets a local pod sent
+ * (egress) or that go to a local pod (ingress); the rest pass untouched.
+ * Conntrack is looked up in bulk: parse and hash every policed packet and
+ * prefetch its slot, then walk. Survivors are compacted in place (their nh
+ * and flags follow them); the new count is returned.
+ */
+struct pl_pol_arg {
+	const struct pl_tables *t;
+	struct acl_worker *aw;
+	uint32_t src_ep, dst_ep; /* UINT32_MAX = not a local pod */
+	bool from_host;
+	/* The packet being decided, and its acl_classify_bulk() results per
+	 * direction (NULL: none, classify when asked). */
+	const struct acl_pkt *cur;
+	const uint32_t *pre_e, *pre_i;
+};
+
+/* The node talking to its pods is not policed (Felix). */
+static inline bool pl_pol_exempt(const struct pl_pol_arg *a,
+				 const struct acl_pkt *p, bool reversed)
+{
+	rte_be32_t src = rte_cpu_to_be_32(p->src);
+
+	return (a->from_host && !reversed) || src == a->t->self_ip ||
+	       (a->t->tunnel_ip && src == a->t->tunnel_ip);
+}
+
+static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
+{
+	const struct pl_pol_arg *a = arg;
+	uint32_t se = reversed ? a->dst_ep : a->src_ep;
+	uint32_t de = reversed ? a->src_ep : a->dst_ep;
+	/* Only the packet's own flow, as sent, was classified in bulk. */
+	bool pre = p == a->cur;
+
+	if (pl_pol_exempt(a, p, reversed))
+		return true;
+	if (se != UINT32_MAX &&
+	    !(pre && a->pre_e ?
+	      acl_classify_decide(a->t->acl, a->aw, se, ACL_DIR_EGRESS,
+				  a->pre_e) :
+	      acl_classify(a->t->acl, a->aw, se, ACL_DIR_EGRESS, p)))
+		return false;
+	return de == UINT32_MAX ||
+	       (pre && a->pre_i ?
+		acl_classify_decide(a->t->acl, a->aw, de, ACL_DIR_INGRESS,
+				    a->pre_i) :
+		acl_classify(a->t->acl, a->aw, de, ACL_DIR_INGRESS, p));
+}
+
+
+/*
+ * New flows of a burst, classified together (acl_classify_bulk()): the
+ * egress program is the input pod's for all of them, the ingress ones are
+ * grouped by destination pod. Only packets that may open a flow and are
+ * policed in that direction; pre_e/pre_i[i] point at packet i's results.
+ */
+struct pl_pol_bulk {
+	uint32_t res_e[PL_BURST * ACL_BULK_RES_MAX];
+	uint32_t res_i[PL_BURST * ACL_BULK_RES_MAX];
+	const uint32_t *pre_e[PL_BURST], *pre_i[PL_BURST];
+};
+
+static __rte_noinline void
+pl_policy_bulk(struct pl_pol_bulk *b, const struct pl_pol_arg *a,
+	       const struct acl_flow *fl, const uint32_t *dst_ep,
+	       const uint16_t *miss, uint16_t n_miss)
+{
+	const struct acl_pkt *pk[PL_BURST];
+	uint16_t idx[PL_BURST], n = 0;
+	uint32_t stride;
+
+	for (uint16_t j = 0; j < n_miss; j++) {
+		uint16_t i = miss[j];
+
+		b->pre_e[i] = b->pre_i[i] = NULL;
+		if (acl_flow_may_start(&fl[i]) &&
+		    !pl_pol_exempt(a, &fl[i].pkt, false))
+			idx[n++] = i;
+	}
+	if (n == 0)
+		return;
+	if (a->src_ep != UINT32_MAX) {
+		for (uint16_t j = 0; j < n; j++)
+			pk[j] = &fl[idx[j]].pkt;
+		stride = acl_classify_bulk(a->t->acl, a->src_ep,
+					   ACL_DIR_EGRESS, pk, n, b->res_e);
+		for (uint16_t j = 0; stride && j < n; j++)
+			b->pre_e[idx[j]] = b->res_e + j * stride;
+	}
+	/* Ingress, one destination pod at a time (idx[] is consumed). */
+	uint32_t *out = b->res_i;
+
+	while (n != 0) {
+		uint32_t ep = dst_ep[idx[0]];
+		uint16_t grp[PL_BURST], k = 0, left = 0;
+
+		for (uint16_t j = 0; j < n; j++) {
+			if (dst_ep[idx[j]] == ep) {
+				grp[k] = idx[j];
+				pk[k++] = &fl[idx[j]].pkt;
+			} else {
+				idx[left++] = idx[j];
+			}
+		}
+		n = left;
+		if (ep == UINT32_MAX)
+			continue;
+		stride = acl_classify_bulk(a->t->acl, ep, ACL_DIR_INGRESS, pk,
+					   k, out);
+		for (uint16_t j = 0; stride && j < k; j++)
+			b->pre_i[grp[j]] = out + j * stride;
+		out += (size_t)k * stride;
+	}
+}
+
+/*
+ * Stage 2b: network policy. Policy applies to packets a local pod sent
+ * (egress) or that go to a local pod (ingress); the rest pass untouched.
+ * Per burst: parse and hash every policed packet and prefetch its slot;
+ * established flows pass on a home-slot hit (acl_ct_hit), other packets of
+ * tracked flows get their verdict from their entry (acl_ct_lookup); the
+ * rest, mostly new flows, are classified in bulk and then run through
+ * conntrack in their order in the burst (which creates their entries).
+ * Verdicts do not depend on that reordering: a packet decided by its entry
+ * needs the entry before the burst, and the deferred ones only create
+ * entries for keys that had none. Survivors are compacted in place (their
+ * nh and flags follow them); the new count is returned.
+ */
+static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
+				uint16_t in_port, struct rte_mbuf **pkts,
+				uint64_t *nhs, uint8_t *flags, uint16_t n,
+				struct pl_ho_list *ho)
+{
+	const struct pl_port *pp = &t->port[in_port];
+	uint32_t src_ep = pp->role == PL_PORT_POD ? pp->ep : UINT32_MAX;
+	struct acl_worker *aw = c->acl;
+	struct acl_flow fl[PL_BURST];
+	uint32_t dst_ep[PL_BURST];
+	uint8_t res[PL_BURST];
+	uint16_t miss[PL_BURST], n_miss = 0;
+	uint32_t gen = pl_ct_gen(t);
+	uint64_t now = c->now_ms;
+	uint16_t k = 0;
+
+	enum { SKIP, CHECK, BAD, HANDOFF };
+	for (uint16_t i = 0; i < n; i++) {
+		const struct pl_nh *nh = nhs[i] < t->n_nh ? &t->nh[nhs[i]] : NULL;
+		struct rte_mbuf *m = pkts[i];
+
+		dst_ep[i] = nh && nh->kind == PL_NH_POD ? nh->ep : UINT32_MAX;
+		res[i] = SKIP;
+		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
+			continue;
+		res[i] = acl_flow_parse_fast(rte_pktmbuf_mtod_offset(m, void *,
+								     ETH_HLEN),
+					     rte_pktmbuf_data_len(m) - ETH_HLEN,
+					     &fl[i]) ? BAD : CHECK;
+		if (res[i] != CHECK)
+			continue;
+		if (ho != NULL) {
+			unsigned int w = acl_flow_owner(&fl[i],
+							c->ho->n_workers);
+			if (w != c->wid) {
+				res[i] = HANDOFF;
+				m->port = in_port;
+				m->hash.usr = flags[i];
+				ho->owner[ho->n] = (uint8_t)w;
+				ho->m[ho->n++] = m;
+				continue;
+			}
+		}
+		acl_ct_prefetch_fast(aw, &fl[i]);
+	}
+	struct pl_pol_arg a = {
+		.t = t, .aw = aw, .src_ep = src_ep,
+		.from_host = pp->role == PL_PORT_HOST,
+	};
+	/* res[i] becomes the verdict (enum acl_ct_res), or HANDOFF. */
+	_Static_assert(ACL_CT_PASS == 0 && ACL_CT_MISS < 16, "verdict room");
+	struct acl_ct_entry *e;
+	for (uint16_t i = 0; i < n; i++) {
+		if (res[i] == HANDOFF) {
+			res[i] = UINT8_MAX;
+		} else if (res[i] == BAD) {
+			res[i] = ACL_CT_INVALID;
+		} else if (res[i] == SKIP) {
+			res[i] = ACL_CT_PASS;
+		} else if (likely((e = acl_ct_hit_entry(aw, &fl[i], gen,
+							now)) != NULL)) {
+			/* The route the express lanes will take (ct_fast.h
+			 * acl_ct_entry.hop). */
+			e->hop[fl[i].src_lo] = acl_ct_hop(nhs[i]);
+			res[i] = ACL_CT_PASS;
+		} else {
+			a.dst_ep = dst_ep[i];
+			res[i] = acl_ct_lookup(aw, &fl[i], gen, now, nhs[i],
+					       pl_pol_classify, &a);
+			if (res[i] == ACL_CT_MISS)
+				miss[n_miss++] = i;
+		}
+	}
+	if (unlikely(n_miss != 0)) {
+		struct pl_pol_bulk b;
+
+		pl_policy_bulk(&b, &a, fl, dst_ep, miss, n_miss);
+		for (uint16_t j = 0; j < n_miss; j++) {
+			uint16_t i = miss[j];
+
+			a.dst_ep = dst_ep[i];
+			a.cur = &fl[i].pkt;
+			a.pre_e = b.pre_e[i];
+			a.pre_i = b.pre_i[i];
+			res[i] = acl_ct_packet(aw, &fl[i], gen, now, nhs[i],
+					       pl_pol_classify, &a);
+		}
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		switch (res[i]) {
+		case UINT8_MAX: /* handed over */
+			break;
+		case ACL_CT_PASS:
+			pkts[k] = m;
+			flags[k] = flags[i];
+			nhs[k++] = nhs[i];
+			break;
+		case ACL_CT_DENY:
+			pl_drop(c, m, DP_DROP_POLICY_DENY, in_port);
+			break;
+		case ACL_CT_FULL:
+			pl_drop(c, m, DP_DROP_CT_FULL, in_port);
+			break;
+		default:
+			pl_drop(c, m, DP_DROP_CT_INVALID, in_port);
+			break;
+		}
+	}
+	return k;
+}
+
+
+
+/*
+ * Stages 2, policy and 3 for @p k validated packets from @p in_port.
+ * Policed packets of flows another worker owns leave here for that worker
+ * when @p handoff (never for packets already handed over).
+ */
+static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
+		       uint16_t in_port, struct rte_mbuf **fwd, uint32_t *dst,
+		       uint8_t *flags, uint16_t k, bool handoff)
+{
+	uint64_t nhs[PL_BURST];
+	struct pl_ho_list ho;
+
+	ho.n = 0;
+	pl_fib_lookup(t, dst, nhs, k);
+	if (t->acl != NULL && c->acl != NULL) {
+		k = pl_policy_stage(c, t, in_port, fwd, nhs, flags, k,
+				    handoff ? &ho : NULL);
+		/* Off first: the owner works on them while we route ours. */
+		if (unlikely(ho.n != 0))
+			pl_handoff_send(c, in_port, &ho);
+	}
+
+	/* Frames routed by the fast path wait here (see pl_stage_drain). */
+	struct rte_mbuf *out[PL_BURST];
+	uint16_t n_out = 0;
+	uint32_t n_encap = 0, n_nh = t->n_nh;
+	struct pl_rw rw = {0};
+	uint64_t rw_nh = UINT64_MAX;
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = fwd[i];
+		uint64_t idx = nhs[i];
+		if (flags[i]) {
+			/*
+			 * From the uplink only local pods are reachable (or
+			 * the node itself, for plain packets); we are not a
+			 * transit router for the underlay.
+			 */
+			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
+						    PL_NH_NO_ROUTE;
+			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
+			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
+				pl_drop(c, m, flags[i] == 2 ?
+					DP_DROP_IPIP_INNER_NOT_LOCAL :
+					DP_DROP_UPLINK_NOT_LOCAL, in_port);
+				continue;
+			}
+		}
+		/* The hop is loaded once per run of packets to it; one
+		 * that pl_rw_load() refuses leaves the run's as it was. */
+		uint64_t j = idx < n_nh ? idx : 0;
+		bool hop = j == rw_nh || pl_rw_load(&rw, t, &t->nh[j], &gw_mac);
+		if (hop)
+			rw_nh = j;
+		if (likely(hop && pl_rw_apply(&rw, m, &c->ip_id))) {
+			n_encap += rw.kind == PL_NH_IPIP;
+			out[n_out++] = m;
+			continue;
+		}
+		pl_stage_drain(c, out, &n_out);
+		pl_route_one(c, t, m, idx, in_port, false);
+	}
+	pl_stage_drain(c, out, &n_out);
+	c->st->ipip_encap += n_encap;
+}
+
+/* Named per variant, so that profiles tell them apart. */
+#define process_burst PL_BURST_NAME(pl_process_burst)
+#define handoff_drain PL_BURST_NAME(pl_handoff_drain)
+
+static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
+			  uint16_t in_port, struct rte_mbuf **pkts,
+			  uint16_t n)
+{
+	struct rte_mbuf *fwd[PL_BURST];
+	uint32_t dst[PL_BURST];
+	uint8_t flags[PL_BURST];
+	uint16_t k = 0;
+	const struct pl_port *pp = &t->port[in_port];
+	uint8_t role = pp->role;
+
+	c->st->port[in_port].rx += n;
+	if (unlikely(n > PL_BURST)) {
+		/* Callers pass at most PL_BURST; stay safe anyway. */
+		for (uint16_t i = PL_BURST; i < n; i++)
+			pl_drop(c, pkts[i], DP_DROP_RUNT, in_port);
+		n = PL_BURST;
+	}
+	/*
+	 * A pod port's owner, read once per burst: the anti-spoofing test
+	 * below is the exact one (pl_pod_src_check) only when this shortcut
+	 * fails.
+	 */
+	const struct pl_ep *ep = role == PL_PORT_POD ? &t->ep[pp->ep] : NULL;
+
+	if (likely(c->express_rest[in_port] == 0) && !c->no_express) {
+		uint16_t done = 0;
+		/* Each lane twice: one worker needs no flow owners. */
+		bool multi = c->ho != NULL;
+		if ((ep != NULL && ep->n_ips > 0) || role == PL_PORT_UPLINK)
+			done = multi ? pl_express_run(c, t, ep, in_port, pkts,
+						      n, true) :
+				       pl_express_run(c, t, ep, in_port, pkts,
+						      n, false);
+		c->st->express += done;
+		if (likely(done == n))
+			return;
+		if (done == 0)
+			c->express_rest[in_port] = PL_EXPRESS_REST;
+		pkts += done;
+		n -= done;
+	} else if (c->express_rest[in_port] != 0) {
+		c->express_rest[in_port]--;
+	}
+	bool ep_mac_known = false;
+	struct rte_ether_addr ep_mac = {{0}};
+	rte_be32_t ep_ip0 = 0;
+	if (ep != NULL && ep->n_ips > 0) {
+		ep_mac_known = ep->mac_known;
+		ep_mac = ep->mac;
+		ep_ip0 = ep->ips[0];
+	} else if (ep != NULL) {
+		ep_mac_known = true; /* no address: always the slow test */
+	}
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HLEN)) {
+			pl_drop(c, m, DP_DROP_RUNT, in_port);
+			continue;
+		}
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		uint16_t et = eth->ether_type;
+
+		if (unlikely(et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+			if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+				if (role == PL_PORT_UPLINK) {
+					m->port = in_port;
+					pl_punt(c, m, PL_PUNT_ARP, 0, in_port);
+				} else if (role == PL_PORT_NONE) {
+					pl_drop(c, m, DP_DROP_ARP_IGNORED,
+						in_port);
+				} else {
+					pl_pod_arp(c, t, m, in_port);
+				}
+			} else if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+				   et == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ)) {
+				pl_drop(c, m, DP_DROP_VLAN, in_port);
+			} else {
+				pl_drop(c, m, DP_DROP_NOT_IP, in_port);
+			}
+			continue;
+		}
+		enum dp_drop why = pl_ipv4_check_fast(m, ETH_HLEN);
+		if (unlikely(why != DP_DROP_MAX)) {
+			pl_drop(c, m, why, in_port);
+			continue;
+		}
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv4_hdr *, ETH_HLEN);
+		uint8_t fl = 0;
+
+		switch (role) {
+		case PL_PORT_POD:
+			if (unlikely(ip->src_addr != ep_ip0 ||
+				     (ep_mac_known &&
+				      !rte_is_same_ether_addr(&eth->src_addr,
+							      &ep_mac))))
+				why = pl_pod_src_check(ep, eth, ip->src_addr);
+			if (why == DP_DROP_MAX &&
+			    ip->next_proto_id == IPPROTO_IPIP)
+				why = DP_DROP_IPIP_FROM_POD;
+			break;
+		case PL_PORT_UPLINK: {
+			bool dec;
+			if (!pl_uplink_in(c, t, m, in_port, &dec))
+				continue;
+			fl = dec ? 2 : 1;
+			ip = rte_pktmbuf_mtod_offset(
+				m, const struct rte_ipv4_hdr *, ETH_HLEN);
+			break;
+		}
+		case PL_PORT_HOST:
+			break;
+		default:
+			why = DP_DROP_NOT_IP;
+			break;
+		}
+		if (unlikely(why != DP_DROP_MAX)) {
+			pl_drop(c, m, why, in_port);
+			continue;
+		}
+		fwd[k] = m;
+		flags[k] = fl;
+		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
+		k++;
+	}
+	if (k == 0)
+		return;
+
+	pl_forward(c, t, in_port, fwd, dst, flags, k, c->ho != NULL);
+}
+
+/*
+ * Packets handed over arrive validated (and decapsulated) with their input
+ * port in m->port and uplink flags in hash.usr. Runs of one input port are
+ * forwarded together; a port that left the tables meanwhile drops them.
+ */
+static unsigned int handoff_drain(struct pl_ctx *c,
+				  const struct pl_tables *t)
+{
+	unsigned int nw = c->ho->n_workers, total = 0;
+
+	for (unsigned int f = 0; f < nw; f++) {
+		struct rte_mbuf *pkts[PL_BURST];
+		uint32_t dst[PL_BURST];
+		uint8_t flags[PL_BURST];
+
+		if (f == c->wid)
+			continue;
+		unsigned int n = rte_ring_sc_dequeue_burst(
+			c->ho->ring[f * nw + c->wid], (void **)pkts, PL_BURST,
+			NULL);
+		c->st->handoff_in += n;
+		total += n;
+		for (unsigned int i = 0; i < n;) {
+			uint16_t port = pkts[i]->port;
+			uint16_t k = 0;
+
+			for (; i < n && pkts[i]->port == port; i++) {
+				struct rte_mbuf *m = pkts[i];
+				const struct rte_ipv4_hdr *ip =
+					rte_pktmbuf_mtod_offset(
+						m, const struct rte_ipv4_hdr *,
+						ETH_HLEN);
+
+				pkts[k] = m;
+				flags[k] = (uint8_t)m->hash.usr;
+				dst[k++] = rte_be_to_cpu_32(ip->dst_addr);
+			}
+			if (unlikely(t == NULL ||
+				     t->port[port].role == PL_PORT_NONE)) {
+				for (uint16_t j = 0; j < k; j++)
+					pl_drop(c, pkts[j], DP_DROP_NO_PORT,
+						port);
+				continue;
+			}
+			pl_forward(c, t, port, pkts, dst, flags, k, false);
+		}
+	}
+	return total;
+}
+
+const struct pl_burst_ops PL_BURST_NAME(pl_burst_ops) = {
+	.isa = PL_BURST_STR(PL_BURST_ISA),
+	.process = process_burst,
+	.drain = handoff_drain,
+};
