@@ -304,9 +304,9 @@ pl_express_in_init(struct pl_express_in *in, const struct pl_tables *t,
 /*
  * Pass 1 of a lane (@p uplink: pl_express_uplink(), else
  * pl_express_pod()): the length of the prefix of @p pkts that is the
- * lane's, with dst[] and (@p aw: policy on) x[] filled for it. Four frames
- * at a time where all four pass (express_x4_fast.h), else one by one up
- * to the first that does not.
+ * lane's, with dst[] and (@p aw: policy on) x[] filled for it. Four
+ * frames at a time (the uplink's eight with AVX2) where all pass
+ * (express_x4_fast.h), else one by one up to the first that does not.
  */
 static __rte_always_inline uint16_t
 pl_express_pass1(struct pl_express_in *in, const bool uplink,
@@ -319,6 +319,35 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 
 	while (k < n) {
 		uint16_t end = n;
+#ifdef __AVX2__
+		/* The uplink lane eight frames at a time: its two headers are
+		 * most of the pass's vector work, which costs the same for
+		 * eight as for four (decap, 1k rules: 444 -> 430 instructions
+		 * a packet). The pod lane's one header is not: eight frames
+		 * gained it nothing (encap with policy off: +4). */
+		if (uplink && k + 8 <= n) {
+			/* The next eight frames' headers, as below. */
+			if (likely(k + 16 <= n)) {
+				struct rte_mbuf **nx = pkts + k + 8;
+				_Pragma("GCC unroll 8")
+				for (unsigned int j = 0; j < 8; j++)
+					rte_prefetch0(rte_pktmbuf_mtod(nx[j],
+								       void *));
+			} else {
+				for (uint16_t j = k + 8; j < n; j++)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[j],
+								       void *));
+			}
+			if (likely(pl_express_uplink_x8(
+				    in->t, pkts + k, &in->v, aw != NULL,
+				    &in->node_src, &in->node_ok, x + k, dst + k,
+				    ct, multi))) {
+				k += 8;
+				continue;
+			}
+			end = k + 8;
+		} else
+#endif
 #ifdef __SSE4_1__
 		if (k + 4 <= n) {
 			/* The next four frames' headers; written out: the

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The express lanes' first pass, PL_XN frames at a time: a template that
+ * express_x4_fast.h includes once with PL_XN 4 (SSE4.1) and, where the
+ * code is compiled for AVX2 (pipeline/burst.h), again with PL_XN 8. The
+ * vectors hold one 32-bit word of each frame per lane; for eight frames,
+ * frame i and frame i + 4 share a row (PL_V_ROW()), so that the
+ * in-lane unpacks of the transpose put frames 0-3 in the low 128 bits and
+ * 4-7 in the high ones, in order. What is per mbuf stays scalar, and each
+ * frame is tested as in the four-frame pass, no looser.
+ *
+ * Why eight: the vector part of the pass is the same instruction count
+ * for eight frames as for four. Only the uplink lane's two headers make
+ * that pay (express_fast.h pl_express_pass1()); the pod lane's pass is
+ * only built for four.
+ *
+ * Not a header of its own: no include guard, and every macro it defines
+ * is undefined at its end.
+ */
+
+#if PL_XN == 4
+#define PL_XV __m128i
+#define PL_V(op) _mm_##op
+#define PL_V_AND _mm_and_si128
+#define PL_V_ANDNOT _mm_andnot_si128
+#define PL_V_OR _mm_or_si128
+#define PL_V_XOR _mm_xor_si128
+#define PL_V_ZERO _mm_setzero_si128
+#define PL_V_BYTES(...) _mm_setr_epi8(__VA_ARGS__)
+#define PL_V_MASK(a) _mm_movemask_ps(_mm_castsi128_ps(a))
+#define PL_V_STORE(p, a) _mm_storeu_si128((__m128i *)(p), (a))
+/* Row r of the transpose's input (rows, r = frame mod 4) gets frame @p i's
+ * 16 bytes at @p ptr; loaded in the per-frame loop, as the frame's
+ * address is at hand there. */
+#define PL_V_ROW(rows, i, ptr) \
+	((rows)[i] = _mm_loadu_si128((const __m128i *)(ptr)))
+#define PL_V_LO128(a) (a)
+#define PL_V_FROM128(a) (a)
+#define PL_XN_UNROLL _Pragma("GCC unroll 4")
+#elif PL_XN == 8
+#define PL_XV __m256i
+#define PL_V(op) _mm256_##op
+#define PL_V_AND _mm256_and_si256
+#define PL_V_ANDNOT _mm256_andnot_si256
+#define PL_V_OR _mm256_or_si256
+#define PL_V_XOR _mm256_xor_si256
+#define PL_V_ZERO _mm256_setzero_si256
+/* Byte shuffles act in each 128-bit half: the same 16 bytes twice. */
+#define PL_V_BYTES(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
+#define PL_V_MASK(a) _mm256_movemask_ps(_mm256_castsi256_ps(a))
+#define PL_V_STORE(p, a) _mm256_storeu_si256((__m256i *)(p), (a))
+/* Frame r's 16 bytes in the low half of row r, frame r + 4's in the
+ * high one (@p i a constant of the unrolled loop). */
+#define PL_V_ROW(rows, i, ptr)                                               \
+	((i) < 4 ? (void)((rows)[(i) & 3] = _mm256_castsi128_si256(           \
+				  _mm_loadu_si128((const __m128i *)(ptr)))) :   \
+		   (void)((rows)[(i) & 3] = _mm256_inserti128_si256(            \
+				  (rows)[(i) & 3],                              \
+				  _mm_loadu_si128((const __m128i *)(ptr)), 1)))
+#define PL_V_LO128(a) _mm256_castsi256_si128(a)
+#define PL_V_FROM128(a) _mm256_broadcastsi128_si256(a)
+#define PL_XN_UNROLL _Pragma("GCC unroll 8")
+#else
+#error "PL_XN: 4 or 8"
+#endif
+#define PL_V_ALL ((1 << PL_XN) - 1)
+#define PL_XNF_(a, n) a##_x##n
+#define PL_XNF__(a, n) PL_XNF_(a, n)
+/* The name of this width's copy of a function: name_x4, name_x8. */
+#define PL_XNF(a) PL_XNF__(a, PL_XN)
+
+/* Lane i of out[j] is word j of in[i] (in each 128-bit half): the
+ * packets' words side by side. */
+static __rte_always_inline void PL_XNF(pl_xv_transpose)(const PL_XV in[4],
+						 PL_XV out[4])
+{
+	PL_XV t0 = PL_V(unpacklo_epi32)(in[0], in[1]);
+	PL_XV t1 = PL_V(unpacklo_epi32)(in[2], in[3]);
+	PL_XV t2 = PL_V(unpackhi_epi32)(in[0], in[1]);
+	PL_XV t3 = PL_V(unpackhi_epi32)(in[2], in[3]);
+
+	out[0] = PL_V(unpacklo_epi64)(t0, t1);
+	out[1] = PL_V(unpackhi_epi64)(t0, t1);
+	out[2] = PL_V(unpacklo_epi64)(t2, t3);
+	out[3] = PL_V(unpackhi_epi64)(t2, t3);
+}
+
+/* The ones' complement sum of five 32-bit words per lane, folded to 16
+ * bits, tested against 0xffff: pl_ip_hdr_sum()'s test (2^16 = 1 modulo
+ * 0xffff, so summing the 16-bit halves keeps the value; ten halves stay
+ * under 2^20, two folds suffice). */
+static __rte_always_inline PL_XV
+PL_XNF(pl_xv_hdr_ok)(PL_XV w0, PL_XV w1, PL_XV w2, PL_XV w3, PL_XV w4)
+{
+	const PL_XV lo16 = PL_V(set1_epi32)(0xffff);
+	PL_XV s = PL_V(add_epi32)(
+		PL_V(add_epi32)(PL_V(add_epi32)(PL_V_AND(w0, lo16),
+					    PL_V_AND(w1, lo16)),
+			      PL_V(add_epi32)(PL_V_AND(w2, lo16),
+					    PL_V_AND(w3, lo16))),
+		PL_V_AND(w4, lo16));
+
+	s = PL_V(add_epi32)(s, PL_V(add_epi32)(
+		PL_V(add_epi32)(PL_V(add_epi32)(PL_V(srli_epi32)(w0, 16),
+					    PL_V(srli_epi32)(w1, 16)),
+			      PL_V(add_epi32)(PL_V(srli_epi32)(w2, 16),
+					    PL_V(srli_epi32)(w3, 16))),
+		PL_V(srli_epi32)(w4, 16)));
+	s = PL_V(add_epi32)(PL_V_AND(s, lo16), PL_V(srli_epi32)(s, 16));
+	s = PL_V(add_epi32)(PL_V_AND(s, lo16), PL_V(srli_epi32)(s, 16));
+	return PL_V(cmpeq_epi32)(s, lo16);
+}
+
+/* Lanes whose address (as the frame carries it) pl_ip_is_special() calls
+ * special: 0, broadcast, or multicast by its first byte. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_special)(PL_XV a)
+{
+	const PL_XV zero = PL_V_ZERO();
+
+	return PL_V_OR(
+		PL_V_OR(PL_V(cmpeq_epi32)(a, zero),
+			     PL_V(cmpeq_epi32)(a, PL_V(cmpeq_epi32)(zero, zero))),
+		PL_V(cmpeq_epi32)(PL_V_AND(a, PL_V(set1_epi32)(0xf0)),
+				PL_V(set1_epi32)(0xe0)));
+}
+
+/* Byte-swap each 32-bit lane: the frame's order to the host's. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_bswap32)(PL_XV a)
+{
+	return PL_V(shuffle_epi8)(a, PL_V_BYTES(3, 2, 1, 0, 7, 6, 5, 4, 11,
+						 10, 9, 8, 15, 14, 13, 12));
+}
+
+/* The protocol byte of word 2 of an IPv4 header, per lane. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_proto)(PL_XV w2)
+{
+	return PL_V_AND(PL_V(srli_epi32)(w2, 8), PL_V(set1_epi32)(0xff));
+}
+
+/*
+ * The conntrack keys of four UDP or TCP flows (acl_ct_key_words(), the
+ * lower (address, port) side first) from host-order sources @p sh and
+ * destinations @p dh, the ports word as the frame carries it and the
+ * protocol; hashed, their slots prefetched (pl_express_slot()). @p l4:
+ * each packet's transport header, for TCP's flags.
+ */
+static __rte_always_inline void
+PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
+	   const uint8_t *const l4[PL_XN], struct pl_express_pkt *x,
+	   const struct pl_express_ct *ct, const bool multi)
+{
+	const PL_XV sign = PL_V(set1_epi32)((int)0x80000000);
+	/* sport | dport << 16 and the swapped dport | sport << 16. */
+	PL_XV pa = PL_V(shuffle_epi8)(ports, PL_V_BYTES(1, 0, 3, 2, 5, 4,
+							  7, 6, 9, 8, 11, 10,
+							  13, 12, 15, 14));
+	PL_XV pb = PL_XNF(pl_xv_bswap32)(ports);
+	PL_XV sp_gt_dp = PL_V(cmpgt_epi32)(
+		PL_V_AND(pa, PL_V(set1_epi32)(0xffff)),
+		PL_V(srli_epi32)(pa, 16));
+	PL_XV lo = PL_V_OR(
+		PL_V(cmpgt_epi32)(PL_V_XOR(dh, sign), PL_V_XOR(sh, sign)),
+		PL_V_ANDNOT(sp_gt_dp, PL_V(cmpeq_epi32)(dh, sh)));
+	PL_XV first = PL_V(blendv_epi8)(dh, sh, lo);
+	PL_XV second = PL_V(blendv_epi8)(sh, dh, lo);
+	PL_XV pw = PL_V(blendv_epi8)(pb, pa, lo);
+	PL_XV k0[2] = {PL_V(unpacklo_epi32)(first, second),
+			 PL_V(unpackhi_epi32)(first, second)};
+	PL_XV k1[2] = {PL_V(unpacklo_epi32)(pw, proto),
+			 PL_V(unpackhi_epi32)(pw, proto)};
+	unsigned int lob = (unsigned int)PL_V_MASK(lo);
+	unsigned int tcpb = (unsigned int)PL_V_MASK((
+		PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP))));
+
+	/* Packet i's key is in 128-bit lane i / 4 of kw (PL_V_ROW()). */
+	_Pragma("GCC unroll 4")
+	for (unsigned int i = 0; i < 4; i++) {
+		PL_XV kw = (i & 1) ? PL_V(unpackhi_epi64)(k0[i >> 1], k1[i >> 1]) :
+				       PL_V(unpacklo_epi64)(k0[i >> 1], k1[i >> 1]);
+
+		pl_x4_key_one(&x[i], PL_V_LO128(kw), lob >> i, tcpb >> i,
+			      l4[i], ct, multi);
+#if PL_XN == 8
+		pl_x4_key_one(&x[i + 4], _mm256_extracti128_si256(kw, 1),
+			      lob >> (i + 4), tcpb >> (i + 4), l4[i + 4], ct,
+			      multi);
+#endif
+	}
+}
+
+#if PL_XN == 4 /* eight pod frames at a time did not pay (express_fast.h) */
+/*
+ * pl_express_pod_one() for pkts[0..PL_XN) when all pass, with conntrack
+ * keys when @p track: true, having trimmed them and filled dst[] and x[]
+ * for them. False, having changed nothing, when any may not pass.
+ */
+static __rte_always_inline bool
+PL_XNF(pl_express_pod)(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
+		  bool track, struct pl_express_pkt *x, uint32_t *dst,
+		  const struct pl_express_ct *ct, const bool multi)
+{
+	const uint8_t *p[PL_XN], *l4[PL_XN];
+	PL_XV a[4], b[4], w[4], u[4];
+	uint32_t tlen[PL_XN], avail[PL_XN];
+
+	/* The per-mbuf tests, as branches: they predict, and an early
+	 * return has changed nothing yet. */
+	PL_XN_UNROLL
+	for (unsigned int i = 0; i < PL_XN; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_data_len(m);
+		uint16_t tl;
+
+		if (unlikely(len < PL_X4_MIN_LEN))
+			return false;
+		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
+		l4[i] = PL_X4_L4(p[i], 1);
+		memcpy(&tl, p[i] + ETH_HLEN + 2, sizeof(tl));
+		tlen[i] = rte_be_to_cpu_16(tl);
+		/* data_len >= 46 and pkt_len >= data_len: no wrap. */
+		avail[i] = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+		if (unlikely(tlen[i] > avail[i] ||
+			     !pl_x4_frame_ok(m, p[i], 1, len, tlen[i], v)))
+			return false;
+		PL_V_ROW(a, i, p[i] + ETH_HLEN);
+		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
+	}
+	/* w: the header's words 0-3 (version .. length; id, fragment; TTL,
+	 * protocol, sum; source); u: 4-7 (destination; ports; ...). */
+	PL_XNF(pl_xv_transpose)(a, w);
+	PL_XNF(pl_xv_transpose)(b, u);
+
+	/* Fragment offset 0 (bytes 6-7, the MF flag aside); the pod's
+	 * source; a destination that is not special; UDP or TCP when
+	 * tracked, anything but IPIP otherwise; the checksum. */
+	const PL_XV zero = PL_V_ZERO();
+	PL_XV proto = PL_XNF(pl_xv_proto)(w[2]);
+	PL_XV good = PL_V_AND(
+		PL_V(cmpeq_epi32)(PL_V_AND(w[1],
+					      PL_V(set1_epi32)((int)0xff1f0000)),
+				zero),
+		PL_V(cmpeq_epi32)(w[3], PL_V_FROM128(v->src)));
+	good = PL_V_ANDNOT(PL_XNF(pl_xv_special)(u[0]), good);
+	good = track ? PL_V_AND(good, PL_V_OR(
+			       PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_UDP)),
+			       PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP)))) :
+		       PL_V_ANDNOT(PL_V(cmpeq_epi32)(proto,
+						       PL_V(set1_epi32)(IPPROTO_IPIP)),
+					good);
+	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(w[0], w[1], w[2], w[3], u[0]));
+	if (PL_V_MASK(good) != PL_V_ALL)
+		return false;
+
+	/* All pass: commit, as the one-packet pass does. */
+	PL_XN_UNROLL
+	for (unsigned int i = 0; i < PL_XN; i++) {
+		if (avail[i] > tlen[i])
+			rte_pktmbuf_trim(pkts[i], avail[i] - tlen[i]);
+	}
+	PL_XV dh = PL_XNF(pl_xv_bswap32)(u[0]);
+	PL_V_STORE(dst, dh);
+	if (track)
+		PL_XNF(pl_xv_keys)(PL_V(set1_epi32)((int)v->src_h), dh, u[1], proto, l4,
+			   x, ct, multi);
+	return true;
+}
+
+#endif /* PL_XN == 4 */
+
+/*
+ * pl_express_uplink_one() for pkts[0..PL_XN) when all pass: true, having
+ * filled dst[] and (when @p track) x[] for them. The outer sources are
+ * tested as there (pl_express_node_known(), @p node_src, @p node_ok).
+ * False, having changed no frame, when any may not pass.
+ */
+static __rte_always_inline bool
+PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
+		     const struct pl_express_x4 *v, bool track,
+		     rte_be32_t *node_src, bool *node_ok,
+		     struct pl_express_pkt *x, uint32_t *dst,
+		     const struct pl_express_ct *ct, const bool multi)
+{
+	const uint8_t *p[PL_XN], *l4[PL_XN];
+	PL_XV a[4], b[4], c[4], o[4], oi[4], in[4];
+
+	PL_XN_UNROLL
+	for (unsigned int i = 0; i < PL_XN; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_data_len(m);
+		uint16_t otl, tl;
+
+		if (unlikely(len < PL_X4_UP_MIN_LEN))
+			return false;
+		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
+		l4[i] = PL_X4_L4(p[i], 2);
+		memcpy(&otl, p[i] + ETH_HLEN + 2, sizeof(otl));
+		memcpy(&tl, p[i] + ETH_HLEN + 20 + 2, sizeof(tl));
+		uint32_t otlen = rte_be_to_cpu_16(otl);
+		uint32_t tlen = rte_be_to_cpu_16(tl);
+		/* As the one-packet pass: the inner datagram fills the outer
+		 * exactly. */
+		if (unlikely(otlen > rte_pktmbuf_pkt_len(m) - ETH_HLEN ||
+			     tlen + sizeof(struct rte_ipv4_hdr) != otlen ||
+			     !pl_x4_frame_ok(m, p[i], 2, len, tlen, v)))
+			return false;
+		rte_be32_t osrc;
+		memcpy(&osrc, p[i] + ETH_HLEN + 12, sizeof(osrc));
+		if (!pl_express_node_known(t, osrc, node_src, node_ok))
+			return false;
+		PL_V_ROW(a, i, p[i] + ETH_HLEN);
+		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
+		PL_V_ROW(c, i, p[i] + ETH_HLEN + 32);
+	}
+	/* o: outer words 0-3; oi: the outer destination, then inner words
+	 * 0-2; in: inner words 3-6 (source, destination, ports, ...). */
+	PL_XNF(pl_xv_transpose)(a, o);
+	PL_XNF(pl_xv_transpose)(b, oi);
+	PL_XNF(pl_xv_transpose)(c, in);
+
+	const PL_XV zero = PL_V_ZERO();
+	/* Outer: to this node, IPIP, no fragment (nor MF), its checksum.
+	 * Inner: version 4 with 20 bytes, offset 0, addresses not special,
+	 * UDP or TCP when tracked, its checksum. */
+	PL_XV good = PL_V_AND(
+		PL_V(cmpeq_epi32)(oi[0], PL_V_FROM128(v->src)),
+		PL_V(cmpeq_epi32)(PL_XNF(pl_xv_proto)(o[2]), PL_V(set1_epi32)(IPPROTO_IPIP)));
+	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
+		PL_V_AND(o[1], PL_V(set1_epi32)((int)0xff3f0000)), zero));
+	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
+		PL_V_AND(oi[1], PL_V(set1_epi32)(0xff)),
+		PL_V(set1_epi32)(RTE_IPV4_VHL_DEF)));
+	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
+		PL_V_AND(oi[2], PL_V(set1_epi32)((int)0xff1f0000)), zero));
+	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_special)(in[0]),
+					     PL_XNF(pl_xv_special)(in[1])), good);
+	PL_XV proto = PL_XNF(pl_xv_proto)(oi[3]);
+	if (track)
+		good = PL_V_AND(good, PL_V_OR(
+			PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_UDP)),
+			PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP))));
+	good = PL_V_AND(good,
+			     PL_XNF(pl_xv_hdr_ok)(o[0], o[1], o[2], o[3], oi[0]));
+	good = PL_V_AND(good,
+			     PL_XNF(pl_xv_hdr_ok)(oi[1], oi[2], oi[3], in[0], in[1]));
+	if (PL_V_MASK(good) != PL_V_ALL)
+		return false;
+
+	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
+	PL_V_STORE(dst, dh);
+	if (track)
+		PL_XNF(pl_xv_keys)(PL_XNF(pl_xv_bswap32)(in[0]), dh, in[2], proto, l4, x, ct,
+			   multi);
+	return true;
+}
+
+#undef PL_XV
+#undef PL_V
+#undef PL_V_AND
+#undef PL_V_ANDNOT
+#undef PL_V_OR
+#undef PL_V_XOR
+#undef PL_V_ZERO
+#undef PL_V_BYTES
+#undef PL_V_MASK
+#undef PL_V_STORE
+#undef PL_V_ROW
+#undef PL_V_LO128
+#undef PL_V_FROM128
+#undef PL_XN_UNROLL
+#undef PL_V_ALL
+#undef PL_XNF_
+#undef PL_XNF__
+#undef PL_XNF
