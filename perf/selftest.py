@@ -390,6 +390,15 @@ class TestCallgrindParse(unittest.TestCase):
         # The calls' inclusive costs (600, 70) are not the function's own.
         self.assertEqual(dict(own), {0x100: 105, 0x104: 250})
 
+    def test_variant_own_costs(self):
+        # pl_process_burst() calls its instruction-set variant
+        # (pipeline/burst.h): the variant's instructions are the own ones;
+        # a function that only starts with the name is not.
+        out = (self.OUT.replace("fn=(2)\n", "fn=(4) pl_process_burst_avx2\n")
+               + "fn=(5) pl_process_burstx\n0x200 3 999\n")
+        calls, own, _ = cgpkt.calls_and_costs(out, "pl_process_burst")
+        self.assertEqual(dict(own), {0x100: 105, 0x104: 250})
+
 
 if __name__ == "__main__":
     try:

@@ -3,7 +3,7 @@
  * @file
  * The express lane (pipeline.h): established flows from pod ports and the
  * uplink, forwarded ahead of the general stages. Inlined into
- * pl_process_burst() (pipeline.c), its only caller.
+ * pl_process_burst() (burst.c), its only caller.
  *
  * Thread-safety: a context belongs to one worker lcore.
  */

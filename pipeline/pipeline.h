@@ -19,7 +19,8 @@
  * packet is the common case (valid IPv4, UDP or TCP, the pod's own
  * addresses or IPIP from a known node, a resolved routed hop, an
  * established flow's conntrack hit) in two passes, the first four packets
- * at a time (express_x4_fast.h), and hands the rest of the burst to the
+ * at a time (express_x4_fast.h; the uplink's eight with AVX2), and hands
+ * the rest of the burst to the
  * stages above. Same frames, same counters (tests/unit/
  * pipeline/test_express.c compares the two on random traffic);
  * /kdp/stats "express" counts what it forwarded.

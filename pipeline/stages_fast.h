@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Internal to pipeline/: what the general stages (pipeline.c) and the
+ * Internal to pipeline/: what the general stages (burst.c) and the
  * express lane (express_fast.h) share: drops, tx buffering, the handoff
  * list; the routed fast case of stage 3 is in rewrite_fast.h.
  *
