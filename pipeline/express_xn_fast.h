@@ -51,12 +51,13 @@
 #define PL_V_STORE(p, a) _mm256_storeu_si256((__m256i *)(p), (a))
 /* Frame r's 16 bytes in the low half of row r, frame r + 4's in the
  * high one (@p i a constant of the unrolled loop). */
-#define PL_V_ROW(rows, i, ptr)                                               \
-	((i) < 4 ? (void)((rows)[(i) & 3] = _mm256_castsi128_si256(           \
-				  _mm_loadu_si128((const __m128i *)(ptr)))) :   \
-		   (void)((rows)[(i) & 3] = _mm256_inserti128_si256(            \
-				  (rows)[(i) & 3],                              \
-				  _mm_loadu_si128((const __m128i *)(ptr)), 1)))
+#define PL_V_ROW(rows, i, ptr)                                         \
+	((i) < 4 ?                                                      \
+	 (void)((rows)[(i) & 3] = _mm256_castsi128_si256(               \
+			 _mm_loadu_si128((const __m128i *)(ptr)))) :    \
+	 (void)((rows)[(i) & 3] = _mm256_inserti128_si256(              \
+			 (rows)[(i) & 3],                               \
+			 _mm_loadu_si128((const __m128i *)(ptr)), 1)))
 #define PL_V_LO128(a) _mm256_castsi256_si128(a)
 #define PL_V_FROM128(a) _mm256_broadcastsi128_si256(a)
 #define PL_XN_UNROLL _Pragma("GCC unroll 8")
@@ -64,6 +65,10 @@
 #error "PL_XN: 4 or 8"
 #endif
 #define PL_V_ALL ((1 << PL_XN) - 1)
+#define PL_V_SET(x) PL_V(set1_epi32)(x)
+#define PL_V_EQ(a, b) PL_V(cmpeq_epi32)(a, b)
+#define PL_V_ADD(a, b) PL_V(add_epi32)(a, b)
+#define PL_V_SRL(a, n) PL_V(srli_epi32)(a, n)
 #define PL_XNF_(a, n) a##_x##n
 #define PL_XNF__(a, n) PL_XNF_(a, n)
 /* The name of this width's copy of a function: name_x4, name_x8. */
@@ -71,8 +76,8 @@
 
 /* Lane i of out[j] is word j of in[i] (in each 128-bit half): the
  * packets' words side by side. */
-static __rte_always_inline void PL_XNF(pl_xv_transpose)(const PL_XV in[4],
-						 PL_XV out[4])
+static __rte_always_inline void
+PL_XNF(pl_xv_transpose)(const PL_XV in[4], PL_XV out[4])
 {
 	PL_XV t0 = PL_V(unpacklo_epi32)(in[0], in[1]);
 	PL_XV t1 = PL_V(unpacklo_epi32)(in[2], in[3]);
@@ -92,23 +97,19 @@ static __rte_always_inline void PL_XNF(pl_xv_transpose)(const PL_XV in[4],
 static __rte_always_inline PL_XV
 PL_XNF(pl_xv_hdr_ok)(PL_XV w0, PL_XV w1, PL_XV w2, PL_XV w3, PL_XV w4)
 {
-	const PL_XV lo16 = PL_V(set1_epi32)(0xffff);
-	PL_XV s = PL_V(add_epi32)(
-		PL_V(add_epi32)(PL_V(add_epi32)(PL_V_AND(w0, lo16),
-					    PL_V_AND(w1, lo16)),
-			      PL_V(add_epi32)(PL_V_AND(w2, lo16),
-					    PL_V_AND(w3, lo16))),
+	const PL_XV lo16 = PL_V_SET(0xffff);
+	PL_XV s = PL_V_ADD(
+		PL_V_ADD(PL_V_ADD(PL_V_AND(w0, lo16), PL_V_AND(w1, lo16)),
+			 PL_V_ADD(PL_V_AND(w2, lo16), PL_V_AND(w3, lo16))),
 		PL_V_AND(w4, lo16));
 
-	s = PL_V(add_epi32)(s, PL_V(add_epi32)(
-		PL_V(add_epi32)(PL_V(add_epi32)(PL_V(srli_epi32)(w0, 16),
-					    PL_V(srli_epi32)(w1, 16)),
-			      PL_V(add_epi32)(PL_V(srli_epi32)(w2, 16),
-					    PL_V(srli_epi32)(w3, 16))),
-		PL_V(srli_epi32)(w4, 16)));
-	s = PL_V(add_epi32)(PL_V_AND(s, lo16), PL_V(srli_epi32)(s, 16));
-	s = PL_V(add_epi32)(PL_V_AND(s, lo16), PL_V(srli_epi32)(s, 16));
-	return PL_V(cmpeq_epi32)(s, lo16);
+	s = PL_V_ADD(s, PL_V_ADD(
+		PL_V_ADD(PL_V_ADD(PL_V_SRL(w0, 16), PL_V_SRL(w1, 16)),
+			 PL_V_ADD(PL_V_SRL(w2, 16), PL_V_SRL(w3, 16))),
+		PL_V_SRL(w4, 16)));
+	s = PL_V_ADD(PL_V_AND(s, lo16), PL_V_SRL(s, 16));
+	s = PL_V_ADD(PL_V_AND(s, lo16), PL_V_SRL(s, 16));
+	return PL_V_EQ(s, lo16);
 }
 
 /* Lanes whose address (as the frame carries it) pl_ip_is_special() calls
@@ -117,28 +118,26 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_special)(PL_XV a)
 {
 	const PL_XV zero = PL_V_ZERO();
 
-	return PL_V_OR(
-		PL_V_OR(PL_V(cmpeq_epi32)(a, zero),
-			     PL_V(cmpeq_epi32)(a, PL_V(cmpeq_epi32)(zero, zero))),
-		PL_V(cmpeq_epi32)(PL_V_AND(a, PL_V(set1_epi32)(0xf0)),
-				PL_V(set1_epi32)(0xe0)));
+	return PL_V_OR(PL_V_OR(PL_V_EQ(a, zero),
+			       PL_V_EQ(a, PL_V_EQ(zero, zero))),
+		       PL_V_EQ(PL_V_AND(a, PL_V_SET(0xf0)), PL_V_SET(0xe0)));
 }
 
 /* Byte-swap each 32-bit lane: the frame's order to the host's. */
 static __rte_always_inline PL_XV PL_XNF(pl_xv_bswap32)(PL_XV a)
 {
 	return PL_V(shuffle_epi8)(a, PL_V_BYTES(3, 2, 1, 0, 7, 6, 5, 4, 11,
-						 10, 9, 8, 15, 14, 13, 12));
+						10, 9, 8, 15, 14, 13, 12));
 }
 
 /* The protocol byte of word 2 of an IPv4 header, per lane. */
 static __rte_always_inline PL_XV PL_XNF(pl_xv_proto)(PL_XV w2)
 {
-	return PL_V_AND(PL_V(srli_epi32)(w2, 8), PL_V(set1_epi32)(0xff));
+	return PL_V_AND(PL_V_SRL(w2, 8), PL_V_SET(0xff));
 }
 
 /*
- * The conntrack keys of four UDP or TCP flows (acl_ct_key_words(), the
+ * The conntrack keys of PL_XN UDP or TCP flows (acl_ct_key_words(), the
  * lower (address, port) side first) from host-order sources @p sh and
  * destinations @p dh, the ports word as the frame carries it and the
  * protocol; hashed, their slots prefetched (pl_express_slot()). @p l4:
@@ -146,37 +145,37 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_proto)(PL_XV w2)
  */
 static __rte_always_inline void
 PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
-	   const uint8_t *const l4[PL_XN], struct pl_express_pkt *x,
-	   const struct pl_express_ct *ct, const bool multi)
+		   const uint8_t *const l4[PL_XN], struct pl_express_pkt *x,
+		   const struct pl_express_ct *ct, const bool multi)
 {
-	const PL_XV sign = PL_V(set1_epi32)((int)0x80000000);
+	const PL_XV sign = PL_V_SET((int)0x80000000);
 	/* sport | dport << 16 and the swapped dport | sport << 16. */
-	PL_XV pa = PL_V(shuffle_epi8)(ports, PL_V_BYTES(1, 0, 3, 2, 5, 4,
-							  7, 6, 9, 8, 11, 10,
-							  13, 12, 15, 14));
+	PL_XV pa = PL_V(shuffle_epi8)(ports,
+				      PL_V_BYTES(1, 0, 3, 2, 5, 4, 7, 6, 9, 8,
+						 11, 10, 13, 12, 15, 14));
 	PL_XV pb = PL_XNF(pl_xv_bswap32)(ports);
-	PL_XV sp_gt_dp = PL_V(cmpgt_epi32)(
-		PL_V_AND(pa, PL_V(set1_epi32)(0xffff)),
-		PL_V(srli_epi32)(pa, 16));
+	PL_XV sp_gt_dp = PL_V(cmpgt_epi32)(PL_V_AND(pa, PL_V_SET(0xffff)),
+					   PL_V_SRL(pa, 16));
 	PL_XV lo = PL_V_OR(
 		PL_V(cmpgt_epi32)(PL_V_XOR(dh, sign), PL_V_XOR(sh, sign)),
-		PL_V_ANDNOT(sp_gt_dp, PL_V(cmpeq_epi32)(dh, sh)));
+		PL_V_ANDNOT(sp_gt_dp, PL_V_EQ(dh, sh)));
 	PL_XV first = PL_V(blendv_epi8)(dh, sh, lo);
 	PL_XV second = PL_V(blendv_epi8)(sh, dh, lo);
 	PL_XV pw = PL_V(blendv_epi8)(pb, pa, lo);
 	PL_XV k0[2] = {PL_V(unpacklo_epi32)(first, second),
-			 PL_V(unpackhi_epi32)(first, second)};
+		       PL_V(unpackhi_epi32)(first, second)};
 	PL_XV k1[2] = {PL_V(unpacklo_epi32)(pw, proto),
-			 PL_V(unpackhi_epi32)(pw, proto)};
+		       PL_V(unpackhi_epi32)(pw, proto)};
 	unsigned int lob = (unsigned int)PL_V_MASK(lo);
-	unsigned int tcpb = (unsigned int)PL_V_MASK((
-		PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP))));
+	unsigned int tcpb = (unsigned int)PL_V_MASK(
+		PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP)));
 
 	/* Packet i's key is in 128-bit lane i / 4 of kw (PL_V_ROW()). */
 	_Pragma("GCC unroll 4")
 	for (unsigned int i = 0; i < 4; i++) {
-		PL_XV kw = (i & 1) ? PL_V(unpackhi_epi64)(k0[i >> 1], k1[i >> 1]) :
-				       PL_V(unpacklo_epi64)(k0[i >> 1], k1[i >> 1]);
+		PL_XV kw = (i & 1) ?
+			PL_V(unpackhi_epi64)(k0[i >> 1], k1[i >> 1]) :
+			PL_V(unpacklo_epi64)(k0[i >> 1], k1[i >> 1]);
 
 		pl_x4_key_one(&x[i], PL_V_LO128(kw), lob >> i, tcpb >> i,
 			      l4[i], ct, multi);
@@ -195,9 +194,10 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
  * for them. False, having changed nothing, when any may not pass.
  */
 static __rte_always_inline bool
-PL_XNF(pl_express_pod)(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
-		  bool track, struct pl_express_pkt *x, uint32_t *dst,
-		  const struct pl_express_ct *ct, const bool multi)
+PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
+		       const struct pl_express_x4 *v, bool track,
+		       struct pl_express_pkt *x, uint32_t *dst,
+		       const struct pl_express_ct *ct, const bool multi)
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
 	PL_XV a[4], b[4], w[4], u[4];
@@ -236,18 +236,15 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
 	const PL_XV zero = PL_V_ZERO();
 	PL_XV proto = PL_XNF(pl_xv_proto)(w[2]);
 	PL_XV good = PL_V_AND(
-		PL_V(cmpeq_epi32)(PL_V_AND(w[1],
-					      PL_V(set1_epi32)((int)0xff1f0000)),
-				zero),
-		PL_V(cmpeq_epi32)(w[3], PL_V_FROM128(v->src)));
+		PL_V_EQ(PL_V_AND(w[1], PL_V_SET((int)0xff1f0000)), zero),
+		PL_V_EQ(w[3], PL_V_FROM128(v->src)));
 	good = PL_V_ANDNOT(PL_XNF(pl_xv_special)(u[0]), good);
-	good = track ? PL_V_AND(good, PL_V_OR(
-			       PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_UDP)),
-			       PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP)))) :
-		       PL_V_ANDNOT(PL_V(cmpeq_epi32)(proto,
-						       PL_V(set1_epi32)(IPPROTO_IPIP)),
-					good);
-	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(w[0], w[1], w[2], w[3], u[0]));
+	good = track ?
+		PL_V_AND(good, PL_V_OR(PL_V_EQ(proto, PL_V_SET(IPPROTO_UDP)),
+				       PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP)))) :
+		PL_V_ANDNOT(PL_V_EQ(proto, PL_V_SET(IPPROTO_IPIP)), good);
+	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(w[0], w[1], w[2], w[3],
+						   u[0]));
 	if (PL_V_MASK(good) != PL_V_ALL)
 		return false;
 
@@ -260,8 +257,8 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(u[0]);
 	PL_V_STORE(dst, dh);
 	if (track)
-		PL_XNF(pl_xv_keys)(PL_V(set1_epi32)((int)v->src_h), dh, u[1], proto, l4,
-			   x, ct, multi);
+		PL_XNF(pl_xv_keys)(PL_V_SET((int)v->src_h), dh, u[1], proto,
+				   l4, x, ct, multi);
 	return true;
 }
 
@@ -275,10 +272,10 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts, const struct pl_express_x4 *v,
  */
 static __rte_always_inline bool
 PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
-		     const struct pl_express_x4 *v, bool track,
-		     rte_be32_t *node_src, bool *node_ok,
-		     struct pl_express_pkt *x, uint32_t *dst,
-		     const struct pl_express_ct *ct, const bool multi)
+			  const struct pl_express_x4 *v, bool track,
+			  rte_be32_t *node_src, bool *node_ok,
+			  struct pl_express_pkt *x, uint32_t *dst,
+			  const struct pl_express_ct *ct, const bool multi)
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
 	PL_XV a[4], b[4], c[4], o[4], oi[4], in[4];
@@ -322,34 +319,35 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	 * Inner: version 4 with 20 bytes, offset 0, addresses not special,
 	 * UDP or TCP when tracked, its checksum. */
 	PL_XV good = PL_V_AND(
-		PL_V(cmpeq_epi32)(oi[0], PL_V_FROM128(v->src)),
-		PL_V(cmpeq_epi32)(PL_XNF(pl_xv_proto)(o[2]), PL_V(set1_epi32)(IPPROTO_IPIP)));
-	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
-		PL_V_AND(o[1], PL_V(set1_epi32)((int)0xff3f0000)), zero));
-	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
-		PL_V_AND(oi[1], PL_V(set1_epi32)(0xff)),
-		PL_V(set1_epi32)(RTE_IPV4_VHL_DEF)));
-	good = PL_V_AND(good, PL_V(cmpeq_epi32)(
-		PL_V_AND(oi[2], PL_V(set1_epi32)((int)0xff1f0000)), zero));
+		PL_V_EQ(oi[0], PL_V_FROM128(v->src)),
+		PL_V_EQ(PL_XNF(pl_xv_proto)(o[2]), PL_V_SET(IPPROTO_IPIP)));
+	good = PL_V_AND(good, PL_V_EQ(
+		PL_V_AND(o[1], PL_V_SET((int)0xff3f0000)), zero));
+	good = PL_V_AND(good, PL_V_EQ(
+		PL_V_AND(oi[1], PL_V_SET(0xff)),
+		PL_V_SET(RTE_IPV4_VHL_DEF)));
+	good = PL_V_AND(good, PL_V_EQ(
+		PL_V_AND(oi[2], PL_V_SET((int)0xff1f0000)), zero));
 	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_special)(in[0]),
-					     PL_XNF(pl_xv_special)(in[1])), good);
+				   PL_XNF(pl_xv_special)(in[1])),
+			   good);
 	PL_XV proto = PL_XNF(pl_xv_proto)(oi[3]);
 	if (track)
 		good = PL_V_AND(good, PL_V_OR(
-			PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_UDP)),
-			PL_V(cmpeq_epi32)(proto, PL_V(set1_epi32)(IPPROTO_TCP))));
-	good = PL_V_AND(good,
-			     PL_XNF(pl_xv_hdr_ok)(o[0], o[1], o[2], o[3], oi[0]));
-	good = PL_V_AND(good,
-			     PL_XNF(pl_xv_hdr_ok)(oi[1], oi[2], oi[3], in[0], in[1]));
+			PL_V_EQ(proto, PL_V_SET(IPPROTO_UDP)),
+			PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP))));
+	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(o[0], o[1], o[2], o[3],
+						   oi[0]));
+	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(oi[1], oi[2], oi[3], in[0],
+						   in[1]));
 	if (PL_V_MASK(good) != PL_V_ALL)
 		return false;
 
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
 	PL_V_STORE(dst, dh);
 	if (track)
-		PL_XNF(pl_xv_keys)(PL_XNF(pl_xv_bswap32)(in[0]), dh, in[2], proto, l4, x, ct,
-			   multi);
+		PL_XNF(pl_xv_keys)(PL_XNF(pl_xv_bswap32)(in[0]), dh, in[2],
+				   proto, l4, x, ct, multi);
 	return true;
 }
 
@@ -368,6 +366,10 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 #undef PL_V_FROM128
 #undef PL_XN_UNROLL
 #undef PL_V_ALL
+#undef PL_V_SET
+#undef PL_V_EQ
+#undef PL_V_ADD
+#undef PL_V_SRL
 #undef PL_XNF_
 #undef PL_XNF__
 #undef PL_XNF
