@@ -23,14 +23,19 @@ import sys
 
 TRAFFIC_DPORT = 5000        # gen_pcap.py default
 TRAFFIC_DST = "198.18.1.0/24"
+# The nodes' network (gen_cluster.py): kdp's decap traffic is IPIP to
+# node-a, and l3fwd routes the same frames by that outer destination.
+UNDERLAY_DST = "192.168.10.0/24"
 OUT_PORT = 1                # the net_null sink
 V6_ROUTE = "2001:200:0:1:0:0:0:0/64"
 
 
 def lpm_v4():
     # 198.18.{0..15}.0/24 like l3fwd's built-in table; only ports 0 and 1
-    # exist here, and 198.18.1.0/24 (the traffic) goes to the sink.
-    return [f"R198.18.{i}.0/24 {i % 2}" for i in range(16)]
+    # exist here, and 198.18.1.0/24 (the traffic) goes to the sink, as do
+    # the nodes' addresses (l3fwd_lpm_ipip in scenarios/baselines.py).
+    return [f"R198.18.{i}.0/24 {i % 2}" for i in range(16)] + \
+        [f"R{UNDERLAY_DST} {OUT_PORT}"]
 
 
 def lpm_v6():

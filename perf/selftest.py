@@ -126,6 +126,11 @@ class Rules(unittest.TestCase):
 
     def test_routes(self):
         self.assertIn(f"R{gen_rules.TRAFFIC_DST} {gen_rules.OUT_PORT}", gen_rules.lpm_v4())
+        # l3fwd_lpm_ipip routes kdp's decap frames by their outer
+        # destination, node-a's address, to the sink.
+        node = ipaddress.ip_address(gc.node_ip(gc.LOCAL_NODE))
+        self.assertIn(f"R{gen_rules.UNDERLAY_DST} {gen_rules.OUT_PORT}", gen_rules.lpm_v4())
+        self.assertIn(node, ipaddress.ip_network(gen_rules.UNDERLAY_DST))
         for line in gen_rules.lpm_v6() + gen_rules.acl_v6():
             self.assertNotIn("/0 ", line + " ")
         with self.assertRaises(ValueError):
@@ -318,10 +323,14 @@ class Scenarios(unittest.TestCase):
 
     def test_baselines(self):
         ctx = baselines.Ctx(size=64, flows=16, rules=50, l3fwd="/bin/true")
-        for fn in (baselines.testpmd_io, baselines.l3fwd_lpm, baselines.l3fwd_acl):
+        for fn in (baselines.testpmd_io, baselines.l3fwd_lpm, baselines.l3fwd_acl,
+                   baselines.l3fwd_lpm_ipip):
             launch = fn(ctx)
             self.assertIn("--vdev", launch.cmd)
             self.assertEqual(launch.sink, baselines.SINK)
+        # The same-frame baseline reads kdp's decap pcap.
+        src = [a for a in baselines.l3fwd_lpm_ipip(ctx).cmd if a.startswith(baselines.SRC)]
+        self.assertIn(f"rx_pcap={kdp.decap_pcap(ctx)},", src[0])
         with self.assertRaises(ValueError):
             baselines.l3fwd_acl(baselines.Ctx(size=64, flows=16))
 

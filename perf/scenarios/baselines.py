@@ -34,8 +34,9 @@ def _traffic(ctx):
                        dst_net=gen_rules.TRAFFIC_DST)
 
 
-def _vdevs(ctx):
-    return [f"{SRC},rx_pcap={_traffic(ctx)},infinite_rx=1", f"{SINK},no-rx=1"]
+def _vdevs(ctx, pcap=None):
+    return [f"{SRC},rx_pcap={pcap or _traffic(ctx)},infinite_rx=1",
+            f"{SINK},no-rx=1"]
 
 
 def testpmd_io(ctx):
@@ -51,7 +52,7 @@ def _rules(ctx):
     return gen_rules.generate(os.path.join(ctx.out, "rules"), counts)
 
 
-def _l3fwd(ctx, lookup, v4, v6):
+def _l3fwd(ctx, lookup, v4, v6, pcap=None):
     if not ctx.l3fwd:
         raise RuntimeError("l3fwd not built (perf/build_l3fwd.sh)")
     prefix = f"kdpbench-l3fwd-{lookup}-{os.getpid()}"
@@ -59,7 +60,7 @@ def _l3fwd(ctx, lookup, v4, v6):
     # runs with one lcore: core 1 is its main and only forwarding lcore; the
     # EAL control threads still go to core 0.
     cmd = [ctx.l3fwd] + runner.eal_args(prefix, lcores=str(runner.FWD_CORE),
-                                        vdevs=_vdevs(ctx)) + [
+                                        vdevs=_vdevs(ctx, pcap)) + [
         "--", "-p", "0x3", "--config", f"(0,0,{runner.FWD_CORE})",
         "--parse-ptype", f"--lookup={lookup}",
         f"--rule_ipv4={v4}", f"--rule_ipv6={v6}"]
@@ -69,6 +70,17 @@ def _l3fwd(ctx, lookup, v4, v6):
 def l3fwd_lpm(ctx):
     r = _rules(ctx)
     return _l3fwd(ctx, "lpm", r["lpm_v4"], r["lpm_v6"])
+
+
+def l3fwd_lpm_ipip(ctx):
+    """l3fwd LPM on kdp's decap traffic (scenarios/kdp.py decap_pcap()):
+    IPIP frames from node-b to node-a, routed by their outer destination.
+    They are 20 bytes longer than the other baselines' frames, and the
+    source's copy costs more per frame: kdp's decap is compared with this
+    run on the same frames, as well as with l3fwd_lpm."""
+    from scenarios import kdp  # it imports this module
+    r = _rules(ctx)
+    return _l3fwd(ctx, "lpm", r["lpm_v4"], r["lpm_v6"], kdp.decap_pcap(ctx))
 
 
 def l3fwd_acl(ctx):

@@ -119,13 +119,18 @@ def encap(ctx, policy="on"):
                     "pod-a2": f"{A2_NULL},no-rx=1"}, sink=UP_NULL, source=A1_PCAP, policy=policy)
 
 
-def decap(ctx, policy="on"):
+def decap_pcap(ctx):
+    """IPIP from node-b's pods to pod-a2, as node-b sends it to node-a."""
     dst = gc.pod_ip(gc.LOCAL_NODE, gc.LOCAL_PODS["pod-a2"])
-    pcap = runner.pcap("ipip", ctx.size, ctx.flows,
+    return runner.pcap("ipip", ctx.size, ctx.flows,
                        src_net=gc.NODES[gc.REMOTE_NODE]["block"], dst_net=dst + "/32",
                        outer_src=gc.node_ip(gc.REMOTE_NODE),
                        outer_dst=gc.node_ip(gc.LOCAL_NODE),
                        eth_src=gc.NODES[gc.REMOTE_NODE]["mac"], eth_dst=gc.UPLINK_MAC)
+
+
+def decap(ctx, policy="on"):
+    pcap = decap_pcap(ctx)
     return _launch(ctx, "decap", f"{UP_PCAP},rx_pcap={pcap},infinite_rx=1",
                    {"pod-a1": f"{A1_NULL},no-rx=1", "pod-a2": f"{A2_NULL},no-rx=1"},
                    sink=A2_NULL, source=UP_PCAP, policy=policy)
