@@ -13,10 +13,8 @@
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
-#include <rte_errno.h>
 #include <rte_fib.h>
 #include <rte_hash.h>
-#include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #include "acl/acl.h"

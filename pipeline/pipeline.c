@@ -6,26 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_arp.h>
+#include <rte_cpuflags.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_fib.h>
-#include <rte_hash.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
-#include <rte_cpuflags.h>
-#include <rte_prefetch.h>
+#include <rte_ring.h>
 #include <rte_vect.h>
 
-#include "acl/acl.h"
 #include "acl/ct_fast.h"
-#include "encap/encap_fast.h"
 #include "pipeline/burst.h"
-#include "pipeline/icmp.h"
-#include "pipeline/parse_fast.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stages_fast.h"
-#include "pipeline/express_fast.h"
-
 
 /* The best variant of burst.c this CPU runs and EAL's SIMD width allows. */
 static const struct pl_burst_ops *pl_burst_pick(void)
