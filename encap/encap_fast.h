@@ -65,34 +65,56 @@ encap_ipip_tmpl_init(struct encap_ipip_tmpl *t, rte_be32_t src,
 }
 
 /**
- * The outer header's first 16 bytes, checksum included, as the two
- * little-endian words @p w to store; the last 4 are @p t->dst. The fields
- * are composed in registers and stored whole: narrow stores cannot be
- * forwarded to the wider loads of a checksum over memory, and that stall
- * cost more than the rest of the encapsulation.
+ * The packet's part of an outer header: its first 8 bytes (version and
+ * IHL, @p tos, length @p len, ID @p ip_id, DF) as the little-endian word
+ * @p w0 to store, and the ones' complement sum of the fields that vary
+ * (TOS, length, ID), under 2^18, for encap_ipip_w1(). Split from the rest
+ * so that the express lanes compute it for four frames at once, before
+ * the hop is known (pipeline/express_xn_fast.h does the same in vectors).
  */
-static __rte_always_inline void
-encap_ipip_tmpl_words(const struct encap_ipip_tmpl *t, uint8_t tos,
-		      uint16_t len, uint16_t ip_id, uint64_t w[2])
+static __rte_always_inline uint32_t
+encap_ipip_var(uint8_t tos, uint16_t len, uint16_t ip_id, uint64_t *w0)
 {
 	/* Bytes 2-5, length and ID in network order, as one little-endian
 	 * word: a single byte swap (rte_cpu_to_be_16() is an asm statement
 	 * each, which the compiler cannot merge). */
 	uint32_t li = rte_bswap32((uint32_t)len << 16 | ip_id);
-	uint64_t w0 = RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
-		      (uint64_t)li << 16 |
-		      (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 48;
-	/* 2^16 = 1 modulo 0xffff: li counts as the sum of its halves. A
-	 * 32-bit ones' complement sum (the carry added back), then its two
-	 * halves summed in the upper one by adding the word rotated (the
-	 * carry of the lower half is the end-around carry). */
-	uint32_t s = t->sum + ((uint32_t)tos << 8);
 
-	s += li;
-	s += s < li;
+	*w0 = rte_cpu_to_le_64(RTE_IPV4_VHL_DEF | (uint64_t)tos << 8 |
+			       (uint64_t)li << 16 |
+			       (uint64_t)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)
+				       << 48);
+	return ((uint32_t)tos << 8) + (li & 0xffff) + (li >> 16);
+}
+
+/**
+ * The outer header's second 8 bytes: the template's, with the checksum of
+ * the header whose varying fields sum to @p vsum (encap_ipip_var()). The
+ * fields are composed in registers and stored whole: narrow stores cannot
+ * be forwarded to the wider loads of a checksum over memory, and that
+ * stall cost more than the rest of the encapsulation.
+ */
+static __rte_always_inline uint64_t
+encap_ipip_w1(const struct encap_ipip_tmpl *t, uint32_t vsum)
+{
+	/* Under 2^19: no carry out. The two halves are summed in the upper
+	 * one by adding the word rotated (the carry of the lower half is
+	 * the end-around carry). */
+	uint32_t s = t->sum + vsum;
+
 	s += (s >> 16) | (s << 16);
-	w[0] = rte_cpu_to_le_64(w0);
-	w[1] = rte_cpu_to_le_64(t->w1 | (uint64_t)(~s & 0xffff0000u));
+	return rte_cpu_to_le_64(t->w1 | (uint64_t)(~s & 0xffff0000u));
+}
+
+/**
+ * The outer header's first 16 bytes, checksum included, as the two
+ * little-endian words @p w to store; the last 4 are @p t->dst.
+ */
+static __rte_always_inline void
+encap_ipip_tmpl_words(const struct encap_ipip_tmpl *t, uint8_t tos,
+		      uint16_t len, uint16_t ip_id, uint64_t w[2])
+{
+	w[1] = encap_ipip_w1(t, encap_ipip_var(tos, len, ip_id, &w[0]));
 }
 
 /** The outer header's words for one packet (encap_ipip_tmpl_words()). */
@@ -107,28 +129,42 @@ encap_outer_words(uint8_t tos, uint16_t len, uint16_t ip_id, rte_be32_t src,
 }
 
 /**
- * Encapsulate @p m (as encap_ipip_push()) with a template's header:
- * @p tos and @p inner_len are the inner header's, read by the caller, and
- * the headroom was tested. @return where the frame now starts (room for
- * the Ethernet header, then the outer header).
+ * Encapsulate @p m (as encap_ipip_push()) with a template's header and
+ * the packet's part of it, @p w0 and @p vsum (encap_ipip_var()); the
+ * headroom was tested. @return where the frame now starts (room for the
+ * Ethernet header, then the outer header).
  */
 static __rte_always_inline uint8_t *
-encap_ipip_push_tmpl(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
-		     uint8_t tos, uint16_t inner_len, uint16_t ip_id)
+encap_ipip_push_var(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
+		    uint64_t w0, uint32_t vsum)
 {
-	uint64_t w[2];
+	uint64_t w[2] = {w0, encap_ipip_w1(t, vsum)};
 
 	/* rte_pktmbuf_prepend() without its headroom test. */
 	m->data_off = (uint16_t)(m->data_off - ENCAP_IPIP_HLEN);
 	m->data_len = (uint16_t)(m->data_len + ENCAP_IPIP_HLEN);
 	m->pkt_len += ENCAP_IPIP_HLEN;
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	encap_ipip_tmpl_words(t, tos, inner_len + ENCAP_IPIP_HLEN, ip_id, w);
 	_Static_assert(offsetof(struct rte_ipv4_hdr, dst_addr) == 16,
 		       "two words, then the destination");
 	memcpy(p + sizeof(struct rte_ether_hdr), w, sizeof(w));
 	memcpy(p + sizeof(struct rte_ether_hdr) + 16, &t->dst, sizeof(t->dst));
 	return p;
+}
+
+/**
+ * encap_ipip_push_var() of a packet whose inner header has @p tos and
+ * @p inner_len (read by the caller), with outer ID @p ip_id.
+ */
+static __rte_always_inline uint8_t *
+encap_ipip_push_tmpl(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
+		     uint8_t tos, uint16_t inner_len, uint16_t ip_id)
+{
+	uint64_t w0;
+	uint32_t vsum = encap_ipip_var(tos, inner_len + ENCAP_IPIP_HLEN,
+				       ip_id, &w0);
+
+	return encap_ipip_push_var(m, t, w0, vsum);
 }
 
 /**

@@ -131,6 +131,9 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/dp/main/kdp"))
     ap.add_argument("--secs", type=float, default=20.0)
     ap.add_argument("--lines", type=int, default=0)
+    ap.add_argument("--eal", action="append", default=[],
+                    help="one more EAL argument (repeatable), e.g. "
+                    "--eal=--force-max-simd-bitwidth=128 for the base build")
     a = ap.parse_args()
     cfg = os.path.join(a.config_dir, "kdp.json")
     if not os.path.exists(cfg):
@@ -147,7 +150,8 @@ def main():
         cmd.append("--dump-instr=yes")
     cmd += [os.path.abspath(a.bin), "-l", "0,1", "--file-prefix",
             f"cgpkt{os.getpid()}", "--no-huge", "-m", "1024", "--no-pci",
-            "--log-level", "lib.eal:notice", "--", "--config", "kdp.json"]
+            "--log-level", "lib.eal:notice"] + a.eal + [
+            "--", "--config", "kdp.json"]
     with open(os.path.join(tmp, "kdp.log"), "w") as log:
         p = subprocess.Popen(cmd, cwd=a.config_dir, stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT)

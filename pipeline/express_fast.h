@@ -60,6 +60,42 @@ struct pl_express_pkt {
 	uint8_t owner;   /* the worker owning the flow (pipeline.h) */
 };
 
+/*
+ * What pass 1 computes of each frame's rewrite, four or eight frames at a
+ * time in vectors, so that pass 2 only stores it (pl_rw_apply_pre()): the
+ * TTL decrement and, in the pod lane, the part of an outer IPIP header
+ * that depends on the packet. Pass 2 alone did it one packet at a time,
+ * and the hop's fields and the outer ID were spilled around it (encap, 1k
+ * rules: PROFILE.md round 13). Pass 1 does not know which frames will be
+ * encapsulated, so every frame of the pod lane gets an outer ID: the IDs
+ * of the frames that are not are skipped (IDs of DF datagrams need not be
+ * consecutive, RFC 6864).
+ */
+struct pl_express_pre {
+	uint32_t ttl_w[PL_BURST]; /* bytes 8-11, pl_ipv4_ttl_word() */
+	uint64_t ow[PL_BURST];    /* pod lane: encap_ipip_var()'s w0 */
+	uint32_t vsum[PL_BURST];  /* and its sum */
+	uint16_t ip_id;           /* pkts[i]'s outer ID: ip_id + i */
+};
+
+/* pl_express_pre's entries for the frame at @p ip (pod lane: @p outer),
+ * @p i th of the burst, of IPv4 length @p tlen: the one-frame pass. */
+static __rte_always_inline void
+pl_express_pre_one(struct pl_express_pre *pre, uint16_t i,
+		   const struct rte_ipv4_hdr *ip, uint32_t tlen,
+		   const bool outer)
+{
+	uint32_t w2;
+
+	memcpy(&w2, &ip->time_to_live, sizeof(w2));
+	pre->ttl_w[i] = pl_ipv4_ttl_word(w2);
+	if (outer)
+		pre->vsum[i] = encap_ipip_var(
+			ip->type_of_service,
+			(uint16_t)(tlen + ENCAP_IPIP_HLEN),
+			(uint16_t)(pre->ip_id + i), &pre->ow[i]);
+}
+
 /* What pass 1 needs of the worker's conntrack, copied into locals: the
  * frame stores of pass 2 could alias the structures they come from. */
 struct pl_express_ct {
@@ -176,7 +212,8 @@ pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
 }
 
 /*
- * Pass 1 of pl_express_pod() for one packet: validate, key, hash,
+ * Pass 1 of pl_express_pod() for one packet, the @p idx th: validate
+ * (the TTL above 1 included), compute its @p pre entries, key, hash,
  * prefetch the conntrack slot (@p aw: policy on). False, having changed
  * nothing but the Ethernet padding, when the packet is not the lane's.
  */
@@ -184,8 +221,8 @@ static __rte_always_inline bool
 pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 		   const struct rte_ether_addr *mac,
 		   const struct acl_worker *aw, struct pl_express_pkt *x,
-		   uint32_t *dst, const struct pl_express_ct *ct,
-		   const bool multi)
+		   uint32_t *dst, struct pl_express_pre *pre, uint16_t idx,
+		   const struct pl_express_ct *ct, const bool multi)
 {
 	const struct rte_ether_hdr *eth =
 		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -201,13 +238,14 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 		return false;
 	uint8_t proto = ip->next_proto_id;
 	if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
-		     proto == IPPROTO_IPIP ||
+		     proto == IPPROTO_IPIP || ip->time_to_live <= 1 ||
 		     (mac_known &&
 		      !rte_is_same_ether_addr(&eth->src_addr, mac))))
 		return false;
 	if (avail > tlen)
 		rte_pktmbuf_trim(m, avail - tlen);
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
+	pl_express_pre_one(pre, idx, ip, tlen, true);
 	if (aw == NULL)
 		return true;
 	/* On the trimmed length, as acl_flow_parse_common(). */
@@ -216,8 +254,9 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 }
 
 /*
- * Pass 1 of pl_express_uplink() for one frame: both headers validated,
- * the inner one keyed (@p aw: policy on), the outer source a known node
+ * Pass 1 of pl_express_uplink() for one frame, the @p idx th: both
+ * headers validated (the inner TTL above 1 included), the inner one's
+ * @p pre entry computed and, @p aw: policy on, keyed; the outer source a known node
  * (pl_express_node_known()). False when the frame is not the lane's; no
  * frame is changed.
  */
@@ -225,8 +264,8 @@ static __rte_always_inline bool
 pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		      rte_be32_t self, rte_be32_t *node_src, bool *node_ok,
 		      const struct acl_worker *aw, struct pl_express_pkt *x,
-		      uint32_t *dst, const struct pl_express_ct *ct,
-		      const bool multi)
+		      uint32_t *dst, struct pl_express_pre *pre, uint16_t idx,
+		      const struct pl_express_ct *ct, const bool multi)
 {
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
 	const struct rte_ether_hdr *eth =
@@ -258,6 +297,7 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     pl_ip_hdr_sum(o, hl) != 0xffff ||
 		     pl_ip_hdr_sum(ip, hl) != 0xffff ||
 		     ip->version_ihl != RTE_IPV4_VHL_DEF || tlen < hl + 4 ||
+		     ip->time_to_live <= 1 ||
 		     (ip->fragment_offset &
 		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
 		     pl_ip_is_special(ip->src_addr) ||
@@ -266,6 +306,7 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 	if (!pl_express_node_known(t, o->src_addr, node_src, node_ok))
 		return false;
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
+	pl_express_pre_one(pre, idx, ip, tlen, false);
 	if (aw == NULL)
 		return true;
 	return pl_express_key(x, ip, RTE_MIN(len - ETH_HLEN - hl, tlen),
@@ -320,36 +361,69 @@ pl_express_prefetch(struct rte_mbuf **pkts, uint16_t from, uint16_t n,
 	}
 }
 
+#ifdef __SSE4_1__
+/*
+ * One step of pass 1 over the @p w frames (4, or 8 with AVX2) from
+ * pkts[@p k] of @p n: their successors' headers prefetched, then the
+ * lane's vector pass (express_xn_fast.h). False when any may not pass.
+ */
+static __rte_always_inline bool
+pl_express_step(struct pl_express_in *in, const bool uplink,
+		const unsigned int w, struct rte_mbuf **pkts, uint16_t k,
+		uint16_t n, bool track, struct pl_express_pkt *x,
+		uint32_t *dst, struct pl_express_pre *pre,
+		const struct pl_express_ct *ct, const bool multi)
+{
+	pl_express_prefetch(pkts, k + w, n, w);
+#ifdef __AVX2__
+	if (w == 8)
+		return uplink ?
+			pl_express_uplink_x8(in->t, pkts + k, &in->v, track,
+					     &in->node_src, &in->node_ok,
+					     x + k, dst + k, pre, k, ct,
+					     multi) :
+			pl_express_pod_x8(pkts + k, &in->v, track, x + k,
+					  dst + k, pre, k, ct, multi);
+#endif
+	return uplink ?
+		pl_express_uplink_x4(in->t, pkts + k, &in->v, track,
+				     &in->node_src, &in->node_ok, x + k,
+				     dst + k, pre, k, ct, multi) :
+		pl_express_pod_x4(pkts + k, &in->v, track, x + k, dst + k,
+				  pre, k, ct, multi);
+}
+#endif
+
 /*
  * Pass 1 of a lane (@p uplink: pl_express_uplink(), else
  * pl_express_pod()): the length of the prefix of @p pkts that is the
- * lane's, with dst[] and (@p aw: policy on) x[] filled for it. Four
- * frames at a time (the uplink's eight with AVX2) where all pass
+ * lane's, with dst[], @p pre and (@p aw: policy on) x[] filled for it. Four
+ * frames at a time (eight with AVX2) where all pass
  * (express_x4_fast.h), else one by one up to the first that does not.
  */
 static __rte_always_inline uint16_t
 pl_express_pass1(struct pl_express_in *in, const bool uplink,
 		 struct rte_mbuf **pkts, uint16_t n,
 		 const struct acl_worker *aw, struct pl_express_pkt *x,
-		 uint32_t *dst, const struct pl_express_ct *ct,
-		 const bool multi)
+		 uint32_t *dst, struct pl_express_pre *pre,
+		 const struct pl_express_ct *ct, const bool multi)
 {
 	uint16_t k = 0;
 
 	while (k < n) {
 		uint16_t end = n;
 #ifdef __AVX2__
-		/* The uplink lane eight frames at a time: its two headers are
-		 * most of the pass's vector work, which costs the same for
-		 * eight as for four (decap, 1k rules: 444 -> 430 instructions
-		 * a packet). The pod lane's one header is not: eight frames
-		 * gained it nothing (encap with policy off: +4). */
-		if (uplink && k + 8 <= n) {
-			pl_express_prefetch(pkts, k + 8, n, 8);
-			if (likely(pl_express_uplink_x8(
-				    in->t, pkts + k, &in->v, aw != NULL,
-				    &in->node_src, &in->node_ok, x + k, dst + k,
-				    ct, multi))) {
+		/* Eight frames at a time: the pass's vector work costs the
+		 * same for eight as for four. The uplink lane's two headers
+		 * paid from the start (decap, 1k rules: 444 -> 430
+		 * instructions a packet); the pod lane's one header only with
+		 * the rewrite's arithmetic (struct pl_express_pre) in the
+		 * pass (encap, 1k rules: 421 -> 404; with four, +12 a packet
+		 * in this pass, from spills). */
+		if (k + 8 <= n) {
+			if (likely(pl_express_step(in, uplink, 8, pkts, k, n,
+						   aw != NULL, x, dst, pre, ct,
+						   multi))) {
 				k += 8;
 				continue;
 			}
@@ -358,15 +432,9 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 #endif
 #ifdef __SSE4_1__
 		if (k + 4 <= n) {
-			pl_express_prefetch(pkts, k + 4, n, 4);
-			bool ok = uplink ?
-				pl_express_uplink_x4(in->t, pkts + k, &in->v,
-						     aw != NULL, &in->node_src,
-						     &in->node_ok, x + k,
-						     dst + k, ct, multi) :
-				pl_express_pod_x4(pkts + k, &in->v, aw != NULL,
-						  x + k, dst + k, ct, multi);
-			if (likely(ok)) {
+			if (likely(pl_express_step(in, uplink, 4, pkts, k, n,
+						   aw != NULL, x, dst, pre, ct,
+						   multi))) {
 				k += 4;
 				continue;
 			}
@@ -381,10 +449,12 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 				pl_express_uplink_one(in->t, pkts[k], in->ip,
 						      &in->node_src,
 						      &in->node_ok, aw, &x[k],
-						      &dst[k], ct, multi) :
+						      &dst[k], pre, k, ct,
+						      multi) :
 				pl_express_pod_one(pkts[k], in->ip,
 						   in->mac_known, &in->mac, aw,
-						   &x[k], &dst[k], ct, multi);
+						   &x[k], &dst[k], pre, k, ct,
+						   multi);
 			if (!ok)
 				return k;
 		}
@@ -415,6 +485,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
+	struct pl_express_pre pre;
 	/* @p pol: t->acl and c->acl set (pl_express_run()). */
 	struct acl_worker *aw = pol ? c->acl : NULL;
 	const rte_be32_t ip0 = ep->ips[0];
@@ -431,7 +502,9 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	 * pod's addresses are copied (pl_express_in): the frame stores of
 	 * pass 2 could alias the tables' fields. */
 	pl_express_in_init(&in, t, ip0, ep->mac_known, &ep->mac);
-	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &ct, multi);
+	pre.ip_id = c->ip_id;
+	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &pre, &ct,
+			     multi);
 	if (k == 0)
 		return 0;
 	/* Pass 2: conntrack hit, route, queue; stop at the first miss. The
@@ -449,10 +522,12 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	/* The hop of the current run of packets (rewrite_fast.h). */
 	struct pl_rw rw = {0};
 	uint64_t rw_nh = UINT64_MAX;
-	uint16_t ip_id = c->ip_id; /* in a register through the loop */
 	/* Whether every staged frame goes to @c port. */
 	bool one_port = true;
 	uint16_t port = 0;
+	/* Encapsulations, counted a run at a time: the staged frames from
+	 * enc_from on are the current run's (none when it is not IPIP). */
+	uint16_t n_enc = 0, enc_from = UINT16_MAX;
 
 	ho.n = 0;
 	for (i = 0; i < k; i++) {
@@ -480,10 +555,14 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			rw_nh = nh;
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
+			if (enc_from != UINT16_MAX)
+				n_enc += n_out - enc_from;
+			enc_from = rw.kind == PL_NH_IPIP ? n_out : UINT16_MAX;
 		}
-		if (unlikely(!pl_rw_apply(&rw, pkts[i], &ip_id)))
+		if (unlikely(!pl_rw_apply_pre(&rw, pkts[i], pre.ttl_w[i],
+					      pre.ow[i], pre.vsum[i])))
 			break;
-		/* pl_rw_apply() set m->port. One worker hands nothing over,
+		/* pl_rw_apply_pre() set m->port. One worker hands nothing over,
 		 * so the staged frames are pkts[0..i): no copy. */
 		if (multi)
 			out[n_out] = pkts[i];
@@ -491,10 +570,11 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	pl_express_stage(c, multi ? out : pkts, n_out, &ho, in_port,
 			 one_port, port);
-	/* One outer ID per encapsulation (fewer than 2^16 a burst): counted
-	 * without a counter in the loop, which spilled to the stack. */
-	c->st->ipip_encap += (uint16_t)(ip_id - c->ip_id);
-	c->ip_id = ip_id;
+	if (enc_from != UINT16_MAX)
+		n_enc += n_out - enc_from;
+	c->st->ipip_encap += n_enc;
+	/* The IDs of pkts[0..i) are taken (pl_express_pre). */
+	c->ip_id = (uint16_t)(pre.ip_id + i);
 	return i;
 }
 
@@ -511,6 +591,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 {
 	struct pl_express_pkt x[PL_BURST];
 	uint32_t dst[PL_BURST];
+	struct pl_express_pre pre;
 	/* @p pol: t->acl and c->acl set (pl_express_run()). */
 	struct acl_worker *aw = pol ? c->acl : NULL;
 	const rte_be32_t self = t->self_ip;
@@ -525,7 +606,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		return 0;
 	/* Pass 1: both headers validated, the inner one keyed. */
 	pl_express_in_init(&in, t, self, false, NULL);
-	k = pl_express_pass1(&in, true, pkts, n, aw, x, dst, &ct, multi);
+	k = pl_express_pass1(&in, true, pkts, n, aw, x, dst, &pre, &ct,
+			     multi);
 	if (k == 0)
 		return 0;
 	/* One worker with policy on: the hops come with the conntrack hits
@@ -550,16 +632,12 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	ho.n = 0;
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
-		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
-			m, const struct rte_ipv4_hdr *, ETH_HLEN + hl);
 		/* To a local pod's resolved hop (tested when the hop
 		 * changes), so policed: a flow another worker owns is handed
 		 * over decapsulated, as after pl_uplink_in(). */
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
 		uint64_t nh;
 		if (memo) {
-			if (unlikely(ip->time_to_live <= 1))
-				break;
 			nh = pl_express_hit(aw, &x[i], gen, now);
 			if (unlikely(nh == UINT64_MAX))
 				break;
@@ -574,8 +652,6 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
-		if (!memo && mine && unlikely(ip->time_to_live <= 1))
-			break;
 		if (!memo && mine && aw != NULL &&
 		    unlikely(pl_express_hit(aw, &x[i], gen, now) == UINT64_MAX))
 			break;
@@ -590,8 +666,8 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
 			continue;
 		}
-		/* A pod's hop (tested at its load), the TTL tested above. */
-		pl_rw_apply_pod(&rw, m);
+		/* A pod's hop (tested at its load), the TTL in pass 1. */
+		pl_rw_apply_pod(&rw, m, pre.ttl_w[i]);
 		if (multi) /* one worker: pkts[0..i), as in the pod lane */
 			out[n_out] = m;
 		n_out++;

@@ -10,9 +10,7 @@
  * frame is tested as in the four-frame pass, no looser.
  *
  * Why eight: the vector part of the pass is the same instruction count
- * for eight frames as for four. Only the uplink lane's two headers make
- * that pay (express_fast.h pl_express_pass1()); the pod lane's pass is
- * only built for four.
+ * for eight frames as for four (express_fast.h pl_express_pass1()).
  *
  * Not a header of its own: no include guard, and every macro it defines
  * is undefined at its end.
@@ -37,6 +35,7 @@
 #define PL_V_LO128(a) (a)
 #define PL_V_FROM128(a) (a)
 #define PL_XN_UNROLL _Pragma("GCC unroll 4")
+#define PL_V_IOTA _mm_setr_epi32(0, 1, 2, 3)
 #elif PL_XN == 8
 #define PL_XV __m256i
 #define PL_V(op) _mm256_##op
@@ -61,6 +60,8 @@
 #define PL_V_LO128(a) _mm256_castsi256_si128(a)
 #define PL_V_FROM128(a) _mm256_broadcastsi128_si256(a)
 #define PL_XN_UNROLL _Pragma("GCC unroll 8")
+/* Frame i's lane: i in the low half, then i - 4 in the high one. */
+#define PL_V_IOTA _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
 #else
 #error "PL_XN: 4 or 8"
 #endif
@@ -130,6 +131,22 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_bswap32)(PL_XV a)
 						10, 9, 8, 15, 14, 13, 12));
 }
 
+/* Lanes whose TTL, the low byte of an IPv4 header's word 2, is above 1. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_ttl_ok)(PL_XV w2)
+{
+	return PL_V(cmpgt_epi32)(PL_V_AND(w2, PL_V_SET(0xff)), PL_V_SET(1));
+}
+
+/* pl_ipv4_ttl_word() per lane: + 0xffff, and 0x10000 more (subtracting
+ * the all-ones mask shifted) where the checksum is 0xfffe or 0xffff. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_ttl_word)(PL_XV w2)
+{
+	PL_XV carry = PL_V_EQ(PL_V_SRL(w2, 17), PL_V_SET(0x7fff));
+
+	return PL_V(sub_epi32)(PL_V_ADD(w2, PL_V_SET(0xffff)),
+			       PL_V(slli_epi32)(carry, 16));
+}
+
 /* The protocol byte of word 2 of an IPv4 header, per lane. */
 static __rte_always_inline PL_XV PL_XNF(pl_xv_proto)(PL_XV w2)
 {
@@ -187,16 +204,51 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
 	}
 }
 
-#if PL_XN == 4 /* eight pod frames at a time did not pay (express_fast.h) */
 /*
- * pl_express_pod_one() for pkts[0..PL_XN) when all pass, with conntrack
- * keys when @p track: true, having trimmed them and filled dst[] and x[]
- * for them. False, having changed nothing, when any may not pass.
+ * encap_ipip_var() for PL_XN frames whose IPv4 headers' word 0 (version
+ * and IHL 0x45, TOS, length) is @p w0, with outer IDs @p id0 + lane:
+ * their outer words 0-1 stored to @p ow, their sums to @p vsum.
+ */
+static __rte_always_inline void
+PL_XNF(pl_xv_outer)(PL_XV w0, uint16_t id0, uint64_t *ow, uint32_t *vsum)
+{
+	/* 0x45, TOS and length in host order (length in the low half): the
+	 * outer's length is 20 more (no carry out below 65516, and pass 2
+	 * refuses a longer packet for its MTU). */
+	PL_XV o0 = PL_XNF(pl_xv_bswap32)(PL_V_ADD(PL_XNF(pl_xv_bswap32)(w0),
+						  PL_V_SET(ENCAP_IPIP_HLEN)));
+	/* The ID in network order, then DF. */
+	PL_XV id = PL_V(shuffle_epi8)(
+		PL_V_ADD(PL_V_SET(id0), PL_V_IOTA),
+		PL_V_BYTES(1, 0, -1, -1, 5, 4, -1, -1, 9, 8, -1, -1, 13, 12,
+			   -1, -1));
+	PL_XV o1 = PL_V_OR(id, PL_V_SET(
+		(int)rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) << 16));
+
+	PL_V_STORE(vsum, PL_V_ADD(PL_V_ADD(PL_V_AND(o0, PL_V_SET(0xff00)),
+					   PL_V_SRL(o0, 16)),
+				  id));
+	PL_XV lo = PL_V(unpacklo_epi32)(o0, o1), hi = PL_V(unpackhi_epi32)(o0, o1);
+#if PL_XN == 4
+	PL_V_STORE(ow, lo);
+	PL_V_STORE(ow + 2, hi);
+#else /* in-lane unpacks: frames 0, 1, 4, 5 in lo; 2, 3, 6, 7 in hi */
+	PL_V_STORE(ow, _mm256_permute2x128_si256(lo, hi, 0x20));
+	PL_V_STORE(ow + 4, _mm256_permute2x128_si256(lo, hi, 0x31));
+#endif
+}
+
+/*
+ * pl_express_pod_one() for pkts[0..PL_XN), the burst's @p k th on, when
+ * all pass, with conntrack keys when @p track: true, having trimmed them
+ * and filled dst[], x[] and their @p pre entries. False, having changed
+ * nothing, when any may not pass.
  */
 static __rte_always_inline bool
 PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 		       const struct pl_express_x4 *v, bool track,
 		       struct pl_express_pkt *x, uint32_t *dst,
+		       struct pl_express_pre *pre, uint16_t k,
 		       const struct pl_express_ct *ct, const bool multi)
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
@@ -232,7 +284,7 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 
 	/* Fragment offset 0 (bytes 6-7, the MF flag aside); the pod's
 	 * source; a destination that is not special; UDP or TCP when
-	 * tracked, anything but IPIP otherwise; the checksum. */
+	 * tracked, anything but IPIP otherwise; the TTL; the checksum. */
 	const PL_XV zero = PL_V_ZERO();
 	PL_XV proto = PL_XNF(pl_xv_proto)(w[2]);
 	PL_XV good = PL_V_AND(
@@ -243,6 +295,7 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 		PL_V_AND(good, PL_V_OR(PL_V_EQ(proto, PL_V_SET(IPPROTO_UDP)),
 				       PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP)))) :
 		PL_V_ANDNOT(PL_V_EQ(proto, PL_V_SET(IPPROTO_IPIP)), good);
+	good = PL_V_AND(good, PL_XNF(pl_xv_ttl_ok)(w[2]));
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(w[0], w[1], w[2], w[3],
 						   u[0]));
 	if (PL_V_MASK(good) != PL_V_ALL)
@@ -254,6 +307,9 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 		if (avail[i] > tlen[i])
 			rte_pktmbuf_trim(pkts[i], avail[i] - tlen[i]);
 	}
+	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(w[2]));
+	PL_XNF(pl_xv_outer)(w[0], (uint16_t)(pre->ip_id + k), pre->ow + k,
+			    pre->vsum + k);
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(u[0]);
 	PL_V_STORE(dst, dh);
 	if (track)
@@ -262,11 +318,11 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 	return true;
 }
 
-#endif /* PL_XN == 4 */
 
 /*
- * pl_express_uplink_one() for pkts[0..PL_XN) when all pass: true, having
- * filled dst[] and (when @p track) x[] for them. The outer sources are
+ * pl_express_uplink_one() for pkts[0..PL_XN), the burst's @p k th on,
+ * when all pass: true, having filled dst[], their @p pre entries and
+ * (when @p track) x[] for them. The outer sources are
  * tested as there (pl_express_node_known(), @p node_src, @p node_ok).
  * False, having changed no frame, when any may not pass.
  */
@@ -275,6 +331,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 			  const struct pl_express_x4 *v, bool track,
 			  rte_be32_t *node_src, bool *node_ok,
 			  struct pl_express_pkt *x, uint32_t *dst,
+			  struct pl_express_pre *pre, uint16_t k,
 			  const struct pl_express_ct *ct, const bool multi)
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
@@ -317,7 +374,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	const PL_XV zero = PL_V_ZERO();
 	/* Outer: to this node, IPIP, no fragment (nor MF), its checksum.
 	 * Inner: version 4 with 20 bytes, offset 0, addresses not special,
-	 * UDP or TCP when tracked, its checksum. */
+	 * UDP or TCP when tracked, the TTL, its checksum. */
 	PL_XV good = PL_V_AND(
 		PL_V_EQ(oi[0], PL_V_FROM128(v->src)),
 		PL_V_EQ(PL_XNF(pl_xv_proto)(o[2]), PL_V_SET(IPPROTO_IPIP)));
@@ -336,6 +393,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		good = PL_V_AND(good, PL_V_OR(
 			PL_V_EQ(proto, PL_V_SET(IPPROTO_UDP)),
 			PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP))));
+	good = PL_V_AND(good, PL_XNF(pl_xv_ttl_ok)(oi[3]));
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(o[0], o[1], o[2], o[3],
 						   oi[0]));
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(oi[1], oi[2], oi[3], in[0],
@@ -343,6 +401,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	if (PL_V_MASK(good) != PL_V_ALL)
 		return false;
 
+	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(oi[3]));
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
 	PL_V_STORE(dst, dh);
 	if (track)
@@ -365,6 +424,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 #undef PL_V_LO128
 #undef PL_V_FROM128
 #undef PL_XN_UNROLL
+#undef PL_V_IOTA
 #undef PL_V_ALL
 #undef PL_V_SET
 #undef PL_V_EQ

@@ -186,4 +186,21 @@ static __rte_always_inline void pl_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 	ip->time_to_live--;
 }
 
+/**
+ * pl_ipv4_dec_ttl() on an IPv4 header's bytes 8-11 (TTL, protocol,
+ * checksum) read as the little-endian word @p w2, TTL above 1: the word to
+ * store back. The express lanes compute it in their first pass
+ * (express_xn_fast.h, in vectors: the same arithmetic), so that the
+ * second stores one word. test_encap_fast_cksum compares it with
+ * pl_ipv4_dec_ttl() for every checksum.
+ */
+static __rte_always_inline uint32_t pl_ipv4_ttl_word(uint32_t w2)
+{
+	/* + 0x10000 - 1: the TTL byte less 1 (no borrow above 1) and the
+	 * checksum, bits 16-31, plus 1; then pl_ipv4_dec_ttl()'s carry
+	 * (checksum 0xfffe or 0xffff), whose own carry out of bit 31 is
+	 * dropped as the 16-bit store drops it. */
+	return w2 + 0xffff + ((w2 >> 17) == 0x7fff ? 0x10000 : 0);
+}
+
 #endif /* KDP_PIPELINE_PARSE_FAST_H */

@@ -19,11 +19,11 @@
  * packet is the common case (valid IPv4, UDP or TCP, the pod's own
  * addresses or IPIP from a known node, a resolved routed hop, an
  * established flow's conntrack hit) in two passes, the first four packets
- * at a time (express_x4_fast.h; the uplink's eight with AVX2), and hands
- * the rest of the burst to the
- * stages above. Same frames, same counters (tests/unit/
- * pipeline/test_express.c compares the two on random traffic);
- * /kdp/stats "express" counts what it forwarded.
+ * at a time (express_x4_fast.h; eight with AVX2), and hands the rest of
+ * the burst to the stages above. Same frames (an outer IPIP ID aside:
+ * express_fast.h struct pl_express_pre), same counters
+ * (tests/unit/pipeline/test_express.c compares the two on random
+ * traffic); /kdp/stats "express" counts what it forwarded.
  *
  * Outputs are buffered per tx port in the context and sent by
  * pl_ctx_flush(); golden-packet tests read the buffers instead.

@@ -123,18 +123,54 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id)
 }
 
 /*
- * pl_rw_apply() for a hop of kind PL_NH_POD and a packet whose TTL the
- * caller tested above 1 (the uplink lane): no MTU, no encapsulation, so
- * nothing to refuse. The lane's loop then carries none of the IPIP code,
- * which cost it registers.
+ * pl_rw_apply() for a frame of the express lanes' second pass, whose first
+ * pass did the per-packet arithmetic (pipeline/express_fast.h
+ * struct pl_express_pre): it tested the TTL above 1 and trimmed the frame
+ * to its IPv4 length, and gives @p ttl_w, the header's bytes 8-11 with the
+ * TTL decremented (pl_ipv4_ttl_word()), and for IPIP @p ow and @p vsum
+ * (encap_ipip_var(), its outer ID taken). Same frame out as
+ * pl_rw_apply(), the ID aside; false, having changed nothing, for a frame
+ * it would refuse.
+ */
+static __rte_always_inline bool
+pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
+		uint64_t ow, uint32_t vsum)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *ip = p + sizeof(struct rte_ether_hdr);
+
+	_Static_assert(offsetof(struct rte_ipv4_hdr, time_to_live) == 8,
+		       "bytes 8-11: TTL, protocol, checksum");
+	if (rw->kind != PL_NH_POD) {
+		/* The frame is its header and the IPv4 length (trimmed). */
+		if (unlikely(rte_pktmbuf_pkt_len(m) -
+				     sizeof(struct rte_ether_hdr) > rw->mtu ||
+			     (rw->kind == PL_NH_IPIP &&
+			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
+			return false;
+		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
+		if (rw->kind == PL_NH_IPIP)
+			p = encap_ipip_push_var(m, &rw->ipip, ow, vsum);
+	} else {
+		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
+	}
+	memcpy(p, &rw->e0, sizeof(rw->e0));
+	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
+	m->port = rw->port;
+	return true;
+}
+
+/*
+ * pl_rw_apply_pre() for a hop of kind PL_NH_POD (the uplink lane): no MTU,
+ * no encapsulation, so nothing to refuse. The lane's loop then carries
+ * none of the IPIP code, which cost it registers.
  */
 static __rte_always_inline void
-pl_rw_apply_pod(const struct pl_rw *rw, struct rte_mbuf *m)
+pl_rw_apply_pod(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 
-	pl_ipv4_dec_ttl((struct rte_ipv4_hdr *)(p +
-						sizeof(struct rte_ether_hdr)));
+	memcpy(p + sizeof(struct rte_ether_hdr) + 8, &ttl_w, sizeof(ttl_w));
 	memcpy(p, &rw->e0, sizeof(rw->e0));
 	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
 	m->port = rw->port;

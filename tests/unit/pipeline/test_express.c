@@ -4,8 +4,8 @@
  * the general stages: two worker contexts, one with the lane and one
  * without (pl_ctx.no_express), each with its own conntrack, get the same
  * random bursts over the same tables and must send the same frames, byte
- * for byte and in order, punt the same, and count the same drops, after
- * every burst.
+ * for byte (an IPIP frame's outer ID aside, frames_same()) and in order,
+ * punt the same, and count the same drops, after every burst.
  *
  * The traffic is what the lane must take (established flows: pod to pod,
  * pod to a remote pod through IPIP, and back decapsulated) mixed with what
@@ -462,14 +462,39 @@ static int pending_ok(const struct pl_ctx *c, const char *who,
 	return 0;
 }
 
-/* The same frames, byte for byte, on the same port. */
+/*
+ * An IPIP frame's outer ID and checksum: the lane numbers the outer IDs
+ * of the frames it takes by their place in the burst, skipping those it
+ * does not encapsulate (express_fast.h struct pl_express_pre), so the two
+ * sides' IDs may differ there, and their checksums with them. Such frames
+ * are compared without those 4 bytes, and the express side's outer
+ * checksum must then be right: an error in the other fields or the sum
+ * still fails.
+ */
+static bool outer_id_only(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+	const uint32_t id = 14 + 4, sum = 14 + 10;
+
+	if (len < 14 + 40 || memcmp(a, b, id) != 0 ||
+	    memcmp(a + id + 2, b + id + 2, sum - id - 2) != 0 ||
+	    memcmp(a + sum + 2, b + sum + 2, len - sum - 2) != 0)
+		return false;
+	return a[12] == 0x08 && a[13] == 0x00 && a[14] == 0x45 &&
+	       a[14 + 9] == IPPROTO_IPIP && rte_ipv4_cksum(
+			(const struct rte_ipv4_hdr *)(a + 14)) == 0;
+}
+
+/* The same frames, byte for byte (IPIP: outer_id_only()), on the same
+ * port. */
 static int frames_same(struct rte_mbuf *a, struct rte_mbuf *b,
 		       unsigned long burst, uint16_t p, uint16_t i,
 		       const char *where)
 {
 	if (a->pkt_len == b->pkt_len && a->port == b->port &&
-	    memcmp(rte_pktmbuf_mtod(a, void *), rte_pktmbuf_mtod(b, void *),
-		   a->data_len) == 0)
+	    (memcmp(rte_pktmbuf_mtod(a, void *), rte_pktmbuf_mtod(b, void *),
+		    a->data_len) == 0 ||
+	     outer_id_only(rte_pktmbuf_mtod(a, const uint8_t *),
+			   rte_pktmbuf_mtod(b, const uint8_t *), a->data_len)))
 		return 1;
 	fprintf(stderr, "FAIL burst %lu port %u %s frame %u differs\n", burst,
 		p, where, i);
