@@ -183,23 +183,31 @@ static __rte_always_inline bool acl_ct_expired(const struct acl_ct_entry *e,
 	return (int32_t)(e->expire - (uint32_t)now) <= 0;
 }
 
+/* The expiry times of a refreshed entry: now plus each timeout. */
+struct acl_ct_expiry {
+	uint32_t udp, icmp, tcp_est;
+};
+
+static __rte_always_inline struct acl_ct_expiry
+acl_ct_expiry(const struct acl_worker *aw, uint64_t now)
+{
+	return (struct acl_ct_expiry){
+		.udp = (uint32_t)now + aw->tmo_udp_ms,
+		.icmp = (uint32_t)now + aw->tmo_icmp_ms,
+		.tcp_est = (uint32_t)now + aw->tmo_tcp_est_ms,
+	};
+}
+
 /**
- * The established-flow case of acl_ct_packet(): the flow's live entry sits
- * in its home slot, allowed under generation @p gen, and the packet changes
- * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
- * or RST). Then the entry's timeout is refreshed (and a reply marked) and
- * the entry returned; otherwise nothing is changed, NULL is returned, and
- * the packet must go to
- * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
- * (acl_ct_key_words()), home slot @p e and direction: the express lane
- * keeps them in registers and never builds a struct acl_flow. A caller
- * that only keys UDP and TCP flows passes @p may_icmp false (a constant),
- * which drops the ICMP timeout's selection.
+ * acl_ct_hit_at() with the expiry times @p exp (acl_ct_expiry() of
+ * @p now) given: a loop computes them once, where a timeout read for each
+ * packet had to be reloaded (the loop's frame stores could alias the
+ * worker's fields).
  */
 static __rte_always_inline struct acl_ct_entry *
-acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
-	      uint64_t f1, bool src_lo, uint8_t tcp_flags, uint32_t gen,
-	      uint64_t now, const bool may_icmp)
+acl_ct_hit_exp(struct acl_ct_entry *e, uint64_t f0, uint64_t f1, bool src_lo,
+	       uint8_t tcp_flags, uint32_t gen, uint64_t now,
+	       const struct acl_ct_expiry *exp, const bool may_icmp)
 {
 	uint64_t k0, k1, g;
 
@@ -218,23 +226,49 @@ acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
 	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
 	      !acl_ct_expired(e, now)))
 		return NULL;
-	bool orig = src_lo == !!((g >> 40) & ACL_CT_F_ORIG_LO);
+	/* The originator's packet: its side is the one the flag names
+	 * (bit 41 of g), compared as bits (src_lo is 0 or 1). */
+	_Static_assert(ACL_CT_F_ORIG_LO == 2, "bit 41 of g");
+	bool orig = (((g >> 41) ^ (uint64_t)src_lo) & 1) == 0;
 
 	if (e->k.proto != IPPROTO_TCP) {
 		if (!orig)
 			e->state = ACL_ST_REPLIED;
 		/* @p may_icmp false: the caller keys UDP and TCP only. */
-		e->expire = (uint32_t)now +
-			    (may_icmp && e->k.proto == IPPROTO_ICMP ?
-				     aw->tmo_icmp_ms : aw->tmo_udp_ms);
+		e->expire = may_icmp && e->k.proto == IPPROTO_ICMP ? exp->icmp :
+								     exp->udp;
 		return e;
 	}
 	if (e->state == ACL_ST_ESTABLISHED &&
 	    !(tcp_flags & (ACL_TCP_SYN | ACL_TCP_FIN | ACL_TCP_RST))) {
-		e->expire = (uint32_t)now + aw->tmo_tcp_est_ms;
+		e->expire = exp->tcp_est;
 		return e;
 	}
 	return NULL;
+}
+
+/**
+ * The established-flow case of acl_ct_packet(): the flow's live entry sits
+ * in its home slot, allowed under generation @p gen, and the packet changes
+ * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
+ * or RST). Then the entry's timeout is refreshed (and a reply marked) and
+ * the entry returned; otherwise nothing is changed, NULL is returned, and
+ * the packet must go to
+ * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
+ * (acl_ct_key_words()), home slot @p e and direction: the express lane
+ * keeps them in registers and never builds a struct acl_flow. A caller
+ * that only keys UDP and TCP flows passes @p may_icmp false (a constant),
+ * which drops the ICMP timeout's selection.
+ */
+static __rte_always_inline struct acl_ct_entry *
+acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
+	      uint64_t f1, bool src_lo, uint8_t tcp_flags, uint32_t gen,
+	      uint64_t now, const bool may_icmp)
+{
+	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
+
+	return acl_ct_hit_exp(e, f0, f1, src_lo, tcp_flags, gen, now, &exp,
+			      may_icmp);
 }
 
 /** acl_ct_hit_at() of the flow's home slot, found from its @p hash. */

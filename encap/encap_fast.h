@@ -129,25 +129,27 @@ encap_outer_words(uint8_t tos, uint16_t len, uint16_t ip_id, rte_be32_t src,
 }
 
 /**
- * Encapsulate @p m (as encap_ipip_push()) with a template's header and
- * the packet's part of it, @p w0 and @p vsum (encap_ipip_var()); the
- * headroom was tested. @return where the frame now starts (room for the
- * Ethernet header, then the outer header).
+ * Encapsulate @p m (as encap_ipip_push()), whose data starts at @p p, with
+ * a template's header and the packet's part of it, @p w0 and @p vsum
+ * (encap_ipip_var()); the headroom was tested. @return where the frame
+ * now starts (room for the Ethernet header, then the outer header).
  */
 static __rte_always_inline uint8_t *
-encap_ipip_push_var(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
-		    uint64_t w0, uint32_t vsum)
+encap_ipip_push_var(struct rte_mbuf *m, uint8_t *p,
+		    const struct encap_ipip_tmpl *t, uint64_t w0, uint32_t vsum)
 {
-	uint64_t w[2] = {w0, encap_ipip_w1(t, vsum)};
+	uint64_t w1 = encap_ipip_w1(t, vsum);
 
-	/* rte_pktmbuf_prepend() without its headroom test. */
+	/* rte_pktmbuf_prepend() without its headroom test; the new start
+	 * from the old, not reloaded from the mbuf. */
 	m->data_off = (uint16_t)(m->data_off - ENCAP_IPIP_HLEN);
 	m->data_len = (uint16_t)(m->data_len + ENCAP_IPIP_HLEN);
 	m->pkt_len += ENCAP_IPIP_HLEN;
-	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	p -= ENCAP_IPIP_HLEN;
 	_Static_assert(offsetof(struct rte_ipv4_hdr, dst_addr) == 16,
 		       "two words, then the destination");
-	memcpy(p + sizeof(struct rte_ether_hdr), w, sizeof(w));
+	memcpy(p + sizeof(struct rte_ether_hdr), &w0, sizeof(w0));
+	memcpy(p + sizeof(struct rte_ether_hdr) + 8, &w1, sizeof(w1));
 	memcpy(p + sizeof(struct rte_ether_hdr) + 16, &t->dst, sizeof(t->dst));
 	return p;
 }
@@ -164,7 +166,8 @@ encap_ipip_push_tmpl(struct rte_mbuf *m, const struct encap_ipip_tmpl *t,
 	uint32_t vsum = encap_ipip_var(tos, inner_len + ENCAP_IPIP_HLEN,
 				       ip_id, &w0);
 
-	return encap_ipip_push_var(m, t, w0, vsum);
+	return encap_ipip_push_var(m, rte_pktmbuf_mtod(m, uint8_t *), t, w0,
+				   vsum);
 }
 
 /**

@@ -56,7 +56,8 @@ struct pl_express_pkt {
 	 * owns the flow, unused): found in pass 1 for its prefetch, so pass 2
 	 * loads it instead of the table's base and mask. */
 	struct acl_ct_entry *e;
-	uint8_t lo, tcp_flags;
+	bool lo;         /* acl_ct_key_words(): a bool, so 0 or 1 when read */
+	uint8_t tcp_flags;
 	uint8_t owner;   /* the worker owning the flow (pipeline.h) */
 };
 
@@ -201,12 +202,12 @@ pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
  * (ACL_CT_HOP_NONE is above every pl_tables.n_nh: FIB hops are 15 bits).
  */
 static __rte_always_inline uint64_t
-pl_express_hit(struct acl_worker *aw, const struct pl_express_pkt *x,
-	       uint32_t gen, uint64_t now)
+pl_express_hit(const struct pl_express_pkt *x, uint32_t gen, uint64_t now,
+	       const struct acl_ct_expiry *exp)
 {
 	const struct acl_ct_entry *e =
-		acl_ct_hit_at(aw, x->e, x->w[0], x->w[1], x->lo,
-			       x->tcp_flags, gen, now, false);
+		acl_ct_hit_exp(x->e, x->w[0], x->w[1], x->lo, x->tcp_flags,
+			       gen, now, exp, false);
 
 	return e != NULL ? e->hop[x->lo] : UINT64_MAX;
 }
@@ -512,6 +513,9 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	 * dense copy (off). */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
 	uint64_t now = c->now_ms;
+	/* Policy on: the expiry times of the entries the burst refreshes. */
+	const struct acl_ct_expiry exp =
+		aw != NULL ? acl_ct_expiry(aw, now) : (struct acl_ct_expiry){0};
 	/* Locals: the frame stores below could alias the tables' fields. */
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
@@ -538,7 +542,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		}
 		uint64_t nh;
 		if (aw != NULL) {
-			nh = pl_express_hit(aw, &x[i], gen, now);
+			nh = pl_express_hit(&x[i], gen, now, &exp);
 			if (unlikely(nh == UINT64_MAX))
 				break;
 		} else {
@@ -618,6 +622,9 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	/* Pass 2: a local pod's hop, conntrack hit; decapsulate, route. */
 	uint32_t gen = aw != NULL ? pl_ct_gen(t) : 0;
 	uint64_t now = c->now_ms;
+	/* Policy on: the expiry times of the entries the burst refreshes. */
+	const struct acl_ct_expiry exp =
+		aw != NULL ? acl_ct_expiry(aw, now) : (struct acl_ct_expiry){0};
 	const struct pl_nh *nhv = t->nh;
 	const uint32_t n_nh = t->n_nh;
 	struct rte_mbuf *out[PL_BURST];
@@ -638,7 +645,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
 		uint64_t nh;
 		if (memo) {
-			nh = pl_express_hit(aw, &x[i], gen, now);
+			nh = pl_express_hit(&x[i], gen, now, &exp);
 			if (unlikely(nh == UINT64_MAX))
 				break;
 		} else {
@@ -653,7 +660,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			port = rw.port;
 		}
 		if (!memo && mine && aw != NULL &&
-		    unlikely(pl_express_hit(aw, &x[i], gen, now) == UINT64_MAX))
+		    unlikely(pl_express_hit(&x[i], gen, now, &exp) == UINT64_MAX))
 			break;
 		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
 		uint32_t otlen = rte_be_to_cpu_16(

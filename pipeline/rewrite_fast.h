@@ -150,7 +150,7 @@ pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
 			return false;
 		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
 		if (rw->kind == PL_NH_IPIP)
-			p = encap_ipip_push_var(m, &rw->ipip, ow, vsum);
+			p = encap_ipip_push_var(m, p, &rw->ipip, ow, vsum);
 	} else {
 		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
 	}
