@@ -76,11 +76,13 @@ struct pl_express_pre {
 	uint32_t ttl_w[PL_BURST]; /* bytes 8-11, pl_ipv4_ttl_word() */
 	uint64_t ow[PL_BURST];    /* pod lane: encap_ipip_var()'s w0 */
 	uint32_t vsum[PL_BURST];  /* and its sum */
+	uint32_t len[PL_BURST];   /* uplink: the frame's length decapsulated */
 	uint16_t ip_id;           /* pkts[i]'s outer ID: ip_id + i */
 };
 
-/* pl_express_pre's entries for the frame at @p ip (pod lane: @p outer),
- * @p i th of the burst, of IPv4 length @p tlen: the one-frame pass. */
+/* pl_express_pre's entries for the frame at @p ip, the @p i th of the
+ * burst, of IPv4 length @p tlen (pod lane: @p outer; uplink: @p ip is the
+ * inner header): the one-frame pass. */
 static __rte_always_inline void
 pl_express_pre_one(struct pl_express_pre *pre, uint16_t i,
 		   const struct rte_ipv4_hdr *ip, uint32_t tlen,
@@ -95,6 +97,8 @@ pl_express_pre_one(struct pl_express_pre *pre, uint16_t i,
 			ip->type_of_service,
 			(uint16_t)(tlen + ENCAP_IPIP_HLEN),
 			(uint16_t)(pre->ip_id + i), &pre->ow[i]);
+	else
+		pre->len[i] = ETH_HLEN + tlen;
 }
 
 /* What pass 1 needs of the worker's conntrack, copied into locals: the
@@ -662,13 +666,23 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		if (!memo && mine && aw != NULL &&
 		    unlikely(pl_express_hit(&x[i], gen, now, &exp) == UINT64_MAX))
 			break;
-		uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		uint32_t otlen = rte_be_to_cpu_16(
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-						ETH_HLEN)->total_length);
-		if (avail > otlen)
-			rte_pktmbuf_trim(m, avail - otlen);
-		encap_ipip_pop(m, hl);
+		if (likely(m->nb_segs == 1)) {
+			/* Trimmed to the outer length and decapsulated: the
+			 * inner length (pass 1 tested that it fills the outer
+			 * one) behind the Ethernet header, 20 bytes on. */
+			m->data_off = (uint16_t)(m->data_off + hl);
+			m->data_len = (uint16_t)pre.len[i];
+			m->pkt_len = pre.len[i];
+		} else {
+			uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+			uint32_t otlen = rte_be_to_cpu_16(
+				rte_pktmbuf_mtod_offset(
+					m, const struct rte_ipv4_hdr *,
+					ETH_HLEN)->total_length);
+			if (avail > otlen)
+				rte_pktmbuf_trim(m, avail - otlen);
+			encap_ipip_pop(m, hl);
+		}
 		if (!mine) {
 			pl_express_handoff(&ho, m, in_port, 2, x[i].owner);
 			continue;

@@ -402,6 +402,12 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		return false;
 
 	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(oi[3]));
+	/* The inner length, in host order, behind an Ethernet header. */
+	PL_V_STORE(pre->len + k, PL_V_ADD(
+		PL_V(shuffle_epi8)(oi[1], PL_V_BYTES(3, 2, -1, -1, 7, 6, -1, -1,
+						     11, 10, -1, -1, 15, 14,
+						     -1, -1)),
+		PL_V_SET(ETH_HLEN)));
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
 	PL_V_STORE(dst, dh);
 	if (track)

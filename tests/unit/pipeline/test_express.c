@@ -16,8 +16,12 @@
  * Halfway through, the policy changes (a new set, a new generation):
  * flows it no longer allows must be cut in both.
  *
+ * Now and then a burst carries frames in two segments, cut anywhere, some
+ * with Ethernet padding: the lanes take those whose headers are in the
+ * first segment.
+ *
  * The run must also show that the lane took a good share of the packets
- * (30 %: 49 % with the default seed, 42-60 % with seeds 1-8; where a
+ * (25 %: 51 % with the default seed, 27-52 % with seeds 1-8; where a
  * connection's frames end the lane's prefix, the lane rests), so that the
  * comparison is not of the general stages with themselves.
  * EXPRESS_SEED=N replays another random run.
@@ -484,23 +488,63 @@ static bool outer_id_only(const uint8_t *a, const uint8_t *b, uint32_t len)
 			(const struct rte_ipv4_hdr *)(a + 14)) == 0;
 }
 
-/* The same frames, byte for byte (IPIP: outer_id_only()), on the same
- * port. */
+/* @p m's bytes, in however many segments, copied to @p buf
+ * (FRAME_MAX). */
+static const uint8_t *frame_bytes(const struct rte_mbuf *m, uint8_t *buf)
+{
+	if (m->pkt_len > FRAME_MAX)
+		return NULL;
+	return rte_pktmbuf_read(m, 0, m->pkt_len, buf);
+}
+
+/* The same frames, byte for byte (IPIP: outer_id_only()), in the same
+ * segments, on the same port. */
 static int frames_same(struct rte_mbuf *a, struct rte_mbuf *b,
 		       unsigned long burst, uint16_t p, uint16_t i,
 		       const char *where)
 {
-	if (a->pkt_len == b->pkt_len && a->port == b->port &&
-	    (memcmp(rte_pktmbuf_mtod(a, void *), rte_pktmbuf_mtod(b, void *),
-		    a->data_len) == 0 ||
-	     outer_id_only(rte_pktmbuf_mtod(a, const uint8_t *),
-			   rte_pktmbuf_mtod(b, const uint8_t *), a->data_len)))
+	static uint8_t ba[FRAME_MAX], bb[FRAME_MAX];
+	const uint8_t *fa = frame_bytes(a, ba), *fb = frame_bytes(b, bb);
+
+	if (fa != NULL && fb != NULL && a->pkt_len == b->pkt_len &&
+	    a->nb_segs == b->nb_segs && a->data_len == b->data_len &&
+	    a->port == b->port &&
+	    (memcmp(fa, fb, a->pkt_len) == 0 ||
+	     outer_id_only(fa, fb, a->pkt_len)))
 		return 1;
-	fprintf(stderr, "FAIL burst %lu port %u %s frame %u differs\n", burst,
-		p, where, i);
-	hexdump("express", rte_pktmbuf_mtod(a, void *), a->data_len);
-	hexdump("general", rte_pktmbuf_mtod(b, void *), b->data_len);
+	fprintf(stderr, "FAIL burst %lu port %u %s frame %u differs "
+		"(%u/%u segments)\n", burst, p, where, i, a->nb_segs,
+		b->nb_segs);
+	if (fa != NULL && fb != NULL) {
+		hexdump("express", fa, a->pkt_len);
+		hexdump("general", fb, b->pkt_len);
+	}
 	return 0;
+}
+
+/*
+ * frame_mbuf() in two segments, the first of @p split bytes: what a PMD
+ * with scattered Rx or mergeable virtio buffers delivers. The lanes must
+ * take or leave such a frame exactly as the general stages do.
+ */
+static struct rte_mbuf *frame_mbuf_2seg(struct rte_mempool *pool,
+					const struct frame *f, uint16_t port,
+					uint16_t split)
+{
+	struct frame head = *f, tail = *f;
+
+	head.len = split;
+	tail.len = (uint16_t)(f->len - split);
+	memcpy(tail.b, f->b + split, tail.len);
+	tail.headroom = 0;
+	struct rte_mbuf *m = frame_mbuf(pool, &head, port);
+	struct rte_mbuf *t = frame_mbuf(pool, &tail, port);
+	if (m == NULL || t == NULL || rte_pktmbuf_chain(m, t) != 0) {
+		rte_pktmbuf_free(m);
+		rte_pktmbuf_free(t);
+		return NULL;
+	}
+	return m;
 }
 
 /*
@@ -639,7 +683,7 @@ static void side_free(struct side *s)
 static int run(unsigned int n_workers, bool policy)
 {
 	struct side e, g;
-	unsigned long fwd_e = 0;
+	unsigned long fwd_e = 0, n_chained = 0;
 	int bad = 0;
 
 	if (side_init(&e, 2 * n_workers + 4 * !policy, true, n_workers) ||
@@ -710,8 +754,25 @@ static int run(unsigned int n_workers, bool policy)
 			else
 				make_frame(&f, kd->src, kd->dst, kd->proto, sp,
 					   kd->dport, flags, c);
-			pe[k] = frame_mbuf(mp, &f, port);
-			pg[k] = frame_mbuf(mp, &f, port);
+			/* In one burst in 64, a frame in 4 in two segments,
+			 * cut anywhere, half of them with Ethernet padding in
+			 * the second (more would keep the lane resting: a
+			 * burst that starts with a frame it cannot take). */
+			uint16_t split = 0;
+			if (burst % 64 == 5 && f.len > 1 && rand() % 4 == 0) {
+				if (rand() % 2 == 0)
+					while (f.len < 128)
+						f.b[f.len++] = 0;
+				split = (uint16_t)(1 + rand() % (f.len - 1));
+			}
+			if (split != 0) {
+				n_chained++;
+				pe[k] = frame_mbuf_2seg(mp, &f, port, split);
+				pg[k] = frame_mbuf_2seg(mp, &f, port, split);
+			} else {
+				pe[k] = frame_mbuf(mp, &f, port);
+				pg[k] = frame_mbuf(mp, &f, port);
+			}
 			if (pe[k] == NULL || pg[k] == NULL) {
 				fprintf(stderr, "FAIL: no mbuf\n");
 				return 1;
@@ -751,21 +812,21 @@ static int run(unsigned int n_workers, bool policy)
 	uint64_t ex = e.w[0].st.express, gx = g.w[0].st.express;
 	printf("%u worker(s)%s: forwarded %lu, express %lu, general-only "
 	       "express %lu; handed over %lu; policy_deny %lu, ct_invalid "
-	       "%lu, ip_cksum %lu\n", n_workers, policy ? "" : ", no policy",
-	       fwd_e, (unsigned long)ex,
+	       "%lu, ip_cksum %lu; %lu frames in two segments\n", n_workers,
+	       policy ? "" : ", no policy", fwd_e, (unsigned long)ex,
 	       (unsigned long)gx, (unsigned long)e.w[0].st.handoff_out,
 	       (unsigned long)(e.w[0].st.drop[DP_DROP_POLICY_DENY] +
 			       e.w[1].st.drop[DP_DROP_POLICY_DENY]),
 	       (unsigned long)(e.w[0].st.drop[DP_DROP_CT_INVALID] +
 			       e.w[1].st.drop[DP_DROP_CT_INVALID]),
-	       (unsigned long)e.w[0].st.drop[DP_DROP_IP_CKSUM]);
+	       (unsigned long)e.w[0].st.drop[DP_DROP_IP_CKSUM], n_chained);
 	if (!bad && gx != 0) {
 		fprintf(stderr, "FAIL: the general-only side used the lane\n");
 		bad = 1;
 	}
 	/* Packets the lane hands over count as its own (express). */
-	if (!bad && ex * 10 < fwd_e * 3) {
-		fprintf(stderr, "FAIL: the lane took under 30 %% of the frames "
+	if (!bad && ex * 4 < fwd_e) {
+		fprintf(stderr, "FAIL: the lane took under 25 %% of the frames "
 			"forwarded: the comparison proves little\n");
 		bad = 1;
 	}
