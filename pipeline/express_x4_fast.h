@@ -75,26 +75,28 @@ pl_express_x4_init(struct pl_express_x4 *v, rte_be32_t ip0, bool mac_known,
 	((p) + ETH_HLEN + (hdrs) * sizeof(struct rte_ipv4_hdr))
 
 /*
- * The scalar tests on one of the four frames, whose last IPv4 header (the
- * one keyed) is its @p hdrs th, of total length @p tlen: room for the
- * ports, no BAD flag from the NIC (GOOD is not taken: the sums are tested
- * anyway, and a GOOD header with a wrong sum goes to the one-packet pass,
- * which takes it), TCP's flags in the segment and the datagram, and the
- * Ethernet bytes @p v expects (EtherType, version and IHL, the MAC).
+ * The scalar tests on one of the frames, whose last IPv4 header (the one
+ * keyed) is its @p hdrs th: no BAD flag from the NIC (GOOD is not taken:
+ * the sums are tested anyway, and a GOOD header with a wrong sum goes to
+ * the one-packet pass, which takes it), TCP's flags in the segment and
+ * the datagram, and the Ethernet bytes @p v expects (EtherType, version
+ * and IHL, the MAC). The lengths' tests (room for the ports, the
+ * datagram within the frame) are the vector pass's; TCP's reads its
+ * header's length here, as only TCP needs it.
  */
 static __rte_always_inline bool
 pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
-	       uint32_t len, uint32_t tlen, const struct pl_express_x4 *v)
+	       uint32_t len, const struct pl_express_x4 *v)
 {
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
 	const uint32_t off = ETH_HLEN + (hdrs - 1) * hl;
 
-	return tlen >= hl + 4 &&
-	       (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) !=
+	return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) !=
 		       RTE_MBUF_F_RX_IP_CKSUM_BAD &&
 	       !(hdrs > 1 && (m->ol_flags & RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD)) &&
 	       !(p[off + 9] == IPPROTO_TCP &&
-		 RTE_MIN(len - off, tlen) < hl + 14) &&
+		 RTE_MIN(len - off,
+			 (uint32_t)(p[off + 2] << 8 | p[off + 3])) < hl + 14) &&
 	       _mm_testz_si128(_mm_xor_si128(
 				       _mm_loadu_si128((const __m128i *)p),
 				       v->eth),

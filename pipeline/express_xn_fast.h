@@ -27,6 +27,7 @@
 #define PL_V_BYTES(...) _mm_setr_epi8(__VA_ARGS__)
 #define PL_V_MASK(a) _mm_movemask_ps(_mm_castsi128_ps(a))
 #define PL_V_STORE(p, a) _mm_storeu_si128((__m128i *)(p), (a))
+#define PL_V_LOAD(p) _mm_loadu_si128((const __m128i *)(p))
 /* Row r of the transpose's input (rows, r = frame mod 4) gets frame @p i's
  * 16 bytes at @p ptr; loaded in the per-frame loop, as the frame's
  * address is at hand there. */
@@ -48,6 +49,7 @@
 #define PL_V_BYTES(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
 #define PL_V_MASK(a) _mm256_movemask_ps(_mm256_castsi256_ps(a))
 #define PL_V_STORE(p, a) _mm256_storeu_si256((__m256i *)(p), (a))
+#define PL_V_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
 /* Frame r's 16 bytes in the low half of row r, frame r + 4's in the
  * high one (@p i a constant of the unrolled loop). */
 #define PL_V_ROW(rows, i, ptr)                                         \
@@ -145,6 +147,15 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_ttl_word)(PL_XV w2)
 
 	return PL_V(sub_epi32)(PL_V_ADD(w2, PL_V_SET(0xffff)),
 			       PL_V(slli_epi32)(carry, 16));
+}
+
+/* The total length, in host order, of an IPv4 header's word 0, per
+ * lane. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_tlen)(PL_XV w0)
+{
+	return PL_V(shuffle_epi8)(w0, PL_V_BYTES(3, 2, -1, -1, 7, 6, -1, -1,
+						 11, 10, -1, -1, 15, 14, -1,
+						 -1));
 }
 
 /* The protocol byte of word 2 of an IPv4 header, per lane. */
@@ -261,18 +272,14 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 	for (unsigned int i = 0; i < PL_XN; i++) {
 		const struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_data_len(m);
-		uint16_t tl;
 
 		if (unlikely(len < PL_X4_MIN_LEN))
 			return false;
 		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
 		l4[i] = PL_X4_L4(p[i], 1);
-		memcpy(&tl, p[i] + ETH_HLEN + 2, sizeof(tl));
-		tlen[i] = rte_be_to_cpu_16(tl);
 		/* data_len >= 46 and pkt_len >= data_len: no wrap. */
 		avail[i] = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
-		if (unlikely(tlen[i] > avail[i] ||
-			     !pl_x4_frame_ok(m, p[i], 1, len, tlen[i], v)))
+		if (unlikely(!pl_x4_frame_ok(m, p[i], 1, len, v)))
 			return false;
 		PL_V_ROW(a, i, p[i] + ETH_HLEN);
 		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
@@ -281,6 +288,13 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 	 * protocol, sum; source); u: 4-7 (destination; ports; ...). */
 	PL_XNF(pl_xv_transpose)(a, w);
 	PL_XNF(pl_xv_transpose)(b, u);
+	/* The lengths: room for the ports, within the frame (kept for the
+	 * trims). Lengths are 16 bits: the signed compares hold. */
+	PL_XV tl = PL_XNF(pl_xv_tlen)(w[0]);
+	PL_V_STORE(tlen, tl);
+	PL_XV lens_ok = PL_V_ANDNOT(
+		PL_V(cmpgt_epi32)(tl, PL_V_LOAD(avail)),
+		PL_V(cmpgt_epi32)(tl, PL_V_SET(sizeof(struct rte_ipv4_hdr) + 3)));
 
 	/* Fragment offset 0 (bytes 6-7, the MF flag aside); the pod's
 	 * source; a destination that is not special; UDP or TCP when
@@ -296,6 +310,7 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 				       PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP)))) :
 		PL_V_ANDNOT(PL_V_EQ(proto, PL_V_SET(IPPROTO_IPIP)), good);
 	good = PL_V_AND(good, PL_XNF(pl_xv_ttl_ok)(w[2]));
+	good = PL_V_AND(good, lens_ok);
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(w[0], w[1], w[2], w[3],
 						   u[0]));
 	if (PL_V_MASK(good) != PL_V_ALL)
@@ -336,30 +351,19 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
 	PL_XV a[4], b[4], c[4], o[4], oi[4], in[4];
+	uint32_t avail[PL_XN];
 
 	PL_XN_UNROLL
 	for (unsigned int i = 0; i < PL_XN; i++) {
 		const struct rte_mbuf *m = pkts[i];
 		uint32_t len = rte_pktmbuf_data_len(m);
-		uint16_t otl, tl;
 
 		if (unlikely(len < PL_X4_UP_MIN_LEN))
 			return false;
 		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
 		l4[i] = PL_X4_L4(p[i], 2);
-		memcpy(&otl, p[i] + ETH_HLEN + 2, sizeof(otl));
-		memcpy(&tl, p[i] + ETH_HLEN + 20 + 2, sizeof(tl));
-		uint32_t otlen = rte_be_to_cpu_16(otl);
-		uint32_t tlen = rte_be_to_cpu_16(tl);
-		/* As the one-packet pass: the inner datagram fills the outer
-		 * exactly. */
-		if (unlikely(otlen > rte_pktmbuf_pkt_len(m) - ETH_HLEN ||
-			     tlen + sizeof(struct rte_ipv4_hdr) != otlen ||
-			     !pl_x4_frame_ok(m, p[i], 2, len, tlen, v)))
-			return false;
-		rte_be32_t osrc;
-		memcpy(&osrc, p[i] + ETH_HLEN + 12, sizeof(osrc));
-		if (!pl_express_node_known(t, osrc, node_src, node_ok))
+		avail[i] = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+		if (unlikely(!pl_x4_frame_ok(m, p[i], 2, len, v)))
 			return false;
 		PL_V_ROW(a, i, p[i] + ETH_HLEN);
 		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
@@ -370,6 +374,30 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	PL_XNF(pl_xv_transpose)(a, o);
 	PL_XNF(pl_xv_transpose)(b, oi);
 	PL_XNF(pl_xv_transpose)(c, in);
+	/* The outer sources: known nodes (pl_express_node_known()). A
+	 * burst comes from one node or a few: the cached one, compared for
+	 * all at once, else each. */
+	if (!*node_ok || PL_V_MASK(PL_V_EQ(o[3], PL_V_SET((int)*node_src))) !=
+				 PL_V_ALL) {
+		PL_XN_UNROLL
+		for (unsigned int i = 0; i < PL_XN; i++) {
+			rte_be32_t osrc;
+			memcpy(&osrc, p[i] + ETH_HLEN + 12, sizeof(osrc));
+			if (!pl_express_node_known(t, osrc, node_src,
+						   node_ok))
+				return false;
+		}
+	}
+	/* The lengths, as the one-packet pass: room for the ports, the
+	 * outer datagram within the frame, and the inner one filling it
+	 * exactly (16-bit values: the signed compares hold). */
+	PL_XV otl = PL_XNF(pl_xv_tlen)(o[0]), tl = PL_XNF(pl_xv_tlen)(oi[1]);
+	PL_XV lens_ok = PL_V_AND(
+		PL_V_ANDNOT(PL_V(cmpgt_epi32)(otl, PL_V_LOAD(avail)),
+			    PL_V_EQ(PL_V_ADD(tl, PL_V_SET(
+					    sizeof(struct rte_ipv4_hdr))),
+				    otl)),
+		PL_V(cmpgt_epi32)(tl, PL_V_SET(sizeof(struct rte_ipv4_hdr) + 3)));
 
 	const PL_XV zero = PL_V_ZERO();
 	/* Outer: to this node, IPIP, no fragment (nor MF), its checksum.
@@ -394,6 +422,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 			PL_V_EQ(proto, PL_V_SET(IPPROTO_UDP)),
 			PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP))));
 	good = PL_V_AND(good, PL_XNF(pl_xv_ttl_ok)(oi[3]));
+	good = PL_V_AND(good, lens_ok);
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(o[0], o[1], o[2], o[3],
 						   oi[0]));
 	good = PL_V_AND(good, PL_XNF(pl_xv_hdr_ok)(oi[1], oi[2], oi[3], in[0],
@@ -402,12 +431,8 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		return false;
 
 	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(oi[3]));
-	/* The inner length, in host order, behind an Ethernet header. */
-	PL_V_STORE(pre->len + k, PL_V_ADD(
-		PL_V(shuffle_epi8)(oi[1], PL_V_BYTES(3, 2, -1, -1, 7, 6, -1, -1,
-						     11, 10, -1, -1, 15, 14,
-						     -1, -1)),
-		PL_V_SET(ETH_HLEN)));
+	/* The inner length behind an Ethernet header. */
+	PL_V_STORE(pre->len + k, PL_V_ADD(tl, PL_V_SET(ETH_HLEN)));
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
 	PL_V_STORE(dst, dh);
 	if (track)
@@ -426,6 +451,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 #undef PL_V_BYTES
 #undef PL_V_MASK
 #undef PL_V_STORE
+#undef PL_V_LOAD
 #undef PL_V_ROW
 #undef PL_V_LO128
 #undef PL_V_FROM128
