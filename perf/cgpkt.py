@@ -157,7 +157,7 @@ def main():
                              stdout=log, stderr=subprocess.STDOUT)
         time.sleep(a.secs)
         p.send_signal(signal.SIGINT)
-        p.wait(timeout=120)
+        p.wait(timeout=600)
     if not os.path.exists(out):
         sys.exit(f"cgpkt: callgrind wrote nothing; see {tmp}/kdp.log")
     with open(out) as f:

@@ -264,7 +264,7 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 {
 	const uint8_t *p[PL_XN], *l4[PL_XN];
 	PL_XV a[4], b[4], w[4], u[4];
-	uint32_t tlen[PL_XN], avail[PL_XN];
+	uint32_t avail[PL_XN];
 
 	/* The per-mbuf tests, as branches: they predict, and an early
 	 * return has changed nothing yet. */
@@ -290,10 +290,9 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 	PL_XNF(pl_xv_transpose)(b, u);
 	/* The lengths: room for the ports, within the frame (kept for the
 	 * trims). Lengths are 16 bits: the signed compares hold. */
-	PL_XV tl = PL_XNF(pl_xv_tlen)(w[0]);
-	PL_V_STORE(tlen, tl);
+	PL_XV tl = PL_XNF(pl_xv_tlen)(w[0]), av = PL_V_LOAD(avail);
 	PL_XV lens_ok = PL_V_ANDNOT(
-		PL_V(cmpgt_epi32)(tl, PL_V_LOAD(avail)),
+		PL_V(cmpgt_epi32)(tl, av),
 		PL_V(cmpgt_epi32)(tl, PL_V_SET(sizeof(struct rte_ipv4_hdr) + 3)));
 
 	/* Fragment offset 0 (bytes 6-7, the MF flag aside); the pod's
@@ -316,11 +315,17 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 	if (PL_V_MASK(good) != PL_V_ALL)
 		return false;
 
-	/* All pass: commit, as the one-packet pass does. */
-	PL_XN_UNROLL
-	for (unsigned int i = 0; i < PL_XN; i++) {
-		if (avail[i] > tlen[i])
+	/* All pass: commit, as the one-packet pass does: trim the frames
+	 * with Ethernet padding (few: found for all at once). */
+	unsigned int pad = (unsigned int)PL_V_MASK(PL_V(cmpgt_epi32)(av, tl));
+	if (unlikely(pad != 0)) {
+		uint32_t tlen[PL_XN];
+
+		PL_V_STORE(tlen, tl);
+		for (; pad != 0; pad &= pad - 1) {
+			unsigned int i = (unsigned int)__builtin_ctz(pad);
 			rte_pktmbuf_trim(pkts[i], avail[i] - tlen[i]);
+		}
 	}
 	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(w[2]));
 	PL_XNF(pl_xv_outer)(w[0], (uint16_t)(pre->ip_id + k), pre->ow + k,
