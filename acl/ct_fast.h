@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
 #ifdef __SSE4_2__
 #include <nmmintrin.h>
 #endif
@@ -198,21 +201,38 @@ acl_ct_expiry(const struct acl_worker *aw, uint64_t now)
 	};
 }
 
-/**
- * acl_ct_hit_at() with the expiry times @p exp (acl_ct_expiry() of
- * @p now) given: a loop computes them once, where a timeout read for each
- * packet had to be reloaded (the loop's frame stores could alias the
- * worker's fields).
- */
-static __rte_always_inline struct acl_ct_entry *
-acl_ct_hit_exp(struct acl_ct_entry *e, uint64_t f0, uint64_t f1, bool src_lo,
-	       uint8_t tcp_flags, uint32_t gen, uint64_t now,
-	       const struct acl_ct_expiry *exp, const bool may_icmp)
+/* The entry's key is the key words @p w (acl_ct_key_words()). */
+static __rte_always_inline bool
+acl_ct_key_eq(const struct acl_ct_entry *e, const uint64_t w[2])
 {
-	uint64_t k0, k1, g;
+#ifdef __SSE4_1__
+	/* One 16-byte compare: 4 instructions against 6. */
+	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)&e->k),
+				  _mm_loadu_si128((const __m128i *)w));
+
+	return _mm_testz_si128(d, d);
+#else
+	uint64_t k0, k1;
 
 	memcpy(&k0, &e->k, 8);
 	memcpy(&k1, (const uint8_t *)&e->k + 8, 8);
+	return ((k0 ^ w[0]) | (k1 ^ w[1])) == 0;
+#endif
+}
+
+/**
+ * acl_ct_hit_at() with the key words in memory at @p w and the expiry
+ * times @p exp (acl_ct_expiry() of @p now) given: a loop computes them
+ * once, where a timeout read for each packet had to be reloaded (the
+ * loop's frame stores could alias the worker's fields).
+ */
+static __rte_always_inline struct acl_ct_entry *
+acl_ct_hit_exp(struct acl_ct_entry *e, const uint64_t w[2], bool src_lo,
+	       uint8_t tcp_flags, uint32_t gen, uint64_t now,
+	       const struct acl_ct_expiry *exp, const bool may_icmp)
+{
+	uint64_t g;
+
 	/* The generation and the used and allow flags in one compare: the
 	 * little-endian image of the entry's 8 bytes from gen. */
 	_Static_assert(offsetof(struct acl_ct_entry, gen) == 24 &&
@@ -223,8 +243,7 @@ acl_ct_hit_exp(struct acl_ct_entry *e, uint64_t f0, uint64_t f1, bool src_lo,
 		(uint64_t)(ACL_CT_F_USED | ACL_CT_F_ALLOW) << 40;
 	if (!((g & gmask) ==
 		      (gen | (uint64_t)(ACL_CT_F_USED | ACL_CT_F_ALLOW) << 40) &&
-	      ((k0 ^ f0) | (k1 ^ f1)) == 0 &&
-	      !acl_ct_expired(e, now)))
+	      acl_ct_key_eq(e, w) && !acl_ct_expired(e, now)))
 		return NULL;
 	/* The originator's packet: its side is the one the flag names
 	 * (bit 41 of g), compared as bits (src_lo is 0 or 1). */
@@ -266,8 +285,9 @@ acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
 	      uint64_t now, const bool may_icmp)
 {
 	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
+	const uint64_t w[2] = {f0, f1};
 
-	return acl_ct_hit_exp(e, f0, f1, src_lo, tcp_flags, gen, now, &exp,
+	return acl_ct_hit_exp(e, w, src_lo, tcp_flags, gen, now, &exp,
 			      may_icmp);
 }
 

@@ -210,7 +210,7 @@ pl_express_hit(const struct pl_express_pkt *x, uint32_t gen, uint64_t now,
 	       const struct acl_ct_expiry *exp)
 {
 	const struct acl_ct_entry *e =
-		acl_ct_hit_exp(x->e, x->w[0], x->w[1], x->lo, x->tcp_flags,
+		acl_ct_hit_exp(x->e, x->w, x->lo, x->tcp_flags,
 			       gen, now, exp, false);
 
 	return e != NULL ? e->hop[x->lo] : UINT64_MAX;
