@@ -41,6 +41,7 @@ struct pl_rw {
 	 * and 6: destination MAC; source MAC and EtherType. */
 	uint64_t e0, e6;
 	struct encap_ipip_tmpl ipip; /* PL_NH_IPIP */
+	uint32_t mtu_frame;          /* mtu + Ethernet (pl_rw_apply_pre()) */
 	uint16_t mtu;                /* not PL_NH_POD */
 	uint16_t port;
 	uint8_t kind;
@@ -76,6 +77,7 @@ pl_rw_load(struct pl_rw *rw, const struct pl_tables *t,
 	memcpy(&rw->e0, h, sizeof(rw->e0));
 	memcpy(&rw->e6, h + 6, sizeof(rw->e6));
 	rw->mtu = nh->mtu;
+	rw->mtu_frame = (uint32_t)nh->mtu + sizeof(struct rte_ether_hdr);
 	rw->port = nh->port;
 	rw->kind = kind;
 	return true;
@@ -143,8 +145,7 @@ pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
 		       "bytes 8-11: TTL, protocol, checksum");
 	if (rw->kind != PL_NH_POD) {
 		/* The frame is its header and the IPv4 length (trimmed). */
-		if (unlikely(rte_pktmbuf_pkt_len(m) -
-				     sizeof(struct rte_ether_hdr) > rw->mtu ||
+		if (unlikely(rte_pktmbuf_pkt_len(m) > rw->mtu_frame ||
 			     (rw->kind == PL_NH_IPIP &&
 			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
 			return false;
