@@ -568,7 +568,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			enc_from = rw.kind == PL_NH_IPIP ? n_out : UINT16_MAX;
 		}
 		if (unlikely(!pl_rw_apply_pre(&rw, pkts[i], pre.ttl_w[i],
-					      pre.ow[i], pre.vsum[i])))
+					      &pre.ow[i], &pre.vsum[i])))
 			break;
 		/* pl_rw_apply_pre() set m->port. One worker hands nothing over,
 		 * so the staged frames are pkts[0..i): no copy. */

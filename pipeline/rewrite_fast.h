@@ -129,14 +129,14 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id)
  * pass did the per-packet arithmetic (pipeline/express_fast.h
  * struct pl_express_pre): it tested the TTL above 1 and trimmed the frame
  * to its IPv4 length, and gives @p ttl_w, the header's bytes 8-11 with the
- * TTL decremented (pl_ipv4_ttl_word()), and for IPIP @p ow and @p vsum
- * (encap_ipip_var(), its outer ID taken). Same frame out as
+ * TTL decremented (pl_ipv4_ttl_word()), and for IPIP *@p ow and *@p vsum
+ * (encap_ipip_var(), its outer ID taken; read only then). Same frame out as
  * pl_rw_apply(), the ID aside; false, having changed nothing, for a frame
  * it would refuse.
  */
 static __rte_always_inline bool
 pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
-		uint64_t ow, uint32_t vsum)
+		const uint64_t *ow, const uint32_t *vsum)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t *ip = p + sizeof(struct rte_ether_hdr);
@@ -151,7 +151,7 @@ pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
 			return false;
 		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
 		if (rw->kind == PL_NH_IPIP)
-			p = encap_ipip_push_var(m, p, &rw->ipip, ow, vsum);
+			p = encap_ipip_push_var(m, p, &rw->ipip, *ow, *vsum);
 	} else {
 		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
 	}
