@@ -261,9 +261,9 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 /*
  * Pass 1 of pl_express_uplink() for one frame, the @p idx th: both
  * headers validated (the inner TTL above 1 included), the inner one's
- * @p pre entry computed and, @p aw: policy on, keyed; the outer source a known node
- * (pl_express_node_known()). False when the frame is not the lane's; no
- * frame is changed.
+ * @p pre entry computed and, @p aw: policy on, keyed; the outer source a
+ * known node (pl_express_node_known()). False when the frame is not the
+ * lane's; no frame is changed.
  */
 static __rte_always_inline bool
 pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,

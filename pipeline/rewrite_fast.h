@@ -83,6 +83,15 @@ pl_rw_load(struct pl_rw *rw, const struct pl_tables *t,
 	return true;
 }
 
+/* The hop's Ethernet header at @p p, the frame's start, and its port. */
+static __rte_always_inline void
+pl_rw_eth(const struct pl_rw *rw, struct rte_mbuf *m, uint8_t *p)
+{
+	memcpy(p, &rw->e0, sizeof(rw->e0));
+	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
+	m->port = rw->port;
+}
+
 /*
  * Route @p m, an IPv4 packet behind an Ethernet header, through the hop
  * @p rw: TTL above 1, within the MTU, headroom for IPIP. Decrements the
@@ -118,9 +127,7 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id)
 	} else {
 		pl_ipv4_dec_ttl(ip);
 	}
-	memcpy(p, &rw->e0, sizeof(rw->e0));
-	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
-	m->port = rw->port;
+	pl_rw_eth(rw, m, p);
 	return true;
 }
 
@@ -143,21 +150,16 @@ pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
 
 	_Static_assert(offsetof(struct rte_ipv4_hdr, time_to_live) == 8,
 		       "bytes 8-11: TTL, protocol, checksum");
-	if (rw->kind != PL_NH_POD) {
-		/* The frame is its header and the IPv4 length (trimmed). */
-		if (unlikely(rte_pktmbuf_pkt_len(m) > rw->mtu_frame ||
-			     (rw->kind == PL_NH_IPIP &&
-			      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
-			return false;
-		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
-		if (rw->kind == PL_NH_IPIP)
-			p = encap_ipip_push_var(m, p, &rw->ipip, *ow, *vsum);
-	} else {
-		memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
-	}
-	memcpy(p, &rw->e0, sizeof(rw->e0));
-	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
-	m->port = rw->port;
+	/* The frame is its header and the IPv4 length (trimmed). */
+	if (rw->kind != PL_NH_POD &&
+	    unlikely(rte_pktmbuf_pkt_len(m) > rw->mtu_frame ||
+		     (rw->kind == PL_NH_IPIP &&
+		      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
+		return false;
+	memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
+	if (rw->kind == PL_NH_IPIP)
+		p = encap_ipip_push_var(m, p, &rw->ipip, *ow, *vsum);
+	pl_rw_eth(rw, m, p);
 	return true;
 }
 
@@ -172,9 +174,7 @@ pl_rw_apply_pod(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w)
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 
 	memcpy(p + sizeof(struct rte_ether_hdr) + 8, &ttl_w, sizeof(ttl_w));
-	memcpy(p, &rw->e0, sizeof(rw->e0));
-	memcpy(p + 6, &rw->e6, sizeof(rw->e6));
-	m->port = rw->port;
+	pl_rw_eth(rw, m, p);
 }
 
 #endif /* KDP_PIPELINE_REWRITE_FAST_H */
