@@ -139,11 +139,12 @@ pl_rw_apply(const struct pl_rw *rw, struct rte_mbuf *m, uint16_t *ip_id)
  * TTL decremented (pl_ipv4_ttl_word()), and for IPIP *@p ow and *@p vsum
  * (encap_ipip_var(), its outer ID taken; read only then). Same frame out as
  * pl_rw_apply(), the ID aside; false, having changed nothing, for a frame
- * it would refuse.
+ * it would refuse. @p kind is rw->kind, which the caller passes as a
+ * constant: a loop over a run of one hop then carries no other kind's code.
  */
 static __rte_always_inline bool
 pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
-		const uint64_t *ow, const uint32_t *vsum)
+		const uint64_t *ow, const uint32_t *vsum, const uint8_t kind)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t *ip = p + sizeof(struct rte_ether_hdr);
@@ -151,13 +152,13 @@ pl_rw_apply_pre(const struct pl_rw *rw, struct rte_mbuf *m, uint32_t ttl_w,
 	_Static_assert(offsetof(struct rte_ipv4_hdr, time_to_live) == 8,
 		       "bytes 8-11: TTL, protocol, checksum");
 	/* The frame is its header and the IPv4 length (trimmed). */
-	if (rw->kind != PL_NH_POD &&
+	if (kind != PL_NH_POD &&
 	    unlikely(rte_pktmbuf_pkt_len(m) > rw->mtu_frame ||
-		     (rw->kind == PL_NH_IPIP &&
+		     (kind == PL_NH_IPIP &&
 		      rte_pktmbuf_headroom(m) < ENCAP_IPIP_HLEN)))
 		return false;
 	memcpy(ip + 8, &ttl_w, sizeof(ttl_w));
-	if (rw->kind == PL_NH_IPIP)
+	if (kind == PL_NH_IPIP)
 		p = encap_ipip_push_var(m, p, &rw->ipip, *ow, *vsum);
 	pl_rw_eth(rw, m, p);
 	return true;
