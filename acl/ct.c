@@ -9,14 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 
 #include "acl/ct_fast.h"
+#include "dp/log.h"
 
 /* Short names for ct_fast.h's flags and states. */
 #define F_USED ACL_CT_F_USED
@@ -114,6 +115,31 @@ static int table_map(struct acl_worker *aw, size_t len)
 	return 0;
 }
 
+/* Fixed keys until the first table is created: any odd multipliers serve
+ * a hash that is not exposed to a sender. */
+struct acl_ct_hash_keys acl_ct_hk = {
+	.k = {0x9e3779b1u, 0x85ebca77u, 0xc2b2ae3du, 0x27d4eb2fu},
+	.seed = 0x165667b1u,
+};
+
+/* New hash keys; only while no worker exists (entries' slots follow them,
+ * and a flow's owner worker too). */
+static void ct_hash_rekey(void)
+{
+	struct acl_ct_hash_keys hk;
+
+	if (getrandom(&hk, sizeof(hk), GRND_NONBLOCK) != (ssize_t)sizeof(hk)) {
+		/* Early in boot the pool may not be ready: the fixed keys
+		 * still hash well, only predictably. */
+		KDP_LOG(WARNING, "conntrack: getrandom: %s; the hash keeps "
+			"its fixed keys", strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < RTE_DIM(hk.k); i++)
+		hk.k[i] |= 1u;
+	acl_ct_hk = hk;
+}
+
 struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 				     unsigned int wid)
 {
@@ -126,6 +152,8 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 	}
 	while (slots < 2ull * conf->max_flows)
 		slots <<= 1;
+	if (acl_worker_count() == 0)
+		ct_hash_rekey();
 	if (!(aw = calloc(1, sizeof(*aw))))
 		return NULL;
 	int rc = table_map(aw, slots * sizeof(*aw->slot));

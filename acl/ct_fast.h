@@ -25,7 +25,6 @@
 #endif
 
 #include <rte_byteorder.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 
@@ -87,9 +86,8 @@ _Static_assert(sizeof(struct acl_ct_entry) == 32, "two entries a line");
  * The key is built in two 64-bit registers and hashed from them: storing
  * its fields one by one and hashing the stored struct read 8 bytes over
  * narrower stores, which the CPU cannot forward. The words are the
- * struct's memory image on a little-endian CPU, so the hash is
- * rte_hash_crc() of the key there; the hash only has to agree with itself
- * (entries keep theirs).
+ * struct's memory image on a little-endian CPU; the hash only has to agree
+ * with itself (entries do not keep theirs).
  */
 static __rte_always_inline bool
 acl_ct_key_words(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
@@ -110,17 +108,52 @@ acl_ct_key_words(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
 }
 
 /**
- * The hash of the key words @p w (rte_hash_crc() of the key). With SSE4.2
- * compiled in, the two CRC instructions are used directly:
- * rte_hash_crc_8byte() tests a global for the algorithm before each.
+ * The conntrack hash's keys: four odd multipliers and a seed, drawn from
+ * getrandom() when the first worker's table is created
+ * (acl_worker_create()), so that a sender cannot aim flows at one run of
+ * slots. The CRC32 used before is linear and unkeyed: anyone could compute
+ * thousands of colliding 5-tuples, and linear probing would walk them on
+ * every lookup. Read-only while any worker exists.
+ */
+struct acl_ct_hash_keys {
+	uint32_t k[4];
+	uint32_t seed;
+};
+extern struct acl_ct_hash_keys acl_ct_hk;
+
+/* The 32-bit finalizer of MurmurHash3: a bijection in which every input bit
+ * moves about half the output bits, so that the table's low bits (its
+ * mask) depend on all of the sum's. */
+#define ACL_CT_MIX_K1 0x85ebca6bu
+#define ACL_CT_MIX_K2 0xc2b2ae35u
+
+static __rte_always_inline uint32_t acl_ct_hash_mix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= ACL_CT_MIX_K1;
+	h ^= h >> 13;
+	h *= ACL_CT_MIX_K2;
+	return h ^ (h >> 16);
+}
+
+/**
+ * The hash of the key words @p w: the seed plus the key's four 32-bit
+ * words times the multipliers (mod 2^32: keys that differ in one word
+ * never sum alike, the multipliers being odd), mixed (acl_ct_hash_mix()).
+ * In this form the express lanes compute it for 4 or 8 keys at once in
+ * vectors (pipeline/express_xn_fast.h pl_xv_keys()), 2 instructions a key
+ * where two CRC32 took 5. They must agree: with another hash there, the
+ * lane's hits all miss, and test_express fails on the lane's share.
  */
 static __rte_always_inline uint32_t acl_ct_key_hash(const uint64_t w[2])
 {
-#ifdef __SSE4_2__
-	return (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, w[0]), w[1]);
-#else
-	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
-#endif
+	const struct acl_ct_hash_keys *hk = &acl_ct_hk;
+	uint32_t h = hk->seed + (uint32_t)w[0] * hk->k[0] +
+		     (uint32_t)(w[0] >> 32) * hk->k[1] +
+		     (uint32_t)w[1] * hk->k[2] +
+		     (uint32_t)(w[1] >> 32) * hk->k[3];
+
+	return acl_ct_hash_mix(h);
 }
 
 static __rte_always_inline void

@@ -12,8 +12,8 @@
  * the other. With the four headers' 32-bit words side by side in SSE
  * registers, each test, the checksums' sums and the keys' canonical order
  * run once for four packets; only what is per mbuf (lengths, offload
- * flags, trims, the CRC hash) stays scalar. About 85 instructions a packet
- * remain.
+ * flags, trims) stays scalar. About 85 instructions a packet remained; the
+ * keys' hashes (acl_ct_key_hash()) have since moved into the vectors too.
  *
  * The four are taken only when every one passes; then exactly what the
  * one-frame pass (pl_express_pod_one(), pl_express_uplink_one()) would
@@ -110,22 +110,20 @@ pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
 
 /*
  * One frame's conntrack key @p kw (acl_ct_key_words()'s two words, as
- * the vector pass built them): stored, hashed, its home slot found and
- * prefetched (pl_express_slot()). Bit 0 of @p lob: the lower side first;
- * of @p tcpb: TCP, whose flags are read from @p l4.
+ * the vector pass built them) and its @p hash (acl_ct_key_hash()):
+ * stored, its home slot found and prefetched (pl_express_slot()). Bit 0
+ * of @p lob: the lower side first; of @p tcpb: TCP, whose flags are read
+ * from @p l4.
  */
 static __rte_always_inline void
-pl_x4_key_one(struct pl_express_pkt *x, __m128i kw, unsigned int lob,
-	      unsigned int tcpb, const uint8_t *l4,
+pl_x4_key_one(struct pl_express_pkt *x, __m128i kw, uint32_t hash,
+	      unsigned int lob, unsigned int tcpb, const uint8_t *l4,
 	      const struct pl_express_ct *ct, const bool multi)
 {
-	uint64_t w[2] = {(uint64_t)_mm_cvtsi128_si64(kw),
-			 (uint64_t)_mm_extract_epi64(kw, 1)};
-
 	_mm_storeu_si128((__m128i *)x->w, kw);
 	x->lo = lob & 1;
 	x->tcp_flags = (tcpb & 1) ? l4[13] : 0;
-	pl_express_slot(x, acl_ct_key_hash(w), ct, multi);
+	pl_express_slot(x, hash, ct, multi);
 }
 
 #define PL_XN 4

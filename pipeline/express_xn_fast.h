@@ -72,6 +72,7 @@
 #define PL_V_EQ(a, b) PL_V(cmpeq_epi32)(a, b)
 #define PL_V_ADD(a, b) PL_V(add_epi32)(a, b)
 #define PL_V_SRL(a, n) PL_V(srli_epi32)(a, n)
+#define PL_V_MUL(a, b) PL_V(mullo_epi32)(a, b)
 #define PL_XNF_(a, n) a##_x##n
 #define PL_XNF__(a, n) PL_XNF_(a, n)
 /* The name of this width's copy of a function: name_x4, name_x8. */
@@ -197,6 +198,22 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
 	unsigned int lob = (unsigned int)PL_V_MASK(lo);
 	unsigned int tcpb = (unsigned int)PL_V_MASK(
 		PL_V_EQ(proto, PL_V_SET(IPPROTO_TCP)));
+	/* acl_ct_key_hash() of each key: its words are first, second, pw
+	 * and proto (low word first). */
+	const struct acl_ct_hash_keys *hk = &acl_ct_hk;
+	PL_XV h = PL_V_ADD(
+		PL_V_ADD(PL_V_MUL(first, PL_V_SET((int)hk->k[0])),
+			 PL_V_MUL(second, PL_V_SET((int)hk->k[1]))),
+		PL_V_ADD(PL_V_MUL(pw, PL_V_SET((int)hk->k[2])),
+			 PL_V_MUL(proto, PL_V_SET((int)hk->k[3]))));
+	uint32_t hash[PL_XN];
+
+	h = PL_V_ADD(h, PL_V_SET((int)hk->seed));
+	h = PL_V_XOR(h, PL_V_SRL(h, 16));
+	h = PL_V_MUL(h, PL_V_SET((int)ACL_CT_MIX_K1));
+	h = PL_V_XOR(h, PL_V_SRL(h, 13));
+	h = PL_V_MUL(h, PL_V_SET((int)ACL_CT_MIX_K2));
+	PL_V_STORE(hash, PL_V_XOR(h, PL_V_SRL(h, 16)));
 
 	/* Packet i's key is in 128-bit lane i / 4 of kw (PL_V_ROW()). */
 	_Pragma("GCC unroll 4")
@@ -205,12 +222,12 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
 			PL_V(unpackhi_epi64)(k0[i >> 1], k1[i >> 1]) :
 			PL_V(unpacklo_epi64)(k0[i >> 1], k1[i >> 1]);
 
-		pl_x4_key_one(&x[i], PL_V_LO128(kw), lob >> i, tcpb >> i,
-			      l4[i], ct, multi);
+		pl_x4_key_one(&x[i], PL_V_LO128(kw), hash[i], lob >> i,
+			      tcpb >> i, l4[i], ct, multi);
 #if PL_XN == 8
 		pl_x4_key_one(&x[i + 4], _mm256_extracti128_si256(kw, 1),
-			      lob >> (i + 4), tcpb >> (i + 4), l4[i + 4], ct,
-			      multi);
+			      hash[i + 4], lob >> (i + 4), tcpb >> (i + 4),
+			      l4[i + 4], ct, multi);
 #endif
 	}
 }
@@ -467,6 +484,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 #undef PL_V_EQ
 #undef PL_V_ADD
 #undef PL_V_SRL
+#undef PL_V_MUL
 #undef PL_XNF_
 #undef PL_XNF__
 #undef PL_XNF

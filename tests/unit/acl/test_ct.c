@@ -475,9 +475,16 @@ static void test_housekeep_pace(void)
 	struct acl_worker *aw = fresh(32); /* 64 slots: 4 steps a pass */
 	struct acl_ct_stats st;
 
+	uint16_t sp = 1000;
+
 	TU_CHECK(aw->sweep_period_tsc == 0, "no TSC rate without EAL: %lu",
 		 (unsigned long)aw->sweep_period_tsc);
-	TU_CHECK(run(aw, mk(17, A, B, 1000, 53, 0), 1, 0) == ACL_CT_PASS,
+	/* A flow past the first two steps' slots (the hash is keyed at
+	 * random), so that they pass over free slots only. */
+	while ((flow_of(mk(17, A, B, sp, 53, 0)).hash & aw->mask) <
+	       2 * ACL_CT_SWEEP_SLOTS)
+		sp++;
+	TU_CHECK(run(aw, mk(17, A, B, sp, 53, 0), 1, 0) == ACL_CT_PASS,
 		 "flow created");
 	aw->sweep_period_tsc = 1000;
 	acl_ct_housekeep(aw, 5000, 60001);
@@ -500,6 +507,50 @@ static void test_housekeep_pace(void)
 	acl_worker_free(aw);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The hash is keyed: new keys for each new set of workers (none while one
+ * exists: the slots and owners of its flows follow them), odd multipliers;
+ * and keys that differ in one port never hash alike.
+ */
+static void test_hash_keys(void)
+{
+	struct acl_worker *aw = fresh(32);
+	struct acl_ct_hash_keys a = acl_ct_hk;
+	struct acl_ct_conf c;
+
+	acl_ct_conf_default(&c);
+	c.max_flows = 32;
+	struct acl_worker *aw1 = acl_worker_create(&c, 1);
+	TU_CHECK(aw1 != NULL && !memcmp(&a, &acl_ct_hk, sizeof(a)),
+		 "the keys stay while a worker exists");
+	acl_worker_free(aw1);
+	acl_worker_free(aw);
+	aw = fresh(32);
+	TU_CHECK(memcmp(&a, &acl_ct_hk, sizeof(a)) != 0,
+		 "new keys for a new set of workers");
+	for (unsigned int i = 0; i < RTE_DIM(a.k); i++)
+		TU_CHECK(acl_ct_hk.k[i] & 1, "multiplier %u odd", i);
+	/* Every destination port, the rest fixed: 65536 hashes, distinct. */
+	uint32_t *h = malloc(65536 * sizeof(*h));
+	unsigned int dup = 0;
+
+	for (uint32_t dp = 0; dp < 65536; dp++)
+		h[dp] = flow_of(mk(17, A, B, 1000, (uint16_t)dp, 0)).hash;
+	qsort(h, 65536, sizeof(*h), cmp_u32);
+	for (uint32_t i = 1; i < 65536; i++)
+		dup += h[i] == h[i - 1];
+	TU_CHECK(dup == 0, "one port apart, never alike: %u equal", dup);
+	free(h);
+	acl_worker_free(aw);
+}
+
 int main(void)
 {
 	test_keys();
@@ -512,6 +563,7 @@ int main(void)
 	test_sweep_steps();
 	test_hops();
 	test_housekeep_pace();
+	test_hash_keys();
 	if (tu_failures)
 		fprintf(stderr, "%d failure(s)\n", tu_failures);
 	else
