@@ -9,10 +9,14 @@ config (perf/out/kdp/SCENARIO/kdp.json, which perf/scenarios/kdp.py and
 `make bench` write: check the pcap it names, as the last job to run a
 scenario leaves its flow count there), stops it after --secs and prints
 
-    packets                 32 x the calls of pl_process_burst
+    packets                 PL_BURST x the calls of pl_process_burst (the
+                            source fills every burst)
     total                   every instruction of the worker thread / packet
     pl_process_burst        the pipeline, inclusive / packet
     pl_ctx_flush            the tx flush (mostly the sink's PMD) / packet
+    acl_ct_sweep            conntrack aging / packet: paced in time, so
+                            inflated under callgrind (see below)
+    total - sweep           the figure to compare builds by
 
 and, with --lines N, the N source lines that cost pl_process_burst the
 most instructions of its own per packet (callgrind --dump-instr=yes,
@@ -125,12 +129,30 @@ def by_line(binary, fn, own, packets, n):
         print(f"  {c / packets:7.2f}  {s}")
 
 
+def pl_burst(binary):
+    """PL_BURST of the tree that built @binary (pipeline/pipeline.h in a
+    directory above it), else of this one."""
+    d = os.path.dirname(os.path.abspath(binary))
+    for _ in range(6):
+        h = os.path.join(d, "pipeline", "pipeline.h")
+        if os.path.exists(h):
+            break
+        d = os.path.dirname(d)
+    else:
+        h = os.path.join(ROOT, "pipeline", "pipeline.h")
+    with open(h) as f:
+        return int(re.search(r"#define PL_BURST (\d+)", f.read()).group(1))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("config_dir")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/dp/main/kdp"))
     ap.add_argument("--secs", type=float, default=20.0)
     ap.add_argument("--lines", type=int, default=0)
+    ap.add_argument("--burst", type=int, default=0,
+                    help="the binary's PL_BURST (default: read from the "
+                    "source tree above it, else this one's)")
     ap.add_argument("--eal", action="append", default=[],
                     help="one more EAL argument (repeatable), e.g. "
                     "--eal=--force-max-simd-bitwidth=128 for the base build")
@@ -163,13 +185,19 @@ def main():
     with open(out) as f:
         calls, own, total = calls_and_costs(
             f.read(), "pl_process_burst" if a.lines else None)
-    packets = 32 * calls["pl_process_burst"]
+    packets = (a.burst or pl_burst(a.bin)) * calls["pl_process_burst"]
     if packets == 0 or total is None:
         sys.exit("cgpkt: no packets forwarded")
+    sweep = inclusive(out, "acl_ct_sweep")
     print(f"packets           {packets}")
     print(f"total             {total / packets:.1f}")
     for fn in ("pl_process_burst", "pl_ctx_flush"):
         print(f"{fn:<17} {inclusive(out, fn) / packets:.1f}")
+    # The sweep is paced in time (acl_ct_housekeep()), and callgrind runs
+    # the worker some 50 times slower: per packet it costs that much more
+    # here than at speed, and more again when the host is busy.
+    print(f"acl_ct_sweep      {sweep / packets:.1f}")
+    print(f"total - sweep     {(total - sweep) / packets:.1f}")
     # pl_process_burst() calls the variant of the per-burst code that
     # the worker runs (pipeline/burst.h): its own instructions are those.
     variant = max((f for f in calls if f.startswith("pl_process_burst_")),
