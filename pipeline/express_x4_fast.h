@@ -110,20 +110,27 @@ pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
 
 /*
  * One frame's conntrack key @p kw (acl_ct_key_words()'s two words, as
- * the vector pass built them) and its @p hash (acl_ct_key_hash()):
- * stored, its home slot found and prefetched (pl_express_slot()). Bit 0
- * of @p lob: the lower side first; of @p tcpb: TCP, whose flags are read
+ * the vector pass built them) stored, and its home slot found and
+ * prefetched: @p slot with one worker, else from its @p hash
+ * (acl_ct_key_hash()) with the owner (pl_express_slot()). Bit 0 of
+ * @p lob: the lower side first; of @p tcpb: TCP, whose flags are read
  * from @p l4.
  */
 static __rte_always_inline void
 pl_x4_key_one(struct pl_express_pkt *x, __m128i kw, uint32_t hash,
-	      unsigned int lob, unsigned int tcpb, const uint8_t *l4,
-	      const struct pl_express_ct *ct, const bool multi)
+	      struct acl_ct_entry *slot, unsigned int lob, unsigned int tcpb,
+	      const uint8_t *l4, const struct pl_express_ct *ct,
+	      const bool multi)
 {
 	_mm_storeu_si128((__m128i *)x->w, kw);
 	x->lo = lob & 1;
 	x->tcp_flags = (tcpb & 1) ? l4[13] : 0;
-	pl_express_slot(x, hash, ct, multi);
+	if (multi) {
+		pl_express_slot(x, hash, ct, multi);
+		return;
+	}
+	x->e = slot;
+	rte_prefetch0(slot);
 }
 
 #define PL_XN 4

@@ -166,6 +166,31 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_proto)(PL_XV w2)
 }
 
 /*
+ * The home slots of the PL_XN hashes @p h in @p ct's table, into @p slot:
+ * the index, scaled and added to the base in 64-bit lanes. Per frame in
+ * scalar code, with the mask and the base reloaded from the stack, it was
+ * 6 instructions.
+ */
+static __rte_always_inline void
+PL_XNF(pl_xv_slots)(PL_XV h, const struct pl_express_ct *ct,
+		    struct acl_ct_entry **slot)
+{
+	_Static_assert(sizeof(struct acl_ct_entry) == 32, "index << 5");
+	PL_XV idx = PL_V_AND(h, PL_V_SET((int)ct->mask));
+	PL_XV base = PL_V(set1_epi64x)((long long)(uintptr_t)ct->slot);
+#if PL_XN == 4
+	__m128i lo = _mm_cvtepu32_epi64(idx);
+	__m128i hi = _mm_cvtepu32_epi64(_mm_srli_si128(idx, 8));
+#else
+	__m256i lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(idx));
+	__m256i hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(idx, 1));
+#endif
+	PL_V_STORE(slot, PL_V(add_epi64)(base, PL_V(slli_epi64)(lo, 5)));
+	PL_V_STORE(slot + PL_XN / 2,
+		   PL_V(add_epi64)(base, PL_V(slli_epi64)(hi, 5)));
+}
+
+/*
  * The conntrack keys of PL_XN UDP or TCP flows (acl_ct_key_words(), the
  * lower (address, port) side first) from host-order sources @p sh and
  * destinations @p dh, the ports word as the frame carries it and the
@@ -207,13 +232,20 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
 		PL_V_ADD(PL_V_MUL(pw, PL_V_SET((int)hk->k[2])),
 			 PL_V_MUL(proto, PL_V_SET((int)hk->k[3]))));
 	uint32_t hash[PL_XN];
+	struct acl_ct_entry *slot[PL_XN];
 
 	h = PL_V_ADD(h, PL_V_SET((int)hk->seed));
 	h = PL_V_XOR(h, PL_V_SRL(h, 16));
 	h = PL_V_MUL(h, PL_V_SET((int)ACL_CT_MIX_K1));
 	h = PL_V_XOR(h, PL_V_SRL(h, 13));
 	h = PL_V_MUL(h, PL_V_SET((int)ACL_CT_MIX_K2));
-	PL_V_STORE(hash, PL_V_XOR(h, PL_V_SRL(h, 16)));
+	h = PL_V_XOR(h, PL_V_SRL(h, 16));
+	/* One worker: the home slots too (several: the owner from the hash
+	 * first, pl_express_slot()). */
+	if (multi)
+		PL_V_STORE(hash, h);
+	else
+		PL_XNF(pl_xv_slots)(h, ct, slot);
 
 	/* Packet i's key is in 128-bit lane i / 4 of kw (PL_V_ROW()). */
 	_Pragma("GCC unroll 4")
@@ -222,12 +254,12 @@ PL_XNF(pl_xv_keys)(PL_XV sh, PL_XV dh, PL_XV ports, PL_XV proto,
 			PL_V(unpackhi_epi64)(k0[i >> 1], k1[i >> 1]) :
 			PL_V(unpacklo_epi64)(k0[i >> 1], k1[i >> 1]);
 
-		pl_x4_key_one(&x[i], PL_V_LO128(kw), hash[i], lob >> i,
-			      tcpb >> i, l4[i], ct, multi);
+		pl_x4_key_one(&x[i], PL_V_LO128(kw), hash[i], slot[i],
+			      lob >> i, tcpb >> i, l4[i], ct, multi);
 #if PL_XN == 8
 		pl_x4_key_one(&x[i + 4], _mm256_extracti128_si256(kw, 1),
-			      hash[i + 4], lob >> (i + 4), tcpb >> (i + 4),
-			      l4[i + 4], ct, multi);
+			      hash[i + 4], slot[i + 4], lob >> (i + 4),
+			      tcpb >> (i + 4), l4[i + 4], ct, multi);
 #endif
 	}
 }
