@@ -98,8 +98,8 @@
  * probing over a power-of-two array of 32-byte entries (load factor <= 1/2),
  * keyed on the direction-normalised 5-tuple (the lower (IP, port) side
  * first), plus which side opened the flow, and hashed with keys drawn at
- * start (acl_ct_key_hash()), so that no sender can aim flows at one chain. Lookups are done per burst: keys
- * and hashes first, slot prefetches, then the walk: an established flow's
+ * start (acl_ct_key_hash()), so that no sender can aim flows at one chain.
+ * Lookups are done per burst: keys and hashes first, slot prefetches, then the walk: an established flow's
  * packet is settled inline (acl/ct_fast.h acl_ct_hit()), other packets of
  * tracked flows by acl_ct_lookup(); the burst's new flows are then
  * classified together, one rte_acl_classify() per program for all of them

@@ -20,9 +20,6 @@
 #ifdef __SSE4_1__
 #include <smmintrin.h>
 #endif
-#ifdef __SSE4_2__
-#include <nmmintrin.h>
-#endif
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>

@@ -556,7 +556,8 @@ pl_express_apply_run(const struct pl_rw *rw, struct rte_mbuf **pkts,
 	uint16_t n = *n_out;
 
 	*refused = false;
-	/* nhs[end] ends every run (pl_express_hops()). */
+	/* nhs[] ends with PL_EXPRESS_NH_END (pl_express_hops()), which ends
+	 * every run. */
 	for (; nhs[i] == nh; i++) {
 		if (unlikely(!pl_rw_apply_pre(&r, pkts[i], pre->ttl_w[i],
 					      &pre->ow[i], &pre->vsum[i],
@@ -629,9 +630,11 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 			continue;
 		}
 		/* A loaded hop's index is in range: tested on a change only
-		 * (a hit may have refreshed the entry of a packet that then
-		 * ends the prefix, as the general stages' hit would; a hop
-		 * not yet recorded ends it so). */
+		 * (a hop not yet recorded ends the prefix so). Pass 2a may
+		 * have refreshed the entries of packets after the one that
+		 * ends it; the general stages hit them again, and a hit the
+		 * lane takes only refreshes the expiry or marks a UDP flow
+		 * replied, both idempotent. */
 		if (nh != rw_nh) {
 			if (unlikely(nh >= n_nh ||
 				     !pl_rw_load(&rw, t, &nhv[nh], &gw_mac)))

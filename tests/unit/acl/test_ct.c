@@ -474,7 +474,6 @@ static void test_housekeep_pace(void)
 {
 	struct acl_worker *aw = fresh(32); /* 64 slots: 4 steps a pass */
 	struct acl_ct_stats st;
-
 	uint16_t sp = 1000;
 
 	TU_CHECK(aw->sweep_period_tsc == 0, "no TSC rate without EAL: %lu",
