@@ -127,10 +127,15 @@
  *    sender does not cost a classification per packet. A responder packet
  *    that hits a denied entry is a new flow the other way and is checked.
  *  - Full table (max_flows entries): a new flow may take an expired slot on
- *    its probe path, or sweep a bounded number of slots to make room;
- *    otherwise it is dropped and counted (ct_full drop reason, and the
- *    'full' counter of /kdp/conntrack): fail closed, existing flows are
- *    unaffected.
+ *    its probe path; else, like Linux's early_drop, evict an entry that
+ *    was never answered (UDP/ICMP NEW, TCP SYN_SENT or CLOSED, or a cached
+ *    denial) among the 8 slots from its home ('evicted' in
+ *    /kdp/conntrack); else sweep a bounded number of slots for expired
+ *    entries, at most once a millisecond; otherwise it is dropped and
+ *    counted (ct_full drop reason, and the 'full' counter): fail closed.
+ *    A flow that has had an answer is never evicted, so a flood of new
+ *    flows neither cuts established ones nor locks out new ones until
+ *    entries expire.
  *  - Policy change: each entry stores the generation of the policy set that
  *    decided it; an entry from an older generation is re-classified (in its
  *    original direction) on its next packet, and dropped from then on if
@@ -521,6 +526,7 @@ struct acl_ct_stats {
 	uint64_t created;
 	uint64_t expired;
 	uint64_t full;
+	uint64_t evicted;   /**< unanswered entries dropped for new flows */
 	uint64_t reclassified;
 };
 

@@ -201,6 +201,7 @@ struct acl_worker {
 	void *map;                 /**< the table's mapping (munmap) */
 	size_t map_len;
 	uint32_t sweep_at;
+	uint32_t full_sweep_ms; /**< when a full table last swept (ct_make_room()) */
 	/* Sweep pacing (acl_ct_housekeep()): TSC cycles per step, next due. */
 	uint64_t sweep_period_tsc, sweep_next_tsc;
 	/* conf's timeouts in ms, for the hot path (acl/ct_fast.h) */

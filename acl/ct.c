@@ -42,8 +42,13 @@ static const char *const st_name[] = {
 	[ST_CLOSED] = "CLOSED",
 };
 
-/* Slots a new flow may sweep when the table is full. */
+/* Slots a new flow may sweep when the table is full, at most once a
+ * millisecond (ct_make_room()). */
 #define CT_FULL_SWEEP 256
+/* Slots from a new flow's home where it may evict an unanswered entry
+ * when the table is full: four lines, the first of which its lookup has
+ * just read. */
+#define CT_EVICT_SLOTS 8u
 
 static struct acl_worker *registry[ACL_WORKER_MAX];
 
@@ -175,6 +180,7 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 			       (slots / ACL_CT_SWEEP_SLOTS);
 	aw->st.capacity = conf->max_flows;
 	aw->log_tokens = ACL_LOG_BURST;
+	aw->full_sweep_ms = UINT32_MAX;
 	registry[wid] = aw;
 	return aw;
 }
@@ -344,6 +350,70 @@ static void del(struct acl_worker *aw, uint32_t i)
 	}
 	aw->slot[i].flags = 0;
 	aw->st.flows--;
+}
+
+/*
+ * May a full table drop this entry for a new flow? Like Linux's
+ * early_drop, only entries not (yet) worth keeping: expired ones, cached
+ * denials (the next packet is classified again), and flows that never had
+ * an answer or are over (UDP/ICMP NEW, TCP SYN_SENT and CLOSED). A flow
+ * that has had an answer is never evicted, so a flood of new flows cannot
+ * cut established ones; without eviction it would hold every new flow off
+ * until entries expire (udp_s, 60 s by default).
+ */
+static bool ct_evictable(const struct acl_ct_entry *e, uint64_t now)
+{
+	return acl_ct_expired(e, now) || !(e->flags & F_ALLOW) ||
+	       e->state == ST_NEW || e->state == ST_SYN_SENT ||
+	       e->state == ST_CLOSED;
+}
+
+/*
+ * Room for a new flow whose home slot is @p home and whose lookup ended
+ * at the free slot @p *slot, in a table holding max_flows entries. Sets
+ * *slot to where the flow goes and returns how it was made:
+ *  - an evictable entry among CT_EVICT_SLOTS slots from @p home: on the
+ *    flow's probe path before *slot, it is overwritten in place (every
+ *    slot from home to it is taken, as linear probing needs); past it, it
+ *    is deleted (del() moves entries only after it, and *slot, free,
+ *    lies before);
+ *  - otherwise a bounded sweep of expired entries, at most once a
+ *    millisecond: every new flow into a table full of answered flows
+ *    swept 256 slots (128 lines) before;
+ *  - otherwise none: the flow is refused.
+ */
+enum ct_room { CT_ROOM_NONE, CT_ROOM_FREE, CT_ROOM_EVICTED, CT_ROOM_EXPIRED };
+
+static enum ct_room ct_make_room(struct acl_worker *aw,
+				 const struct acl_ct_key *k, uint32_t hash,
+				 uint64_t now, uint32_t *slot)
+{
+	uint32_t home = hash & aw->mask, run = (*slot - home) & aw->mask;
+
+	for (uint32_t d = 0; d < CT_EVICT_SLOTS; d++) {
+		uint32_t j = (home + d) & aw->mask;
+		const struct acl_ct_entry *v = &aw->slot[j];
+
+		if (!(v->flags & F_USED) || !ct_evictable(v, now))
+			continue;
+		enum ct_room how = acl_ct_expired(v, now) ? CT_ROOM_EXPIRED :
+							    CT_ROOM_EVICTED;
+		if (d < run) {
+			*slot = j;
+			return how;
+		}
+		del(aw, j);
+		return how;
+	}
+	if (aw->full_sweep_ms == (uint32_t)now)
+		return CT_ROOM_NONE;
+	aw->full_sweep_ms = (uint32_t)now;
+	acl_ct_sweep(aw, now, CT_FULL_SWEEP);
+	if (aw->st.flows >= aw->conf.max_flows)
+		return CT_ROOM_NONE;
+	/* Deletions move entries: look again. */
+	find(aw, k, hash, now, slot);
+	return CT_ROOM_FREE;
 }
 
 /* Lines of slots a sweep call prefetches for the next call. */
@@ -532,22 +602,28 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	struct acl_ct_entry *n = &aw->slot[hint];
 	bool fresh = !(n->flags & F_USED);
 
+	bool counted = false;
+
 	if (fresh && aw->st.flows >= aw->conf.max_flows) {
-		/* Make room if aging is behind: a bounded sweep, then look
-		 * again (deletions move entries). */
-		acl_ct_sweep(aw, now, CT_FULL_SWEEP);
-		if (aw->st.flows >= aw->conf.max_flows) {
+		enum ct_room room = ct_make_room(aw, k, f->hash, now, &hint);
+
+		if (room == CT_ROOM_NONE) {
 			aw->st.full++;
 			return ACL_CT_FULL;
 		}
-		find(aw, k, f->hash, now, &hint);
+		if (room == CT_ROOM_EVICTED)
+			aw->st.evicted++;
+		else if (room == CT_ROOM_EXPIRED)
+			aw->st.expired++;
+		counted = true;
 		n = &aw->slot[hint];
+		/* Free when the victim was deleted (it left the count). */
 		fresh = !(n->flags & F_USED);
 	}
 	allow = fn(arg, &f->pkt, false);
 	if (fresh)
 		aw->st.flows++;
-	else if (n != e)
+	else if (n != e && !counted)
 		aw->st.expired++; /* reusing an expired slot */
 	n->k = *k;
 	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;

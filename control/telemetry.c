@@ -415,6 +415,7 @@ static int tel_conntrack(const char *cmd, const char *params,
 		rte_tel_data_add_dict_u64(wd, "created", st.created);
 		rte_tel_data_add_dict_u64(wd, "expired", st.expired);
 		rte_tel_data_add_dict_u64(wd, "full", st.full);
+		rte_tel_data_add_dict_u64(wd, "evicted", st.evicted);
 		rte_tel_data_add_dict_u64(wd, "reclassified", st.reclassified);
 		acl_ct_dump(w, TEL_CT_DUMP, now, tel_add_line, fl);
 		rte_tel_data_add_dict_container(wd, "dump", fl, 0);

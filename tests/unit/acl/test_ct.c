@@ -269,18 +269,98 @@ static void test_aging_and_full(void)
 		 calls == 1, "expired flow starts afresh");
 	acl_worker_free(aw);
 
-	/* Full: 4 flows fit; the fifth is refused until one expires. */
+	/* Full: 4 answered flows fit; the fifth is refused until one
+	 * expires (answered flows are never evicted). */
 	aw = fresh(4);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		TU_CHECK(run(aw, mk(17, A, B, (uint16_t)(100 + i), 53, 0), 1, 0) ==
 			 ACL_CT_PASS, "flow %d", i);
+		TU_CHECK(run(aw, mk(17, B, A, 53, (uint16_t)(100 + i), 0), 1, 0) ==
+			 ACL_CT_PASS, "answer %d", i);
+	}
 	TU_CHECK(run(aw, mk(17, A, B, 200, 53, 0), 1, 0) == ACL_CT_FULL, "full");
 	TU_CHECK(run(aw, mk(17, B, A, 53, 100, 0), 1, 0) == ACL_CT_PASS,
 		 "existing flows unaffected");
 	acl_worker_stats(0, &st);
-	TU_CHECK(st.full == 1, "full counted");
+	TU_CHECK(st.full == 1 && st.evicted == 0, "full counted, none evicted");
 	TU_CHECK(run(aw, mk(17, A, B, 200, 53, 0), 1, 61000) == ACL_CT_PASS,
 		 "expired slot reused");
+	acl_worker_free(aw);
+}
+
+/*
+ * A full table of answered and unanswered flows: new flows evict
+ * unanswered ones near their home slot (UDP never answered, TCP SYN_SENT),
+ * never an answered one, and the count stays at max_flows.
+ */
+static void test_full_evict(void)
+{
+	enum { MAX = 1000, NEW = 200 };
+	struct acl_worker *aw = fresh(MAX);
+	struct acl_ct_stats st;
+	int passed = 0, full = 0;
+
+	/* i % 4: 0 UDP answered, 1 UDP unanswered, 2 TCP SYN_SENT,
+	 * 3 TCP ESTABLISHED. */
+	for (int i = 0; i < MAX; i++) {
+		uint16_t sp = (uint16_t)(1000 + i);
+
+		if (i % 4 < 2) {
+			TU_CHECK(run(aw, mk(17, A, B, sp, 53, 0), 1, 0) ==
+				 ACL_CT_PASS, "udp %d", i);
+			if (i % 4 == 0)
+				TU_CHECK(run(aw, mk(17, B, A, 53, sp, 0), 1, 0) ==
+					 ACL_CT_PASS, "udp answer %d", i);
+			continue;
+		}
+		TU_CHECK(run(aw, mk(6, A, B, sp, 80, SYN), 1, 0) == ACL_CT_PASS,
+			 "syn %d", i);
+		if (i % 4 == 3) {
+			TU_CHECK(run(aw, mk(6, B, A, 80, sp, SYN | ACK), 1, 0) ==
+				 ACL_CT_PASS, "syn-ack %d", i);
+			TU_CHECK(run(aw, mk(6, A, B, sp, 80, ACK), 1, 0) ==
+				 ACL_CT_PASS, "ack %d", i);
+		}
+	}
+	for (int i = 0; i < NEW; i++) {
+		enum acl_ct_res r = run(aw, mk(17, B, A, (uint16_t)(5000 + i),
+					       (uint16_t)(6000 + i), 0), 1, 1);
+
+		TU_CHECK(r == ACL_CT_PASS || r == ACL_CT_FULL, "new %d: %d", i, r);
+		passed += r == ACL_CT_PASS;
+		full += r == ACL_CT_FULL;
+		if (r != ACL_CT_PASS)
+			continue;
+		/* Its answer finds it (an entry put where its lookup does
+		 * not reach would be classified as a new flow). */
+		int c0 = calls;
+
+		TU_CHECK(run(aw, mk(17, A, B, (uint16_t)(6000 + i),
+				    (uint16_t)(5000 + i), 0), 1, 1) == ACL_CT_PASS &&
+			 calls == c0, "new flow %d found", i);
+	}
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.evicted == (uint64_t)passed && st.full == (uint64_t)full &&
+		 st.flows == MAX, "evicted %lu (passed %d) full %lu flows %lu",
+		 (unsigned long)st.evicted, passed, (unsigned long)st.full,
+		 (unsigned long)st.flows);
+	/* About half the slots near a home hold an entry, half of them
+	 * evictable: a window of 8 slots finds one for about 7 flows in 8. */
+	TU_CHECK(passed >= NEW * 6 / 10, "only %d of %d new flows found room",
+		 passed, NEW);
+	calls = 0;
+	for (int i = 0; i < MAX; i++) {
+		uint16_t sp = (uint16_t)(1000 + i);
+
+		if (i % 4 == 0)
+			TU_CHECK(run(aw, mk(17, A, B, sp, 53, 0), 1, 2) ==
+				 ACL_CT_PASS, "answered udp %d kept", i);
+		else if (i % 4 == 3)
+			TU_CHECK(run(aw, mk(6, B, A, 80, sp, ACK), 1, 2) ==
+				 ACL_CT_PASS, "established tcp %d kept", i);
+	}
+	TU_CHECK(calls == 0, "answered flows were evicted (%d re-classified)",
+		 calls);
 	acl_worker_free(aw);
 }
 
@@ -559,6 +639,7 @@ int main(void)
 	test_generation();
 	test_icmp();
 	test_aging_and_full();
+	test_full_evict();
 	test_sweep_steps();
 	test_hops();
 	test_housekeep_pace();
