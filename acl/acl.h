@@ -129,7 +129,7 @@
  *  - Full table (max_flows entries): a new flow may take an expired slot on
  *    its probe path; else, like Linux's early_drop, evict an entry that
  *    was never answered (UDP/ICMP NEW, TCP SYN_SENT or CLOSED, or a cached
- *    denial) among the 8 slots from its home ('evicted' in
+ *    denial) among the 16 slots from its home ('evicted' in
  *    /kdp/conntrack); else sweep a bounded number of slots for expired
  *    entries, at most once a millisecond; otherwise it is dropped and
  *    counted (ct_full drop reason, and the 'full' counter): fail closed.

@@ -14,10 +14,18 @@ Traffic: pod-a1 -> pod-a2 (kdp scenario "local"), UDP, 64 B frames.
                classification only per flow.
   new          a pcap streamed from disk (not replayed) in which every frame
                has its own 5-tuple (source port x destination port), and
-               conntrack sized to keep them all (udp_s 1, so slots recycle):
-               every packet misses conntrack and runs the classifier.
+               conntrack sized to keep them all (8M entries, more than the
+               run sends before the window closes; udp_s 1): every packet
+               misses conntrack, runs the classifier and takes a free slot.
                Checked after each run: conntrack 'created' / kdp rx
                (/kdp/conntrack) must be >= 0.99.
+  newfull      the same frames with kdp's default conntrack (1M entries,
+               udp_s 60), full before the window opens: every new flow
+               also evicts a never-answered one (acl/acl.h "Full table").
+               Checked: 'evicted' grew during the window; new flows refused
+               for want of an evictable entry (ct_full) are allowed up to
+               0.1 % of rx and reported. Printed beside the new-flow rate,
+               not a target of its own.
 Also per N: the policy build times (/kdp/policy build_ms: the linear
 programs, acl_set_build(); fast_build_ms: their rte_acl forms, built in a
 background thread; measurements start once they are attached), and the
@@ -235,6 +243,7 @@ def kdp_launch(n, mode, with_update):
     os.makedirs(work, exist_ok=True)
     pcap = pcap_established() if mode == "est" else pcap_new()
     rx = f"{ks.A1_PCAP},rx_pcap={pcap}" + (",infinite_rx=1" if mode == "est" else "")
+    newish = mode in ("new", "newfull")
     cfg_path = gc.generate(work, f"{ks.UP_NULL},no-rx=1",
                            {"pod-a1": rx, "pod-a2": f"{ks.A2_NULL},no-rx=1"},
                            mbufs=gc.mbufs_for(256))
@@ -248,21 +257,33 @@ def kdp_launch(n, mode, with_update):
     # the benchmark compares with l3fwd's ACL mode.
     cfg["policy"] = {"enabled": True, "classifier": "rte_acl"}
     if mode == "new":
-        # Every frame is a flow of its own; 1 s UDP timeout lets slots
-        # recycle, 8M entries hold more than a second of new flows.
+        # Every frame is a flow of its own; 8M entries hold every flow
+        # the run sends before its window closes (about 5M), so none is
+        # evicted. newfull keeps the default conntrack.
         cfg["conntrack"] = {"max_flows": 1 << 23, "udp_s": 1}
     with open(cfg_path, "w") as f:
         json.dump(cfg, f, indent=1)
 
+    state = {}
+
+    def ct_sum(ct, key):
+        return sum(int(w.get(key, 0)) for w in ct.values() if isinstance(w, dict))
+
     def check(tel):
-        out = ks.check_stats(tel)
+        out = ks.check_stats(tel, allow=("ct_full",) if mode == "newfull" else ())
         ct = tel.query("/kdp/conntrack")
-        created = sum(int(w.get("created", 0)) for w in ct.values()
-                      if isinstance(w, dict))
+        created = ct_sum(ct, "created")
         out["ct_created"] = created
         out["classified_share"] = created / out["rx"] if out["rx"] else 0
-        if mode == "new" and out["classified_share"] < 0.99:
+        if newish and out["classified_share"] < 0.99:
             raise runner.MeasureError(f"not every packet was a new flow: {out}")
+        if mode == "newfull":
+            out["ct_evicted"] = ct_sum(ct, "evicted")
+            out["ct_full_share"] = out["drops"].get("ct_full", 0) / out["rx"]
+            if out["ct_evicted"] <= state.get("evicted0", 0):
+                raise runner.MeasureError(f"no eviction in the window: {out}")
+            if out["ct_full_share"] > 0.001:
+                raise runner.MeasureError(f"too many new flows refused: {out}")
         out["policy"] = _tel_policy_info(tel)
         if out["policy"].get("fast_programs", 0) < 1:
             raise runner.MeasureError(f"no rte_acl program: {out['policy']}")
@@ -274,6 +295,14 @@ def kdp_launch(n, mode, with_update):
         # New flows are classified by the linear walk until the rte_acl
         # forms, built in the background, are attached: measure after.
         _wait_fast(tel)
+        if mode == "newfull":
+            # The window opens once the table is full and evicting.
+            end = time.monotonic() + 30
+            while ct_sum(tel.query("/kdp/conntrack"), "evicted") == 0:
+                if time.monotonic() > end:
+                    raise runner.MeasureError("conntrack never filled")
+                time.sleep(0.02)
+            state["evicted0"] = ct_sum(tel.query("/kdp/conntrack"), "evicted")
 
     cmd = [ks.KDP] + runner.eal_args(ks.PREFIX, lcores="0,1") + ["--", "--config", cfg_path]
     return runner.Launch(cmd=cmd, prefix=ks.PREFIX, sink=ks.A2_NULL, source=ks.A1_PCAP,
@@ -308,7 +337,8 @@ def main(argv=None):
     quick = os.environ.get("KDP_BENCH_QUICK") == "1"
     runs = a.runs or (1 if quick else 3)
     # The new-flow pcap streams from disk and ends: keep the window short.
-    timing = {"est": (0.5 if quick else 1.0, 1.0 if quick else 2.0), "new": (0.2, 0.6)}
+    timing = {"est": (0.5 if quick else 1.0, 1.0 if quick else 2.0), "new": (0.2, 0.6),
+              "newfull": (0.1, 0.6)}
     counts = [int(x) for x in a.rules.split(",")]
     if not ks.available():
         print(f"polbench: kdp not built ({ks.KDP})", file=sys.stderr)
@@ -323,6 +353,9 @@ def main(argv=None):
                          "fn": lambda m=mode, n=n: l3fwd_launch(a.l3fwd, n, m, "acl")})
             jobs.append({"name": f"kdp_{n}_{mode}", "mode": mode, "n": n,
                          "fn": lambda m=mode, n=n: kdp_launch(n, m, m == "est")})
+            if mode == "new":
+                jobs.append({"name": f"kdp_{n}_newfull", "mode": "newfull", "n": n,
+                             "fn": lambda n=n: kdp_launch(n, "newfull", False)})
     jobs = [j for j in jobs if a.only in j["name"]]
     logs = os.path.join(OUT, "logs")
     for j in jobs:
@@ -340,7 +373,7 @@ def main(argv=None):
                 print(f"  {j['name']}: FAILED: {j['error']}", file=sys.stderr, flush=True)
                 continue
             # A streamed pcap that ran dry during the window is no rate.
-            if j["mode"] == "new" and r.get("rx_mpps", 0) < 0.9 * r["mpps"]:
+            if j["mode"] != "est" and r.get("rx_mpps", 0) < 0.9 * r["mpps"]:
                 print(f"  {j['name']}: source ran dry, sample dropped", file=sys.stderr)
                 continue
             j["samples"].append(r["mpps"])
@@ -386,6 +419,14 @@ def main(argv=None):
         if new and new["checks"]:
             kv[f"kdp_{n}_new_classified_share"] = min(
                 c["classified_share"] for c in new["checks"])
+        full = res.get(f"kdp_{n}_newfull")
+        acl = res.get(f"l3fwd_acl_{n}_new")
+        if full and acl:
+            kv[f"kdp_{n}_newfull_vs_l3fwd_acl"] = full / acl
+        fj = next((j for j in jobs if j["name"] == f"kdp_{n}_newfull"), None)
+        if fj and fj["checks"]:
+            kv[f"kdp_{n}_newfull_ct_full_share"] = max(
+                c["ct_full_share"] for c in fj["checks"])
     # Issue #6's name: the new-flow path with the largest rule count.
     big = max(counts)
     if f"kdp_{big}_new_vs_l3fwd_acl" in kv:
