@@ -98,8 +98,13 @@ def objects():
 
 
 class Run:
-    def __init__(self, kdp):
+    """kdp with tap pods x/a and x/b in network namespaces; @workers
+    workers, and @conntrack as the config's conntrack section."""
+
+    def __init__(self, kdp, workers=2, conntrack=None):
         self.kdp = kdp
+        self.workers = workers
+        self.conntrack = conntrack
         self.tag = "%04x" % (os.getpid() & 0xffff)
         self.dir = tempfile.mkdtemp(prefix="kdp-ctw-")
         self.prefix = "kdpctw" + self.tag
@@ -125,12 +130,15 @@ class Run:
                "pod_ports": [{"pod": "x/" + p, "mac": mac,
                               "devargs": "net_tap_ctw%s%s,iface=%s" % (p, self.tag, tap)}
                              for p, (ns, tap, ip, mac) in sorted(self.pods.items())],
-               "workers": 2}
+               "workers": self.workers}
+        if self.conntrack:
+            cfg["conntrack"] = self.conntrack
         with open(self.path("kdp.json"), "w") as f:
             json.dump(cfg, f, indent=1)
         self.log = open(self.path("kdp.log"), "w+")
         self.proc = subprocess.Popen(
-            [self.kdp, "--lcores", "0@0,1@1,2@1", "--no-pci", "--file-prefix",
+            [self.kdp, "--lcores", "0@0,1@1,2@1" if self.workers == 2 else "0@0,1@1",
+             "--no-pci", "--file-prefix",
              self.prefix, "-m", "256", "--log-level", "lib.eal:error", "--",
              "--config", self.path("kdp.json")],
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -192,55 +200,13 @@ class Run:
         return rc
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
-    r = Run(sys.argv[1])
+def run_checks(name, r, body):
+    """Start @r, run @body(r) (asserts), stop kdp (it must exit 0) and
+    clean up; print and return the verdict as an exit code."""
     ok = False
     try:
         r.start()
-        r.server = subprocess.Popen(
-            ["ip", "netns", "exec", r.pods["b"][0], PY, "-c", SERVER, B_IP],
-            stdout=subprocess.PIPE, text=True)
-        assert r.server.stdout.readline().strip() == "ready"
-
-        # 1. x/a -> x/b: real TCP, every connection completes.
-        st0 = r.stats()
-        got = int(r.ns("a", PY, "-c", CLIENT, B_IP, str(N_CONN), "3").stdout)
-        st1 = r.stats()
-        ho = st1.get("handoff_out", 0) - st0.get("handoff_out", 0)
-        print("x/a -> x/b: %d/%d connections, %d packets handed over"
-              % (got, N_CONN, ho))
-        assert got == N_CONN, "connections x/a -> x/b failed"
-        assert ho > 0 and st1["handoff_in"] == st1["handoff_out"], \
-            "no cross-worker packets: the test does not exercise handoff"
-
-        # 2. x/b -> x/a: denied.
-        srv = subprocess.Popen(["ip", "netns", "exec", r.pods["a"][0], PY, "-c",
-                                SERVER, A_IP], stdout=subprocess.PIPE, text=True)
-        try:
-            assert srv.stdout.readline().strip() == "ready"
-            got = int(r.ns("b", PY, "-c", CLIENT, A_IP, "2", "1").stdout)
-        finally:
-            srv.kill()
-            srv.wait()
-        st2 = r.stats()
-        deny = st2["drop_reasons"]["policy_deny"] - st1["drop_reasons"]["policy_deny"]
-        print("x/b -> x/a: %d/2 connections, policy_deny +%d" % (got, deny))
-        assert got == 0 and deny > 0, "x/b reached x/a"
-
-        # 3. Replies of connections that never existed: ct_invalid.
-        tx_a = r.port_tx(st2, "a")
-        r.ns("b", PY, "-c", BOGUS, B_IP, A_IP, str(N_BOGUS))
-        time.sleep(0.5)
-        st3 = r.stats()
-        inval = st3["drop_reasons"]["ct_invalid"] - st2["drop_reasons"]["ct_invalid"]
-        print("bogus SYN-ACKs x/b -> x/a: ct_invalid +%d, x/a tx +%d"
-              % (inval, r.port_tx(st3, "a") - tx_a))
-        assert inval == N_BOGUS, "bogus replies not dropped as ct_invalid"
-        assert r.port_tx(st3, "a") == tx_a, "a bogus reply reached x/a"
-        assert st3["drop_reasons"]["handoff_full"] == 0
+        body(r)
         ok = True
     except Exception as e:  # noqa: BLE001
         print("FAIL: %s" % e)
@@ -252,8 +218,59 @@ def main():
             print("FAIL: kdp exited %s" % rc)
             ok = False
         shutil.rmtree(r.dir, ignore_errors=True)
-    print("ct_workers: %s" % ("ok" if ok else "FAILED"))
+    print("%s: %s" % (name, "ok" if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def checks(r):
+    r.server = subprocess.Popen(
+        ["ip", "netns", "exec", r.pods["b"][0], PY, "-c", SERVER, B_IP],
+        stdout=subprocess.PIPE, text=True)
+    assert r.server.stdout.readline().strip() == "ready"
+
+    # 1. x/a -> x/b: real TCP, every connection completes.
+    st0 = r.stats()
+    got = int(r.ns("a", PY, "-c", CLIENT, B_IP, str(N_CONN), "3").stdout)
+    st1 = r.stats()
+    ho = st1.get("handoff_out", 0) - st0.get("handoff_out", 0)
+    print("x/a -> x/b: %d/%d connections, %d packets handed over"
+          % (got, N_CONN, ho))
+    assert got == N_CONN, "connections x/a -> x/b failed"
+    assert ho > 0 and st1["handoff_in"] == st1["handoff_out"], \
+        "no cross-worker packets: the test does not exercise handoff"
+
+    # 2. x/b -> x/a: denied.
+    srv = subprocess.Popen(["ip", "netns", "exec", r.pods["a"][0], PY, "-c",
+                            SERVER, A_IP], stdout=subprocess.PIPE, text=True)
+    try:
+        assert srv.stdout.readline().strip() == "ready"
+        got = int(r.ns("b", PY, "-c", CLIENT, A_IP, "2", "1").stdout)
+    finally:
+        srv.kill()
+        srv.wait()
+    st2 = r.stats()
+    deny = st2["drop_reasons"]["policy_deny"] - st1["drop_reasons"]["policy_deny"]
+    print("x/b -> x/a: %d/2 connections, policy_deny +%d" % (got, deny))
+    assert got == 0 and deny > 0, "x/b reached x/a"
+
+    # 3. Replies of connections that never existed: ct_invalid.
+    tx_a = r.port_tx(st2, "a")
+    r.ns("b", PY, "-c", BOGUS, B_IP, A_IP, str(N_BOGUS))
+    time.sleep(0.5)
+    st3 = r.stats()
+    inval = st3["drop_reasons"]["ct_invalid"] - st2["drop_reasons"]["ct_invalid"]
+    print("bogus SYN-ACKs x/b -> x/a: ct_invalid +%d, x/a tx +%d"
+          % (inval, r.port_tx(st3, "a") - tx_a))
+    assert inval == N_BOGUS, "bogus replies not dropped as ct_invalid"
+    assert r.port_tx(st3, "a") == tx_a, "a bogus reply reached x/a"
+    assert st3["drop_reasons"]["handoff_full"] == 0
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    return run_checks("ct_workers", Run(sys.argv[1]), checks)
 
 
 if __name__ == "__main__":
