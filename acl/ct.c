@@ -603,8 +603,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		return ACL_CT_INVALID;
 	struct acl_ct_entry *n = &aw->slot[hint];
 	bool fresh = !(n->flags & F_USED);
-
-	bool counted = false;
+	bool counted = false; /* room made: its counter taken */
 
 	if (fresh && aw->st.flows >= aw->conf.max_flows) {
 		enum ct_room room = ct_make_room(aw, k, f->hash, now, &hint);

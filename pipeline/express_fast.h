@@ -206,11 +206,11 @@ pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
  * (ACL_CT_HOP_NONE is above every pl_tables.n_nh: FIB hops are 15 bits).
  */
 static __rte_always_inline uint64_t
-pl_express_hit(const struct pl_express_pkt *x, uint32_t gen, uint64_t now,
-	       const struct acl_ct_expiry *exp)
+pl_express_hit(const struct acl_worker *aw, const struct pl_express_pkt *x,
+	       uint32_t gen, uint64_t now, const struct acl_ct_expiry *exp)
 {
 	const struct acl_ct_entry *e =
-		acl_ct_hit_exp(x->e, x->w, x->lo, x->tcp_flags,
+		acl_ct_hit_exp(aw, x->e, x->w, x->lo, x->tcp_flags,
 			       gen, now, exp, false);
 
 	return e != NULL ? e->hop[x->lo] : UINT64_MAX;
@@ -525,7 +525,7 @@ pl_express_hops(const struct pl_ctx *c, const struct pl_tables *t,
 			nhs[i] = PL_EXPRESS_NH_AWAY;
 			continue;
 		}
-		uint64_t nh = pl_express_hit(&x[i], gen, now, &exp);
+		uint64_t nh = pl_express_hit(aw, &x[i], gen, now, &exp);
 		if (unlikely(nh == UINT64_MAX))
 			break;
 		nhs[i] = nh;
@@ -734,7 +734,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		bool mine = !multi || aw == NULL || x[i].owner == ct.wid;
 		uint64_t nh;
 		if (memo) {
-			nh = pl_express_hit(&x[i], gen, now, &exp);
+			nh = pl_express_hit(aw, &x[i], gen, now, &exp);
 			if (unlikely(nh == UINT64_MAX))
 				break;
 		} else {
@@ -749,7 +749,7 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			port = rw.port;
 		}
 		if (!memo && mine && aw != NULL &&
-		    unlikely(pl_express_hit(&x[i], gen, now, &exp) == UINT64_MAX))
+		    unlikely(pl_express_hit(aw, &x[i], gen, now, &exp) == UINT64_MAX))
 			break;
 		if (likely(m->nb_segs == 1)) {
 			/* Trimmed to the outer length and decapsulated: the

@@ -12,6 +12,7 @@
 #include <rte_ip.h>
 
 #include "acl/acl.h"
+#include "acl/acl_priv.h"
 #include "acl/ct_fast.h"
 #include "tutil.h"
 
@@ -439,6 +440,41 @@ static void test_lookup(void)
 	acl_worker_free(aw);
 }
 
+/*
+ * The fast hit finds a flow that linear probing put past its home slot
+ * (it took only the home slot: a quarter of the flows of a half-full
+ * table went through the slow path on every packet), refreshes that
+ * entry, and still misses flows that are not there.
+ */
+static void test_hit_probe(void)
+{
+	enum { N = 2000 };
+	struct acl_worker *aw = fresh(2048); /* 4096 slots */
+	uint64_t t = 1000;
+	int displaced = 0;
+
+	for (int i = 0; i < N; i++)
+		TU_CHECK(run(aw, mk(17, A, B, (uint16_t)(1000 + i), 53, 0), 1, t) ==
+			 ACL_CT_PASS, "flow %d", i);
+	calls = 0;
+	for (int i = 0; i < N; i++) {
+		struct acl_flow f = flow_of(mk(17, A, B, (uint16_t)(1000 + i), 53, 0));
+		struct acl_ct_entry *e = acl_ct_hit_entry(aw, &f, 1, t + 7);
+
+		TU_CHECK(e != NULL && e->expire == (uint32_t)(t + 7) + 60000,
+			 "flow %d: fast hit, refreshed", i);
+		displaced += e != NULL && e != &aw->slot[f.hash & aw->mask];
+		f = flow_of(mk(17, A, B, (uint16_t)(1000 + i), 54, 0));
+		TU_CHECK(acl_ct_hit_entry(aw, &f, 1, t + 7) == NULL,
+			 "absent flow %d: no hit", i);
+	}
+	/* About one flow in four at half load; a few hundred at least. */
+	TU_CHECK(displaced > N / 10, "only %d flows past their home slot",
+		 displaced);
+	TU_CHECK(calls == 0, "no classification");
+	acl_worker_free(aw);
+}
+
 /* The key: the same for both directions and for every parse path; the
  * fast parse fills the packet as the general one does. */
 static void test_keys(void)
@@ -661,6 +697,7 @@ int main(void)
 	test_icmp();
 	test_aging_and_full();
 	test_full_evict();
+	test_hit_probe();
 	test_sweep_steps();
 	test_hops();
 	test_housekeep_pace();
