@@ -11,6 +11,9 @@ so ns/packet is cycles/packet up to a constant.)
 
     perf/cycles.py kdp_encap kdp_decap kdp_local l3fwd_lpm testpmd_io [--rounds 3]
 
+--flows N --max-flows N fills kdp's conntrack table half (65536 flows in
+its 131072 slots): what flows that collide in it cost.
+
 Each round runs every job once (order reversed on odd rounds, like
 bench.py); prints the median ns/packet, the Mpps the thread would reach
 alone on its core (1000 / ns per packet), and the wall-clock Mpps seen.
@@ -82,6 +85,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--flows", type=int, default=256)
+    ap.add_argument("--max-flows", type=int, default=0,
+                    help="kdp's conntrack.max_flows (default: kdp's own)")
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--interval", type=float, default=2.0)
     a = ap.parse_args(argv)
@@ -101,7 +106,8 @@ def main(argv=None):
     res = {j: [] for j in a.jobs}
     for k in range(a.rounds):
         for j in (a.jobs if k % 2 == 0 else list(reversed(a.jobs))):
-            ctx = baselines.Ctx(size=a.size, flows=a.flows, l3fwd=l3fwd)
+            ctx = baselines.Ctx(size=a.size, flows=a.flows, l3fwd=l3fwd,
+                                max_flows=a.max_flows)
             try:
                 r = one(j, ctx, a.warmup, a.interval,
                         os.path.join(logs, f"cycles_{j.partition('@')[0]}.log"))

@@ -26,6 +26,7 @@ class Ctx:
     l3fwd: str = None         # path of the built l3fwd
     workers: int = 1          # kdp workers (scaling jobs)
     lcores: str = None        # EAL --lcores map when workers > 1
+    max_flows: int = 0        # kdp's conntrack.max_flows (0: its default)
 
 
 def _traffic(ctx):

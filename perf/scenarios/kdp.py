@@ -29,6 +29,7 @@ Standalone: perf/scenarios/kdp.py encap --size 64 --flows 256
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -95,6 +96,14 @@ def _launch(ctx, name, uplink, pods, sink, source, policy="on", check=check_stat
     cfg = gc.generate(work, uplink, pods, mbufs=mbufs, workers=getattr(ctx, "workers", 1),
                       policy=policy)
     workers = getattr(ctx, "workers", 1)
+    if getattr(ctx, "max_flows", 0):
+        # A table this flows fill to a given share (its slots: twice
+        # max_flows, a power of two): how collisions cost.
+        with open(cfg) as f:
+            c = json.load(f)
+        c["conntrack"] = {**c.get("conntrack", {}), "max_flows": ctx.max_flows}
+        with open(cfg, "w") as f:
+            json.dump(c, f, indent=1)
     eal = runner.eal_args(PREFIX)
     if workers > 1:
         # More lcores than cores: an lcore -> CPU map (scaling(): "0@0,1@1,2@0").
