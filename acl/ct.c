@@ -603,7 +603,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		return ACL_CT_INVALID;
 	struct acl_ct_entry *n = &aw->slot[hint];
 	bool fresh = !(n->flags & F_USED);
-	bool counted = false; /* room made: its counter taken */
+	bool counted = false; /* a victim's slot taken: counted as such */
 
 	if (fresh && aw->st.flows >= aw->conf.max_flows) {
 		enum ct_room room = ct_make_room(aw, k, f->hash, now, &hint);
@@ -616,7 +616,9 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 			aw->st.evicted++;
 		else if (room == CT_ROOM_EXPIRED)
 			aw->st.expired++;
-		counted = true;
+		/* After a sweep (CT_ROOM_FREE) the slot found again may be
+		 * another expired entry's, counted below. */
+		counted = room != CT_ROOM_FREE;
 		n = &aw->slot[hint];
 		/* Free when the victim was deleted (it left the count). */
 		fresh = !(n->flags & F_USED);
