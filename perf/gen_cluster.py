@@ -182,11 +182,12 @@ def config(ds_dir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN):
 
 
 def generate(workdir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN, workers=1,
-             policy="on"):
+             policy="on", max_flows=0):
     """Write <workdir>/datastore/ and <workdir>/kdp.json; return the config path.
     @policy: "on" (kdp's default: policy enabled, no policy objects), "off"
     ("policy": {"enabled": false}) or "1k" (policies(): 1,000 rules per
-    local pod and direction)."""
+    local pod and direction). @max_flows: conntrack.max_flows (0: kdp's
+    default)."""
     ds = os.path.join(workdir, "datastore")
     write_objects(ds, objects() + (policies() if policy == "1k" else []))
     path = os.path.join(workdir, "kdp.json")
@@ -194,6 +195,8 @@ def generate(workdir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN, workers=1,
     cfg["workers"] = workers
     if policy == "off":
         cfg["policy"] = {"enabled": False}
+    if max_flows:
+        cfg["conntrack"] = {"max_flows": max_flows}
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
     return path

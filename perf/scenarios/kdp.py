@@ -29,7 +29,6 @@ Standalone: perf/scenarios/kdp.py encap --size 64 --flows 256
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -93,17 +92,11 @@ def _launch(ctx, name, uplink, pods, sink, source, policy="on", check=check_stat
     os.makedirs(work, exist_ok=True)
     # gen_pcap writes one frame per flow; net_pcap holds them all.
     mbufs = gc.mbufs_for(ctx.flows)
+    # ctx.max_flows: a table the flows fill to a given share (its slots:
+    # twice max_flows, a power of two), for what collisions cost.
     cfg = gc.generate(work, uplink, pods, mbufs=mbufs, workers=getattr(ctx, "workers", 1),
-                      policy=policy)
+                      policy=policy, max_flows=getattr(ctx, "max_flows", 0))
     workers = getattr(ctx, "workers", 1)
-    if getattr(ctx, "max_flows", 0):
-        # A table this flows fill to a given share (its slots: twice
-        # max_flows, a power of two): how collisions cost.
-        with open(cfg) as f:
-            c = json.load(f)
-        c["conntrack"] = {**c.get("conntrack", {}), "max_flows": ctx.max_flows}
-        with open(cfg, "w") as f:
-            json.dump(c, f, indent=1)
     eal = runner.eal_args(PREFIX)
     if workers > 1:
         # More lcores than cores: an lcore -> CPU map (scaling(): "0@0,1@1,2@0").
