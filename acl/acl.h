@@ -105,7 +105,8 @@
  * classified together, one rte_acl_classify() per program for all of them
  * (acl_classify_bulk(): rte_acl's SIMD paths need 4, 8 or 16 packets;
  * classified one by one they ran its scalar walk), and created in burst
- * order. Aging is incremental:
+ * order, each in the slot its lookup found while that still holds
+ * (acl_ct_create()). Aging is incremental:
  * the worker sweeps ACL_CT_SWEEP_SLOTS slots at a time, deleting expired
  * entries with backward shift (no tombstones), paced on the TSC so that a
  * whole pass over the table takes about ACL_CT_SWEEP_PASS_MS, and at most
@@ -489,17 +490,42 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 			      acl_classify_fn fn, void *arg);
 
 /**
+ * Where acl_ct_lookup() found that a flow would start: the slot its entry
+ * would take, and the table's count of deletions then.
+ */
+struct acl_ct_miss {
+	uint32_t slot;
+	uint32_t dels;
+};
+
+/**
  * acl_ct_packet() for a packet whose flow has an entry (or that is an ICMP
  * error): the same result and effects; ACL_CT_MISS, having changed
- * nothing, for a packet that would start a flow (or be invalid for lack of
- * one). The pipeline looks up a burst this way first, classifies the
- * misses that may start a flow together (acl_classify_bulk()), then runs
- * them through acl_ct_packet() in order. Established flows take
+ * nothing but @p *miss, for a packet that would start a flow (or be
+ * invalid for lack of one). The pipeline looks up a burst this way first,
+ * classifies the misses that may start a flow together
+ * (acl_classify_bulk()), then runs them through acl_ct_create() in
+ * order. Established flows take
  * acl_ct_hit() (acl/ct_fast.h) before either.
  */
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, uint64_t hop,
-			      acl_classify_fn fn, void *arg);
+			      acl_classify_fn fn, void *arg,
+			      struct acl_ct_miss *miss);
+
+/**
+ * acl_ct_packet() for a packet acl_ct_lookup() missed (@p miss), at the
+ * same @p now_ms: the same result and effects, without walking the table
+ * again when the slot found is still the flow's to take. It is while no
+ * entry has left the table since (deletions move entries) and the slot is
+ * still free or expired: any creation in between that took it, that of
+ * the same flow by an earlier packet of the burst among them, made it
+ * live. Otherwise, and when a full table needs room, acl_ct_packet().
+ */
+enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
+			      uint32_t gen, uint64_t now_ms, uint64_t hop,
+			      acl_classify_fn fn, void *arg,
+			      const struct acl_ct_miss *miss);
 
 /** Whether a packet of @p f may open a flow (not an ICMP error; TCP SYN or
  * bare ACK; not an echo reply); false ones without an entry are invalid. */

@@ -352,6 +352,7 @@ static void del(struct acl_worker *aw, uint32_t i)
 	}
 	aw->slot[i].flags = 0;
 	aw->st.flows--;
+	aw->dels++;
 }
 
 /*
@@ -552,18 +553,50 @@ static void orig_pkt(const struct acl_ct_entry *e, struct acl_pkt *p)
 	p->icmp_code = e->icmp_code;
 }
 
+/*
+ * A new flow's entry, in slot @p n, in @p state, with policy's verdict.
+ * @p fresh: the slot is free; else it held an expired entry, counted as
+ * reused unless @p counted (a victim, or the flow's own old entry).
+ */
+static __rte_always_inline enum acl_ct_res
+ct_create(struct acl_worker *aw, const struct acl_flow *f,
+	  struct acl_ct_entry *n, bool fresh, bool counted, uint32_t gen,
+	  uint64_t now, uint16_t hop, acl_classify_fn fn, void *arg,
+	  uint8_t state)
+{
+	bool allow = fn(arg, &f->pkt, false);
+
+	if (fresh)
+		aw->st.flows++;
+	else if (!counted)
+		aw->st.expired++; /* reusing an expired slot */
+	n->k = *(const struct acl_ct_key *)f->key;
+	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;
+	if (allow)
+		n->hop[f->src_lo] = hop;
+	n->gen = gen;
+	n->state = state;
+	n->icmp_type = f->pkt.icmp_type;
+	n->icmp_code = f->pkt.icmp_code;
+	n->flags = (uint8_t)(F_USED | (f->src_lo ? F_ORIG_LO : 0) |
+			     (allow ? F_ALLOW : 0));
+	n->expire = (uint32_t)now + timeout_ms(aw, n);
+	aw->st.created++;
+	return allow ? ACL_CT_PASS : ACL_CT_DENY;
+}
+
 /* acl_ct_packet() for every case (acl_ct_hit() has been tried); with
- * !@p create, acl_ct_lookup(): ACL_CT_MISS where a flow would start. */
+ * @p miss, acl_ct_lookup(): ACL_CT_MISS where a flow would start, and
+ * *@p miss where. */
 static __rte_noinline enum acl_ct_res
 ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	       uint64_t now, uint16_t hop, acl_classify_fn fn, void *arg,
-	       bool create)
+	       struct acl_ct_miss *miss)
 {
 	const struct acl_ct_key *k = (const struct acl_ct_key *)f->key;
 	uint32_t hint;
 	struct acl_ct_entry *e = find(aw, k, f->hash, now, &hint);
 	uint8_t state;
-	bool allow;
 
 	if (f->kind == ACL_FLOW_ICMP_ERR)
 		return e && (e->flags & F_ALLOW) ? ACL_CT_PASS : ACL_CT_INVALID;
@@ -578,7 +611,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 				struct acl_pkt p;
 
 				orig_pkt(e, &p);
-				allow = fn(arg, &p, !orig);
+				bool allow = fn(arg, &p, !orig);
 				e->flags = (uint8_t)((e->flags & ~F_ALLOW) |
 						     (allow ? F_ALLOW : 0));
 				e->gen = gen;
@@ -597,8 +630,10 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		 * closed one: a new flow, decided afresh. */
 		hint = (uint32_t)(e - aw->slot);
 	}
-	if (!create)
+	if (miss != NULL) {
+		*miss = (struct acl_ct_miss){ .slot = hint, .dels = aw->dels };
 		return ACL_CT_MISS;
+	}
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
 	struct acl_ct_entry *n = &aw->slot[hint];
@@ -623,24 +658,9 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		/* Free when the victim was deleted (it left the count). */
 		fresh = !(n->flags & F_USED);
 	}
-	allow = fn(arg, &f->pkt, false);
-	if (fresh)
-		aw->st.flows++;
-	else if (n != e && !counted)
-		aw->st.expired++; /* reusing an expired slot */
-	n->k = *k;
-	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;
-	if (allow)
-		n->hop[f->src_lo] = hop;
-	n->gen = gen;
-	n->state = state;
-	n->icmp_type = f->pkt.icmp_type;
-	n->icmp_code = f->pkt.icmp_code;
-	n->flags = (uint8_t)(F_USED | (f->src_lo ? F_ORIG_LO : 0) |
-			     (allow ? F_ALLOW : 0));
-	n->expire = (uint32_t)now + timeout_ms(aw, n);
-	aw->st.created++;
-	return allow ? ACL_CT_PASS : ACL_CT_DENY;
+	/* Replacing the flow's own entry (e) is no expired slot's reuse. */
+	return ct_create(aw, f, n, fresh, counted || n == e, gen, now, hop,
+			 fn, arg, state);
 }
 
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
@@ -653,15 +673,40 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 		e->hop[f->src_lo] = acl_ct_hop(hop);
 		return ACL_CT_PASS;
 	}
-	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg, true);
+	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg, NULL);
 }
 
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now, uint64_t hop,
-			      acl_classify_fn fn, void *arg)
+			      acl_classify_fn fn, void *arg,
+			      struct acl_ct_miss *miss)
 {
+	struct acl_ct_miss m;
+
 	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg,
-			      false);
+			      miss != NULL ? miss : &m);
+}
+
+/* Why the lookup's slot can be trusted: acl.h. A new flow's packet walked
+ * the table four times (the pipeline's hit and lookup, then
+ * acl_ct_packet()'s hit and walk): this saves the last two. */
+enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
+			      uint32_t gen, uint64_t now, uint64_t hop,
+			      acl_classify_fn fn, void *arg,
+			      const struct acl_ct_miss *miss)
+{
+	struct acl_ct_entry *n = &aw->slot[miss->slot & aw->mask];
+	bool fresh = !(n->flags & F_USED);
+	uint8_t state;
+
+	if (unlikely(miss->dels != aw->dels ||
+		     (!fresh && !acl_ct_expired(n, now)) ||
+		     (fresh && aw->st.flows >= aw->conf.max_flows)))
+		return acl_ct_packet(aw, f, gen, now, hop, fn, arg);
+	if (!valid_start(f, &state))
+		return ACL_CT_INVALID;
+	return ct_create(aw, f, n, fresh, false, gen, now, acl_ct_hop(hop),
+			 fn, arg, state);
 }
 
 bool acl_flow_may_start(const struct acl_flow *f)

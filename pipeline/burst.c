@@ -457,7 +457,8 @@ pl_policy_bulk(struct pl_pol_bulk *b, const struct pl_pol_arg *a,
  * established flows pass on a home-slot hit (acl_ct_hit), other packets of
  * tracked flows get their verdict from their entry (acl_ct_lookup); the
  * rest, mostly new flows, are classified in bulk and then run through
- * conntrack in their order in the burst (which creates their entries).
+ * conntrack in their order in the burst, which creates their entries in
+ * the slots their lookups found (acl_ct_create()).
  * Verdicts do not depend on that reordering: a packet decided by its entry
  * needs the entry before the burst, and the deferred ones only create
  * entries for keys that had none. Survivors are compacted in place (their
@@ -475,6 +476,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint32_t dst_ep[PL_BURST];
 	uint8_t res[PL_BURST];
 	uint16_t miss[PL_BURST], n_miss = 0;
+	struct acl_ct_miss cm[PL_BURST]; /* where each miss would go */
 	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
 	uint16_t k = 0;
@@ -530,8 +532,9 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			res[i] = ACL_CT_PASS;
 		} else {
 			a.dst_ep = dst_ep[i];
-			res[i] = acl_ct_lookup(aw, &fl[i], gen, now, nhs[i],
-					       pl_pol_classify, &a);
+			res[i] = acl_ct_lookup_fast(aw, &fl[i], gen, now,
+						    nhs[i], pl_pol_classify,
+						    &a, &cm[i]);
 			if (res[i] == ACL_CT_MISS)
 				miss[n_miss++] = i;
 		}
@@ -547,8 +550,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			a.cur = &fl[i].pkt;
 			a.pre_e = b.pre_e[i];
 			a.pre_i = b.pre_i[i];
-			res[i] = acl_ct_packet(aw, &fl[i], gen, now, nhs[i],
-					       pl_pol_classify, &a);
+			res[i] = acl_ct_create(aw, &fl[i], gen, now, nhs[i],
+					       pl_pol_classify, &a, &cm[i]);
 		}
 	}
 	for (uint16_t i = 0; i < n; i++) {

@@ -408,20 +408,20 @@ static void test_lookup(void)
 
 	TU_CHECK(acl_flow_may_start(&syn) && !acl_flow_may_start(&synack),
 		 "SYN may start a flow, SYN-ACK may not");
-	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
 		 ACL_CT_MISS && calls == 0 && state_of(aw, t)[0] == '\0',
 		 "a new flow misses, unclassified, no entry made");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
 		 ACL_CT_MISS, "an invalid packet misses too (decided later)");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t), "no hit without an entry");
 	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_PASS &&
 		 calls == 1, "then created");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
 		 ACL_CT_PASS && strstr(state_of(aw, t), "SYN_RECV"),
 		 "a reply is decided by the entry: %s", state_of(aw, t));
 	TU_CHECK(!acl_ct_hit(aw, &ack, 1, t),
 		 "no fast hit before ESTABLISHED");
-	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_PASS &&
+	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) == ACL_CT_PASS &&
 		 strstr(state_of(aw, t), "ESTABLISHED"), "%s", state_of(aw, t));
 	TU_CHECK(acl_ct_hit(aw, &ack, 1, t + 5), "established: fast hit");
 	TU_CHECK(!acl_ct_hit(aw, &ack, 2, t + 5),
@@ -435,7 +435,7 @@ static void test_lookup(void)
 	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_DENY,
 		 "denied flow");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t) &&
-		 acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_DENY &&
+		 acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) == ACL_CT_DENY &&
 		 calls == 1, "its next packet: denied by the entry");
 	acl_worker_free(aw);
 }
@@ -472,6 +472,133 @@ static void test_hit_probe(void)
 	TU_CHECK(displaced > N / 10, "only %d flows past their home slot",
 		 displaced);
 	TU_CHECK(calls == 0, "no classification");
+	acl_worker_free(aw);
+}
+
+/*
+ * acl_ct_create() from acl_ct_lookup()'s miss, as the pipeline runs a
+ * burst: every lookup first, then the creations in order. The slot a
+ * lookup found is taken only while it is still the flow's to take.
+ */
+static enum acl_ct_res look(struct acl_worker *aw, const struct acl_flow *f,
+			    uint64_t t, struct acl_ct_miss *m)
+{
+	return acl_ct_lookup_fast(aw, f, 1, t, ACL_CT_HOP_NONE, classify,
+				  NULL, m);
+}
+
+static enum acl_ct_res create(struct acl_worker *aw, const struct acl_flow *f,
+			      uint64_t t, const struct acl_ct_miss *m)
+{
+	return acl_ct_create(aw, f, 1, t, ACL_CT_HOP_NONE, classify, NULL, m);
+}
+
+/* A UDP flow A:sp -> B:53 whose home slot is @p home, from *@p sp on. */
+static struct acl_flow at_home(struct acl_worker *aw, uint32_t home,
+			       uint16_t *sp)
+{
+	for (;;) {
+		struct acl_flow f = flow_of(mk(17, A, B, (*sp)++, 53, 0));
+
+		if ((f.hash & aw->mask) == home)
+			return f;
+	}
+}
+
+/* The answer to @p f (A:sp -> B:53) is decided by an entry: found. */
+static bool found(struct acl_worker *aw, const struct acl_flow *f, uint64_t t)
+{
+	struct acl_flow r = flow_of(mk(17, B, A, 53, f->pkt.sport, 0));
+	int c0 = calls;
+
+	return acl_ct_lookup(aw, &r, 1, t, ACL_CT_HOP_NONE, classify, NULL,
+			     NULL) == ACL_CT_PASS && calls == c0;
+}
+
+/* Answered UDP flows (not evictable), live until @p t + udp_s. */
+static void answered(struct acl_worker *aw, const struct acl_flow *f,
+		     uint64_t t)
+{
+	TU_CHECK(run(aw, mk(17, A, B, f->pkt.sport, 53, 0), 1, t) ==
+		 ACL_CT_PASS && run(aw, mk(17, B, A, 53, f->pkt.sport, 0), 1,
+				    t) == ACL_CT_PASS,
+		 "answered flow %u", f->pkt.sport);
+}
+
+static void test_create(void)
+{
+	struct acl_worker *aw = fresh(32); /* 64 slots */
+	struct acl_ct_stats st;
+	struct acl_ct_miss m1, m2;
+	uint64_t t = 61000;
+	uint16_t sp = 1000;
+
+	/* Two packets of one new flow in a burst: the second finds the
+	 * entry the first made. */
+	struct acl_flow f = flow_of(mk(17, A, B, 999, 53, 0));
+	TU_CHECK(look(aw, &f, t, &m1) == ACL_CT_MISS &&
+		 look(aw, &f, t, &m2) == ACL_CT_MISS && m1.slot == m2.slot &&
+		 m1.slot == (f.hash & aw->mask), "both miss, at the home slot");
+	TU_CHECK(create(aw, &f, t, &m1) == ACL_CT_PASS &&
+		 create(aw, &f, t, &m2) == ACL_CT_PASS, "both pass");
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.created == 1 && st.flows == 1 && calls == 1,
+		 "one entry, classified once: created %lu flows %lu calls %d",
+		 (unsigned long)st.created, (unsigned long)st.flows, calls);
+	acl_worker_free(aw);
+
+	/* Two new flows of one home slot: the second goes past the first. */
+	aw = fresh(32);
+	struct acl_flow x = at_home(aw, 7, &sp), y = at_home(aw, 7, &sp);
+	TU_CHECK(look(aw, &x, t, &m1) == ACL_CT_MISS &&
+		 look(aw, &y, t, &m2) == ACL_CT_MISS && m1.slot == 7 &&
+		 m2.slot == 7, "both miss at slot 7: %u %u", m1.slot, m2.slot);
+	TU_CHECK(create(aw, &x, t, &m1) == ACL_CT_PASS &&
+		 create(aw, &y, t, &m2) == ACL_CT_PASS, "both pass");
+	TU_CHECK(found(aw, &x, t) && found(aw, &y, t) &&
+		 aw->slot[8].flags & ACL_CT_F_USED, "both found, y in slot 8");
+	acl_worker_free(aw);
+
+	/*
+	 * A deletion between a lookup and its creation. A full table (32
+	 * flows), from slot b: L1 L2 (answered, homes b and b + 1), free,
+	 * X (home b + 3, unanswered: evictable), Z (home b + 4, answered),
+	 * E (home b + 5, expired), free. New flow a (home b + 3) misses,
+	 * its slot E's; then new flow w (home b) finds no free room and
+	 * evicts X, which leaves b + 3 free: a's entry in E's slot would be
+	 * past a free slot, where no lookup of a reaches.
+	 */
+	const uint32_t b = 20;
+	aw = fresh(32);
+	sp = 1000;
+	struct acl_flow l1 = at_home(aw, b, &sp), l2 = at_home(aw, b + 1, &sp);
+	struct acl_flow fx = at_home(aw, b + 3, &sp), z = at_home(aw, b + 4, &sp);
+	struct acl_flow fe = at_home(aw, b + 5, &sp), a = at_home(aw, b + 3, &sp);
+	struct acl_flow w = at_home(aw, b, &sp);
+	TU_CHECK(run(aw, mk(17, A, B, fe.pkt.sport, 53, 0), 1, 0) ==
+		 ACL_CT_PASS, "E"); /* expires at 60000 */
+	answered(aw, &l1, t);
+	answered(aw, &l2, t);
+	TU_CHECK(run(aw, mk(17, A, B, fx.pkt.sport, 53, 0), 1, t) ==
+		 ACL_CT_PASS, "X");
+	answered(aw, &z, t);
+	/* Fill up with answered flows at their homes, away from b. */
+	for (uint32_t h = b + 8; aw->st.flows < 32; h++) {
+		struct acl_flow g = at_home(aw, h & aw->mask, &sp);
+
+		answered(aw, &g, t);
+	}
+	TU_CHECK(look(aw, &a, t, &m1) == ACL_CT_MISS && m1.slot == b + 5,
+		 "a misses, E's slot: %u", m1.slot);
+	TU_CHECK(look(aw, &w, t, &m2) == ACL_CT_MISS &&
+		 create(aw, &w, t, &m2) == ACL_CT_PASS && found(aw, &w, t),
+		 "w evicts X");
+	TU_CHECK(!(aw->slot[b + 3].flags & ACL_CT_F_USED), "b + 3 free");
+	TU_CHECK(create(aw, &a, t, &m1) == ACL_CT_PASS && found(aw, &a, t),
+		 "a found where its lookup reaches");
+	acl_worker_stats(0, &st);
+	TU_CHECK(st.evicted == 1 && st.flows == 32, "evicted %lu, flows %lu",
+		 (unsigned long)st.evicted, (unsigned long)st.flows);
 	acl_worker_free(aw);
 }
 
@@ -578,7 +705,7 @@ static void test_hops(void)
 	TU_CHECK(fq.src_lo != fr.src_lo, "directions differ");
 	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == ACL_CT_HOP_NONE,
 		 "the request's hop recorded at creation, alone");
-	TU_CHECK(acl_ct_lookup(aw, &fr, 1, 0, 9, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &fr, 1, 0, 9, classify, NULL, NULL) ==
 		 ACL_CT_PASS, "reply looked up");
 	TU_CHECK(e->hop[fq.src_lo] == 5 && e->hop[fr.src_lo] == 9,
 		 "the reply's hop recorded by the lookup");
@@ -587,7 +714,7 @@ static void test_hops(void)
 		 "a hop beyond 16 bits is recorded as none (on a hit)");
 	TU_CHECK(acl_ct_hit_entry(aw, &fq, 2, 0) == NULL,
 		 "no hit under another generation");
-	TU_CHECK(acl_ct_lookup(aw, &fr, 2, 0, 7, classify, NULL) ==
+	TU_CHECK(acl_ct_lookup(aw, &fr, 2, 0, 7, classify, NULL, NULL) ==
 		 ACL_CT_PASS && calls == 2, "re-checked");
 	TU_CHECK(e->hop[fq.src_lo] == ACL_CT_HOP_NONE && e->hop[fr.src_lo] == 7,
 		 "the re-check drops the old hops, records the packet's");
@@ -698,6 +825,7 @@ int main(void)
 	test_aging_and_full();
 	test_full_evict();
 	test_hit_probe();
+	test_create();
 	test_sweep_steps();
 	test_hops();
 	test_housekeep_pace();
