@@ -520,7 +520,8 @@ enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
  * entry has left the table since (deletions move entries) and the slot is
  * still free or expired: any creation in between that took it, that of
  * the same flow by an earlier packet of the burst among them, made it
- * live. Otherwise, and when a full table needs room, acl_ct_packet().
+ * live. Otherwise acl_ct_packet(). A full table makes room as
+ * acl_ct_packet() does ("Full table" above), from the same slot.
  */
 enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, uint64_t hop,

@@ -585,6 +585,35 @@ ct_create(struct acl_worker *aw, const struct acl_flow *f,
 	return allow ? ACL_CT_PASS : ACL_CT_DENY;
 }
 
+/*
+ * A new flow whose lookup ended at the free slot *@p hint, in a full
+ * table: ct_make_room(), counted. False when the flow is refused; else
+ * *@p hint is its slot, *@p fresh whether that is free, and *@p counted
+ * whether taking it was counted already (a victim's).
+ */
+static __rte_always_inline bool
+ct_room(struct acl_worker *aw, const struct acl_flow *f, uint64_t now,
+	uint32_t *hint, bool *fresh, bool *counted)
+{
+	enum ct_room room = ct_make_room(aw, (const struct acl_ct_key *)f->key,
+					 f->hash, now, hint);
+
+	if (room == CT_ROOM_NONE) {
+		aw->st.full++;
+		return false;
+	}
+	if (room == CT_ROOM_EVICTED)
+		aw->st.evicted++;
+	else if (room == CT_ROOM_EXPIRED)
+		aw->st.expired++;
+	/* After a sweep (CT_ROOM_FREE) the slot found again may be another
+	 * expired entry's, counted by ct_create(). */
+	*counted = room != CT_ROOM_FREE;
+	/* Free when the victim was deleted (it left the count). */
+	*fresh = !(aw->slot[*hint].flags & F_USED);
+	return true;
+}
+
 /* acl_ct_packet() for every case (acl_ct_hit() has been tried); with
  * @p miss, acl_ct_lookup(): ACL_CT_MISS where a flow would start, and
  * *@p miss where. */
@@ -638,26 +667,12 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		return ACL_CT_INVALID;
 	struct acl_ct_entry *n = &aw->slot[hint];
 	bool fresh = !(n->flags & F_USED);
-	bool counted = false; /* a victim's slot taken: counted as such */
+	bool counted = false;
 
-	if (fresh && aw->st.flows >= aw->conf.max_flows) {
-		enum ct_room room = ct_make_room(aw, k, f->hash, now, &hint);
-
-		if (room == CT_ROOM_NONE) {
-			aw->st.full++;
-			return ACL_CT_FULL;
-		}
-		if (room == CT_ROOM_EVICTED)
-			aw->st.evicted++;
-		else if (room == CT_ROOM_EXPIRED)
-			aw->st.expired++;
-		/* After a sweep (CT_ROOM_FREE) the slot found again may be
-		 * another expired entry's, counted below. */
-		counted = room != CT_ROOM_FREE;
-		n = &aw->slot[hint];
-		/* Free when the victim was deleted (it left the count). */
-		fresh = !(n->flags & F_USED);
-	}
+	if (fresh && aw->st.flows >= aw->conf.max_flows &&
+	    !ct_room(aw, f, now, &hint, &fresh, &counted))
+		return ACL_CT_FULL;
+	n = &aw->slot[hint];
 	/* Replacing the flow's own entry (e) is no expired slot's reuse. */
 	return ct_create(aw, f, n, fresh, counted || n == e, gen, now, hop,
 			 fn, arg, state);
@@ -695,18 +710,21 @@ enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 			      acl_classify_fn fn, void *arg,
 			      const struct acl_ct_miss *miss)
 {
-	struct acl_ct_entry *n = &aw->slot[miss->slot & aw->mask];
-	bool fresh = !(n->flags & F_USED);
+	uint32_t slot = miss->slot & aw->mask;
+	bool fresh = !(aw->slot[slot].flags & F_USED), counted = false;
 	uint8_t state;
 
 	if (unlikely(miss->dels != aw->dels ||
-		     (!fresh && !acl_ct_expired(n, now)) ||
-		     (fresh && aw->st.flows >= aw->conf.max_flows)))
+		     (!fresh && !acl_ct_expired(&aw->slot[slot], now))))
 		return acl_ct_packet(aw, f, gen, now, hop, fn, arg);
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
-	return ct_create(aw, f, n, fresh, false, gen, now, acl_ct_hop(hop),
-			 fn, arg, state);
+	/* A free slot ended the lookup, as ct_make_room() needs. */
+	if (fresh && aw->st.flows >= aw->conf.max_flows &&
+	    !ct_room(aw, f, now, &slot, &fresh, &counted))
+		return ACL_CT_FULL;
+	return ct_create(aw, f, &aw->slot[slot], fresh, counted, gen, now,
+			 acl_ct_hop(hop), fn, arg, state);
 }
 
 bool acl_flow_may_start(const struct acl_flow *f)
