@@ -413,6 +413,14 @@ static struct acl_flow flow_of(struct pkt k)
 /* The pipeline's split of acl_ct_packet(): acl_ct_hit() for established
  * flows, acl_ct_lookup() for packets of tracked flows, ACL_CT_MISS (nothing
  * changed) for the rest. */
+/* acl_ct_lookup() alone, under generation 1. */
+static enum acl_ct_res lookup(struct acl_worker *aw, const struct acl_flow *f,
+			      uint64_t t)
+{
+	return acl_ct_lookup(aw, f, 1, t, ACL_CT_HOP_NONE, classify, NULL,
+			     NULL);
+}
+
 static void test_lookup(void)
 {
 	struct acl_worker *aw = fresh(1024);
@@ -424,20 +432,20 @@ static void test_lookup(void)
 
 	TU_CHECK(acl_flow_may_start(&syn) && !acl_flow_may_start(&synack),
 		 "SYN may start a flow, SYN-ACK may not");
-	TU_CHECK(acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
+	TU_CHECK(lookup(aw, &syn, t) ==
 		 ACL_CT_MISS && calls == 0 && state_of(aw, t)[0] == '\0',
 		 "a new flow misses, unclassified, no entry made");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
+	TU_CHECK(lookup(aw, &synack, t) ==
 		 ACL_CT_MISS, "an invalid packet misses too (decided later)");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t), "no hit without an entry");
 	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_PASS &&
 		 calls == 1, "then created");
-	TU_CHECK(acl_ct_lookup(aw, &synack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) ==
+	TU_CHECK(lookup(aw, &synack, t) ==
 		 ACL_CT_PASS && strstr(state_of(aw, t), "SYN_RECV"),
 		 "a reply is decided by the entry: %s", state_of(aw, t));
 	TU_CHECK(!acl_ct_hit(aw, &ack, 1, t),
 		 "no fast hit before ESTABLISHED");
-	TU_CHECK(acl_ct_lookup(aw, &ack, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) == ACL_CT_PASS &&
+	TU_CHECK(lookup(aw, &ack, t) == ACL_CT_PASS &&
 		 strstr(state_of(aw, t), "ESTABLISHED"), "%s", state_of(aw, t));
 	TU_CHECK(acl_ct_hit(aw, &ack, 1, t + 5), "established: fast hit");
 	TU_CHECK(!acl_ct_hit(aw, &ack, 2, t + 5),
@@ -451,7 +459,7 @@ static void test_lookup(void)
 	TU_CHECK(acl_ct_packet(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL) == ACL_CT_DENY,
 		 "denied flow");
 	TU_CHECK(!acl_ct_hit(aw, &syn, 1, t) &&
-		 acl_ct_lookup(aw, &syn, 1, t, ACL_CT_HOP_NONE, classify, NULL, NULL) == ACL_CT_DENY &&
+		 lookup(aw, &syn, t) == ACL_CT_DENY &&
 		 calls == 1, "its next packet: denied by the entry");
 	acl_worker_free(aw);
 }
