@@ -586,8 +586,9 @@ ct_create(struct acl_worker *aw, const struct acl_flow *f,
 }
 
 /*
- * A new flow whose lookup ended at the free slot *@p hint, in a full
- * table: ct_make_room(), counted. False when the flow is refused; else
+ * Room for a new flow whose lookup ended at *@p hint (*@p fresh: a free
+ * slot): nothing to make unless that slot is free and the table full;
+ * then ct_make_room(), counted. False when the flow is refused; else
  * *@p hint is its slot, *@p fresh whether that is free, and *@p counted
  * whether taking it was counted already (a victim's).
  */
@@ -595,6 +596,9 @@ static __rte_always_inline bool
 ct_room(struct acl_worker *aw, const struct acl_flow *f, uint64_t now,
 	uint32_t *hint, bool *fresh, bool *counted)
 {
+	*counted = false;
+	if (!*fresh || aw->st.flows < aw->conf.max_flows)
+		return true;
 	enum ct_room room = ct_make_room(aw, (const struct acl_ct_key *)f->key,
 					 f->hash, now, hint);
 
@@ -665,14 +669,11 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	}
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
-	struct acl_ct_entry *n = &aw->slot[hint];
-	bool fresh = !(n->flags & F_USED);
-	bool counted = false;
+	bool fresh = !(aw->slot[hint].flags & F_USED), counted;
 
-	if (fresh && aw->st.flows >= aw->conf.max_flows &&
-	    !ct_room(aw, f, now, &hint, &fresh, &counted))
+	if (!ct_room(aw, f, now, &hint, &fresh, &counted))
 		return ACL_CT_FULL;
-	n = &aw->slot[hint];
+	struct acl_ct_entry *n = &aw->slot[hint];
 	/* Replacing the flow's own entry (e) is no expired slot's reuse. */
 	return ct_create(aw, f, n, fresh, counted || n == e, gen, now, hop,
 			 fn, arg, state);
@@ -711,7 +712,7 @@ enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 			      const struct acl_ct_miss *miss)
 {
 	uint32_t slot = miss->slot & aw->mask;
-	bool fresh = !(aw->slot[slot].flags & F_USED), counted = false;
+	bool fresh = !(aw->slot[slot].flags & F_USED), counted;
 	uint8_t state;
 
 	if (unlikely(miss->dels != aw->dels ||
@@ -720,8 +721,7 @@ enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
 	/* A free slot ended the lookup, as ct_make_room() needs. */
-	if (fresh && aw->st.flows >= aw->conf.max_flows &&
-	    !ct_room(aw, f, now, &slot, &fresh, &counted))
+	if (!ct_room(aw, f, now, &slot, &fresh, &counted))
 		return ACL_CT_FULL;
 	return ct_create(aw, f, &aw->slot[slot], fresh, counted, gen, now,
 			 acl_ct_hop(hop), fn, arg, state);
