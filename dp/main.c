@@ -304,6 +304,8 @@ static int start(struct app *a)
 				return -ENOMEM;
 			}
 		}
+		KDP_LOG(INFO, "worker %u on lcore %u polls %u queue(s)", w->idx,
+			w->lcore, w->rxl ? w->rxl->n : 0);
 		if (rte_eal_remote_launch(dp_worker_main, w, lcore) != 0)
 			return -EIO;
 		i++;

@@ -3,7 +3,6 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include "dp/log.h"
 #include "dp/worker.h"
 
 volatile bool dp_quit;
@@ -36,10 +35,11 @@ int dp_worker_main(void *arg)
 	struct rte_mbuf *pkts[PL_BURST];
 	unsigned int idle = 0, sleep_us = 1;
 
+	/* No logging here: rte_log() is declared cold, and GCC then compiles
+	 * every block after the call, the poll loop, as never executed (for
+	 * size, in .text.unlikely). The launcher logs the worker instead. */
 	rte_rcu_qsbr_thread_register(w->qs, w->idx);
 	rte_rcu_qsbr_thread_online(w->qs, w->idx);
-	KDP_LOG(INFO, "worker %u on lcore %u polls %u queue(s)", w->idx,
-		w->lcore, w->rxl ? w->rxl->n : 0);
 
 	while (!dp_quit) {
 		const struct pl_tables *t = pl_tables_load();
