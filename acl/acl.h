@@ -520,8 +520,9 @@ enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
  * entry has left the table since (deletions move entries) and the slot is
  * still free or expired: any creation in between that took it, that of
  * the same flow by an earlier packet of the burst among them, made it
- * live. Otherwise acl_ct_packet(). A full table makes room as
- * acl_ct_packet() does ("Full table" above), from the same slot.
+ * live. Otherwise, and when the table is full, acl_ct_packet(): room made
+ * by evicting in place ("Full table" above) may have put the same flow,
+ * for an earlier packet, before the slot, which stays free.
  */
 enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, uint64_t hop,

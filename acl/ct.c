@@ -712,18 +712,22 @@ enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 			      const struct acl_ct_miss *miss)
 {
 	uint32_t slot = miss->slot & aw->mask;
-	bool fresh = !(aw->slot[slot].flags & F_USED), counted;
+	bool fresh = !(aw->slot[slot].flags & F_USED);
 	uint8_t state;
 
+	/* A full table needs room made, and an eviction in place may have
+	 * put this flow (an earlier packet of the burst) on its probe path
+	 * before the slot, which stays free: a TCP flow picked up mid-stream
+	 * is born established, not evictable, and the room made for the
+	 * second packet held the flow twice (test_ct_model). acl_ct_packet()
+	 * walks from the home slot and finds it. */
 	if (unlikely(miss->dels != aw->dels ||
-		     (!fresh && !acl_ct_expired(&aw->slot[slot], now))))
+		     (!fresh && !acl_ct_expired(&aw->slot[slot], now)) ||
+		     (fresh && aw->st.flows >= aw->conf.max_flows)))
 		return acl_ct_packet(aw, f, gen, now, hop, fn, arg);
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
-	/* A free slot ended the lookup, as ct_make_room() needs. */
-	if (!ct_room(aw, f, now, &slot, &fresh, &counted))
-		return ACL_CT_FULL;
-	return ct_create(aw, f, &aw->slot[slot], fresh, counted, gen, now,
+	return ct_create(aw, f, &aw->slot[slot], fresh, false, gen, now,
 			 acl_ct_hop(hop), fn, arg, state);
 }
 

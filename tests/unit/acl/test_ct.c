@@ -624,6 +624,48 @@ static void test_create(void)
 	TU_CHECK(st.evicted == 1 && st.flows == 32, "evicted %lu, flows %lu",
 		 (unsigned long)st.evicted, (unsigned long)st.flows);
 	acl_worker_free(aw);
+
+	/*
+	 * Two packets of a TCP flow picked up mid-stream (born established,
+	 * not evictable) in a burst, into a full table. From slot b: L
+	 * (answered), X and Y (unanswered), free. Both packets of T (home b)
+	 * miss at b + 3; the first makes room by evicting X in place, so T
+	 * lies at b + 1 and b + 3 stays free. The second must find T there,
+	 * not evict Y for a second entry of T.
+	 */
+	aw = fresh(32);
+	sp = 1000;
+	struct acl_flow l = at_home(aw, b, &sp), vx = at_home(aw, b + 1, &sp);
+	struct acl_flow vy = at_home(aw, b + 2, &sp);
+	uint16_t tp = 5000;
+	struct acl_flow tf;
+	do
+		tf = flow_of(mk(6, A, B, tp++, 80, ACK));
+	while ((tf.hash & aw->mask) != b);
+	answered(aw, &l, t);
+	TU_CHECK(run(aw, mk(17, A, B, vx.pkt.sport, 53, 0), 1, t) ==
+		 ACL_CT_PASS && run(aw, mk(17, A, B, vy.pkt.sport, 53, 0), 1,
+				    t) == ACL_CT_PASS, "X, Y");
+	for (uint32_t h = b + 8; aw->st.flows < 32; h++) {
+		struct acl_flow g = at_home(aw, h & aw->mask, &sp);
+
+		answered(aw, &g, t);
+	}
+	TU_CHECK(look(aw, &tf, t, &m1) == ACL_CT_MISS &&
+		 look(aw, &tf, t, &m2) == ACL_CT_MISS && m1.slot == b + 3,
+		 "T misses twice, at b + 3: %u", m1.slot);
+	TU_CHECK(create(aw, &tf, t, &m1) == ACL_CT_PASS &&
+		 create(aw, &tf, t, &m2) == ACL_CT_PASS, "both pass");
+	int copies = 0;
+	for (uint32_t s = 0; s <= aw->mask; s++)
+		copies += (aw->slot[s].flags & ACL_CT_F_USED) &&
+			  !memcmp(&aw->slot[s].k, tf.key, sizeof(tf.key));
+	acl_worker_stats(0, &st);
+	TU_CHECK(copies == 1 && st.evicted == 1 &&
+		 (aw->slot[b + 2].flags & ACL_CT_F_USED),
+		 "T held once (%d), one eviction (%lu), Y kept", copies,
+		 (unsigned long)st.evicted);
+	acl_worker_free(aw);
 }
 
 /* The key: the same for both directions and for every parse path; the
