@@ -16,7 +16,14 @@ struct acl_npt {
 	uint32_t ip;
 	uint16_t port;
 	uint8_t proto;
+	/* Named, so that every initializer zeroes it: the sets are compared
+	 * with memcmp() (acl_compile.c prog_same()), and a padding byte left
+	 * as the stack had it made equal sets differ, so acl_set_update()
+	 * dropped rte_acl forms it could have kept (test_pod_churn). */
+	uint8_t pad;
 };
+
+_Static_assert(sizeof(struct acl_npt) == 8, "no padding but pad");
 
 struct acl_pset {
 	uint32_t n_ranges;

@@ -331,45 +331,6 @@ static void test_named_ports_and_sets(void)
 	fix_free(&f);
 }
 
-static bool iset_same(const struct acl_iset *a, const struct acl_iset *b)
-{
-	return a->n == b->n && (!a->n || (!memcmp(a->lo, b->lo, a->n * 4) &&
-					  !memcmp(a->hi, b->hi, a->n * 4)));
-}
-
-static bool pset_same(const struct acl_pset *a, const struct acl_pset *b)
-{
-	return a->n_named == b->n_named &&
-	       (!a->n_named || !memcmp(a->named, b->named,
-				       a->n_named * sizeof(*a->named)));
-}
-
-static bool cent_same(const struct acl_cent *a, const struct acl_cent *b)
-{
-	return iset_same(&a->sel, &b->sel) &&
-	       iset_same(&a->not_sel, &b->not_sel) &&
-	       pset_same(&a->ports, &b->ports) &&
-	       pset_same(&a->not_ports, &b->not_ports);
-}
-
-/* What the pods contribute to two sets is the same. */
-static bool set_same(const struct acl_set *a, const struct acl_set *b)
-{
-	if (a->n_ep != b->n_ep)
-		return false;
-	for (uint32_t i = 0; i < a->n_ep * ACL_DIR_MAX; i++) {
-		const struct acl_prog *x = &a->prog[i], *y = &b->prog[i];
-
-		if (x->n != y->n)
-			return false;
-		for (uint32_t r = 0; r < x->n; r++)
-			if (!cent_same(&x->r[r].src, &y->r[r].src) ||
-			    !cent_same(&x->r[r].dst, &y->r[r].dst))
-				return false;
-	}
-	return true;
-}
-
 /*
  * acl_set_pod_matters(): a change of a pod that is no endpoint matters
  * exactly when it changes a resolved peer selector's IP set or a named
@@ -430,7 +391,7 @@ static void test_pod_matters(bool fast)
 		TU_CHECK(got == ch[i].want, "%s: matters %d", ch[i].what, got);
 		struct acl_set *after = acl_set_build(f.w, eps, 1, 1, 2, fast, err,
 						      sizeof(err));
-		TU_CHECK(after && set_same(before, after) == !ch[i].want,
+		TU_CHECK(after && tu_set_same(before, after) == !ch[i].want,
 			 "%s: rebuild %s", ch[i].what,
 			 ch[i].want ? "the same" : "differs");
 		/* from the changed pod only: what a rebuild gives */
@@ -438,7 +399,7 @@ static void test_pod_matters(bool fast)
 		struct acl_set *upd = acl_set_update(before, nopods, eps, 1, 1,
 						     3, fast, &pc, 1, err,
 						     sizeof(err));
-		TU_CHECK(upd && after && set_same(upd, after),
+		TU_CHECK(upd && after && tu_set_same(upd, after),
 			 "%s: update equals the rebuild (%s)", ch[i].what,
 			 upd ? "built" : err);
 		acl_set_free(upd);
@@ -477,7 +438,7 @@ static void test_pod_matters(bool fast)
 	struct acl_set *full = acl_set_build(f.w, eps, 1, 1, 6, fast, err,
 					     sizeof(err));
 	f.pods[1] = keep;
-	TU_CHECK(upd && full && set_same(upd, full) && !set_same(upd, before),
+	TU_CHECK(upd && full && tu_set_same(upd, full) && !tu_set_same(upd, before),
 		 "chained changes");
 	acl_set_free(upd);
 	acl_set_free(full);

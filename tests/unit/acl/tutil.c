@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl/acl_priv.h"
 #include "tutil.h"
 
 int tu_failures;
@@ -80,4 +81,42 @@ unsigned tu_ip(const char *s)
 		exit(2);
 	}
 	return ntohl(a.s_addr);
+}
+
+static bool iset_same(const struct acl_iset *a, const struct acl_iset *b)
+{
+	return a->n == b->n && (!a->n || (!memcmp(a->lo, b->lo, a->n * 4) &&
+					  !memcmp(a->hi, b->hi, a->n * 4)));
+}
+
+static bool pset_same(const struct acl_pset *a, const struct acl_pset *b)
+{
+	return a->n_named == b->n_named &&
+	       (!a->n_named || !memcmp(a->named, b->named,
+				       a->n_named * sizeof(*a->named)));
+}
+
+static bool cent_same(const struct acl_cent *a, const struct acl_cent *b)
+{
+	return iset_same(&a->sel, &b->sel) &&
+	       iset_same(&a->not_sel, &b->not_sel) &&
+	       pset_same(&a->ports, &b->ports) &&
+	       pset_same(&a->not_ports, &b->not_ports);
+}
+
+bool tu_set_same(const struct acl_set *a, const struct acl_set *b)
+{
+	if (a->n_ep != b->n_ep)
+		return false;
+	for (uint32_t i = 0; i < a->n_ep * ACL_DIR_MAX; i++) {
+		const struct acl_prog *x = &a->prog[i], *y = &b->prog[i];
+
+		if (x->n != y->n)
+			return false;
+		for (uint32_t r = 0; r < x->n; r++)
+			if (!cent_same(&x->r[r].src, &y->r[r].src) ||
+			    !cent_same(&x->r[r].dst, &y->r[r].dst))
+				return false;
+	}
+	return true;
 }

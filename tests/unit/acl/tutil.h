@@ -3,6 +3,7 @@
 #ifndef KDP_TESTS_ACL_TUTIL_H
 #define KDP_TESTS_ACL_TUTIL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -18,6 +19,11 @@ void tu_labels_from_json(struct ctl_labels *l, const cJSON *obj);
 
 /** Parse dotted-quad IPv4 to host order; exits on failure. */
 unsigned tu_ip(const char *s);
+
+struct acl_set;
+/** Whether what the pods contribute to two sets is the same: per
+ * endpoint and direction, every rule's resolved IP and named port sets. */
+bool tu_set_same(const struct acl_set *a, const struct acl_set *b);
 
 extern int tu_failures;
 #define TU_CHECK(cond, ...)                                                  \
