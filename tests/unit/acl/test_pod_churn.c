@@ -24,61 +24,15 @@
 #include "acl/acl_priv.h"
 #include "acl/eval.h"
 #include "acl/policy.h"
+#include "churn_policies.h"
 #include "tutil.h"
 
-#define NS 3
+#define NS CHURN_NS
 #define SLOTS 40 /* Pods that may exist; the first EPS are the endpoints */
 #define EPS 4
 #define MAX_CH 3
 
-static const char *const ns_name[NS] = {"ns0", "ns1", "ns2"};
-static const char *const ns_labels[NS] = {
-	"{\"team\":\"a\"}", "{\"team\":\"b\"}",
-	"{\"team\":\"a\",\"env\":\"prod\"}",
-};
-
-static const char *const policies[] = {
-	/* web's ingress from db or cache pods, or from tier=be pods of
-	 * team=b namespaces, on its port named http; egress to tier=be
-	 * pods on theirs named dns (resolved per peer) */
-	"{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns0\"},\"spec\":{"
-	"\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},"
-	"\"policyTypes\":[\"Ingress\",\"Egress\"],"
-	"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchExpressions\":"
-	"[{\"key\":\"app\",\"operator\":\"In\",\"values\":[\"db\",\"cache\"]}]}},"
-	"{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"b\"}},"
-	"\"podSelector\":{\"matchLabels\":{\"tier\":\"be\"}}}],"
-	"\"ports\":[{\"port\":\"http\"}]}],"
-	"\"egress\":[{\"to\":[{\"podSelector\":{\"matchLabels\":{\"tier\":\"be\"}}}],"
-	"\"ports\":[{\"port\":\"dns\",\"protocol\":\"UDP\"}]}]}}",
-	/* all of ns1: from 10.0.0.0/16 but 10.0.3.0/24, or from pods with
-	 * an env label in any namespace */
-	"{\"metadata\":{\"name\":\"all\",\"namespace\":\"ns1\"},\"spec\":{"
-	"\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":"
-	"\"10.0.0.0/16\",\"except\":[\"10.0.3.0/24\"]}},"
-	"{\"namespaceSelector\":{},\"podSelector\":{\"matchExpressions\":"
-	"[{\"key\":\"env\",\"operator\":\"Exists\"}]}}],"
-	"\"ports\":[{\"port\":53,\"protocol\":\"UDP\"}]}]}}",
-};
-
-static const char *const gnp =
-	"{\"metadata\":{\"name\":\"api\"},\"spec\":{"
-	"\"selector\":\"app == 'api'\",\"ingress\":["
-	"{\"action\":\"Allow\",\"protocol\":\"TCP\",\"source\":{\"selector\":"
-	"\"tier == 'be' && env == 'prod'\"},\"destination\":{\"ports\":"
-	"[\"http\",\"9000:9100\"]}},"
-	"{\"action\":\"Deny\",\"source\":{\"selector\":\"has(env)\","
-	"\"namespaceSelector\":\"team == 'b'\"}}],"
-	"\"egress\":[{\"action\":\"Allow\",\"protocol\":\"UDP\",\"destination\":{"
-	"\"selector\":\"app in {'db', 'cache'}\",\"notSelector\":\"tier == 'fe'\","
-	"\"ports\":[\"dns\"]}}]}}";
-
-static const char *const cnp =
-	"{\"metadata\":{\"name\":\"cache\",\"namespace\":\"ns0\"},\"spec\":{"
-	"\"selector\":\"app == 'cache'\",\"ingress\":[{\"action\":\"Allow\","
-	"\"protocol\":\"TCP\",\"source\":{\"selector\":"
-	"\"app starts with 'w' || !has(tier)\"},\"destination\":{\"notPorts\":"
-	"[\"http\"]}}]}}";
+static const char *const *const ns_name = churn_ns;
 
 struct slot {
 	struct ctl_pod p;
@@ -144,11 +98,11 @@ static void random_labels(struct ctl_labels *l)
 	cJSON_Delete(o);
 }
 
-/* One of 10.0.0.0/22: two Pods meet on an address now and then. */
+/* One of 10.244.2.0/22: two Pods meet on an address now and then. */
 static void random_ip(struct ctl_pod *p)
 {
 	p->n_ips = rand() % 10 ? 1 : 0;
-	p->ips[0] = 0x0a000000u | (uint32_t)(rand() % 1024);
+	p->ips[0] = 0x0af40200u | (uint32_t)(rand() % 1024);
 }
 
 static void random_ports(struct slot *s)
@@ -208,7 +162,7 @@ static void endpoints(struct slot *s)
 		s[i].p.node = (char *)"n1";
 		s[i].p.sa = (char *)"default";
 		s[i].p.n_ips = 1;
-		s[i].p.ips[0] = 0x0a010000u | i; /* 10.1.0.i */
+		s[i].p.ips[0] = 0x0af40101u + i; /* 10.244.1.1 on */
 		tu_labels_from_json(&s[i].p.labels, o);
 		cJSON_Delete(o);
 		s[i].p.ports = s[i].ports;
@@ -221,32 +175,35 @@ static void endpoints(struct slot *s)
 	}
 }
 
+#define NPOL RTE_DIM(churn_policies)
+
 struct objs {
 	struct ctl_namespace ns[NS];
-	void *pol[4];
+	void *pol[NPOL];
 };
 
 static bool objs_init(struct objs *o)
 {
-	void *(*dec[4])(const cJSON *, char *, size_t) = {
-		acl_k8s_netpol_decode, acl_k8s_netpol_decode,
-		acl_global_netpol_decode, acl_calico_netpol_decode,
+	void *(*const dec[])(const cJSON *, char *, size_t) = {
+		[CHURN_K8S] = acl_k8s_netpol_decode,
+		[CHURN_GLOBAL] = acl_global_netpol_decode,
+		[CHURN_CALICO] = acl_calico_netpol_decode,
 	};
-	const char *json[4] = {policies[0], policies[1], gnp, cnp};
 	bool ok = true;
 
 	for (unsigned int i = 0; i < NS; i++) {
-		cJSON *l = cJSON_Parse(ns_labels[i]);
+		cJSON *l = cJSON_Parse(churn_ns_labels[i]);
 
 		o->ns[i].name = (char *)ns_name[i];
 		tu_labels_from_json(&o->ns[i].labels, l);
 		cJSON_Delete(l);
 	}
-	for (unsigned int i = 0; i < 4; i++) {
-		cJSON *j = cJSON_Parse(json[i]);
+	for (unsigned int i = 0; i < NPOL; i++) {
+		cJSON *j = cJSON_Parse(churn_policies[i].json);
 		char err[256] = "";
 
-		o->pol[i] = j ? dec[i](j, err, sizeof(err)) : NULL;
+		o->pol[i] = j ? dec[churn_policies[i].kind](j, err, sizeof(err)) :
+				NULL;
 		cJSON_Delete(j);
 		TU_CHECK(o->pol[i], "policy %u: %s", i, err);
 		ok = ok && o->pol[i];
@@ -261,7 +218,7 @@ static struct acl_world *world(const struct objs *o, const struct slot *s,
 
 	for (unsigned int i = 0; i < NS; i++)
 		acl_world_add_namespace(w, &o->ns[i]);
-	for (unsigned int i = 0; i < 4; i++)
+	for (unsigned int i = 0; i < NPOL; i++)
 		acl_world_add_policy(w, o->pol[i]);
 	for (unsigned int i = 0; pods && i < SLOTS; i++)
 		if (s[i].on)
@@ -379,10 +336,8 @@ static int run(unsigned int seed, unsigned int steps, unsigned int *updates)
 			pod_off(&s[i]);
 	for (unsigned int i = 0; i < NS; i++)
 		ctl_labels_clear(&o.ns[i].labels);
-	acl_policy_free(o.pol[0]);
-	acl_policy_free(o.pol[1]);
-	acl_policy_free(o.pol[2]);
-	acl_policy_free(o.pol[3]);
+	for (unsigned int i = 0; i < NPOL; i++)
+		acl_policy_free(o.pol[i]);
 	return bad;
 }
 
