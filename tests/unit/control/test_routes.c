@@ -2,7 +2,10 @@
 /* Felix route computation (calico-model.md §2) on a small cluster. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include "control/routes.h"
 #include "control/store.h"
@@ -355,6 +358,211 @@ static void test_change_matters(void)
 	CHECK(!ctl_routes_change_matters(CTL_RES_NAMESPACE, NULL, NULL, "n1"));
 }
 
+/* The draws an object is made from (random_object()): a small change
+ * redraws one of them, so that one field changes, or none. */
+#define DRAWS 24
+static const uint32_t *draws;
+static unsigned int n_drawn;
+
+static int draw(void)
+{
+	return (int)(draws[n_drawn++ % DRAWS] & 0x7fffffff);
+}
+
+/* Object @p i of kind @p res (names n1..n4, p0..p3, b0..b9,
+ * default/q0..q9) made from draws @p r, into @p buf. Labels and handles
+ * vary as routes do not read them. */
+static const char *random_object(enum ctl_res res, unsigned int i,
+				 const uint32_t *r, char *buf, size_t len)
+{
+	static const char *const ips[] = {
+		"192.168.10.11/24", "192.168.10.12/24", "192.168.20.13/24",
+		"192.168.10.12/16", "",
+	};
+	static const char *const tun[] = {
+		"10.244.1.0", "10.244.2.1", "10.244.9.6", "10.245.0.1", "",
+	};
+	static const char *const nodes[] = {
+		"'host:n1'", "'host:n2'", "'host:n3'", "'host:n4'",
+		"'virtual:vm'", "null",
+	};
+	static const char *const cidrs[] = {
+		"10.244.1.0/26", "10.244.2.0/26", "10.244.2.0/30",
+		"10.244.4.0/26", "10.245.0.0/26", "10.244.9.6/32",
+		"10.244.200.0/26", "10.99.0.0/26",
+	};
+	static const char *const pools[] = {
+		"10.244.0.0/16", "10.244.0.0/20", "10.245.0.0/16",
+		"10.244.200.0/24", "10.0.0.0/8",
+	};
+	static const char *const modes[] = {"Always", "CrossSubnet", "Never"};
+	char al[256] = "", at[512] = "";
+	int n;
+
+	draws = r;
+	n_drawn = 0;
+	switch (res) {
+	case CTL_RES_NODE:
+		n = snprintf(buf, len, "{'metadata':{'name':'n%u','labels':"
+			     "{'x':'%d'},'annotations':{", i + 1, draw() % 3);
+		if (draw() % 5)
+			n += snprintf(buf + n, len - (size_t)n,
+				      "'projectcalico.org/IPv4Address':'%s',",
+				      ips[draw() % RTE_DIM(ips)]);
+		snprintf(buf + n, len - (size_t)n,
+			 "'projectcalico.org/IPv4IPIPTunnelAddr':'%s'}}%s}",
+			 tun[draw() % RTE_DIM(tun)],
+			 draw() % 4 ? "" : ",'status':{'addresses':[{'type':"
+					   "'InternalIP','address':'192.168.30.1'}]}");
+		break;
+	case CTL_RES_IPPOOL:
+		snprintf(buf, len, "{'metadata':{'name':'p%u'},'spec':{'cidr':"
+			 "'%s','ipipMode':'%s','vxlanMode':'%s'%s}}", i,
+			 pools[draw() % RTE_DIM(pools)], modes[draw() % 3],
+			 draw() % 6 ? "Never" : "Always",
+			 draw() % 6 ? "" : ",'allowedUses':['LoadBalancer']");
+		break;
+	case CTL_RES_IPAMBLOCK: {
+		/* four attributes, each to a node, to none, or with no node
+		 * at all; each ordinal (four, one in a /32) unallocated or
+		 * allocated to one of them */
+		const char *cidr = cidrs[draw() % RTE_DIM(cidrs)];
+		int slots = strstr(cidr, "/32") ? 1 : 4, m = 0, k = 0;
+
+		m += snprintf(al + m, sizeof(al) - (size_t)m, "[");
+		k += snprintf(at + k, sizeof(at) - (size_t)k, "[");
+		for (int a = 0; a < 4; a++) {
+			int w = draw() % 6;
+
+			k += snprintf(at + k, sizeof(at) - (size_t)k,
+				      "%s{'handle_id':'h%d','secondary':%s}",
+				      a ? "," : "", draw() % 9,
+				      w < 4 ? (const char *[]){
+					      "{'node':'n1'}", "{'node':'n2'}",
+					      "{'node':'n3'}", "{'node':'n4'}"}[w] :
+				      w == 4 ? "{'node':''}" : "null");
+		}
+		for (int a = 0; a < slots; a++) {
+			int x = draw() % 6;
+
+			if (x < 4)
+				m += snprintf(al + m, sizeof(al) - (size_t)m,
+					      "%s%d", a ? "," : "", x);
+			else
+				m += snprintf(al + m, sizeof(al) - (size_t)m,
+					      "%snull", a ? "," : "");
+		}
+		snprintf(al + m, sizeof(al) - (size_t)m, "]");
+		snprintf(at + k, sizeof(at) - (size_t)k, "]");
+		snprintf(buf, len, "{'metadata':{'name':'b%u'},'spec':{'cidr':"
+			 "'%s','affinity':%s,'allocations':%s,'attributes':%s,"
+			 "'deleted':%s}}", i, cidr,
+			 nodes[draw() % RTE_DIM(nodes)], al, at,
+			 draw() % 8 ? "false" : "true");
+		break;
+	}
+	default: /* CTL_RES_POD */
+		snprintf(buf, len, "{'metadata':{'name':'q%u','namespace':"
+			 "'default','labels':{'y':'%d'}},'spec':{'nodeName':"
+			 "'n%d'%s},'status':{'phase':'%s','podIP':"
+			 "'10.244.%d.%d'}}", i, draw() % 3, 1 + draw() % 2,
+			 draw() % 8 ? "" : ",'hostNetwork':true",
+			 draw() % 8 ? "Running" : "Succeeded", draw() % 3,
+			 draw() % 4);
+		break;
+	}
+	return buf;
+}
+
+/*
+ * Random changes of nodes, pools, blocks and pods: whenever
+ * ctl_routes_change_matters() says a change cannot matter, the routes
+ * computed before and after it are the same. (The control loop keeps
+ * its route set over such changes.)
+ */
+static void test_change_random(void)
+{
+	static const struct {
+		enum ctl_res res;
+		unsigned int n;
+	} kinds[] = {
+		{CTL_RES_NODE, 4}, {CTL_RES_IPPOOL, 4},
+		{CTL_RES_IPAMBLOCK, 10}, {CTL_RES_POD, 10},
+	};
+	struct ctl_store *keep = st;
+	unsigned int kept = 0, differ = 0;
+	char buf[2048], name[8];
+	static uint32_t r[4][10][DRAWS];
+
+	st = ctl_store_create();
+	k8s_decode_register(st);
+	srand(3);
+	for (unsigned int step = 0; step < 6000; step++) {
+		unsigned int k = (unsigned int)rand() % RTE_DIM(kinds);
+		enum ctl_res res = kinds[k].res;
+		unsigned int i = (unsigned int)rand() % kinds[k].n;
+		const char *ns = res == CTL_RES_POD ? "default" : NULL;
+		struct ctl_route_set a, b;
+
+		snprintf(name, sizeof(name), "%s%u",
+			 res == CTL_RES_NODE ? "n" : res == CTL_RES_IPPOOL ?
+			 "p" : res == CTL_RES_IPAMBLOCK ? "b" : "q",
+			 res == CTL_RES_NODE ? i + 1 : i);
+		const void *old = ctl_store_get(st, res, ns, name);
+
+		CHECK_EQ(ctl_routes_compute(st, "n1", &a), 0);
+		if (rand() % 8 == 0) {
+			ctl_store_delete(st, res, ns, name);
+		} else {
+			/* A new object a third of the time; else one or
+			 * two fields (or none) change, or two swap (an
+			 * allocation moves). */
+			uint32_t *v = r[k][i];
+			int op = rand() % 6, x = rand() % DRAWS,
+			    y = rand() % DRAWS;
+
+			if (op < 2) {
+				for (unsigned int d = 0; d < DRAWS; d++)
+					v[d] = (uint32_t)rand();
+			} else if (op < 4) {
+				v[x] = (uint32_t)rand();
+				if (op == 3)
+					v[y] = (uint32_t)rand();
+			} else {
+				uint32_t t = v[x];
+
+				v[x] = v[y];
+				v[y] = t;
+			}
+			cJSON *o = tj(random_object(res, i, v, buf,
+						    sizeof(buf)));
+
+			CHECK_EQ(ctl_store_upsert(st, res, o), 0);
+			cJSON_Delete(o);
+		}
+		const void *cur = ctl_store_get(st, res, ns, name);
+		CHECK_EQ(ctl_routes_compute(st, "n1", &b), 0);
+		bool same = rs_equal(&a, &b);
+
+		differ += !same;
+		if (!ctl_routes_change_matters(res, old, cur, "n1")) {
+			kept++;
+			if (!same) {
+				fprintf(stderr, "step %u: %s changed the routes, "
+					"said not to matter\n", step, name);
+				check_failures++;
+			}
+		}
+		ctl_routes_free(&a);
+		ctl_routes_free(&b);
+	}
+	printf("routes churn: %u changes, %u said not to matter, %u moved routes\n", 6000u, kept, differ);
+	/* Both answers given, and changes that move routes made. */
+	CHECK(kept > 500 && differ > 500);
+	ctl_store_free(st);
+	st = keep;
+}
+
 int main(void)
 {
 	st = ctl_store_create();
@@ -365,6 +573,7 @@ int main(void)
 	test_unknown_self();
 	test_never_only();
 	test_change_matters();
+	test_change_random();
 	ctl_store_free(st);
 	CHECK_DONE();
 }
