@@ -251,10 +251,20 @@ acl_ct_key_eq(const struct acl_ct_entry *e, const uint64_t w[2])
 }
 
 /**
- * acl_ct_hit_at() with the key words in memory at @p w and the expiry
- * times @p exp (acl_ct_expiry() of @p now) given: a loop computes them
- * once, where a timeout read for each packet had to be reloaded (the
- * loop's frame stores could alias the worker's fields).
+ * The established-flow case of acl_ct_packet(): the flow's live entry sits
+ * in its home slot @p e (or further on its probe run), allowed under
+ * generation @p gen, and the packet changes no state beyond "replied"
+ * (not TCP; or ESTABLISHED TCP without SYN, FIN or RST). Then the entry's
+ * timeout is refreshed (and a reply marked) and the entry returned;
+ * otherwise nothing is changed, NULL is returned, and the packet must go
+ * to acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key
+ * words @p w (acl_ct_key_words()), home slot and direction: the express
+ * lane keeps them in registers and never builds a struct acl_flow. The
+ * expiry times @p exp (acl_ct_expiry() of @p now) are given: a loop
+ * computes them once, where a timeout read for each packet had to be
+ * reloaded (the loop's frame stores could alias the worker's fields). A
+ * caller that only keys UDP and TCP flows passes @p may_icmp false (a
+ * constant), which drops the ICMP timeout's selection.
  */
 static __rte_always_inline struct acl_ct_entry *
 acl_ct_hit_exp(const struct acl_worker *aw, struct acl_ct_entry *e,
@@ -323,56 +333,32 @@ acl_ct_hit_exp(const struct acl_worker *aw, struct acl_ct_entry *e,
 	return NULL;
 }
 
-/**
- * The established-flow case of acl_ct_packet(): the flow's live entry sits
- * in its home slot (or further on its probe run), allowed under generation
- * @p gen, and the packet changes
- * no state beyond "replied" (not TCP; or ESTABLISHED TCP without SYN, FIN
- * or RST). Then the entry's timeout is refreshed (and a reply marked) and
- * the entry returned; otherwise nothing is changed, NULL is returned, and
- * the packet must go to
- * acl_ct_packet() (or acl_ct_lookup()). The flow is given by its key words
- * (acl_ct_key_words()), home slot @p e and direction: the express lane
- * keeps them in registers and never builds a struct acl_flow. A caller
- * that only keys UDP and TCP flows passes @p may_icmp false (a constant),
- * which drops the ICMP timeout's selection.
- */
+/** acl_ct_hit_exp() for a parsed flow (only ACL_FLOW_NORMAL ones hit) from
+ * its home slot: its entry, NULL when the packet must go to
+ * acl_ct_packet(). A burst's loop gives @p exp, computed once. */
 static __rte_always_inline struct acl_ct_entry *
-acl_ct_hit_at(struct acl_worker *aw, struct acl_ct_entry *e, uint64_t f0,
-	      uint64_t f1, bool src_lo, uint8_t tcp_flags, uint32_t gen,
-	      uint64_t now, const bool may_icmp)
+acl_ct_hit_entry_exp(struct acl_worker *aw, const struct acl_flow *f,
+		     uint32_t gen, uint64_t now,
+		     const struct acl_ct_expiry *exp)
 {
-	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
-	const uint64_t w[2] = {f0, f1};
+	uint64_t w[2];
 
-	return acl_ct_hit_exp(aw, e, w, src_lo, tcp_flags, gen, now, &exp,
-			      may_icmp);
+	memcpy(w, f->key, sizeof(w));
+	return f->kind == ACL_FLOW_NORMAL ?
+		       acl_ct_hit_exp(aw, &aw->slot[f->hash & aw->mask], w,
+				      f->src_lo, f->tcp_flags, gen, now, exp,
+				      true) :
+		       NULL;
 }
 
-/** acl_ct_hit_at() of the flow's home slot, found from its @p hash. */
-static __rte_always_inline struct acl_ct_entry *
-acl_ct_hit_key(struct acl_worker *aw, uint32_t hash, uint64_t f0, uint64_t f1,
-	       bool src_lo, uint8_t tcp_flags, uint32_t gen, uint64_t now,
-	       const bool may_icmp)
-{
-	return acl_ct_hit_at(aw, &aw->slot[hash & aw->mask], f0, f1, src_lo,
-			     tcp_flags, gen, now, may_icmp);
-}
-
-/** acl_ct_hit_key() for a parsed flow (only ACL_FLOW_NORMAL ones hit):
- * its entry, NULL when the packet must go to acl_ct_packet(). */
+/** acl_ct_hit_entry_exp() at @p now. */
 static __rte_always_inline struct acl_ct_entry *
 acl_ct_hit_entry(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 		 uint64_t now)
 {
-	uint64_t f0, f1;
+	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
 
-	memcpy(&f0, f->key, 8);
-	memcpy(&f1, (const uint8_t *)f->key + 8, 8);
-	return f->kind == ACL_FLOW_NORMAL ?
-		       acl_ct_hit_key(aw, f->hash, f0, f1, f->src_lo,
-				      f->tcp_flags, gen, now, true) :
-		       NULL;
+	return acl_ct_hit_entry_exp(aw, f, gen, now, &exp);
 }
 
 /**

@@ -345,10 +345,12 @@ struct pl_pol_arg {
 	struct acl_worker *aw;
 	uint32_t src_ep, dst_ep; /* UINT32_MAX = not a local pod */
 	bool from_host;
-	/* The packet being decided, and its acl_classify_bulk() results per
-	 * direction (NULL: none, classify when asked). */
+	/* The packet being decided, its acl_classify_bulk() results per
+	 * direction (NULL: none, classify when asked), and whether it is
+	 * exempt (pl_pol_exempt(), found in the bulk pass). */
 	const struct acl_pkt *cur;
 	const uint32_t *pre_e, *pre_i;
+	bool cur_exempt;
 };
 
 /* The node talking to its pods is not policed (Felix). */
@@ -369,7 +371,7 @@ static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 	/* Only the packet's own flow, as sent, was classified in bulk. */
 	bool pre = p == a->cur;
 
-	if (pl_pol_exempt(a, p, reversed))
+	if (pre ? a->cur_exempt : pl_pol_exempt(a, p, reversed))
 		return true;
 	if (se != UINT32_MAX &&
 	    !(pre && a->pre_e ?
@@ -395,6 +397,7 @@ struct pl_pol_bulk {
 	uint32_t res_e[PL_BURST * ACL_BULK_RES_MAX];
 	uint32_t res_i[PL_BURST * ACL_BULK_RES_MAX];
 	const uint32_t *pre_e[PL_BURST], *pre_i[PL_BURST];
+	bool exempt[PL_BURST]; /* of packets that may open a flow */
 };
 
 static __rte_noinline void
@@ -410,8 +413,9 @@ pl_policy_bulk(struct pl_pol_bulk *b, const struct pl_pol_arg *a,
 		uint16_t i = miss[j];
 
 		b->pre_e[i] = b->pre_i[i] = NULL;
+		b->exempt[i] = false;
 		if (acl_flow_may_start(&fl[i]) &&
-		    !pl_pol_exempt(a, &fl[i].pkt, false))
+		    !(b->exempt[i] = pl_pol_exempt(a, &fl[i].pkt, false)))
 			idx[n++] = i;
 	}
 	if (n == 0)
@@ -479,6 +483,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	struct acl_ct_miss cm[PL_BURST]; /* where each miss would go */
 	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
+	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
 	uint16_t k = 0;
 
 	enum { SKIP, CHECK, BAD, HANDOFF };
@@ -524,8 +529,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			res[i] = ACL_CT_INVALID;
 		} else if (res[i] == SKIP) {
 			res[i] = ACL_CT_PASS;
-		} else if (likely((e = acl_ct_hit_entry(aw, &fl[i], gen,
-							now)) != NULL)) {
+		} else if (likely((e = acl_ct_hit_entry_exp(aw, &fl[i], gen,
+							    now, &exp)) != NULL)) {
 			/* The route the express lanes will take (ct_fast.h
 			 * acl_ct_entry.hop). */
 			e->hop[fl[i].src_lo] = acl_ct_hop(nhs[i]);
@@ -550,6 +555,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			a.cur = &fl[i].pkt;
 			a.pre_e = b.pre_e[i];
 			a.pre_i = b.pre_i[i];
+			a.cur_exempt = b.exempt[i];
 			res[i] = acl_ct_create(aw, &fl[i], gen, now, nhs[i],
 					       pl_pol_classify, &a, &cm[i]);
 		}

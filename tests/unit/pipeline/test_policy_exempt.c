@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Policy does not police the node's own traffic to its pods
+ * (calico-model.md: traffic from the node itself is allowed). x/b's
+ * ingress allows nothing; then a new UDP flow from the host port to x/b
+ * passes and its reply comes back, while the same flow from x/a is
+ * dropped as policy_deny. Bursts of new flows from both, so that both go
+ * through the bulk classification of new flows (pipeline/burst.c), whose
+ * exemption is found once per packet and used again when the flow's
+ * entry is made (pl_pol_arg.cur_exempt).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "acl/acl.h"
+#include "dp/drop.h"
+#include "dp/stats.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/tables.h"
+#include "tests/unit/golden.h"
+#include "tests/unit/pipeline/two_pods.h"
+
+enum { P_HOST = P_B + 1, N_PORTS };
+enum { NH_LOCAL = NH_TWO_PODS_END, N_NH };
+enum { S_HOST = S_B + 1 };
+
+#define NODE_A IP4A(192, 168, 10, 11)
+#define FLOWS 8
+
+static const uint8_t MAC_HOST[6] = {0x02, 0, 0, 0, 0x0e, 0x01};
+
+/* Ingress of x/b: nothing. */
+static const char *const DENY_B =
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+	"\"metadata\":{\"name\":\"b-none\",\"namespace\":\"x\"},"
+	"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"b\"}},"
+	"\"policyTypes\":[\"Ingress\"]}}";
+
+static struct rte_mempool *mp;
+static struct pl_tables t;
+static struct dp_lcore_stats st;
+static struct pl_ctx ctx;
+
+/* A UDP datagram @p src:@p sp -> @p dst:@p dp as it arrives on @p port. */
+static struct rte_mbuf *udp(uint16_t port, uint32_t src, uint32_t dst,
+			    uint16_t sp, uint16_t dp)
+{
+	uint8_t l4[16] = {0};
+	struct frame f;
+
+	put16(l4, sp);
+	put16(l4 + 2, dp);
+	put16(l4 + 4, sizeof(l4));
+	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17,
+			.id = sp, .frag = G_DF, .src = src, .dst = dst,
+			.plen = sizeof(l4), .payload = l4};
+	frame_ip(&f, MAC_GW, port == P_HOST ? MAC_HOST :
+			     port == P_A ? MAC_A : MAC_B, &h, 0);
+	return frame_mbuf(mp, &f, port);
+}
+
+/* The frames buffered for @p port since the last call, freed. */
+static unsigned int take(uint16_t port)
+{
+	unsigned int n = ctx.tx[port].n;
+
+	rte_pktmbuf_free_bulk(ctx.tx[port].pkts, n);
+	ctx.tx[port].n = 0;
+	ctx.n_pending = 0;
+	for (uint16_t p = 0; p < N_PORTS; p++)
+		ctx.tx[p].listed = false;
+	return n;
+}
+
+/* FLOWS new flows from @p port (source @p src) to x/b in one burst; the
+ * replies in the next. */
+static void flows(uint16_t port, uint32_t src, uint16_t sp0,
+		  unsigned int *to_b, unsigned int *back)
+{
+	struct rte_mbuf *m[FLOWS];
+
+	for (unsigned int i = 0; i < FLOWS; i++)
+		m[i] = udp(port, src, POD_B, (uint16_t)(sp0 + i), 7000);
+	pl_process_burst(&ctx, &t, port, m, FLOWS);
+	*to_b = take(P_B);
+	for (unsigned int i = 0; i < FLOWS; i++)
+		m[i] = udp(P_B, POD_B, src, 7000, (uint16_t)(sp0 + i));
+	pl_process_burst(&ctx, &t, P_B, m, FLOWS);
+	*back = take(port);
+}
+
+int main(void)
+{
+	struct acl_ct_conf cc;
+	unsigned int to_b, back;
+	int bad = 0;
+
+	if (golden_eal_init("policy_exempt") < 0)
+		return 1;
+	mp = rte_pktmbuf_pool_create("pe_mp", 1023, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct rte_ring *punt = rte_ring_create("pe_punt", 64, SOCKET_ID_ANY,
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+	acl_ct_conf_default(&cc);
+	cc.max_flows = 1024;
+	struct acl_worker *aw = acl_worker_create(&cc, 0);
+	if (mp == NULL || punt == NULL || aw == NULL ||
+	    two_pods_tables(&t, N_NH, true, "pe") != 0) {
+		fprintf(stderr, "FAIL: setup\n");
+		return 1;
+	}
+	two_pods_neigh(S_HOST, MAC_HOST, true);
+	t.nh[NH_LOCAL] = (struct pl_nh){.kind = PL_NH_LOCAL, .port = P_HOST,
+					.neigh = S_HOST, .mtu = 1500};
+	t.port[P_HOST] = (struct pl_port){.role = PL_PORT_HOST};
+	memcpy(t.port[P_HOST].mac.addr_bytes, MAC_GW, 6);
+	t.host_port = P_HOST;
+	t.host_nh = NH_LOCAL;
+	t.self_ip = t.icmp_src = rte_cpu_to_be_32(NODE_A);
+	t.acl = two_pods_policy(DENY_B, POD_A, POD_B, 1, 1);
+	if (t.acl == NULL || rte_fib_add(t.fib, NODE_A, 32, NH_LOCAL) != 0) {
+		fprintf(stderr, "FAIL: setup\n");
+		return 1;
+	}
+	for (size_t w = 0; w < RTE_DIM(golden_widths); w++) {
+		golden_simd_width(golden_widths[w]);
+		memset(&st, 0, sizeof(st));
+		pl_ctx_init(&ctx, &st, mp, punt, 0);
+		ctx.acl = aw;
+
+		flows(P_HOST, NODE_A, (uint16_t)(1000 + 100 * w), &to_b, &back);
+		if (to_b != FLOWS || back != FLOWS) {
+			fprintf(stderr, "FAIL: host to x/b: %u of %u passed, "
+				"%u replies\n", to_b, FLOWS, back);
+			bad = 1;
+		}
+		uint64_t denied = st.drop[DP_DROP_POLICY_DENY];
+		flows(P_A, POD_A, (uint16_t)(2000 + 100 * w), &to_b, &back);
+		if (to_b != 0 || st.drop[DP_DROP_POLICY_DENY] - denied < FLOWS) {
+			fprintf(stderr, "FAIL: x/a to x/b: %u passed, %lu denied\n",
+				to_b, (unsigned long)(st.drop[DP_DROP_POLICY_DENY] -
+						      denied));
+			bad = 1;
+		}
+	}
+	printf("%s\n", bad ? "FAIL" : "PASS");
+	return bad;
+}
