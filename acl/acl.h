@@ -121,7 +121,9 @@
  *  - UDP, SCTP and other protocols: the first packet opens, a packet from
  *    the responder marks the flow replied. ICMP echo is keyed on its id;
  *    an echo reply without an entry is invalid. ICMP errors (3, 4, 5, 11,
- *    12) pass when the flow they quote is tracked and allowed (RELATED).
+ *    12) pass when the flow they quote is tracked and allowed under the
+ *    current policy generation (RELATED); a flow not re-checked since a
+ *    policy change (no packet of its own yet) has no related errors.
  *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_transitory_s for
  *    other TCP states, udp_s for UDP/other, icmp_s for ICMP.
  *  - Verdicts are cached in the entry, denials included, so a blocked

@@ -631,8 +631,14 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	struct acl_ct_entry *e = find(aw, k, f->hash, now, &hint);
 	uint8_t state;
 
+	/* An error relates to a flow allowed under the current policy. One
+	 * decided under another generation has had no packet re-checked
+	 * since (the packet that caused the error would have been): the new
+	 * policy may cut it, as Felix flushes its conntrack entry, and the
+	 * error's endpoints are not the flow's to classify it again. */
 	if (f->kind == ACL_FLOW_ICMP_ERR)
-		return e && (e->flags & F_ALLOW) ? ACL_CT_PASS : ACL_CT_INVALID;
+		return e && (e->flags & F_ALLOW) && e->gen == gen ?
+			       ACL_CT_PASS : ACL_CT_INVALID;
 	if (e) {
 		bool orig = f->src_lo == !!(e->flags & F_ORIG_LO);
 		bool reopen = e->k.proto == IPPROTO_TCP && orig &&

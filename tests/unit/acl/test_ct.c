@@ -248,6 +248,19 @@ static void test_icmp(void)
 	run(aw, udp, 1, 0);
 	TU_CHECK(run(aw, icmp_err(B, &udp), 1, 0) == ACL_CT_PASS,
 		 "error about a tracked flow is related");
+	/* Under a policy not yet applied to the flow (no packet of it
+	 * since), its errors are not related: the new policy may cut it. */
+	int c0 = calls;
+	TU_CHECK(run(aw, icmp_err(B, &udp), 2, 0) == ACL_CT_INVALID &&
+		 calls == c0, "error under another generation");
+	TU_CHECK(run(aw, udp, 2, 0) == ACL_CT_PASS && calls == c0 + 1 &&
+		 run(aw, icmp_err(B, &udp), 2, 0) == ACL_CT_PASS,
+		 "related again once the flow was checked");
+	verdict = false;
+	TU_CHECK(run(aw, udp, 3, 0) == ACL_CT_DENY &&
+		 run(aw, icmp_err(B, &udp), 3, 0) == ACL_CT_INVALID,
+		 "not related to a flow the policy cut");
+	verdict = true;
 	struct pkt trunc = mk(6, A, B, 1, 2, SYN);
 	trunc.len = 30;
 	TU_CHECK(run(aw, trunc, 1, 0) == ACL_CT_INVALID, "truncated TCP");

@@ -16,7 +16,9 @@
  *    there (only never-answered flows are evicted);
  *  - a UDP packet got the verdict of its flow under the generation (or,
  *    new, found no room); of a flow answered and allowed under the
- *    generation at the burst's start, it passed.
+ *    generation at the burst's start, it passed;
+ *  - an ICMP error about a flow passed exactly when the flow was live and
+ *    allowed under the generation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,28 @@ static uint32_t mk(uint8_t *b, uint32_t i, bool orig, uint8_t tcp_flags)
 	if (tcp)
 		l4[13] = tcp_flags;
 	return 40;
+}
+
+/* An ICMP port unreachable from a router about flow @p i's packet from
+ * A (@p orig) or B: to that packet's sender, quoting its header and
+ * ports. */
+static uint32_t mk_err(uint8_t *b, uint32_t i, bool orig)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)b;
+	uint8_t q[40];
+
+	mk(q, i, orig, 0x10);
+	memset(b, 0, 56);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(56);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = rte_cpu_to_be_32(0x0af40909); /* 10.244.9.9 */
+	ip->dst_addr = rte_cpu_to_be_32(orig ? A : B);
+	b[20] = 3; /* destination unreachable */
+	b[21] = 3; /* port */
+	memcpy(b + 28, q, 28);
+	return 56;
 }
 
 static const uint8_t tcp_flags[] = {
@@ -144,6 +168,7 @@ struct pkt {
 	uint8_t b[64];
 	uint32_t len;
 	uint32_t flow;
+	bool err;     /* an ICMP error about the flow */
 	struct acl_flow f;
 	struct acl_ct_miss m;
 	enum acl_ct_res r;
@@ -156,6 +181,8 @@ struct seen {
 	int slot;       /* -1: not in the table */
 	uint64_t until; /* its entry's expiry, absolute */
 	bool keeps;     /* keeps() */
+	bool allow;
+	uint32_t gen;
 };
 
 /* Every flow of the pool as the table holds it at @p now. Failures
@@ -184,6 +211,8 @@ static int index_table(struct acl_worker *aw, uint32_t pool,
 			.until = now + (uint64_t)(int64_t)(int32_t)
 					       (e->expire - (uint32_t)now),
 			.keeps = keeps(e, now),
+			.allow = e->flags & ACL_CT_F_ALLOW,
+			.gen = e->gen,
 		};
 	}
 	return bad;
@@ -240,8 +269,10 @@ static int run(unsigned int seed, uint32_t max, uint32_t pool,
 			bool orig = rand() % 5 < 3;
 
 			p[i].flow = fl;
-			p[i].len = mk(p[i].b, fl, orig,
-				      tcp_flags[rand() % sizeof(tcp_flags)]);
+			p[i].err = rand() % 10 == 0;
+			p[i].len = p[i].err ? mk_err(p[i].b, fl, orig) :
+				mk(p[i].b, fl, orig,
+				   tcp_flags[rand() % sizeof(tcp_flags)]);
 			TU_CHECK(acl_flow_parse(p[i].b, p[i].len, &p[i].f) == 0,
 				 "%s: parse", ctx);
 			p[i].kept = !touched[fl] && before[fl].keeps &&
@@ -287,7 +318,8 @@ static int run(unsigned int seed, uint32_t max, uint32_t pool,
 		 * burst among them: a packet of a flow without a live entry
 		 * that passed or was denied made one) went as evictions. */
 		for (uint32_t i = 0; i < n; i++)
-			if ((p[i].r == ACL_CT_PASS || p[i].r == ACL_CT_DENY) &&
+			if (!p[i].err &&
+			    (p[i].r == ACL_CT_PASS || p[i].r == ACL_CT_DENY) &&
 			    !(before[p[i].flow].slot >= 0 &&
 			      before[p[i].flow].until > now))
 				made[p[i].flow] = 1;
@@ -312,8 +344,31 @@ static int run(unsigned int seed, uint32_t max, uint32_t pool,
 				 ctx, (unsigned long)gone,
 				 (unsigned long)(aw->st.evicted - evicted0));
 		}
+		/* An error is related when its flow was live and allowed
+		 * under this generation: checked the pipeline's way (all
+		 * lookups before any creation) when no other packet of the
+		 * burst is of its flow. */
+		for (uint32_t i = 0; pipe && i < n; i++) {
+			uint32_t fl = p[i].flow, same = 0;
+
+			if (!p[i].err)
+				continue;
+			for (uint32_t j = 0; j < n; j++)
+				same += p[j].flow == fl;
+			bool rel = before[fl].slot >= 0 &&
+				   before[fl].until > now && before[fl].allow &&
+				   before[fl].gen == cur_gen;
+			enum acl_ct_res want = rel ? ACL_CT_PASS :
+						     ACL_CT_INVALID;
+
+			if (same == 1 && p[i].r != want) {
+				bad++;
+				TU_CHECK(false, "%s: error about flow %u: %d, "
+					 "not %d", ctx, fl, p[i].r, want);
+			}
+		}
 		for (uint32_t i = 0; i < n; i++) {
-			if (p[i].f.pkt.proto != IPPROTO_UDP)
+			if (p[i].err || p[i].f.pkt.proto != IPPROTO_UDP)
 				continue;
 			enum acl_ct_res want =
 				allowed(&p[i].f.pkt, cur_gen) ? ACL_CT_PASS :
