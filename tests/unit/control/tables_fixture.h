@@ -5,6 +5,7 @@
 #define KDP_TESTS_UNIT_CONTROL_TABLES_FIXTURE_H
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_mbuf.h>
@@ -38,9 +39,13 @@ static inline void tfix_send_nothing(void *arg, struct rte_mbuf *m)
 static inline int tfix_init(struct tfix *f, const char *prefix,
 			    const char *extra)
 {
+	char fp[64];
+	/* The pid in the prefix: another build's run of the same test may
+	 * be running (the ASan suite, a second checkout). */
+	snprintf(fp, sizeof(fp), "%s_%d", prefix, (int)getpid());
 	char *eal[] = {(char *)prefix, "-l", "0", "--no-huge", "--no-pci",
-		       "-m", "256", "--no-telemetry", "--file-prefix",
-		       (char *)prefix, "--log-level=lib.eal:error"};
+		       "-m", "256", "--no-telemetry", "--file-prefix", fp,
+		       "--log-level=lib.eal:error"};
 	char err[256] = "", conf[512];
 
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
