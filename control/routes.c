@@ -324,9 +324,18 @@ static int cmp_cand(const void *a, const void *b)
 		return x->r.plen < y->r.plen ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
-	/* deterministic among equals: by node, then pod name */
-	return strcmp(x->r.node ? x->r.node : (x->r.pod_name ? x->r.pod_name : ""),
-		      y->r.node ? y->r.node : (y->r.pod_name ? y->r.pod_name : ""));
+	/* Deterministic among equals, whatever order the store gives them
+	 * in: by node, then by pod namespace and name (two local pods that
+	 * claim one address may share a name in two namespaces). */
+	int c = strcmp(x->r.node ? x->r.node : "", y->r.node ? y->r.node : "");
+
+	if (c == 0)
+		c = strcmp(x->r.pod_ns ? x->r.pod_ns : "",
+			   y->r.pod_ns ? y->r.pod_ns : "");
+	if (c == 0)
+		c = strcmp(x->r.pod_name ? x->r.pod_name : "",
+			   y->r.pod_name ? y->r.pod_name : "");
+	return c;
 }
 
 static void route_clear(struct ctl_route *r)

@@ -358,6 +358,37 @@ static void test_change_matters(void)
 	CHECK(!ctl_routes_change_matters(CTL_RES_NAMESPACE, NULL, NULL, "n1"));
 }
 
+/*
+ * Two local pods claiming one address, with one name in two namespaces:
+ * the route goes to the same one whichever the store holds first.
+ */
+static void test_same_address(void)
+{
+	struct ctl_store *keep = st;
+	const char *ns[2];
+
+	for (int order = 0; order < 2; order++) {
+		struct ctl_route_set rs;
+
+		st = ctl_store_create();
+		k8s_decode_register(st);
+		put(CTL_RES_NODE, NODE("n1", "192.168.10.11/24", "10.244.1.0"));
+		put(CTL_RES_POD, order ? POD("b", "x", "n1", "10.244.1.50", "") :
+					 POD("a", "x", "n1", "10.244.1.50", ""));
+		put(CTL_RES_POD, order ? POD("a", "x", "n1", "10.244.1.50", "") :
+					 POD("b", "x", "n1", "10.244.1.50", ""));
+		CHECK_EQ(ctl_routes_compute(st, "n1", &rs), 0);
+		ns[order] = NULL;
+		for (size_t i = 0; i < rs.n; i++)
+			if (rs.v[i].kind == CTL_RT_LOCAL_POD)
+				ns[order] = rs.v[i].pod_ns[0] == 'a' ? "a" : "b";
+		ctl_routes_free(&rs);
+		ctl_store_free(st);
+	}
+	CHECK(ns[0] != NULL && ns[0] == ns[1]);
+	st = keep;
+}
+
 /* The draws an object is made from (random_object()): a small change
  * redraws one of them, so that one field changes, or none. */
 #define DRAWS 24
@@ -574,6 +605,7 @@ int main(void)
 	test_never_only();
 	test_change_matters();
 	test_change_random();
+	test_same_address();
 	ctl_store_free(st);
 	CHECK_DONE();
 }
