@@ -111,6 +111,196 @@ static void test_calico_shape(void)
 	cJSON_Delete(spec);
 }
 
+/*
+ * Random allocations, releases and lookups in blocks of 4 to 64
+ * addresses, kdp's own and Calico-shaped ones (addresses held by other
+ * handles, one attribute shared by two ordinals), some round trips
+ * through text as the API stores them, against a model of who holds each
+ * ordinal. After every step: no ordinal given twice, every allocation
+ * points at an attribute of its holder, no attribute left that nobody
+ * points at, "unallocated" lists the free ordinals, each once.
+ */
+#define MODEL_HANDLES 10
+
+static int model_check(const cJSON *spec, const int *holder, int n,
+		       int seed, int step)
+{
+	const cJSON *al = cJSON_GetObjectItem(spec, "allocations");
+	const cJSON *at = cJSON_GetObjectItem(spec, "attributes");
+	const cJSON *un = cJSON_GetObjectItem(spec, "unallocated");
+	int n_at = cJSON_GetArraySize(at), bad = 0;
+	char used[256] = {0}, listed[64] = {0};
+
+	if (cJSON_GetArraySize(al) != n)
+		bad++;
+	for (int o = 0; o < n && !bad; o++) {
+		const cJSON *a = cJSON_GetArrayItem(al, o);
+
+		if (holder[o] < 0) {
+			bad += !cJSON_IsNull(a);
+			continue;
+		}
+		if (!cJSON_IsNumber(a) || a->valueint < 0 ||
+		    a->valueint >= n_at) {
+			bad++;
+			continue;
+		}
+		used[a->valueint] = 1;
+		const cJSON *h = cJSON_GetObjectItem(
+			cJSON_GetArrayItem(at, a->valueint), "handle_id");
+		char want[16];
+
+		snprintf(want, sizeof(want), holder[o] >= MODEL_HANDLES ?
+			 "ext%d" : "h%d", holder[o] % MODEL_HANDLES);
+		bad += !cJSON_IsString(h) || strcmp(h->valuestring, want);
+	}
+	for (int i = 0; i < n_at; i++)
+		bad += !used[i]; /* an orphan attribute */
+	const cJSON *u;
+	cJSON_ArrayForEach(u, un) {
+		int o = u->valueint;
+
+		if (!cJSON_IsNumber(u) || o < 0 || o >= n || holder[o] >= 0 ||
+		    listed[o]++)
+			bad++;
+	}
+	/* Calico allocates from "unallocated" alone: every free ordinal. */
+	for (int o = 0; o < n; o++)
+		bad += holder[o] < 0 && !listed[o];
+	if (bad)
+		fprintf(stderr, "seed %d step %d: the block does not match "
+			"the model\n", seed, step);
+	return bad;
+}
+
+static void test_random(void)
+{
+	const int failures0 = failures;
+
+	for (int seed = 1; seed <= 40 && failures == failures0; seed++) {
+		srand((unsigned int)seed);
+		unsigned plen = 26 + (unsigned)(rand() % 5); /* 64 .. 4 */
+		int n = 1 << (32 - plen);
+		uint32_t net = 0x0af46800u;
+		int holder[64];
+		cJSON *blk = NULL, *spec;
+
+		for (int o = 0; o < n; o++)
+			holder[o] = -1;
+		if (rand() % 2) {
+			blk = cni_block_new(net, plen, "n1", "t");
+			spec = cJSON_GetObjectItem(blk, "spec");
+		} else {
+			/* As Calico leaves it: other handles' addresses, one
+			 * attribute for two ordinals, the free ones listed. */
+			char txt[2048], cidr[24];
+			int m, k = 0, n_at = 0, pos = 0, at_holder[64];
+
+			cni_ip_str(net, cidr);
+			m = snprintf(txt, sizeof(txt), "{\"cidr\":\"%s/%u\","
+				     "\"allocations\":[", cidr, plen);
+			for (int o = 0; o < n; o++) {
+				if (rand() % 3) {
+					m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+						      "%snull", o ? "," : "");
+					continue;
+				}
+				/* the next ordinal shares the attribute, now
+				 * and then */
+				at_holder[n_at] = MODEL_HANDLES + k;
+				holder[o] = at_holder[n_at];
+				m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+					      "%s%d", o ? "," : "", n_at);
+				if (o + 1 < n && rand() % 4 == 0) {
+					holder[++o] = at_holder[n_at];
+					m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+						      ",%d", n_at);
+				}
+				n_at++;
+				k = (k + 1) % MODEL_HANDLES;
+			}
+			m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+				      "],\"unallocated\":[");
+			for (int o = 0; o < n; o++)
+				if (holder[o] < 0)
+					m += snprintf(txt + m,
+						      sizeof(txt) - (size_t)m,
+						      "%s%d", pos++ ? "," : "", o);
+			m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+				      "],\"attributes\":[");
+			for (int i = 0; i < n_at; i++)
+				m += snprintf(txt + m, sizeof(txt) - (size_t)m,
+					      "%s{\"handle_id\":\"ext%d\","
+					      "\"secondary\":{\"node\":\"n2\"}}",
+					      i ? "," : "",
+					      at_holder[i] - MODEL_HANDLES);
+			snprintf(txt + m, sizeof(txt) - (size_t)m, "]}");
+			blk = cJSON_Parse(txt);
+			spec = blk;
+		}
+		cJSON *s = sec("p");
+		for (int step = 0; step < 400 && failures == failures0;
+		     step++) {
+			int h = rand() % MODEL_HANDLES, r = rand() % 10;
+			char handle[16];
+			uint32_t ip;
+
+			snprintf(handle, sizeof(handle), "h%d", h);
+			if (r < 5) {
+				int free_ = 0, rc = cni_block_alloc(spec, handle,
+								    s, &ip);
+				for (int o = 0; o < n; o++)
+					free_ += holder[o] < 0;
+				int o = (int)(ip - net);
+				if (free_ == 0) {
+					CHECK(rc == -ENOSPC);
+				} else if (rc != 0 || o < 0 || o >= n ||
+					   holder[o] >= 0) {
+					fprintf(stderr, "seed %d step %d: alloc "
+						"rc %d ordinal %d\n", seed, step,
+						rc, o);
+					failures++;
+				} else {
+					holder[o] = h;
+				}
+			} else if (r < 8) {
+				int want = 0;
+
+				for (int o = 0; o < n; o++)
+					if (holder[o] == h) {
+						holder[o] = -1;
+						want++;
+					}
+				CHECK(cni_block_release(spec, handle) == want);
+			} else if (r < 9) {
+				int rc = cni_block_find(spec, handle, &ip), o =
+					(int)(ip - net), has = 0;
+
+				for (int q = 0; q < n; q++)
+					has += holder[q] == h;
+				CHECK(has ? rc == 0 && o >= 0 && o < n &&
+					    holder[o] == h : rc == -ENOENT);
+			} else {
+				/* Stored and read back by the API. */
+				char *txt = cJSON_PrintUnformatted(blk);
+				cJSON *again = cJSON_Parse(txt);
+
+				free(txt);
+				cJSON_Delete(blk);
+				blk = again;
+				spec = blk == NULL ? NULL :
+				       cJSON_GetObjectItem(blk, "spec") ?
+				       cJSON_GetObjectItem(blk, "spec") : blk;
+			}
+			if (spec == NULL ||
+			    model_check(spec, holder, n, seed, step))
+				failures++;
+		}
+		cJSON_Delete(s);
+		cJSON_Delete(blk);
+	}
+}
+
 static void test_conf(void)
 {
 	struct cni_conf c;
@@ -146,6 +336,7 @@ int main(void)
 	test_cidr();
 	test_alloc_release();
 	test_calico_shape();
+	test_random();
 	test_conf();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
