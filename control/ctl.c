@@ -354,7 +354,9 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 	if (t == NULL || build_rxlists(c, rxl) != 0) {
 		if (t != NULL)
 			snprintf(err, sizeof(err), "out of memory for rx lists");
-		/* The last good tables keep forwarding. */
+		/* The last good tables keep forwarding, and their neighbor
+		 * slots stay theirs. */
+		ctl_neigh_mark_abort(c->neigh);
 		KDP_LOG(ERR, "compile failed, keeping generation %lu: %s",
 			(unsigned long)c->pub_gen, err);
 		snprintf(c->last_error, sizeof(c->last_error), "%s", err);

@@ -34,6 +34,7 @@ struct slot {
 	struct slot_key key;
 	uint8_t state;
 	bool marked;
+	bool kept;      /* marked by the published tables (mark_begin) */
 	uint8_t probes;
 	struct rte_ether_addr src_mac;
 	uint32_t src_ip;
@@ -219,8 +220,19 @@ void ctl_neigh_mark_begin(struct ctl_neigh *n)
 {
 	struct slot *s, *tmp;
 
-	HASH_ITER(hh, n->by_key, s, tmp)
+	HASH_ITER(hh, n->by_key, s, tmp) {
+		s->kept = s->marked;
 		s->marked = false;
+	}
+}
+
+void ctl_neigh_mark_abort(struct ctl_neigh *n)
+{
+	struct slot *s, *tmp;
+
+	/* Slots only the failed build asked for go at the next sweep. */
+	HASH_ITER(hh, n->by_key, s, tmp)
+		s->marked = s->kept;
 }
 
 void ctl_neigh_sweep(struct ctl_neigh *n)

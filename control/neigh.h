@@ -57,9 +57,13 @@ void ctl_neigh_set_static(struct ctl_neigh *n, uint32_t slot,
 /**
  * Mark-and-sweep over slots: call begin before building tables, ctl_neigh_slot
  * for every slot they use, then sweep after the old tables' grace period:
- * slots no table references are released.
+ * slots no table references are released. When the build fails, abort
+ * gives the slots back the marks of the tables still published: without
+ * it the next sweep released their slots, and a slot taken again for
+ * another address sent their frames to that address's MAC.
  */
 void ctl_neigh_mark_begin(struct ctl_neigh *n);
+void ctl_neigh_mark_abort(struct ctl_neigh *n);
 void ctl_neigh_sweep(struct ctl_neigh *n);
 
 /** The uplink's identity, for answering ARP for the node IP. */
