@@ -275,9 +275,12 @@ static void retire_oldest(struct ctl *c)
 		rte_free(r->rxl[w]);
 	c->n_retire--;
 	memmove(&c->retire[0], &c->retire[1], c->n_retire * sizeof(*r));
-	if (c->n_retire == 0) {
+	if (c->n_retire == 0 && !c->publish_failed) {
 		/* Only the current tables are left: whatever they do not use
-		 * (closed pod ports, neighbor slots) can go. */
+		 * (closed pod ports, neighbor slots) can go. Not after a
+		 * failed publish: the tables still published may route to a
+		 * pod unlinked since, and poll its port; it closes after the
+		 * next publish's grace period. */
 		ctl_pods_reap(&c->pods);
 		ctl_neigh_sweep(c->neigh);
 	}
@@ -335,6 +338,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "route computation failed");
 		c->publish_failures++;
+		c->publish_failed = true;
 		return -1;
 	}
 	ctl_neigh_set_uplink(c->neigh, c->p.ports.uplink,
@@ -361,6 +365,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 			(unsigned long)c->pub_gen, err);
 		snprintf(c->last_error, sizeof(c->last_error), "%s", err);
 		c->publish_failures++;
+		c->publish_failed = true;
 		ctl_tables_free(t);
 		if (!rs_kept)
 			ctl_routes_free(&rs);
@@ -368,6 +373,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 	}
 	uint64_t t1 = rte_get_tsc_cycles();
 	c->pub_gen++;
+	c->publish_failed = false;
 	if (c->n_retire == CTL_RETIRE_MAX)
 		retire_oldest(c); /* workers are far behind: wait for one */
 	struct ctl_retire *r = &c->retire[c->n_retire];

@@ -39,9 +39,10 @@ static cJSON *op_add(struct ctl *c, const cJSON *req)
 	    ctl_pods_open(&c->pods, &q, &pp, err, sizeof(err)) != 0)
 		return ctl_api_error("%s", err);
 	if (ctl_publish_now(c) != 0) {
-		/* Never published: it can close at once. */
-		ctl_pods_unlink(&c->pods, pp);
-		ctl_pods_reap(&c->pods);
+		/* Never published: it can close at once. Not the dying ones
+		 * (ctl_pods_reap()): the tables still published may use a
+		 * port unlinked before this failed publish. */
+		ctl_pods_discard(&c->pods, pp);
 		return ctl_api_error("tables not published: %s",
 				     c->last_error);
 	}

@@ -41,6 +41,9 @@ struct ctl {
 	double last_grace_ms;       /**< of which retiring old tables */
 	char last_error[256];
 	bool published;
+	/* The last publish failed: the published tables predate the pods
+	 * unlinked since, which must not close yet (retire_oldest()). */
+	bool publish_failed;
 	/*
 	 * Tables and rx lists replaced by a publish wait here for their RCU
 	 * grace period, so that a publish never blocks on a worker that is

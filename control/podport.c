@@ -428,6 +428,16 @@ static void pp_close(struct ctl_pp *pp)
 	free(pp);
 }
 
+void ctl_pods_discard(struct ctl_pods *r, struct ctl_pp *pp)
+{
+	HASH_DEL(r->by_pod, pp);
+	if (pp->kind != CTL_PP_CONFIG)
+		r->n_api--;
+	KDP_LOG(NOTICE, "pod %s: port %u (%s) closed", pp->pod, pp->port.id,
+		pp->port.name);
+	pp_close(pp);
+}
+
 void ctl_pods_reap(struct ctl_pods *r)
 {
 	while (r->dying) {

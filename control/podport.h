@@ -139,6 +139,13 @@ struct ctl_pp *ctl_pods_find_port(const struct ctl_pods *r, uint16_t port);
 void ctl_pods_unlink(struct ctl_pods *r, struct ctl_pp *pp);
 
 /**
+ * Take @p pp out of the registry and close it at once: only for a member
+ * no tables or rx lists were ever published with (its publish failed).
+ * Members unlinked before stay dying: tables still published may use them.
+ */
+void ctl_pods_discard(struct ctl_pods *r, struct ctl_pp *pp);
+
+/**
  * Close the dying members. Only after tables and rx lists without them were
  * published and a grace period has passed.
  */
