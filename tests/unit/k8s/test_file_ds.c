@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* File datastore: initial load, inotify-driven reloads, broken files. */
+/* File datastore: initial load, inotify-driven reloads, broken files,
+ * random edits against a model. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -74,6 +75,177 @@ static const struct ctl_node *node(struct ctl_store *st, const char *name)
 static const struct ctl_pool *pool(struct ctl_store *st, const char *name)
 {
 	return ctl_store_get(st, CTL_RES_IPPOOL, NULL, name);
+}
+
+/*
+ * Random edits of five files, each write of up to four Namespaces of its
+ * own (wN-nsJ, N the write, label v): written in place or through a
+ * rename, broken,
+ * emptied, deleted, renamed over one another, one to three edits between
+ * polls. After each poll the store holds, for every file name, the last
+ * good content polling found there (a broken or empty file keeps it; a
+ * deleted name loses it), and nothing else.
+ */
+#define NF 5
+#define NNS 4
+
+struct fcontent {
+	enum { F_NONE, F_GOOD, F_BROKEN, F_EMPTY } kind;
+	unsigned int mask;     /* F_GOOD: which namespaces */
+	unsigned int v[NNS];   /* and their label values */
+	unsigned int owner;    /* the write that made them: names never
+				* meet in two files, renames included */
+};
+
+static void content_json(const struct fcontent *c, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "{'kind':'List','apiVersion':'v1','items':[");
+	bool first = true;
+
+	for (unsigned int j = 0; j < NNS; j++) {
+		if (!(c->mask & (1u << j)))
+			continue;
+		n += snprintf(buf + n, len - (size_t)n,
+			      "%s{'apiVersion':'v1','kind':'Namespace','metadata':"
+			      "{'name':'w%u-ns%u','labels':{'v':'%u'}}}",
+			      first ? "" : ",", c->owner, j, c->v[j]);
+		first = false;
+	}
+	snprintf(buf + n, len - (size_t)n, "]}");
+}
+
+/* The store holds the union of the files' good contents: a name in two
+ * files (content renamed away while the old name kept its last good one)
+ * once, with either file's label. */
+static int check_store(struct ctl_store *st, const struct fcontent *good,
+		       int step)
+{
+	unsigned int owner[NF * NNS], j_of[NF * NNS], v[NF * NNS];
+	size_t n = 0, want = 0;
+	int bad = 0;
+
+	for (unsigned int i = 0; i < NF; i++)
+		for (unsigned int j = 0; good[i].kind == F_GOOD && j < NNS; j++)
+			if (good[i].mask & (1u << j)) {
+				owner[n] = good[i].owner;
+				j_of[n] = j;
+				v[n++] = good[i].v[j];
+			}
+	for (size_t k = 0; k < n; k++) {
+		char name[32];
+		bool first = true, label_ok = false;
+		const struct ctl_namespace *ns;
+
+		for (size_t q = 0; q < k; q++)
+			first = first && !(owner[q] == owner[k] &&
+					   j_of[q] == j_of[k]);
+		if (!first)
+			continue;
+		want++;
+		snprintf(name, sizeof(name), "w%u-ns%u", owner[k], j_of[k]);
+		ns = ctl_store_get(st, CTL_RES_NAMESPACE, NULL, name);
+		for (size_t q = k; ns && q < n; q++) {
+			const char *l = ctl_labels_get(&ns->labels, "v");
+
+			label_ok = label_ok ||
+				   (owner[q] == owner[k] && j_of[q] == j_of[k] &&
+				    l && (unsigned int)atoi(l) == v[q]);
+		}
+		if (!label_ok) {
+			fprintf(stderr, "step %d: %s %s\n", step, name,
+				ns ? "has another label" : "missing");
+			bad++;
+		}
+	}
+	if (ctl_store_count(st, CTL_RES_NAMESPACE) != want) {
+		fprintf(stderr, "step %d: %zu namespaces, want %zu\n", step,
+			ctl_store_count(st, CTL_RES_NAMESPACE), want);
+		bad++;
+	}
+	return bad;
+}
+
+static void test_random(void)
+{
+	struct ctl_store *st = ctl_store_create();
+	struct fcontent cur[NF] = {0}, good[NF] = {0};
+	char buf[2048];
+	int bad = 0;
+
+	k8s_decode_register(st);
+	strcpy(dir, "/tmp/kdp-file-ds-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	struct ctl_ds *ds = k8s_file_ds_create(dir, st);
+	CHECK(ds != NULL);
+	srand(getenv("FDS_SEED") ? (unsigned int)atoi(getenv("FDS_SEED")) : 5);
+	for (int step = 0; ds && step < 300 && !bad; step++) {
+		for (int e = 1 + rand() % 3; e > 0; e--) {
+			unsigned int i = (unsigned int)rand() % NF;
+			char name[16], other[16];
+			int op = rand() % 10;
+
+			snprintf(name, sizeof(name), "f%u.json", i);
+			if (op < 5) {
+				struct fcontent c = {.kind = F_GOOD,
+						     .owner = (unsigned)step * 4 +
+							      (unsigned)e,
+						     .mask = (unsigned)rand() % 16};
+
+				for (unsigned int j = 0; j < NNS; j++)
+					c.v[j] = (unsigned int)rand() % 3;
+				content_json(&c, buf, sizeof(buf));
+				if (rand() % 2)
+					write_file(name, buf);
+				else
+					replace_file(name, buf);
+				cur[i] = c;
+			} else if (op < 6) {
+				write_file(name, "{'kind':'List','items':[");
+				cur[i] = (struct fcontent){.kind = F_BROKEN};
+			} else if (op < 7) {
+				write_file(name, "");
+				cur[i] = (struct fcontent){.kind = F_EMPTY};
+			} else if (op < 8) {
+				remove_file(name);
+				cur[i] = (struct fcontent){0};
+			} else {
+				/* renamed over fK: fK is now what fI was */
+				unsigned int k = (i + 1 + (unsigned)rand() % (NF - 1)) % NF;
+				char from[512], to[512];
+
+				if (cur[i].kind == F_NONE)
+					continue;
+				snprintf(other, sizeof(other), "f%u.json", k);
+				snprintf(from, sizeof(from), "%s/%s", dir, name);
+				snprintf(to, sizeof(to), "%s/%s", dir, other);
+				if (rename(from, to) < 0) {
+					perror(to);
+					exit(2);
+				}
+				cur[k] = cur[i];
+				cur[i] = (struct fcontent){0};
+			}
+		}
+		/* The edits' events are queued: a poll takes them in; a
+		 * second, timing out, finds nothing more. */
+		for (int p = 0; p < 2; p++)
+			ds->ops->poll(ds, 5);
+		/* What the datastore saw: each name's content now. A broken
+		 * or empty one keeps the last good content polling saw (not
+		 * one written and overwritten between two polls). */
+		for (unsigned int i = 0; i < NF; i++)
+			if (cur[i].kind == F_GOOD || cur[i].kind == F_NONE)
+				good[i] = cur[i];
+		bad += check_store(st, good, step);
+	}
+	CHECK(bad == 0);
+	if (ds)
+		ds->ops->destroy(ds);
+	remove_dir();
+	ctl_store_free(st);
 }
 
 int main(void)
@@ -219,5 +391,6 @@ int main(void)
 	ds->ops->destroy(ds);
 	remove_dir();
 	ctl_store_free(st);
+	test_random();
 	CHECK_DONE();
 }
