@@ -406,6 +406,22 @@ def make_dir(prefix, **extra):
     return d
 
 
+def teardown(d, nss, prefixes=()):
+    """After a test: the network namespaces @p nss, the log's tail when
+    something failed, the test dir @p d and the DPDK runtime dirs of PREFIX
+    and @p prefixes. Prints the count; returns the exit code."""
+    for ns in nss:
+        sh("ip", "netns", "del", ns, check_rc=False)
+    if failures:
+        print("kdp log kept in %s/kdp.log" % d)
+        print(open(os.path.join(d, "kdp.log")).read()[-4000:])
+    shutil.rmtree(d, ignore_errors=True)
+    for p in (PREFIX,) + tuple(prefixes):
+        shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
 def main():
     if os.geteuid() != 0:
         print("skip: needs root")
@@ -431,16 +447,8 @@ def main():
         failures.append(repr(e))
     finally:
         kdp.stop()
-        for ns in nss:
-            sh("ip", "netns", "del", ns, check_rc=False)
-        if failures:
-            print("kdp log kept in %s/kdp.log" % d)
-            print(open(os.path.join(d, "kdp.log")).read()[-4000:])
-        shutil.rmtree(d, ignore_errors=True)
-        for p in (PREFIX, PREFIX + "tp"):
-            shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+        rc = teardown(d, nss, (PREFIX + "tp",))
+    return rc
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ the same connection, with no reset, within a few seconds of kdp being back.
 Needs root and hugepages. Usage: restart_tap.py BUILD_DIR
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -195,17 +194,10 @@ def main():
             server.wait()
         if kdp.proc:
             kdp.stop()
-        for ns in nss:
-            pp.sh("ip", "netns", "del", ns, check_rc=False)
-        if pp.failures:
-            if cl:
-                print("client:", cl.lines[-5:])
-            print(open(os.path.join(d, "kdp.log")).read()[-4000:])
-        shutil.rmtree(d, ignore_errors=True)
-        shutil.rmtree(os.path.join("/var/run/dpdk", pp.PREFIX),
-                      ignore_errors=True)
-    print("%d failure(s)" % len(pp.failures))
-    return 1 if pp.failures else 0
+        if pp.failures and cl:
+            print("client:", cl.lines[-5:])
+        rc = pp.teardown(d, nss)
+    return rc
 
 
 if __name__ == "__main__":

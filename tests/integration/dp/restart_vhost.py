@@ -156,15 +156,8 @@ def main():
     finally:
         if kdp.proc:
             kdp.stop()
-        pp.sh("ip", "netns", "del", ns, check_rc=False)
-        if pp.failures:
-            print(open(os.path.join(d, "kdp.log")).read()[-4000:])
-        shutil.rmtree(d, ignore_errors=True)
-        for p in (pp.PREFIX, pp.PREFIX + "tp"):
-            shutil.rmtree(os.path.join("/var/run/dpdk", p),
-                          ignore_errors=True)
-    print("%d failure(s)" % len(pp.failures))
-    return 1 if pp.failures else 0
+        rc = pp.teardown(d, [ns], (pp.PREFIX + "tp",))
+    return rc
 
 
 if __name__ == "__main__":
