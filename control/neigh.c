@@ -207,13 +207,33 @@ uint32_t ctl_neigh_slot(struct ctl_neigh *n, uint16_t port, uint32_t ip,
 	return (uint32_t)(s - n->slots);
 }
 
+static void slot_release(struct ctl_neigh *n, struct slot *s, uint64_t mac)
+{
+	struct rte_ether_addr dst;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		dst.addr_bytes[i] = (uint8_t)(mac >> (8 * i));
+	for (uint16_t i = 0; i < s->n_hold; i++) {
+		struct rte_mbuf *m = s->hold[i];
+		rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = dst;
+		n->send(n->send_arg, m);
+	}
+	s->n_hold = 0;
+}
+
 void ctl_neigh_set_static(struct ctl_neigh *n, uint32_t id,
 			  const struct rte_ether_addr *mac)
 {
 	struct slot *s = &n->slots[id];
+	uint64_t v = PL_NEIGH_VALID | mac_to_u64(mac);
 
 	s->state = SLOT_STATIC;
-	slot_publish(id, PL_NEIGH_VALID | mac_to_u64(mac));
+	slot_publish(id, v);
+	/* Resolved: what waited for the slot (it had no MAC before) leaves
+	 * now. Kept queued, it waited for a sweep, and the next packet held
+	 * found the MAC valid and took the queue's first place
+	 * (ctl_neigh_hold()): the queued mbufs leaked, uncounted. */
+	slot_release(n, s, v);
 }
 
 void ctl_neigh_mark_begin(struct ctl_neigh *n)
@@ -255,20 +275,6 @@ void ctl_neigh_set_uplink(struct ctl_neigh *n, uint16_t port,
 	n->uplink_port = port;
 	n->uplink_mac = *mac;
 	n->uplink_ip = ip;
-}
-
-static void slot_release(struct ctl_neigh *n, struct slot *s, uint64_t mac)
-{
-	struct rte_ether_addr dst;
-
-	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-		dst.addr_bytes[i] = (uint8_t)(mac >> (8 * i));
-	for (uint16_t i = 0; i < s->n_hold; i++) {
-		struct rte_mbuf *m = s->hold[i];
-		rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = dst;
-		n->send(n->send_arg, m);
-	}
-	s->n_hold = 0;
 }
 
 /* RFC 826: update an entry we have; never create one from an ARP. */

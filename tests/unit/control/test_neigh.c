@@ -5,6 +5,12 @@
  * fails (ctl_neigh_mark_abort()); before, the next sweep released them,
  * and a slot taken again for another address sent the published tables'
  * frames to that address's MAC.
+ *
+ * And packets held for a slot leave when it is pinned
+ * (ctl_neigh_set_static()): before, they stayed queued, and the next
+ * packet held for the slot, finding its MAC valid, took the queue's
+ * first place and sent alone: the queued mbufs leaked, uncounted.
+ * test_neigh_model checks the table at random.
  */
 #include "tests/unit/control/tables_fixture.h"
 
@@ -53,6 +59,24 @@ int main(void)
 	CHECK(slot(&fx, 0xc0a80a0d) == b);
 	ctl_neigh_sweep(fx.nb);
 	CHECK(!valid(a) && valid(b));
+
+	/* e holds two packets, then gets a configured MAC, then one more
+	 * packet comes: all three leave (tfix_send_nothing frees them). */
+	ctl_neigh_mark_begin(fx.nb);
+	uint32_t e = slot(&fx, 0xc0a80a10);
+	for (int i = 0; i < 3; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(fx.mp);
+
+		CHECK(m != NULL && rte_pktmbuf_append(m, 64) != NULL);
+		if (m == NULL)
+			break;
+		m->port = 0;
+		if (i == 2)
+			ctl_neigh_set_static(fx.nb, e, &MAC);
+		ctl_neigh_hold(fx.nb, m, e);
+	}
+	CHECK(valid(e));
+	CHECK_EQ(rte_mempool_in_use_count(fx.mp), 0);
 	tfix_free(&fx);
 	CHECK_DONE();
 }
