@@ -277,7 +277,9 @@ void ctl_neigh_set_uplink(struct ctl_neigh *n, uint16_t port,
 	n->uplink_ip = ip;
 }
 
-/* RFC 826: update an entry we have; never create one from an ARP. */
+/* RFC 826: update an entry we have; never create one from an ARP. Not to
+ * a group or zero MAC: neither is a host's, and frames sent to it would
+ * reach no one (or everyone). */
 static void learn(struct ctl_neigh *n, uint16_t port, uint32_t ip,
 		  const struct rte_ether_addr *mac)
 {
@@ -286,7 +288,7 @@ static void learn(struct ctl_neigh *n, uint16_t port, uint32_t ip,
 
 	HASH_FIND(hh, n->by_key, &k, sizeof(k), s);
 	if (s == NULL || s->state == SLOT_STATIC ||
-	    !rte_is_unicast_ether_addr(mac))
+	    !rte_is_valid_assigned_ether_addr(mac))
 		return;
 	uint64_t v = PL_NEIGH_VALID | mac_to_u64(mac);
 	uint32_t id = (uint32_t)(s - n->slots);
@@ -337,9 +339,14 @@ void ctl_neigh_hold(struct ctl_neigh *n, struct rte_mbuf *m, uint32_t id)
 	struct slot *s = &n->slots[id];
 	uint64_t v = __atomic_load_n(&pl_neigh[id].mac, __ATOMIC_RELAXED);
 	if (v & PL_NEIGH_VALID) {
-		/* Resolved while the packet was in the ring. */
-		s->hold[0] = m;
-		s->n_hold = 1;
+		/* Resolved while the packet was in the ring. Behind any
+		 * still queued (none should be: what resolves a slot
+		 * releases its queue), so none is overwritten. */
+		if (s->n_hold == CTL_NEIGH_HOLD) {
+			my_stats()->drop[DP_DROP_NEIGH_QUEUE_FULL]++;
+			rte_pktmbuf_free(m);
+		} else
+			s->hold[s->n_hold++] = m;
 		slot_release(n, s, v);
 		return;
 	}

@@ -734,11 +734,11 @@ static void do_input(void)
 		return;
 	}
 	/* RFC 826: any ARP from an address we have updates its MAC, never a
-	 * configured one, and never to a group address. */
+	 * configured one, and never to a group or zero address. */
 	k = key_of(port, sip);
 	if (sip != 0 && k >= 0 && key_slot[k] != NONE &&
 	    ms[key_slot[k]].state != M_STATIC &&
-	    rte_is_unicast_ether_addr(&sha)) {
+	    rte_is_valid_assigned_ether_addr(&sha)) {
 		struct mslot *s = &ms[key_slot[k]];
 
 		s->mac = PL_NEIGH_VALID | mac_u64(&sha);
