@@ -20,6 +20,7 @@
 #include "dp/log.h"
 #include "tests/unit/acl/churn_policies.h"
 #include "tests/unit/control/tables_fixture.h"
+#include "tests/unit/json_fuzz.h"
 
 static struct tfix fx;
 
@@ -114,17 +115,6 @@ static const double nums[] = {
 	1e300, -1e300, 0.5, -0.0,
 };
 
-static void collect(cJSON *o, cJSON **v, unsigned int *n, unsigned int max)
-{
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, o) {
-		if (*n < max)
-			v[(*n)++] = c;
-		collect(c, v, n, max);
-	}
-}
-
 static cJSON *random_value(void)
 {
 	switch (rand() % 8) {
@@ -156,44 +146,20 @@ static cJSON *random_value(void)
 	}
 }
 
-/* @p it of @p parent replaced by @p by: an object's member keeps its
- * name (cJSON_ReplaceItemViaPointer() would leave it without one, which
- * no parsed JSON has). */
-static void replace(cJSON *parent, cJSON *it, cJSON *by)
-{
-	if (cJSON_IsObject(parent))
-		cJSON_ReplaceItemInObjectCaseSensitive(parent, it->string, by);
-	else
-		cJSON_ReplaceItemViaPointer(parent, it, by);
-}
-
 /* One mutation of @p root (not the root itself). */
 static void mutate(cJSON *root)
 {
-	cJSON *v[512], *parent;
-	unsigned int n = 0;
+	cJSON *parent, *it = jf_pick(root, &parent);
 
-	collect(root, v, &n, RTE_DIM(v));
-	if (n == 0)
+	if (it == NULL)
 		return;
-	cJSON *it = v[rand() % n];
-
-	/* The parent: the item whose child list holds it. */
-	parent = root;
-	for (unsigned int i = 0; i < n; i++) {
-		cJSON *c;
-
-		cJSON_ArrayForEach(c, v[i])
-			if (c == it)
-				parent = v[i];
-	}
 	switch (rand() % 6) {
 	case 0:
 		cJSON_Delete(cJSON_DetachItemViaPointer(parent, it));
 		break;
 	case 1:
 	case 2:
-		replace(parent, it, random_value());
+		jf_replace(parent, it, random_value());
 		break;
 	case 3:
 		if (cJSON_IsArray(parent))
@@ -203,29 +169,20 @@ static void mutate(cJSON *root)
 			it->string[0] = it->string[0] == 'x' ? 'y' : 'x';
 		break;
 	case 4:
-		if (cJSON_IsString(it) && it->valuestring[0]) {
-			/* a character changed, or the string cut short */
-			size_t l = strlen(it->valuestring);
-
-			if (rand() % 2)
-				it->valuestring[rand() % l] =
-					"0/.:9a-Z "[rand() % 10];
-			else
-				it->valuestring[rand() % l] = '\0';
-		} else {
-			replace(parent, it, random_value());
-		}
+		/* a character changed, or the string cut short */
+		if (!jf_edit_string(it, "0/.:9a-Z "))
+			jf_replace(parent, it, random_value());
 		break;
 	default:
 		/* a value wrapped in an array, or an array in an object */
 		if (cJSON_IsArray(it)) {
 			cJSON *o = cJSON_CreateObject();
 
-			replace(parent, it, o);
+			jf_replace(parent, it, o);
 		} else {
 			cJSON *a = cJSON_CreateArray();
 
-			replace(parent, it, a);
+			jf_replace(parent, it, a);
 		}
 		break;
 	}
