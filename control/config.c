@@ -3,6 +3,7 @@
  * Configuration loading. Each object is checked against the list of keys it
  * may hold, so a typo fails start-up instead of being silently ignored.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,15 +35,15 @@ static int fail(struct cfg_err *e, const char *key, const char *fmt, ...)
 
 int ctl_parse_mac(const char *s, struct rte_ether_addr *mac)
 {
-	unsigned int b[6];
-	char tail;
-
-	if (s == NULL || strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
+	if (s == NULL || strlen(s) != 17)
 		return -EINVAL;
+	/* Each character checked: sscanf("%2x") would also take a sign or a
+	 * leading space ("-1:…" read as ff, " 2:…"). */
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
 	for (int i = 0; i < 6; i++)
-		mac->addr_bytes[i] = (uint8_t)b[i];
+		mac->addr_bytes[i] = (uint8_t)strtoul(s + 3 * i, NULL, 16);
 	return 0;
 }
 
@@ -56,7 +57,21 @@ int ctl_parse_ipv4(const char *s, uint32_t *ip)
 	return 0;
 }
 
-/* Every key of @p obj must be in the NULL-terminated @p allowed list. */
+/*
+ * Whether a member before @p it in @p obj has its name. cJSON keeps both
+ * members of a key given twice and the lookups find the first, so the
+ * second value would be ignored without ever being checked.
+ */
+static bool repeated(const cJSON *obj, const cJSON *it)
+{
+	for (const cJSON *p = obj->child; p != it; p = p->next)
+		if (strcmp(p->string, it->string) == 0)
+			return true;
+	return false;
+}
+
+/* Every key of @p obj must be in the NULL-terminated @p allowed list,
+ * once. */
 static int check_keys(struct cfg_err *e, const cJSON *obj, const char *path,
 		      const char *const *allowed)
 {
@@ -66,11 +81,11 @@ static int check_keys(struct cfg_err *e, const cJSON *obj, const char *path,
 		bool ok = false;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= strcmp(*a, it->string) == 0;
-		if (!ok) {
+		if (!ok || repeated(obj, it)) {
 			char key[256];
 			snprintf(key, sizeof(key), "%s%s%s", path,
 				 *path ? "." : "", it->string);
-			return fail(e, key, "unknown key");
+			return fail(e, key, ok ? "given twice" : "unknown key");
 		}
 	}
 	return 0;
@@ -104,8 +119,11 @@ static int get_uint(struct cfg_err *e, const cJSON *obj, const char *name,
 	snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", name);
 	if (v == NULL)
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	/* The range first: converting a double out of the integer's range
+	 * (1e300, or 1e999 that cJSON reads as infinity) is undefined. */
+	if (!cJSON_IsNumber(v) ||
+	    !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(unsigned int)v->valuedouble)
 		return fail(e, key, "must be an integer in [%u, %u]", lo, hi);
 	*out = (unsigned int)v->valuedouble;
 	return 0;
@@ -212,6 +230,8 @@ static int parse_uplink(struct cfg_err *e, const cJSON *up,
 		snprintf(key, sizeof(key), "uplink.neighbors.%s", it->string);
 		if (ctl_parse_ipv4(it->string, &c->neighbors[i].ip))
 			return fail(e, key, "key is not an IPv4 address");
+		if (repeated(nb, it))
+			return fail(e, key, "given twice");
 		if (!cJSON_IsString(it) ||
 		    ctl_parse_mac(it->valuestring, &c->neighbors[i].mac))
 			return fail(e, key, "value is not a MAC address");
@@ -243,8 +263,7 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 			return fail(e, path, "must be an object");
 		if ((rc = check_keys(e, it, path, keys)) ||
 		    (rc = get_str(e, it, "pod", path, true, &p->pod)) ||
-		    (rc = get_str(e, it, "devargs", path, true, &p->devargs)) ||
-		    (rc = get_str(e, it, "mac", path, false, &mac)))
+		    (rc = get_str(e, it, "devargs", path, true, &p->devargs)))
 			return rc;
 		const char *slash = strchr(p->pod, '/');
 		if (slash == NULL || slash == p->pod || slash[1] == '\0' ||
@@ -261,6 +280,9 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 				return fail(e, key, "\"%s\" has two ports",
 					    p->pod);
 			}
+		/* Only now: the returns above would leak it. */
+		if ((rc = get_str(e, it, "mac", path, false, &mac)))
+			return rc;
 		if (mac) {
 			p->has_mac = true;
 			rc = ctl_parse_mac(mac, &p->mac);
@@ -434,7 +456,10 @@ err:
 struct ctl_config *ctl_config_parse(const char *json, char *err, size_t errlen)
 {
 	struct cfg_err e = {err, errlen};
-	cJSON *root = cJSON_Parse(json);
+	/* Nothing but whitespace may follow the object: cJSON_Parse() stops
+	 * after the first value, and would ignore a second object appended
+	 * to the file. */
+	cJSON *root = cJSON_ParseWithOpts(json, NULL, true);
 
 	if (root == NULL) {
 		const char *at = cJSON_GetErrorPtr();
