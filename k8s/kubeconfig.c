@@ -158,6 +158,13 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+/* The base64 alphabet (in ASCII, whatever the locale). */
+static bool b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
 int k8s_base64_decode(const char *in, struct k8s_blob *out)
 {
 	size_t n = strlen(in), clean_len = 0, pad = 0, i;
@@ -175,6 +182,19 @@ int k8s_base64_decode(const char *in, struct k8s_blob *out)
 		free(clean);
 		return -EINVAL;
 	}
+	/* EVP_DecodeBlock() counts padding as output bytes: take them off. */
+	if (clean[clean_len - 1] == '=')
+		pad++;
+	if (pad && clean[clean_len - 2] == '=')
+		pad++;
+	/* Only the alphabet before the padding: EVP_DecodeBlock() reads an
+	 * '=' anywhere as zero bits ("AB=C", "====", "aGk=aGk=" decoded) and
+	 * drops characters it skips at the end ("aGk=----"). */
+	for (i = 0; i < clean_len - pad; i++)
+		if (!b64_char(clean[i])) {
+			free(clean);
+			return -EINVAL;
+		}
 	buf = malloc(clean_len / 4 * 3 + 1);
 	if (buf == NULL) {
 		free(clean);
@@ -182,11 +202,6 @@ int k8s_base64_decode(const char *in, struct k8s_blob *out)
 	}
 	got = EVP_DecodeBlock(buf, (const unsigned char *)clean,
 			      (int)clean_len);
-	/* EVP_DecodeBlock counts padding as output bytes: take them off. */
-	if (clean[clean_len - 1] == '=')
-		pad++;
-	if (clean[clean_len - 2] == '=')
-		pad++;
 	free(clean);
 	if (got < 0 || (size_t)got < pad) {
 		free(buf);
@@ -242,8 +257,11 @@ static int load_cluster(struct kc_file *f, yaml_node_t *c, struct k8s_conn *o,
 		seterr(err, errlen, "%s: cluster has no server", f->path);
 		return -EINVAL;
 	}
-	if (strncmp(server, "https://", 8) != 0 &&
-	    strncmp(server, "http://", 7) != 0) {
+	len = strncmp(server, "https://", 8) == 0 ? 8 :
+	      strncmp(server, "http://", 7) == 0 ? 7 : 0;
+	/* A host must follow: "https://" alone became "https:" once its
+	 * trailing '/' were cut, and every request went to "https:/api…". */
+	if (len == 0 || server[len] == '\0' || server[len] == '/') {
 		seterr(err, errlen, "%s: server '%s' is not an http(s) URL",
 		       f->path, server);
 		return -EINVAL;
