@@ -47,6 +47,16 @@ int ctl_parse_mac(const char *s, struct rte_ether_addr *mac)
 	return 0;
 }
 
+/* A host's MAC: a group or zero address as a source or a next hop's
+ * destination would reach no one, or everyone. */
+static int parse_host_mac(const char *s, struct rte_ether_addr *mac)
+{
+	if (ctl_parse_mac(s, mac) != 0 ||
+	    !rte_is_valid_assigned_ether_addr(mac))
+		return -EINVAL;
+	return 0;
+}
+
 int ctl_parse_ipv4(const char *s, uint32_t *ip)
 {
 	struct in_addr a;
@@ -190,9 +200,7 @@ static int parse_uplink(struct cfg_err *e, const cJSON *up,
 		return rc;
 	if (s) {
 		c->uplink_has_mac = true;
-		rc = ctl_parse_mac(s, &c->uplink_mac);
-		if (rc == 0 && !rte_is_unicast_ether_addr(&c->uplink_mac))
-			rc = -EINVAL;
+		rc = parse_host_mac(s, &c->uplink_mac);
 		if (rc)
 			fail(e, "uplink.mac", "\"%s\" is not a unicast MAC", s);
 		free(s);
@@ -233,8 +241,8 @@ static int parse_uplink(struct cfg_err *e, const cJSON *up,
 		if (repeated(nb, it))
 			return fail(e, key, "given twice");
 		if (!cJSON_IsString(it) ||
-		    ctl_parse_mac(it->valuestring, &c->neighbors[i].mac))
-			return fail(e, key, "value is not a MAC address");
+		    parse_host_mac(it->valuestring, &c->neighbors[i].mac))
+			return fail(e, key, "value is not a unicast MAC");
 		i++;
 	}
 	return 0;
@@ -285,11 +293,11 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 			return rc;
 		if (mac) {
 			p->has_mac = true;
-			rc = ctl_parse_mac(mac, &p->mac);
+			rc = parse_host_mac(mac, &p->mac);
 			if (rc) {
 				char key[80];
 				snprintf(key, sizeof(key), "%s.mac", path);
-				fail(e, key, "\"%s\" is not a MAC", mac);
+				fail(e, key, "\"%s\" is not a unicast MAC", mac);
 			}
 			free(mac);
 			if (rc)

@@ -61,7 +61,7 @@ static const char *const seeds[] = {
 	/* in-cluster, the lower ends */
 	"{'node':'n','datastore':{'type':'kubernetes'},'uplink':{'devargs':"
 	"'net_null0','mtu':576,'gateway':'10.0.0.254','mac':"
-	"'fe:ff:ff:ff:ff:fe','neighbors':{'10.0.0.254':'ff:ff:ff:ff:ff:ff'}},"
+	"'fe:ff:ff:ff:ff:fe','neighbors':{'10.0.0.254':'fe:ff:ff:ff:ff:ff'}},"
 	"'host':{'iface':'a23456789012345'},'workers':1,'mbufs':1023,"
 	"'arp_timeout_s':1,'max_api_ports':0,'policy':{},'conntrack':{"
 	"'max_flows':1024,'tcp_established_s':1,'tcp_transitory_s':1,"
@@ -226,6 +226,14 @@ static bool mac_ok(const cJSON *v, uint8_t out[6])
 	return true;
 }
 
+/* A host's MAC: neither a group nor the zero address. */
+static bool host_mac_ok(const cJSON *v, uint8_t out[6])
+{
+	static const uint8_t zero[6];
+
+	return mac_ok(v, out) && !(out[0] & 1) && memcmp(out, zero, 6) != 0;
+}
+
 static bool ipv4_ok(const char *s, uint32_t *ip)
 {
 	struct in_addr a;
@@ -292,7 +300,7 @@ static void spec_uplink(struct spec *s, const cJSON *up)
 
 	v = cJSON_GetObjectItemCaseSensitive(up, "mac");
 	/* kdp sends from it: a group address is no source */
-	if (v && (!mac_ok(v, mac) || (mac[0] & 1)))
+	if (v && !host_mac_ok(v, mac))
 		spec_bad(s, "uplink.mac");
 	v = cJSON_GetObjectItemCaseSensitive(up, "gateway");
 	if (v && !(cJSON_IsString(v) && ipv4_ok(v->valuestring, &ip)))
@@ -302,7 +310,7 @@ static void spec_uplink(struct spec *s, const cJSON *up)
 		spec_bad(s, "uplink.neighbors");
 	else if (v)
 		cJSON_ArrayForEach(it, v)
-			if (!ipv4_ok(it->string, &ip) || !mac_ok(it, mac) ||
+			if (!ipv4_ok(it->string, &ip) || !host_mac_ok(it, mac) ||
 			    repeated(v, it))
 				spec_bad(s, "uplink.neighbors.%s", it->string);
 }
@@ -339,7 +347,7 @@ static void spec_pod_ports(struct spec *s, const cJSON *pp)
 		}
 		if (str_ok(pod) && (!pod_ok(pod->valuestring) || twice))
 			spec_bad(s, "%s.pod", path);
-		if (m && !mac_ok(m, mac))
+		if (m && !host_mac_ok(m, mac))
 			spec_bad(s, "%s.mac", path);
 	}
 }
@@ -777,6 +785,15 @@ static const struct {
 	 "'devargs':'y'},{'pod':'a/b','devargs':'z','mac':"
 	 "'02:00:00:00:00:01'}]}",
 	 "pod_ports[1].pod: "},
+	/* a group or zero MAC taken for a host's */
+	{"{" REQ ",'uplink':{'devargs':'x','neighbors':{"
+	 "'10.0.0.1':'ff:ff:ff:ff:ff:ff'}}}",
+	 "uplink.neighbors.10.0.0.1: "},
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'a/b',"
+	 "'devargs':'y','mac':'00:00:00:00:00:00'}]}",
+	 "pod_ports[0].mac: "},
+	{"{" REQ ",'uplink':{'devargs':'x','mac':'00:00:00:00:00:00'}}",
+	 "uplink.mac: "},
 	/* infinity converted to long long */
 	{"{" REQ ",'uplink':{'devargs':'x'},'workers':1e999}", "workers: "},
 	{"{" REQ ",'uplink':{'devargs':'x','mtu':-1e300}}", "uplink.mtu: "},
