@@ -75,8 +75,11 @@ static bool node_eval(const struct sel_node *n, acl_sel_lookup_fn fn,
 		return !v || strcmp(v, n->value) != 0;
 	case SEL_IN:
 	case SEL_NOT_IN: {
-		bool in = v && bsearch(&v, n->vals, n->n, sizeof(*n->vals),
-				       cmp_str) != NULL;
+		/* "k in {}" has no array, and bsearch() must not be given
+		 * NULL even for no elements (glibc declares it nonnull). */
+		bool in = v && n->n &&
+			  bsearch(&v, n->vals, n->n, sizeof(*n->vals),
+				  cmp_str) != NULL;
 		return n->op == SEL_IN ? in : !in;
 	}
 	case SEL_CONTAINS:

@@ -19,6 +19,12 @@
 #include "acl/sel_priv.h"
 
 #define SEL_LABEL_MAX 512 /* Calico's LabelKeyMatcher {1,512} */
+/* Parentheses nested deeper are refused (Calico sets no limit). Each
+ * level recurses through parse_or/parse_and/parse_op here and through up
+ * to three tree levels in evaluation, rendering, copying and freeing:
+ * 50000 levels overflowed an 8 MiB stack, and any policy's selector is
+ * parsed. No real selector nests more than a few levels. */
+#define SEL_DEPTH_MAX 256
 
 enum tok_kind {
 	TOK_LABEL,
@@ -69,6 +75,7 @@ struct parser {
 	const char *in;
 	struct tok *toks;
 	size_t n, cap, i;
+	unsigned int depth; /* of '(' being parsed */
 	char *err;
 	size_t errlen;
 	bool failed;
@@ -435,8 +442,15 @@ static struct sel_node *parse_op(struct parser *p)
 		n = parse_label_op(p);
 		break;
 	case TOK_LPAREN:
+		if (p->depth == SEL_DEPTH_MAX) {
+			fail(p, peek(p)->pos,
+			     "parentheses nested deeper than %d", SEL_DEPTH_MAX);
+			return NULL;
+		}
+		p->depth++;
 		p->i++;
 		n = parse_or(p);
+		p->depth--;
 		if (!p->failed && peek(p)->kind != TOK_RPAREN)
 			unexpected(p, "')'");
 		p->i++;

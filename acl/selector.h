@@ -31,7 +31,9 @@ struct acl_sel;
 typedef const char *(*acl_sel_lookup_fn)(const void *arg, const char *key);
 
 /**
- * Parse @p text. The empty (or blank) selector is all().
+ * Parse @p text. The empty (or blank) selector is all(). Parentheses
+ * nested more than 256 deep are refused (Calico has no limit; kdp's
+ * parser and evaluator recurse).
  * @return the selector, or NULL with a message naming the byte position and
  *   the problem written to @p err (and errno EINVAL / ENOMEM).
  */
