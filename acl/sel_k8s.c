@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acl/selector.h"
+#include "acl/sel_priv.h"
 
 struct strbuf {
 	char *s;
@@ -39,6 +39,31 @@ static void term(struct strbuf *b)
 		put(b, " && ");
 }
 
+/*
+ * Keys and values are written into the selector text as they are: a key
+ * that is no label name ("a b") gives text that does not parse, and one
+ * like "x) || all() || has(y", or a value like "x' || has(b) || a == 'y"
+ * (a literal has no escapes), gives a selector that parses and selects
+ * something else. Kubernetes refuses such keys and values ("Syntax and
+ * character set" of its labels: alphanumerics, '-', '_', '.' and one
+ * '/'), so no selector its API server holds is refused here.
+ */
+static bool label_ok(const char *key, const char *value, char *err,
+		     size_t errlen)
+{
+	if (!sel_is_label(key)) {
+		snprintf(err, errlen, "label key '%.100s' is not a label name",
+			 key);
+		return false;
+	}
+	if (value && strchr(value, '\'')) {
+		snprintf(err, errlen, "label value '%.100s' holds a quote",
+			 value);
+		return false;
+	}
+	return true;
+}
+
 static int cmp_item_key(const void *a, const void *b)
 {
 	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
@@ -67,6 +92,11 @@ static bool put_match_labels(struct strbuf *b, const cJSON *ml, char *err,
 			free(items);
 			return false;
 		}
+		if (!label_ok(items[i]->string, items[i]->valuestring, err,
+			      errlen)) {
+			free(items);
+			return false;
+		}
 		term(b);
 		put(b, items[i]->string);
 		put(b, " == '");
@@ -83,38 +113,56 @@ static bool put_expr(struct strbuf *b, const cJSON *e, char *err, size_t errlen)
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "operator");
 	const cJSON *vals = cJSON_GetObjectItemCaseSensitive(e, "values");
 	const cJSON *v;
-	bool in;
+	bool in, set;
 
 	if (!cJSON_IsString(key) || !cJSON_IsString(op)) {
 		snprintf(err, errlen, "matchExpressions entry needs key and operator");
 		return false;
 	}
-	term(b);
-	if (!strcmp(op->valuestring, "Exists") ||
-	    !strcmp(op->valuestring, "DoesNotExist")) {
-		put(b, op->valuestring[0] == 'D' ? "! has(" : "has(");
-		put(b, key->valuestring);
-		put(b, ")");
-		return true;
-	}
 	in = !strcmp(op->valuestring, "In");
-	if (!in && strcmp(op->valuestring, "NotIn")) {
+	set = in || !strcmp(op->valuestring, "NotIn");
+	if (!set && strcmp(op->valuestring, "Exists") &&
+	    strcmp(op->valuestring, "DoesNotExist")) {
 		snprintf(err, errlen, "unknown matchExpressions operator '%s'",
 			 op->valuestring);
 		return false;
 	}
-	put(b, key->valuestring);
-	put(b, in ? " in { '" : " not in { '");
-	bool first = true;
+	if (!label_ok(key->valuestring, NULL, err, errlen))
+		return false;
+	if (vals && !cJSON_IsArray(vals) && !cJSON_IsNull(vals)) {
+		snprintf(err, errlen, "matchExpressions values is not a list");
+		return false;
+	}
 	cJSON_ArrayForEach(v, vals) {
 		if (!cJSON_IsString(v)) {
 			snprintf(err, errlen, "matchExpressions value is not a string");
 			return false;
 		}
-		if (!first)
+		if (!label_ok(key->valuestring, v->valuestring, err, errlen))
+			return false;
+	}
+	/* "If the operator is In or NotIn, the values array must be
+	 * non-empty. If the operator is Exists or DoesNotExist, the values
+	 * array must be empty" (LabelSelectorRequirement). In with none was
+	 * written "k in { '' }", which selects k == ''. */
+	if (set != (cJSON_GetArraySize(vals) > 0)) {
+		snprintf(err, errlen, "matchExpressions %s %s values",
+			 op->valuestring, set ? "needs" : "takes no");
+		return false;
+	}
+	term(b);
+	if (!set) {
+		put(b, op->valuestring[0] == 'D' ? "! has(" : "has(");
+		put(b, key->valuestring);
+		put(b, ")");
+		return true;
+	}
+	put(b, key->valuestring);
+	put(b, in ? " in { '" : " not in { '");
+	cJSON_ArrayForEach(v, vals) {
+		if (v != vals->child)
 			put(b, "', '");
 		put(b, v->valuestring);
-		first = false;
 	}
 	put(b, "' }");
 	return true;

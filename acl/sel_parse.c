@@ -122,6 +122,13 @@ static size_t ident_len(const char *s)
 	return n;
 }
 
+bool sel_is_label(const char *s)
+{
+	size_t n = ident_len(s);
+
+	return n > 0 && n <= SEL_LABEL_MAX && s[n] == '\0';
+}
+
 static size_t skip_ws(const char *s, size_t i)
 {
 	while (is_ws(s[i]))

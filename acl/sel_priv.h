@@ -3,6 +3,7 @@
 #ifndef KDP_ACL_SEL_PRIV_H
 #define KDP_ACL_SEL_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "acl/selector.h"
@@ -40,6 +41,9 @@ struct acl_sel {
 void sel_node_free(struct sel_node *n);
 /** Render @p root and wrap it in a selector; consumes @p root. */
 struct acl_sel *sel_wrap(struct sel_node *root);
+/** Whether @p s is a label name as a selector may write it:
+ * [A-Za-z0-9_./-], 1 to 512 of them. */
+bool sel_is_label(const char *s);
 /** Sort and de-duplicate a value set in place; returns the new count. */
 size_t sel_set_normalise(char **vals, size_t n);
 

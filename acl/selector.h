@@ -85,7 +85,10 @@ enum acl_k8s_sel_kind {
  * k8sSelectorToCalico writes it (matchLabels sorted by key, then
  * matchExpressions in order).
  * @return a malloc'd string (possibly ""), or NULL with @p err set for an
- *   unknown operator or malformed selector.
+ *   unknown operator or malformed selector: In/NotIn without values,
+ *   Exists/DoesNotExist with values, a key that is no label name or a
+ *   value holding a single quote (the text could not say it; Kubernetes
+ *   refuses those keys and values too).
  */
 char *acl_sel_from_k8s(const cJSON *k8s, enum acl_k8s_sel_kind kind, char *err,
 		       size_t errlen);

@@ -2,7 +2,8 @@
 /**
  * @file
  * Picking and replacing members of a cJSON tree, for the tests that mutate
- * valid JSON at random (test_object_fuzz.c, test_config_fuzz.c).
+ * valid JSON at random (test_object_fuzz.c, test_config_fuzz.c,
+ * test_selector_fuzz.c).
  */
 #ifndef KDP_TESTS_JSON_FUZZ_H
 #define KDP_TESTS_JSON_FUZZ_H
