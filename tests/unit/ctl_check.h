@@ -53,17 +53,28 @@ static int check_failures;
 	} while (0)
 
 /*
- * Parse JSON written with single quotes (so test literals need no escaping).
- * The tests' JSON never contains a literal single quote.
+ * JSON written with single quotes (so test literals need no escaping), as
+ * text with double quotes (malloc'd). The tests' JSON never contains a
+ * literal single quote.
  */
-static inline cJSON *tj(const char *s)
+static inline char *tdq(const char *s)
 {
 	char *c = strdup(s);
-	cJSON *j;
 
+	if (c == NULL)
+		abort();
 	for (char *p = c; *p; p++)
 		if (*p == '\'')
 			*p = '"';
+	return c;
+}
+
+/* Parse JSON written with single quotes (tdq()). */
+static inline cJSON *tj(const char *s)
+{
+	char *c = tdq(s);
+	cJSON *j;
+
 	j = cJSON_Parse(c);
 	free(c);
 	if (j == NULL) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Picking and replacing members of a cJSON tree, for the tests that mutate
- * valid JSON at random (test_object_fuzz.c, test_config_fuzz.c,
- * test_selector_fuzz.c).
+ * Picking, replacing and editing members of a cJSON tree, for the tests
+ * that mutate valid JSON at random (test_object_fuzz.c, test_config_fuzz.c,
+ * test_selector_fuzz.c, test_podport_fuzz.c, test_cni_fuzz.c).
  */
 #ifndef KDP_TESTS_JSON_FUZZ_H
 #define KDP_TESTS_JSON_FUZZ_H
@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+
+#include "tests/unit/fuzz.h"
 
 /** Every item below @p o (not @p o itself), depth first, at most @p max. */
 static inline void jf_collect(cJSON *o, cJSON **v, unsigned int *n,
@@ -74,6 +76,103 @@ static inline bool jf_edit_string(cJSON *it, const char *chars)
 		it->valuestring[(size_t)rand() % l] = '\0';
 	}
 	return true;
+}
+
+/** A value that is no string: null, a bool, one of the @p n numbers
+ * @p nums, or an object or an array holding string @p s (as @p key). */
+static inline cJSON *jf_non_string(const double *nums, size_t n,
+				   const char *key, const char *s)
+{
+	cJSON *j;
+
+	switch (rand() % 4) {
+	case 0:
+		return cJSON_CreateNull();
+	case 1:
+		return cJSON_CreateBool(rand() % 2);
+	case 2:
+		return cJSON_CreateNumber(nums[(size_t)rand() % n]);
+	default:
+		j = rand() % 2 ? cJSON_CreateObject() : cJSON_CreateArray();
+		cJSON_AddItemToObject(j, key, cJSON_CreateString(s));
+		return j;
+	}
+}
+
+/** A string of @p n copies of one random letter. */
+static inline cJSON *jf_long_string(size_t n)
+{
+	char *s = fuzz_long_str(n);
+	cJSON *j = cJSON_CreateString(s);
+
+	free(s);
+	return j;
+}
+
+/** @p it, a member of an object, renamed @p name. */
+static inline void jf_rename(cJSON *it, const char *name)
+{
+	char *n = strdup(name);
+
+	if (n == NULL)
+		abort();
+	free(it->string);
+	it->string = n;
+}
+
+/**
+ * One random edit of @p it, an item below @p parent (jf_pick()): deleted;
+ * given a value of @p value(); renamed @p key() (missing, and unknown or
+ * misplaced; an array's item is repeated instead); given twice, the same
+ * or another value; a character of a string changed to one of @p chars,
+ * or the string cut short; wrapped one level deeper; or a member added
+ * beside it or, for an object, in it. @p it may be freed.
+ */
+static inline void jf_mutate(cJSON *parent, cJSON *it, cJSON *(*value)(void),
+			     const char *(*key)(void), const char *chars)
+{
+	cJSON *w;
+	const char *k;
+
+	switch (rand() % 8) {
+	case 0:
+		cJSON_Delete(cJSON_DetachItemViaPointer(parent, it));
+		break;
+	case 1:
+	case 2:
+		jf_replace(parent, it, value());
+		break;
+	case 3:
+		if (it->string)
+			jf_rename(it, key());
+		else
+			cJSON_AddItemToArray(parent, cJSON_Duplicate(it, true));
+		break;
+	case 4:
+		w = rand() % 2 ? cJSON_Duplicate(it, true) : value();
+		if (it->string)
+			cJSON_AddItemToObject(parent, it->string, w);
+		else
+			cJSON_AddItemToArray(parent, w);
+		break;
+	case 5:
+		if (!jf_edit_string(it, chars))
+			jf_replace(parent, it, value());
+		break;
+	case 6:
+		w = rand() % 2 ? cJSON_CreateArray() : cJSON_CreateObject();
+		cJSON_AddItemToObject(w, it->string ? it->string : "v",
+				      cJSON_Duplicate(it, true));
+		jf_replace(parent, it, w);
+		break;
+	default:
+		/* the key first: one rand() at a time, as a seed replays */
+		k = key();
+		w = cJSON_IsObject(it) ? it : parent;
+		if (cJSON_IsObject(w))
+			cJSON_AddItemToObject(w, k, value());
+		break;
+	}
 }
 
 #endif /* KDP_TESTS_JSON_FUZZ_H */

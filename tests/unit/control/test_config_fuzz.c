@@ -639,16 +639,6 @@ static const char *random_key(void)
 	return other[rand() % RTE_DIM(other)];
 }
 
-static void rename_item(cJSON *it, const char *name)
-{
-	char *n = strdup(name);
-
-	if (n == NULL)
-		abort();
-	free(it->string);
-	it->string = n;
-}
-
 static cJSON *base[RTE_DIM(seeds)];
 
 /* The value of a member named @p name in a random seed, or a random
@@ -673,9 +663,6 @@ static void mutate(cJSON *root)
 	if (it == NULL)
 		return;
 	switch (rand() % 10) {
-	case 0:
-		cJSON_Delete(cJSON_DetachItemViaPointer(parent, it));
-		break;
 	case 8:
 		jf_replace(parent, it, seed_value(it->string));
 		break;
@@ -697,52 +684,10 @@ static void mutate(cJSON *root)
 			break;
 		}
 		break;
-	case 1:
-	case 2:
-		jf_replace(parent, it, random_value());
-		break;
-	case 3: /* renamed: missing, and unknown or misplaced */
-		if (it->string)
-			rename_item(it, random_key());
-		else
-			cJSON_AddItemToArray(parent, cJSON_Duplicate(it, true));
-		break;
-	case 4: /* given twice, the same or another value */
-		w = rand() % 2 ? cJSON_Duplicate(it, true) : random_value();
-		if (it->string)
-			cJSON_AddItemToObject(parent, it->string, w);
-		else
-			cJSON_AddItemToArray(parent, w);
-		break;
-	case 5: /* a character changed, or the string cut short */
-		if (!jf_edit_string(it, "0/.:9aF- "))
-			jf_replace(parent, it, random_value());
-		break;
-	case 6: /* one level deeper */
-		w = rand() % 2 ? cJSON_CreateArray() : cJSON_CreateObject();
-		cJSON_AddItemToObject(w, it->string ? it->string : "v",
-				      cJSON_Duplicate(it, true));
-		jf_replace(parent, it, w);
-		break;
-	default: /* a member added */
-		w = cJSON_IsObject(it) ? it : parent;
-		if (cJSON_IsObject(w))
-			cJSON_AddItemToObject(w, random_key(), random_value());
+	default: /* keys unknown or misplaced, values of other types */
+		jf_mutate(parent, it, random_value, random_key, "0/.:9aF- ");
 		break;
 	}
-}
-
-/* @p json with single quotes for double, as text (tj() would parse it). */
-static char *dq(const char *json)
-{
-	char *t = strdup(json);
-
-	if (t == NULL)
-		abort();
-	for (char *q = t; *q; q++)
-		if (*q == '\'')
-			*q = '"';
-	return t;
 }
 
 #define REQ "'node':'n1','datastore':{'type':'file','path':'/d'}"
@@ -802,7 +747,7 @@ static const struct {
 static void test_cases(void)
 {
 	for (size_t i = 0; i < RTE_DIM(cases); i++) {
-		char *t = dq(cases[i].json), err[256] = "";
+		char *t = tdq(cases[i].json), err[256] = "";
 		struct ctl_config *c = ctl_config_parse(t, err, sizeof(err));
 
 		if (c != NULL ||
