@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/api.h"
@@ -128,9 +130,33 @@ fail:
 	return NULL;
 }
 
-/* Read one request: until EOF, a newline after the object, or the limit. */
-static char *read_request(int fd, char *why, size_t whylen)
+static uint64_t mono_ms(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until @p end (mono_ms()), 0 when past. A request has
+ * one bound for all its reads, and its answer one for all its writes: a
+ * bound per wait let a client writing or reading a byte at a time hold
+ * the control thread for as long as it liked. */
+static int left_ms(uint64_t end)
+{
+	uint64_t now = mono_ms();
+
+	return now < end ? (int)(end - now) : 0;
+}
+
+/* Read one request: until EOF, a newline after the object, or the limit.
+ * @p lenp gets its length: a NUL byte read may come before. */
+static char *read_request(int fd, size_t *lenp, char *why, size_t whylen)
+{
+	/* CTL_API_MAX_REQ bytes, one more to tell a longer request from
+	 * one of that size, and the NUL */
+	const size_t max_cap = CTL_API_MAX_REQ + 2;
+	uint64_t end = mono_ms() + CTL_API_READ_MS;
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 
@@ -139,8 +165,23 @@ static char *read_request(int fd, char *why, size_t whylen)
 		return NULL;
 	}
 	for (;;) {
+		if (len > CTL_API_MAX_REQ) {
+			snprintf(why, whylen, "request longer than %d bytes",
+				 CTL_API_MAX_REQ);
+			break;
+		}
+		if (len + 1 == cap) {
+			size_t nc = cap * 2 < max_cap ? cap * 2 : max_cap;
+			char *nb = realloc(buf, nc);
+			if (nb == NULL) {
+				snprintf(why, whylen, "out of memory");
+				break;
+			}
+			buf = nb;
+			cap = nc;
+		}
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int r = poll(&p, 1, CTL_API_READ_MS);
+		int r = poll(&p, 1, left_ms(end));
 		/* Signals do arrive here: the tap PMD asks for SIGIO. */
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -149,20 +190,6 @@ static char *read_request(int fd, char *why, size_t whylen)
 				 "the request" : "poll: %s", strerror(errno));
 			break;
 		}
-		if (len + 1 == cap) {
-			if (cap >= CTL_API_MAX_REQ) {
-				snprintf(why, whylen, "request longer than %d "
-					 "bytes", CTL_API_MAX_REQ);
-				break;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (nb == NULL) {
-				snprintf(why, whylen, "out of memory");
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
 		ssize_t n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -170,12 +197,13 @@ static char *read_request(int fd, char *why, size_t whylen)
 			snprintf(why, whylen, "read: %s", strerror(errno));
 			break;
 		}
-		if (n == 0 || memchr(buf + len, '\n', (size_t)n)) {
-			len += (size_t)n;
+		len += (size_t)n;
+		if (len <= CTL_API_MAX_REQ &&
+		    (n == 0 || memchr(buf + len - n, '\n', (size_t)n))) {
 			buf[len] = '\0';
+			*lenp = len;
 			return buf;
 		}
-		len += (size_t)n;
 	}
 	free(buf);
 	return NULL;
@@ -186,23 +214,27 @@ static void answer(int fd, cJSON *ans)
 	char *s = ans ? cJSON_PrintUnformatted(ans) : NULL;
 	const char *out = s ? s : "{\"ok\":false,\"error\":\"out of memory\"}";
 	size_t len = strlen(out), off = 0;
+	uint64_t end = mono_ms() + CTL_API_READ_MS; /* see left_ms() */
 
 	while (off < len) {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		int r = poll(&p, 1, CTL_API_READ_MS);
+		int r = poll(&p, 1, left_ms(end));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		ssize_t n = send(fd, out + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
+		/* Never blocking: the socket is, and a send() larger than
+		 * the room left waited for a client that may never read. */
+		ssize_t n = send(fd, out + off, len - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
 	}
 	if (off == len)
-		(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
+		(void)!send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	free(s);
 	cJSON_Delete(ans);
 }
@@ -220,12 +252,17 @@ static void serve(struct ctl_api *a, int fd)
 		answer(fd, ctl_api_error("permission denied: root only"));
 		return;
 	}
-	char *req = read_request(fd, why, sizeof(why));
+	size_t len;
+	char *req = read_request(fd, &len, why, sizeof(why));
 	if (req == NULL) {
 		answer(fd, ctl_api_error("%s", why));
 		return;
 	}
-	cJSON *j = cJSON_Parse(req);
+	/* One object and nothing after it but blanks: cJSON_Parse() stops
+	 * after the first value, and at a NUL byte, so whatever followed
+	 * (a second request, say) was silently ignored. */
+	cJSON *j = strlen(req) == len ? cJSON_ParseWithOpts(req, NULL, true) :
+					NULL;
 	free(req);
 	if (j == NULL || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);

@@ -7,9 +7,10 @@
  * The server runs inside the control thread, with no thread of its own:
  * ctl_api_poll() accepts without blocking and serves at most
  * CTL_API_PER_POLL connections per call, so a flood of clients cannot starve
- * the control loop. Reading a request may wait up to CTL_API_READ_MS for a
- * slow client (requests are one small JSON object, written at once by the
- * CNI plugin and kdp-ctl), which bounds the stall of one control step.
+ * the control loop. Reading a request takes CTL_API_READ_MS at most, however
+ * slowly the client writes (requests are one small JSON object, written at
+ * once by the CNI plugin and kdp-ctl), and writing its answer as long at
+ * most: that bounds the stall of one control step.
  * Handlers run on the control thread and may therefore change ports and
  * publish tables directly.
  *
@@ -29,7 +30,7 @@ struct ctl_api;
 
 #define CTL_API_PER_POLL 4
 #define CTL_API_READ_MS 200
-#define CTL_API_MAX_REQ 65536
+#define CTL_API_MAX_REQ 65536 /**< bytes; longer requests are refused */
 
 /**
  * Handle one request. Return the answer (freed by the server), or NULL for
