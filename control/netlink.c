@@ -27,9 +27,10 @@ int ctl_link_name_ok(const char *name)
 	if (n == 0 || n >= IF_NAMESIZE || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] == ':' || name[i] <= ' ' ||
-		    name[i] == 0x7f)
+	/* Unsigned: compared as a (signed) char, a byte past 0x7f was
+	 * below ' ', refused on x86 and taken on arm64. */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p == '/' || *p == ':' || *p <= ' ' || *p >= 0x7f)
 			return 0;
 	return 1;
 }

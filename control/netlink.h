@@ -43,7 +43,8 @@ int ctl_link_move(const char *ifname, const char *netns_path,
 		  const char *newname, const struct rte_ether_addr *mac,
 		  uint16_t mtu, char *err, size_t errlen);
 
-/** True when @p name is a valid Linux interface name. */
+/** True when @p name is a valid Linux interface name of printable ASCII
+ * (the kernel also takes other bytes but whitespace; kdp does not). */
 int ctl_link_name_ok(const char *name);
 
 /** What ctl_pod_net_setup() left on the pod's interface. */

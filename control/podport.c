@@ -124,12 +124,16 @@ static bool pod_name_ok(const char *pod)
 	       strlen(pod) < sizeof(((struct ctl_pp *)0)->pod);
 }
 
-/* Container ids name a file: only [A-Za-z0-9_.-], no leading dot. */
+/* Container ids name a file: only [A-Za-z0-9_.-], no leading dot. Up to
+ * what a ctl_pp keeps: runtimes' ids are 64 hex digits (containerd,
+ * CRI-O), which a limit of 63 refused. The socket path's own limit is
+ * checked after. */
 static bool cid_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n == 0 || n >= 64 || s[0] == '.')
+	if (n == 0 || n >= sizeof(((struct ctl_pp *)0)->container_id) ||
+	    s[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -173,6 +177,10 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 	enum ctl_pp_kind kind = kind_of(q->kind);
 	uint32_t ip;
 
+	if (q->not_string) {
+		snprintf(err, errlen, "%s: must be a string", q->not_string);
+		return -EINVAL;
+	}
 	if (!pod_name_ok(q->pod)) {
 		snprintf(err, errlen, "pod: \"%s\" is not \"namespace/name\" "
 			 "(under 64 characters)", q->pod ? q->pod : "");
@@ -208,9 +216,14 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 			return -ENOENT;
 		}
 	} else if (!cid_ok(q->container_id)) {
-		snprintf(err, errlen, "container_id: \"%s\" must be 1-63 "
+		snprintf(err, errlen, "container_id: \"%s\" must be 1-127 "
 			 "characters of [A-Za-z0-9_.-]",
 			 q->container_id ? q->container_id : "");
+		return -EINVAL;
+	} else if (strlen(r->cfg->vhost_dir) + strlen(q->container_id) +
+		   sizeof("/.sock") > sizeof(((struct ctl_pp *)0)->socket)) {
+		snprintf(err, errlen, "container_id: too long for a socket "
+			 "path in %s", r->cfg->vhost_dir);
 		return -EINVAL;
 	}
 	if (q->container_id && strlen(q->container_id) >=
@@ -606,15 +619,27 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Key @p k of a request: its string, or NULL. A value of another type
+ * (null included) is recorded, not taken for an absent key: "ip":167772165
+ * would otherwise add a tap without its address, and no error. */
+static const char *req_str(const cJSON *o, const char *k, struct ctl_pp_req *q)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (v && !cJSON_IsString(v) && q->not_string == NULL)
+		q->not_string = k;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 void ctl_pp_req_from_json(const cJSON *o, struct ctl_pp_req *q)
 {
 	memset(q, 0, sizeof(*q));
-	q->pod = jstr(o, "pod");
-	q->kind = jstr(o, "kind");
-	q->ifname = jstr(o, "ifname");
-	q->netns = jstr(o, "netns");
-	q->container_id = jstr(o, "container_id");
-	q->ip = jstr(o, "ip");
+	q->pod = req_str(o, "pod", q);
+	q->kind = req_str(o, "kind", q);
+	q->ifname = req_str(o, "ifname", q);
+	q->netns = req_str(o, "netns", q);
+	q->container_id = req_str(o, "container_id", q);
+	q->ip = req_str(o, "ip", q);
 }
 
 int ctl_pods_restore(struct ctl_pods *r)
@@ -643,13 +668,21 @@ int ctl_pods_restore(struct ctl_pods *r)
 
 		ctl_pp_req_from_json(it, &q);
 		q.restore = true;
-		if (m && ctl_parse_mac(m, &mac) == 0)
-			q.mac = &mac;
 		int rc = ctl_pods_check(r, &q, err, sizeof(err));
 		if (rc == 0 && ctl_pods_find(r, q.pod)) {
 			snprintf(err, sizeof(err), "pod has a port already");
 			rc = -EEXIST;
 		}
+		/* A pod's MAC must be a host's (as in the configuration): a
+		 * group or zero address from a damaged file would be set on
+		 * the pod's interface or told to a vhost-user pod. */
+		if (m && ctl_parse_mac(m, &mac) == 0 &&
+		    rte_is_valid_assigned_ether_addr(&mac))
+			q.mac = &mac;
+		else if (rc == 0)
+			KDP_LOG(WARNING, "state: pod %s: mac \"%.40s\" is not "
+				"a host's, a new one is chosen", q.pod,
+				m ? m : "");
 		if (rc == 0)
 			rc = ctl_pods_open(r, &q, &pp, err, sizeof(err));
 		if (rc) {

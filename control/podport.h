@@ -106,6 +106,9 @@ struct ctl_pp_req {
 	const char *ip;              /**< tap: "a.b.c.d" or "a.b.c.d/32" */
 	const struct rte_ether_addr *mac; /**< restore: keep this MAC */
 	bool restore;                /**< from the state file */
+	/** The first of the keys above given with a value that is no
+	 * string; ctl_pods_check() refuses the request. */
+	const char *not_string;
 };
 
 /** Fill @p q from a request or state-file object (strings point into @p o). */

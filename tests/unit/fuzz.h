@@ -9,6 +9,7 @@
 #ifndef KDP_TESTS_FUZZ_H
 #define KDP_TESTS_FUZZ_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,22 @@ static inline void fuzz_write_file(const char *path, const char *text)
 	f = fopen(path, "w");
 	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
 		abort();
+}
+
+/** What control/netlink.h calls an interface name, read for the tests'
+ * models: a Linux one (dev_valid_name(): 1-15 bytes, not "." or "..", no
+ * '/', ':' or blank) of printable ASCII. */
+static inline bool fuzz_ifname_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || (unsigned char)s[i] <= ' ' ||
+		    (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
 }
 
 /* Bytes that mean something to JSON or YAML, whitespace that YAML cares
