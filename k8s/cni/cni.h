@@ -4,8 +4,9 @@
  * kdp-cni: the CNI plugin (spec 1.0.0) that plugs a Pod into kdp.
  *
  * Pieces, one file each:
- *  - main.c: CNI environment, command dispatch, result/error JSON;
+ *  - main.c: command dispatch, result/error JSON;
  *  - conf.c: the network configuration from stdin;
+ *  - env.c: the CNI_* environment;
  *  - api.c: synchronous Kubernetes API calls over k8s/client.h;
  *  - ipam.c: Calico-style IPAM through IPAMBlock/BlockAffinity/IPPool;
  *  - ipam_block.c: pure edits of one IPAMBlock (unit tested);
@@ -72,6 +73,29 @@ bool cni_version_supported(const char *v);
 int cni_conf_parse(const char *text, struct cni_conf *c, char *err,
 		   size_t errlen);
 void cni_conf_free(struct cni_conf *c);
+
+/* ---- env.c ---- */
+
+/** Longest CNI_CONTAINERID (kdp keeps 127 bytes of it). */
+#define CNI_MAX_CID 127
+/** Room for a Kubernetes name: a pod name has 253 bytes at most. */
+#define CNI_MAX_K8S_NAME 254
+
+struct cni_env {
+	const char *command;   /**< CNI_COMMAND (set by the caller) */
+	const char *cid;       /**< CNI_CONTAINERID */
+	const char *netns;     /**< CNI_NETNS; NULL for DEL without one */
+	const char *ifname;    /**< CNI_IFNAME */
+	char pod_ns[64];       /**< K8S_POD_NAMESPACE of CNI_ARGS, or "" */
+	char pod_name[CNI_MAX_K8S_NAME]; /**< K8S_POD_NAME, or "" */
+};
+
+/**
+ * Read and check CNI_CONTAINERID, CNI_IFNAME, CNI_NETNS and CNI_ARGS for
+ * @p e->command (ADD, DEL or CHECK; DEL needs no netns nor pod names).
+ * @return 0, or CNI_ERR_ENV with @p err naming the variable.
+ */
+int cni_env_parse(struct cni_env *e, char *err, size_t errlen);
 
 /* ---- api.c ---- */
 

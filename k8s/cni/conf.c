@@ -85,7 +85,9 @@ static int parse_ipam(const cJSON *root, char *err, size_t errlen)
 int cni_conf_parse(const char *text, struct cni_conf *c, char *err,
 		   size_t errlen)
 {
-	cJSON *root = cJSON_Parse(text);
+	/* One object and nothing after it: cJSON_Parse() stops after the
+	 * first value, so '{...} garbage' was taken. */
+	cJSON *root = cJSON_ParseWithOpts(text, NULL, true);
 	const cJSON *v;
 	char host[256];
 	int rc;
@@ -129,10 +131,12 @@ int cni_conf_parse(const char *text, struct cni_conf *c, char *err,
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "mtu");
 	if (v != NULL) {
+		/* An integer: 1400.5 was taken as 1400. */
 		if (!cJSON_IsNumber(v) || v->valuedouble < 576 ||
-		    v->valuedouble > 65535) {
-			snprintf(err, errlen, "netconf: \"mtu\" must be a "
-				 "number in 576..65535");
+		    v->valuedouble > 65535 ||
+		    v->valuedouble != (double)(int)v->valuedouble) {
+			snprintf(err, errlen, "netconf: \"mtu\" must be an "
+				 "integer in 576..65535");
 			rc = CNI_ERR_NETCONF;
 			goto out;
 		}

@@ -26,15 +26,6 @@
 #define ANNOT_KIND "kdp.io/port-kind"
 #define ANNOT_TUNNEL "projectcalico.org/IPv4IPIPTunnelAddr"
 
-struct env {
-	const char *command;
-	const char *cid;
-	const char *netns;
-	const char *ifname;
-	char pod_ns[256];
-	char pod_name[256];
-};
-
 /* Version stamped on the output: the netconf's when it parsed. */
 static const char *out_version = "1.0.0";
 
@@ -97,34 +88,6 @@ static char *read_stdin(void)
 	return buf;
 }
 
-/* K8S_POD_NAMESPACE / K8S_POD_NAME out of "K=V;K=V". */
-static void parse_args(const char *args, struct env *e)
-{
-	const char *p = args;
-
-	while (p != NULL && *p != '\0') {
-		size_t n = strcspn(p, ";");
-		const char *eq = memchr(p, '=', n);
-
-		if (eq != NULL) {
-			size_t kl = (size_t)(eq - p), vl = n - kl - 1;
-			char *dst = NULL;
-
-			if (kl == 17 && !strncmp(p, "K8S_POD_NAMESPACE", kl))
-				dst = e->pod_ns;
-			else if (kl == 12 && !strncmp(p, "K8S_POD_NAME", kl))
-				dst = e->pod_name;
-			if (dst != NULL && vl < 256) {
-				memcpy(dst, eq + 1, vl);
-				dst[vl] = '\0';
-			}
-		}
-		p += n;
-		if (*p == ';')
-			p++;
-	}
-}
-
 static const char *getenv_ne(const char *k)
 {
 	const char *v = getenv(k);
@@ -152,7 +115,7 @@ static int kdp_code(int rc)
 	return rc == -EPROTO ? CNI_ERR_KDP : CNI_ERR_AGAIN;
 }
 
-static cJSON *pod_req(const char *op, const struct env *e)
+static cJSON *pod_req(const char *op, const struct cni_env *e)
 {
 	cJSON *r = cJSON_CreateObject();
 	char pod[520];
@@ -164,8 +127,8 @@ static cJSON *pod_req(const char *op, const struct env *e)
 }
 
 /* The port kind the Pod asks for through its annotation. */
-static int pod_kind(struct cni_api *a, const struct env *e, const char **kind,
-		    char *err, size_t errlen)
+static int pod_kind(struct cni_api *a, const struct cni_env *e,
+		    const char **kind, char *err, size_t errlen)
 {
 	char path[600];
 	cJSON *pod = NULL;
@@ -219,7 +182,7 @@ static void share_path(const struct cni_conf *c, const char *cid, char *out,
 }
 
 /* The file a vhost-user pod reads to configure its virtio device. */
-static int write_share(const struct cni_conf *c, const struct env *e,
+static int write_share(const struct cni_conf *c, const struct cni_env *e,
 		       const char *kind, const char *sock, const char *mac,
 		       const char *ip, int mtu, char *err, size_t errlen)
 {
@@ -254,8 +217,8 @@ static int write_share(const struct cni_conf *c, const struct env *e,
 	return 0;
 }
 
-static cJSON *result(const struct env *e, const char *mac, const char *sock,
-		     const char *ip)
+static cJSON *result(const struct cni_env *e, const char *mac,
+		     const char *sock, const char *ip)
 {
 	cJSON *r = cJSON_CreateObject(), *ifs, *ifc, *ips, *a, *routes, *rt;
 	bool old = strcmp(out_version, "1.0.0") != 0;
@@ -309,7 +272,7 @@ static int kdp_mtu(const struct cni_conf *c, const cJSON *port)
 
 /* Undo a half-done ADD so that a retried ADD starts clean. */
 static void rollback(struct cni_api *a, const struct cni_conf *c,
-		     const struct env *e, bool port)
+		     const struct cni_env *e, bool port)
 {
 	char handle[300], err[ERRLEN];
 
@@ -325,7 +288,7 @@ static void rollback(struct cni_api *a, const struct cni_conf *c,
 		fprintf(stderr, "kdp-cni: rollback: %s\n", err);
 }
 
-static int cmd_add(const struct cni_conf *c, struct env *e)
+static int cmd_add(const struct cni_conf *c, struct cni_env *e)
 {
 	char err[ERRLEN], handle[300], ip[INET_ADDRSTRLEN + 3], ts[64];
 	cJSON *secondary = NULL, *req = NULL, *port = NULL;
@@ -415,7 +378,7 @@ out:
 	return rc;
 }
 
-static int cmd_del(const struct cni_conf *c, struct env *e)
+static int cmd_del(const struct cni_conf *c, struct cni_env *e)
 {
 	char err[ERRLEN], handle[300], path[1100];
 	struct cni_api *a;
@@ -465,7 +428,7 @@ static int prev_ip(const cJSON *prev, uint32_t *ip, const char **sock)
 	return 0;
 }
 
-static int cmd_check(const struct cni_conf *c, struct env *e)
+static int cmd_check(const struct cni_conf *c, struct cni_env *e)
 {
 	char err[ERRLEN], handle[300];
 	cJSON *req, *resp = NULL;
@@ -564,7 +527,7 @@ static int cni_main(void)
 {
 	char *in = NULL, err[ERRLEN] = "";
 	struct cni_conf conf = { 0 };
-	struct env e = { 0 };
+	struct cni_env e = { 0 };
 	int rc, code;
 
 	e.command = getenv_ne("CNI_COMMAND");
@@ -593,20 +556,9 @@ static int cni_main(void)
 		rc = fail(CNI_ERR_ENV, "unknown CNI_COMMAND", e.command);
 		goto out;
 	}
-	e.cid = getenv_ne("CNI_CONTAINERID");
-	e.ifname = getenv_ne("CNI_IFNAME");
-	e.netns = getenv_ne("CNI_NETNS");
-	parse_args(getenv("CNI_ARGS"), &e);
-	if (e.cid == NULL || e.ifname == NULL ||
-	    (e.netns == NULL && strcmp(e.command, "DEL") != 0)) {
-		rc = fail(CNI_ERR_ENV, "CNI_CONTAINERID, CNI_IFNAME and "
-			  "CNI_NETNS are required", NULL);
-		goto out;
-	}
-	if (strcmp(e.command, "DEL") != 0 &&
-	    (e.pod_ns[0] == '\0' || e.pod_name[0] == '\0')) {
-		rc = fail(CNI_ERR_ENV, "CNI_ARGS must name K8S_POD_NAMESPACE "
-			  "and K8S_POD_NAME", NULL);
+	code = cni_env_parse(&e, err, sizeof(err));
+	if (code != 0) {
+		rc = fail(code, "invalid CNI environment", err);
 		goto out;
 	}
 	if (e.netns != NULL && strcmp(e.command, "DEL") != 0 &&
