@@ -4,6 +4,7 @@
  * read control state under the control lock and sum the per-lcore counters
  * without one (a slightly stale sum is fine).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,11 +136,16 @@ static int tel_routes(const char *cmd, const char *params,
 {
 	struct ctl *c = tel_ctl;
 	unsigned long start = 0;
-	char *end;
 
 	if (params && *params) {
-		start = strtoul(params, &end, 10);
-		if (*end != '\0')
+		/* Digits only, and no overflow: strtoul() takes a sign and
+		 * blanks ("-1" was start 18446744073709551615) and
+		 * saturates a number past its range. */
+		if (strspn(params, "0123456789") != strlen(params))
+			return -EINVAL;
+		errno = 0;
+		start = strtoul(params, NULL, 10);
+		if (errno == ERANGE)
 			return -EINVAL;
 	}
 	struct rte_tel_data *rt = rte_tel_data_alloc();
@@ -152,7 +158,7 @@ static int tel_routes(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "generation", c->pub_gen);
 	rte_tel_data_add_dict_u64(d, "total", n);
 	rte_tel_data_add_dict_u64(d, "start", start);
-	for (size_t i = start; i < n && i < start + TEL_PAGE; i++) {
+	for (size_t i = start; i < n && i - start < TEL_PAGE; i++) {
 		const struct ctl_route *r = &c->rs.v[i];
 		char net[20], val[RTE_TEL_MAX_STRING_LEN], via[20];
 		ip_str(net, sizeof(net), r->net);
