@@ -679,7 +679,7 @@ int ctl_pods_restore(struct ctl_pods *r)
 		if (m && ctl_parse_mac(m, &mac) == 0 &&
 		    rte_is_valid_assigned_ether_addr(&mac))
 			q.mac = &mac;
-		else if (rc == 0)
+		else if (m && rc == 0)
 			KDP_LOG(WARNING, "state: pod %s: mac \"%.40s\" is not "
 				"a host's, a new one is chosen", q.pod,
 				m ? m : "");

@@ -818,7 +818,8 @@ static void check_restore(const char *text)
 				   rte_is_valid_assigned_ether_addr(&a);
 		if (mac_kept[n_want])
 			m.mac = a;
-		new_mac += !mac_kept[n_want];
+		/* a warning for a MAC that is not a host's; none without one */
+		new_mac += mac && !mac_kept[n_want];
 		if (m.fails) {
 			dropped++;
 			continue;
