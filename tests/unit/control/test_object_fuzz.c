@@ -146,46 +146,24 @@ static cJSON *random_value(void)
 	}
 }
 
+/* A member name for jf_mutate(): the objects' own keys (misplaced, or
+ * given twice) and one no kind knows. */
+static const char *random_key(void)
+{
+	static const char *const keys[] = {"metadata", "spec", "name",
+					   "namespace", "labels", "selector",
+					   "ports", "cidr", "x"};
+
+	return keys[rand() % RTE_DIM(keys)];
+}
+
 /* One mutation of @p root (not the root itself). */
 static void mutate(cJSON *root)
 {
 	cJSON *parent, *it = jf_pick(root, &parent);
 
-	if (it == NULL)
-		return;
-	switch (rand() % 6) {
-	case 0:
-		cJSON_Delete(cJSON_DetachItemViaPointer(parent, it));
-		break;
-	case 1:
-	case 2:
-		jf_replace(parent, it, random_value());
-		break;
-	case 3:
-		if (cJSON_IsArray(parent))
-			cJSON_AddItemToArray(parent, cJSON_Duplicate(it, true));
-		else if (it->string)
-			/* a renamed member: missing, and an unknown one */
-			it->string[0] = it->string[0] == 'x' ? 'y' : 'x';
-		break;
-	case 4:
-		/* a character changed, or the string cut short */
-		if (!jf_edit_string(it, "0/.:9a-Z "))
-			jf_replace(parent, it, random_value());
-		break;
-	default:
-		/* a value wrapped in an array, or an array in an object */
-		if (cJSON_IsArray(it)) {
-			cJSON *o = cJSON_CreateObject();
-
-			jf_replace(parent, it, o);
-		} else {
-			cJSON *a = cJSON_CreateArray();
-
-			jf_replace(parent, it, a);
-		}
-		break;
-	}
+	if (it != NULL)
+		jf_mutate(parent, it, random_value, random_key, "0/.:9a-Z ");
 }
 
 /* The identity of @p o, for a delete: "" when it has none. */
