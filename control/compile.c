@@ -261,6 +261,8 @@ static int build_endpoints(struct build *b)
 		struct pl_ep *ep = &t->ep[i];
 		const struct ctl_pod *pod = ep_pod(in, i);
 		ep->port = pc->port;
+		_Static_assert(sizeof(ep->name) >= CTL_POD_KEY_SIZE,
+			       "a pod key fits");
 		snprintf(ep->name, sizeof(ep->name), "%s", pc->pod);
 		if (pod) {
 			for (size_t j = 0; j < pod->n_ips && j < PL_EP_MAX_IPS; j++)

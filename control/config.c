@@ -57,6 +57,17 @@ static int parse_host_mac(const char *s, struct rte_ether_addr *mac)
 	return 0;
 }
 
+bool ctl_pod_key_ok(const char *pod)
+{
+	const char *slash = pod ? strchr(pod, '/') : NULL;
+
+	if (slash == NULL || strchr(slash + 1, '/'))
+		return false;
+	size_t ns = (size_t)(slash - pod), name = strlen(slash + 1);
+	return ns > 0 && ns <= CTL_NS_MAX && name > 0 &&
+	       name <= CTL_POD_NAME_MAX;
+}
+
 int ctl_parse_ipv4(const char *s, uint32_t *ip)
 {
 	struct in_addr a;
@@ -273,13 +284,13 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 		    (rc = get_str(e, it, "pod", path, true, &p->pod)) ||
 		    (rc = get_str(e, it, "devargs", path, true, &p->devargs)))
 			return rc;
-		const char *slash = strchr(p->pod, '/');
-		if (slash == NULL || slash == p->pod || slash[1] == '\0' ||
-		    strchr(slash + 1, '/')) {
+		if (!ctl_pod_key_ok(p->pod)) {
 			char key[80];
 			snprintf(key, sizeof(key), "%s.pod", path);
-			return fail(e, key, "\"%s\" is not \"namespace/name\"",
-				    p->pod);
+			return fail(e, key, "\"%s\" is not \"namespace/name\" "
+				    "(a namespace of %u characters at most, a "
+				    "name of %u)", p->pod, CTL_NS_MAX,
+				    CTL_POD_NAME_MAX);
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->pod_ports[j].pod, p->pod) == 0) {

@@ -29,8 +29,19 @@ struct ctl_static_neigh {
 	struct rte_ether_addr mac;
 };
 
+/*
+ * A pod's key, "namespace/name", as long as Kubernetes allows: a namespace
+ * is a DNS-1123 label (63 characters at most), a pod name a DNS-1123
+ * subdomain (253). Generated names (a StatefulSet's or a DaemonSet's pods
+ * in a long namespace) often pass 63 characters in all.
+ */
+#define CTL_NS_MAX 63
+#define CTL_POD_NAME_MAX 253
+/** Room for the longest key and its NUL. */
+#define CTL_POD_KEY_SIZE (CTL_NS_MAX + 1 + CTL_POD_NAME_MAX + 1)
+
 struct ctl_pod_port_conf {
-	char *pod;      /**< "namespace/name" */
+	char *pod;      /**< "namespace/name" (ctl_pod_key_ok()) */
 	char *devargs;
 	bool has_mac;
 	struct rte_ether_addr mac;
@@ -95,6 +106,11 @@ struct ctl_config *ctl_config_load(const char *path, char *err, size_t errlen);
 struct ctl_config *ctl_config_parse(const char *json, char *err, size_t errlen);
 
 void ctl_config_free(struct ctl_config *cfg);
+
+/** Is @p pod "namespace/name": one '/', neither part empty or longer than
+ * CTL_NS_MAX / CTL_POD_NAME_MAX? (Characters are not checked: a key that
+ * names no Pod only never matches one.) */
+bool ctl_pod_key_ok(const char *pod);
 
 /** Parse "aa:bb:cc:dd:ee:ff". 0 or -EINVAL. */
 int ctl_parse_mac(const char *s, struct rte_ether_addr *mac);

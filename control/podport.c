@@ -59,11 +59,7 @@ int ctl_pods_add_config(struct ctl_pods *r, size_t i, char *err,
 	char what[48];
 	int rc;
 
-	if (strlen(pc->pod) >= sizeof(((struct ctl_pp *)0)->pod)) {
-		snprintf(err, errlen, "pod_ports[%zu].pod: longer than %zu", i,
-			 sizeof(((struct ctl_pp *)0)->pod) - 1);
-		return -EINVAL;
-	}
+	/* ctl_config_load() checked pc->pod (ctl_pod_key_ok()). */
 	struct ctl_pp *pp = pp_new(pc->pod, CTL_PP_CONFIG);
 	if (pp == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -113,15 +109,6 @@ struct ctl_pp *ctl_pods_find_port(const struct ctl_pods *r, uint16_t port)
 		if (pp->port.id == port)
 			return pp;
 	return NULL;
-}
-
-static bool pod_name_ok(const char *pod)
-{
-	const char *slash = pod ? strchr(pod, '/') : NULL;
-
-	return slash && slash != pod && slash[1] != '\0' &&
-	       strchr(slash + 1, '/') == NULL &&
-	       strlen(pod) < sizeof(((struct ctl_pp *)0)->pod);
 }
 
 /* Container ids name a file: only [A-Za-z0-9_.-], no leading dot. Up to
@@ -181,9 +168,10 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 		snprintf(err, errlen, "%s: must be a string", q->not_string);
 		return -EINVAL;
 	}
-	if (!pod_name_ok(q->pod)) {
+	if (!ctl_pod_key_ok(q->pod)) {
 		snprintf(err, errlen, "pod: \"%s\" is not \"namespace/name\" "
-			 "(under 64 characters)", q->pod ? q->pod : "");
+			 "(a namespace of %u characters at most, a name of %u)",
+			 q->pod ? q->pod : "", CTL_NS_MAX, CTL_POD_NAME_MAX);
 		return -EINVAL;
 	}
 	if (kind == CTL_PP_CONFIG) {

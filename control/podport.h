@@ -66,7 +66,7 @@ enum ctl_pp_kind {
 #define CTL_PP_NB_DESC 256
 
 struct ctl_pp {
-	char pod[64];                /**< "namespace/name", the key */
+	char pod[CTL_POD_KEY_SIZE];  /**< "namespace/name", the key */
 	enum ctl_pp_kind kind;
 	struct dp_port port;
 	/** rx queue q goes to worker (base + q) % workers; chosen once, when

@@ -29,6 +29,26 @@ static void ip_str(char *buf, size_t len, uint32_t ip)
 		 (ip >> 8) & 0xff, ip & 0xff);
 }
 
+/*
+ * A pod's "namespace/name" in at most @p len - 1 characters: DPDK's
+ * telemetry cuts strings and dict keys at RTE_TEL_MAX_STRING_LEN - 1, and
+ * a pod key may be 317 long. A longer key keeps its start (the namespace)
+ * and its end (the generated suffix that tells a controller's pods apart)
+ * around "...".
+ */
+static const char *tel_pod_name(char *buf, size_t len, const char *pod)
+{
+	size_t n = strlen(pod);
+
+	if (n < len || len < 8) {
+		snprintf(buf, len, "%s", pod);
+		return buf;
+	}
+	size_t head = (len - 4) / 2, tail = len - 4 - head;
+	snprintf(buf, len, "%.*s...%s", (int)head, pod, pod + n - tail);
+	return buf;
+}
+
 /* Copies the role into @p buf: pod ports come and go (call with the lock). */
 static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
 			     size_t len)
@@ -42,8 +62,7 @@ static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
 	pp = ctl_pods_find_port(&c->pods, port);
 	if (pp == NULL)
 		return "other";
-	snprintf(buf, len, "%s", pp->pod);
-	return buf;
+	return tel_pod_name(buf, len, pp->pod);
 }
 
 static int tel_stats(const char *cmd, const char *params,
@@ -71,7 +90,7 @@ static int tel_stats(const char *cmd, const char *params,
 	pthread_mutex_lock(&tel_ctl->lock);
 	RTE_ETH_FOREACH_DEV(p) {
 		struct rte_tel_data *pd = rte_tel_data_alloc();
-		char name[RTE_ETH_NAME_MAX_LEN], role[64];
+		char name[RTE_ETH_NAME_MAX_LEN], role[RTE_TEL_MAX_STRING_LEN];
 		if (pd == NULL)
 			break;
 		if (rte_eth_dev_get_name_by_port(p, name) != 0)
@@ -199,22 +218,25 @@ static int tel_endpoints(const char *cmd, const char *params,
 	const struct pl_tables *t = pl_tables_cur;
 	for (uint32_t i = 0; t && i < t->n_ep && i < TEL_PAGE; i++) {
 		const struct pl_ep *ep = &t->ep[i];
-		char val[RTE_TEL_MAX_STRING_LEN];
-		int o = snprintf(val, sizeof(val), "%s port=%u ips=", ep->name,
-				 ep->port);
+		char val[RTE_TEL_MAX_STRING_LEN], rest[RTE_TEL_MAX_STRING_LEN];
+		/* The fields first: a long pod name gives way to them. */
+		int o = snprintf(rest, sizeof(rest), " port=%u ips=", ep->port);
 		for (unsigned int j = 0; j < ep->n_ips; j++) {
 			char ip[20];
 			ip_str(ip, sizeof(ip), rte_be_to_cpu_32(ep->ips[j]));
-			o += snprintf(val + o, sizeof(val) - o, "%s%s",
+			o += snprintf(rest + o, sizeof(rest) - o, "%s%s",
 				      j ? "," : "", ip);
 		}
 		uint64_t m = pl_neigh_load(ep->neigh);
-		snprintf(val + o, sizeof(val) - o,
+		snprintf(rest + o, sizeof(rest) - o,
 			 " mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
 			 (unsigned)(m & 0xff), (unsigned)((m >> 8) & 0xff),
 			 (unsigned)((m >> 16) & 0xff), (unsigned)((m >> 24) & 0xff),
 			 (unsigned)((m >> 32) & 0xff), (unsigned)((m >> 40) & 0xff),
 			 (m & PL_NEIGH_VALID) ? "" : " (unresolved)");
+		char name[RTE_TEL_MAX_STRING_LEN];
+		tel_pod_name(name, sizeof(name) - strlen(rest), ep->name);
+		snprintf(val, sizeof(val), "%s%s", name, rest);
 		rte_tel_data_add_array_string(d, val);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -385,7 +407,9 @@ static int tel_policy(const char *cmd, const char *params,
 		acl_set_describe(t->acl, i, ACL_DIR_EGRESS, tel_add_line, eg);
 		rte_tel_data_add_dict_container(ep, "ingress", in, 0);
 		rte_tel_data_add_dict_container(ep, "egress", eg, 0);
-		rte_tel_data_add_dict_container(d, t->ep[i].name, ep, 0);
+		char name[RTE_TEL_MAX_STRING_LEN];
+		rte_tel_data_add_dict_container(d, tel_pod_name(name,
+			sizeof(name), t->ep[i].name), ep, 0);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;

@@ -96,7 +96,7 @@ struct pl_ep {
 	uint32_t neigh;             /**< neighbor slot of the pod's MAC */
 	rte_be32_t ips[PL_EP_MAX_IPS];
 	struct rte_ether_addr mac;  /**< configured pod MAC */
-	char name[64];              /**< "ns/name", for telemetry */
+	char name[320];             /**< "ns/name", for telemetry */
 };
 
 struct pl_port {

@@ -39,6 +39,11 @@ PREFIX = "kdp" + TAG
 PODS = {"p1": "10.244.1.30", "p2": "10.244.1.31", "p3": "10.244.1.32",
         "p4": "10.244.1.33", "v": "10.244.1.34", "ghost": "10.244.1.40"}
 
+# A pod with Kubernetes' longest namespace (63) and name (253): its key,
+# "namespace/name", has 317 characters.
+LONG_NS, LONG_POD, LONG_IP = "n" * 63, "web-" + "a" * 232 + "-0123456789abcdef", \
+    "10.244.1.50"
+
 failures = []
 
 
@@ -66,6 +71,8 @@ def objects(with_ghost):
         allocs.append((int(ip.split(".")[3]), "node-a", "x", name))
         if name != "ghost" or with_ghost:
             objs.append(cluster.pod("x", name, "node-a", ip))
+    allocs.append((50, "node-a", LONG_NS, LONG_POD))
+    objs.append(cluster.pod(LONG_NS, LONG_POD, "node-a", LONG_IP))
     objs.append(cluster.block("10.244.1.0/26", "node-a", allocs))
     return objs
 
@@ -213,6 +220,40 @@ def test_tap_pods(kdp):
     check(sorted(p["pod"] for p in lst["ports"]) == ["x/p1", "x/p2"],
           "port_list lists both")
     return a1, a2
+
+
+def test_long_name(kdp):
+    """A pod key of 317 characters: the API takes it (it refused more than
+    63), the endpoint gets the Pod object's IP, telemetry shortens the name
+    around "..." so that the fields after it still fit, port_list gives the
+    whole key."""
+    key = LONG_NS + "/" + LONG_POD
+    check(len(key) == 317, "the key is 317 characters")
+    r = kdp.api({"op": "port_add", "pod": key, "kind": "tap",
+                 "ifname": "eth0", "netns": "/var/run/netns/" + ns_name("long"),
+                 "container_id": "c-long"})
+    check(r.get("ok"), "port_add with a 317-character pod key: %s" % r)
+    if not r.get("ok"):
+        return
+    deadline = time.time() + 5
+    while True:
+        lines = [e for e in kdp.endpoints() if e.startswith(LONG_NS[:10])]
+        if (lines and "ips=" + LONG_IP in lines[0]) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(len(lines) == 1 and "ips=" + LONG_IP in lines[0] and
+          ("mac=" + r["mac"]) in lines[0] and "..." in lines[0] and
+          "-0123456789abcdef port=" in lines[0] and len(lines[0]) <= 127,
+          "/kdp/endpoints: the long pod, shortened, with its IP and MAC: %s"
+          % lines)
+    role = port_stats(kdp, r["port"]).get("role", "")
+    check(role.startswith(LONG_NS[:40]) and role.endswith("0123456789abcdef")
+          and "..." in role and len(role) <= 127,
+          "/kdp/stats role, shortened: %r" % role)
+    lst = kdp.api({"op": "port_list"})
+    check(key in [p["pod"] for p in lst["ports"]], "port_list: the whole key")
+    d = kdp.api({"op": "port_del", "pod": key})
+    check(d.get("ok"), "port_del of the long key: %s" % d)
 
 
 def test_ghost(kdp, d):
@@ -427,13 +468,14 @@ def main():
         print("skip: needs root")
         return 77
     d = make_dir("kdp-podports-")
-    nss = [ns_name(p) for p in PODS if p != "v"]
+    nss = [ns_name(p) for p in PODS if p != "v"] + [ns_name("long")]
     for ns in nss:
         sh("ip", "netns", "add", ns)
     kdp = Kdp(d)
     try:
         kdp.start()
         a1, a2 = test_tap_pods(kdp)
+        test_long_name(kdp)
         test_ghost(kdp, d)
         test_no_disturbance(kdp)
         test_delete(kdp, a2)

@@ -284,12 +284,14 @@ static void spec_obj(struct spec *s, const cJSON *o, const char *tkey,
 	}
 }
 
-/* "namespace/name": one '/', text on both sides. */
+/* "namespace/name": one '/', a namespace of 1-63 characters and a name of
+ * 1-253 (Kubernetes' limits). */
 static bool pod_ok(const char *p)
 {
 	const char *slash = strchr(p, '/');
 
-	return slash && slash != p && slash[1] && !strchr(slash + 1, '/');
+	return slash && slash != p && slash - p <= 63 && slash[1] &&
+	       !strchr(slash + 1, '/') && strlen(slash + 1) <= 253;
 }
 
 static void spec_uplink(struct spec *s, const cJSON *up)
@@ -739,6 +741,20 @@ static const struct {
 	 "pod_ports[0].mac: "},
 	{"{" REQ ",'uplink':{'devargs':'x','mac':'00:00:00:00:00:00'}}",
 	 "uplink.mac: "},
+	/* Pod keys are checked at load against Kubernetes' limits (a key
+	 * over 63 characters loaded, and failed when its port opened):
+	 * a namespace of 64 characters, a name of 254. */
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':"
+	 "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn/a','devargs':'y'}]}",
+	 "pod_ports[0].pod: "},
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'ns/"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',"
+	 "'devargs':'y'}]}",
+	 "pod_ports[0].pod: "},
 	/* infinity converted to long long */
 	{"{" REQ ",'uplink':{'devargs':'x'},'workers':1e999}", "workers: "},
 	{"{" REQ ",'uplink':{'devargs':'x','mtu':-1e300}}", "uplink.mtu: "},

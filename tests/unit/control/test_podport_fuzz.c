@@ -193,7 +193,7 @@ static char dir[64], ns_ok[96], ns_nonet[96], ns_gone[96], vhost_dir[96];
 
 /* What a valid port_add or state entry creates. */
 struct mpod {
-	char pod[64];
+	char pod[318];   /* 63 + 1 + 253 and the NUL */
 	enum ctl_pp_kind kind;
 	char ifname[IF_NAMESIZE];
 	char netns[256];
@@ -226,13 +226,14 @@ static const char *req_str(const cJSON *o, const char *key, struct bad *b)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* "namespace/name": one '/', text on both sides, under 64 characters. */
+/* "namespace/name": one '/', a namespace of 1-63 characters (a DNS-1123
+ * label's length) and a name of 1-253 (a DNS-1123 subdomain's). */
 static bool pod_ok(const char *p)
 {
 	const char *slash = p ? strchr(p, '/') : NULL;
 
-	return slash && slash != p && slash[1] && !strchr(slash + 1, '/') &&
-	       strlen(p) < 64;
+	return slash && slash != p && slash - p <= 63 && slash[1] &&
+	       !strchr(slash + 1, '/') && strlen(slash + 1) <= 253;
 }
 
 /* An absolute path of a file kdp can read. */
@@ -475,13 +476,16 @@ static bool state_is(const char *state_dir, const struct mpod *ms,
 
 /* -------------------------------------------------------- the requests */
 
-static char pod63[64], pod64[65], cid64[65], cid_max[128], cid_long[129],
+/* pod_max: "namespace/name" at both limits (63 + 1 + 253); pod_ns64 and
+ * pod_name254 one past either. */
+static char pod63[64], pod_max[318], pod_ns64[70], pod_name254[260], cid64[65],
+	cid_max[128], cid_long[129],
 	path255[256], path256[257];
 
 static const char *const pool_pods[] = {
 	"ns1/web-0", "ns1/web-1", "ns1/web-2", "ns2/db", "ns2/cache",
 	"kube-system/coredns-5d78c-x8x7k", "a/b", "b/a", "ns3/gone-nodev",
-	CFG_POD, pod63,
+	CFG_POD, pod63, pod_max,
 };
 static const char *const pool_ifnames[] = {"eth0", "net1", "a23456789012345",
 					   "taken0"};
@@ -506,7 +510,7 @@ static const char *const strs[] = {
 	"port_add", "port_del", "port_list", "status", "PORT_ADD",
 };
 static const char *const dyn[] = {
-	ns_ok, ns_nonet, ns_gone, pod63, pod64, cid64, cid_max, cid_long,
+	ns_ok, ns_nonet, ns_gone, pod63, pod_max, pod_ns64, pod_name254, cid64, cid_max, cid_long,
 	path255, path256,
 };
 static const double nums[] = {0, -1, 1, 0.5, 1e308, 65536, 4294967296.0};
@@ -966,6 +970,19 @@ static void test_cases(void)
 	req = tj("{'op':'port_del','pod':'a/b'}");
 	check_request(req);
 	cJSON_Delete(req);
+	/* A pod key over 63 characters (a DaemonSet's pod in a long
+	 * namespace) was refused: Kubernetes allows 63 + 1 + 253. */
+	req = tj("{'op':'port_add','pod':'x','kind':'tap','ifname':'eth0',"
+		 "'ip':'10.244.1.5'}");
+	cJSON_ReplaceItemInObject(req, "pod", cJSON_CreateString(pod_max));
+	cJSON_AddStringToObject(req, "netns", ns_ok);
+	if (!check_request(req))
+		fprintf(stderr, "a pod key of 317 characters was refused\n");
+	cJSON_Delete(req);
+	req = tj("{'op':'port_del','pod':'x'}");
+	cJSON_ReplaceItemInObject(req, "pod", cJSON_CreateString(pod_max));
+	check_request(req);
+	cJSON_Delete(req);
 	for (size_t i = 0; i < RTE_DIM(state_cases); i++) {
 		char *t = tdq(state_cases[i]);
 
@@ -1000,7 +1017,11 @@ int main(void)
 	fuzz_write_file(ns_ok, "");
 	fuzz_write_file(ns_nonet, "");
 	fill(pod63, 63, "ns/");
-	fill(pod64, 64, "ns/");
+	fill(pod_max, 63 + 1 + 253, "");
+	pod_max[63] = '/';
+	fill(pod_ns64, 64 + 1 + 4, "");
+	pod_ns64[64] = '/';
+	fill(pod_name254, 3 + 254, "ns/");
 	fill(cid64, 64, "f5c6d0b0a9e8");
 	fill(cid_max, 127, "c");
 	fill(cid_long, 128, "c");
