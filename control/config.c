@@ -464,6 +464,14 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 			goto err;
 		}
 	}
+	/* Each port is an ethdev, and a DPDK build has RTE_MAX_ETHPORTS. */
+	if (1 + c->n_pod_ports + (c->host_iface != NULL) > RTE_MAX_ETHPORTS) {
+		fail(e, "pod_ports", "%zu ports with the uplink%s are more than "
+		     "the %d of this DPDK build (RTE_MAX_ETHPORTS)",
+		     c->n_pod_ports, c->host_iface ? " and the host's" : "",
+		     RTE_MAX_ETHPORTS);
+		goto err;
+	}
 	if ((rc = parse_policy(e, root, c)))
 		goto err;
 	return c;

@@ -30,6 +30,14 @@ int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 	memcpy(name, devargs, nl);
 	name[nl] = '\0';
 	if (rte_eth_dev_get_port_by_name(name, &pid) != 0) {
+		/* ethdev's own failure says "Cannot allocate memory". */
+		if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
+			snprintf(err, errlen, "%s.devargs: cannot probe \"%s\": "
+				 "all %d ports of this DPDK build "
+				 "(RTE_MAX_ETHPORTS) are in use", what, devargs,
+				 RTE_MAX_ETHPORTS);
+			return -ENOSPC;
+		}
 		rc = rte_dev_probe(devargs);
 		if (rc < 0 && rc != -EEXIST) {
 			snprintf(err, errlen, "%s.devargs: cannot probe \"%s\": %s",

@@ -256,6 +256,31 @@ def test_long_name(kdp):
     check(d.get("ok"), "port_del of the long key: %s" % d)
 
 
+def test_port_limit(kdp):
+    """Every pod port is an ethdev, and this DPDK build has RTE_MAX_ETHPORTS
+    (32): the port_add past the last one fails with a message that says so
+    (ethdev's own was "Cannot allocate memory"), and the pods already there
+    keep forwarding."""
+    added, err = [], None
+    for i in range(40):
+        pod = "x/fill%d" % i
+        r = kdp.api({"op": "port_add", "pod": pod, "kind": "vhost-user",
+                     "container_id": "cfill%d" % i})
+        if not r.get("ok"):
+            err = r.get("error", "")
+            break
+        added.append(pod)
+    in_use = 3 + len(added)      # the uplink, p1, p2 and the fillers
+    check(err is not None and in_use == 32 and "RTE_MAX_ETHPORTS" in err,
+          "port_add past the 32nd port: %d ports, then %r" % (in_use, err))
+    check(ping("p1", "p2"), "p1 still reaches p2 with every port in use")
+    for pod in added:
+        kdp.api({"op": "port_del", "pod": pod})
+    lst = kdp.api({"op": "port_list"})
+    check(sorted(p["pod"] for p in lst["ports"]) == ["x/p1", "x/p2"],
+          "the fillers are gone: %s" % [p["pod"] for p in lst["ports"]])
+
+
 def test_ghost(kdp, d):
     g = kdp.add_tap("ghost", ns_name("ghost"))
     check(g.get("ok"), "port_add for a pod with no Pod object")
@@ -476,6 +501,7 @@ def main():
         kdp.start()
         a1, a2 = test_tap_pods(kdp)
         test_long_name(kdp)
+        test_port_limit(kdp)
         test_ghost(kdp, d)
         test_no_disturbance(kdp)
         test_delete(kdp, a2)

@@ -68,6 +68,17 @@ def test_bad_datastore_type(exe):
                   "datastore.type", ["etcd"])
 
 
+def test_too_many_pod_ports(exe):
+    """More ports than the DPDK build has ethdevs (RTE_MAX_ETHPORTS, 32):
+    refused at start, not after 31 ports were probed ("Cannot allocate
+    memory" from ethdev)."""
+    def edit(c):
+        c["pod_ports"] += [{"pod": "x/n%d" % i,
+                            "devargs": "net_null%d,no-rx=1" % (i + 10)}
+                           for i in range(32 - len(c["pod_ports"]))]
+    expect_reject(exe, edit, "pod_ports", ["RTE_MAX_ETHPORTS"])
+
+
 def test_good_config_no_huge_starts(exe):
     """Control for the cases above: the unedited config gets past parsing
     (it fails later or runs, but never with a config error)."""
@@ -83,7 +94,8 @@ def test_good_config_no_huge_starts(exe):
 
 CASES = [test_unknown_top_key, test_unknown_nested_key, test_bad_uplink_mac,
          test_multicast_uplink_mac, test_bad_pod_mac, test_bad_neighbor_mac,
-         test_bad_datastore_type, test_good_config_no_huge_starts]
+         test_bad_datastore_type, test_too_many_pod_ports,
+         test_good_config_no_huge_starts]
 
 if __name__ == "__main__":
     sys.exit(kdprun.main(CASES))
