@@ -97,8 +97,15 @@ static void pl_pod_arp(struct pl_ctx *c, const struct pl_tables *t,
 	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
 	arp->arp_data.arp_sha = gw_mac;
 	arp->arp_data.arp_sip = tip;
-	eth->dst_addr = eth->src_addr;
+	/* RFC 826: to the requester's hardware address, as control answers
+	 * on the uplink; and the ARP message alone, zero-padded to the
+	 * Ethernet minimum: the request's trailing bytes are not echoed. */
+	eth->dst_addr = arp->arp_data.arp_tha;
 	eth->src_addr = gw_mac;
+	uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m),
+			       (uint32_t)(RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN));
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - len);
+	memset(arp + 1, 0, rte_pktmbuf_data_len(m) - ETH_HLEN - sizeof(*arp));
 	m->port = in_port;
 	c->st->arp_replied++;
 	pl_ctx_tx(c, m);

@@ -519,6 +519,25 @@ static void b_arp_padded(struct input *in, struct outcome *o, int arg)
 	arp_answered(in, o, P_A, MAC_A, POD_A, GW_LL);
 }
 
+/*
+ * The answer goes to the request's sender hardware address, not the frame's
+ * source (RFC 826), and carries none of the request's trailing bytes.
+ */
+enum { ARPR_JUNK, ARPR_LONG, ARPR_SHA };
+
+static void b_arp_reply_shape(struct input *in, struct outcome *o, int arg)
+{
+	struct frame *f = in_add(in);
+	const uint8_t *esrc = arg == ARPR_SHA ? MAC_OTHER : MAC_A;
+
+	frame_arp(f, MAC_BCAST, esrc, 1, MAC_A, POD_A, MAC_ZERO, GW_LL, 0);
+	while (f->len < (arg == ARPR_LONG ? 90 : 60))
+		f->b[f->len++] = 0xa5;
+	frame_arp(tx_add(o, P_A), MAC_A, MAC_EE, 2, MAC_EE, GW_LL, MAC_A,
+		  POD_A, 60);
+	o->arp_replied = 1;
+}
+
 static void b_arp_host(struct input *in, struct outcome *o, int arg)
 {
 	arp_answered(in, o, P_HOST, MAC_HOST, SELF, POD_A);
@@ -1162,6 +1181,12 @@ static const struct gcase cases[] = {
 	/* ARP */
 	C("arp: pod request answered (hex)", P_A, b_hex, HEX_ARP, NULL),
 	C("arp: padded pod request answered", P_A, b_arp_padded, 0, NULL),
+	C("arp: request's padding not echoed", P_A, b_arp_reply_shape,
+	  ARPR_JUNK, NULL),
+	C("arp: long request answered in 60 bytes", P_A, b_arp_reply_shape,
+	  ARPR_LONG, NULL),
+	C("arp: answer to the sender hardware address", P_A,
+	  b_arp_reply_shape, ARPR_SHA, NULL),
 	C("arp: host request answered", P_HOST, b_arp_host, 0, NULL),
 	C("arp: unknown pod MAC answered and learnt", P_C, b_arp_learn, 0,
 	  NULL),
