@@ -355,6 +355,13 @@ static int build_routes(struct build *b)
 		}
 		rc = fib_add(b, r->net, r->plen, nh);
 	}
+	/* Nothing is routed to network 0 or to loopback (RFC 1812 5.3.7),
+	 * whatever the pools say; a source there is refused by the workers
+	 * (pl_ip_src_is_bad()). */
+	if (rc == 0)
+		rc = fib_add(b, 0, 8, NH_NO_ROUTE);
+	if (rc == 0)
+		rc = fib_add(b, UINT32_C(127) << 24, 8, NH_NO_ROUTE);
 	/* The node's own addresses win over any block route. */
 	if (rc == 0 && rs->self_ip)
 		rc = fib_add(b, rs->self_ip, 32, NH_LOCAL);

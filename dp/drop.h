@@ -15,7 +15,8 @@
 	_(IP_IHL, "ip_ihl", "IPv4 header length below 20 bytes")             \
 	_(IP_LEN, "ip_len", "IPv4 total length inconsistent with frame")     \
 	_(IP_CKSUM, "ip_cksum", "bad IPv4 header checksum")                  \
-	_(IP_BAD_SRC, "ip_bad_src", "source is 0, broadcast or multicast")   \
+	_(IP_BAD_SRC, "ip_bad_src",                                          \
+	  "source on network 0 or 127, broadcast or multicast")              \
 	_(IP_BAD_DST, "ip_bad_dst", "destination is 0, broadcast or multicast") \
 	_(FRAG_BAD, "frag_bad", "fragment offset beyond 64 KiB")             \
 	_(ARP_BAD, "arp_bad", "malformed or non-Ethernet/IPv4 ARP")          \

@@ -305,7 +305,7 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     ip->time_to_live <= 1 ||
 		     (ip->fragment_offset &
 		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
-		     pl_ip_is_special(ip->src_addr) ||
+		     pl_ip_src_is_bad(ip->src_addr) ||
 		     pl_ip_is_special(ip->dst_addr)))
 		return false;
 	if (!pl_express_node_known(t, o->src_addr, node_src, node_ok))
@@ -592,7 +592,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	/* The source is tested against the pod's address, so the lane need
 	 * not test it for a special one -- unless the pod's is one (a bad
 	 * object), whose packets the general stages drop as such. */
-	if (unlikely(pl_ip_is_special(ip0)))
+	if (unlikely(pl_ip_src_is_bad(ip0)))
 		return 0;
 	/* Pass 1: validate, key, hash, prefetch the conntrack slot. The
 	 * pod's addresses are copied (pl_express_in): the frame stores of

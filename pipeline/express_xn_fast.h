@@ -127,6 +127,17 @@ static __rte_always_inline PL_XV PL_XNF(pl_xv_special)(PL_XV a)
 		       PL_V_EQ(PL_V_AND(a, PL_V_SET(0xf0)), PL_V_SET(0xe0)));
 }
 
+/* Lanes whose source address pl_ip_src_is_bad() refuses: special, or on
+ * network 0 or 127 by its first byte. */
+static __rte_always_inline PL_XV PL_XNF(pl_xv_src_bad)(PL_XV a)
+{
+	PL_XV net = PL_V_AND(a, PL_V_SET(0xff));
+
+	return PL_V_OR(PL_V_OR(PL_V_EQ(net, PL_V_ZERO()),
+			       PL_V_EQ(net, PL_V_SET(127))),
+		       PL_XNF(pl_xv_special)(a));
+}
+
 /* Byte-swap each 32-bit lane: the frame's order to the host's. */
 static __rte_always_inline PL_XV PL_XNF(pl_xv_bswap32)(PL_XV a)
 {
@@ -467,7 +478,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		PL_V_SET(RTE_IPV4_VHL_DEF)));
 	good = PL_V_AND(good, PL_V_EQ(
 		PL_V_AND(oi[2], PL_V_SET((int)0xff1f0000)), zero));
-	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_special)(in[0]),
+	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_src_bad)(in[0]),
 				   PL_XNF(pl_xv_special)(in[1])),
 			   good);
 	PL_XV proto = PL_XNF(pl_xv_proto)(oi[3]);

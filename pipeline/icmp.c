@@ -32,7 +32,7 @@ __rte_cold bool pl_icmp_wanted(const struct rte_mbuf *orig)
 
 	if (rte_be_to_cpu_16(oip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK)
 		return false;
-	return !pl_ip_is_special(oip->src_addr) && !is_icmp_error(oip, avail);
+	return !pl_ip_src_is_bad(oip->src_addr) && !is_icmp_error(oip, avail);
 }
 
 __rte_cold struct rte_mbuf *

@@ -26,6 +26,20 @@ static __rte_always_inline bool pl_ip_is_special(rte_be32_t a)
 }
 
 /**
+ * True for a source no router forwards (RFC 1812 5.3.7, and Linux's
+ * martian sources): pl_ip_is_special()'s, and any on network 0 or on the
+ * loopback network 127. Destinations on those networks have no route
+ * (control/compile.c), which costs the hot path nothing; the pod lanes
+ * match the source against the pod's address instead.
+ */
+static __rte_always_inline bool pl_ip_src_is_bad(rte_be32_t a)
+{
+	uint32_t net = rte_be_to_cpu_32(a) >> 24;
+
+	return net == 0 || net == 127 || pl_ip_is_special(a);
+}
+
+/**
  * Ones' complement sum of the @p hlen bytes at @p hdr (a multiple of 4),
  * folded to 16 bits: the same value as rte_raw_cksum(). The IPv4 header is
  * almost always 20 bytes; rte_raw_cksum's generic 16-bit loop was the
@@ -100,7 +114,7 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
 	if (unlikely(fo + tlen - hlen > 65535))
 		return DP_DROP_FRAG_BAD;
 	if (check_addrs) {
-		if (unlikely(pl_ip_is_special(ip->src_addr)))
+		if (unlikely(pl_ip_src_is_bad(ip->src_addr)))
 			return DP_DROP_IP_BAD_SRC;
 		if (unlikely(pl_ip_is_special(ip->dst_addr)))
 			return DP_DROP_IP_BAD_DST;
@@ -118,7 +132,8 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
  * about the packet: pl_ipv4_check() names what is wrong, if anything.
  * Shared by pl_ipv4_check_fast() and the express lane (express_fast.h).
  * A caller that has already matched the source against an address known
- * not to be special passes @p src_known (a constant) to skip that test.
+ * not to be bad (pl_ip_src_is_bad()) passes @p src_known (a constant) to
+ * skip that test.
  */
 static __rte_always_inline bool
 pl_ipv4_common_src(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen,
@@ -139,7 +154,7 @@ pl_ipv4_common_src(const struct rte_mbuf *m, uint32_t off, uint32_t *tlen,
 	       ck != RTE_MBUF_F_RX_IP_CKSUM_BAD &&
 	       (ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
 		pl_ip_hdr_sum(ip, sizeof(*ip)) == 0xffff) &&
-	       (src_known || !pl_ip_is_special(ip->src_addr)) &&
+	       (src_known || !pl_ip_src_is_bad(ip->src_addr)) &&
 	       !pl_ip_is_special(ip->dst_addr);
 }
 

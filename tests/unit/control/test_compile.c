@@ -93,6 +93,23 @@ int main(void)
 		CHECK(t4->fib_dense == NULL);
 		CHECK_EQ(t4->fib_dense_n, 0);
 	}
+	/* With a default route, network 0 and loopback still have none
+	 * (RFC 1812 5.3.7); the rest of the world goes to the gateway. */
+	fx.cfg->gateway = 0xc0a80a01;
+	struct pl_tables *t5 = t4 ? tfix_build(&fx, &pp, 5, t4) : NULL;
+	if (t5) {
+		const uint32_t ips[] = {0x7f000001, 0x00010203, 0x7fffffff,
+					0x08080808};
+		uint64_t nh[RTE_DIM(ips)];
+
+		rte_fib_lookup_bulk(t5->fib, (uint32_t *)(uintptr_t)ips, nh,
+				    RTE_DIM(ips));
+		for (unsigned int i = 0; i < RTE_DIM(ips); i++)
+			CHECK_EQ(nh[i] < t5->n_nh ? t5->nh[nh[i]].kind :
+						    PL_NH_NO_ROUTE,
+				 i < 3 ? PL_NH_NO_ROUTE : PL_NH_DIRECT);
+	}
+	ctl_tables_free(t5);
 	ctl_tables_free(t4);
 	ctl_tables_free(t3);
 	ctl_tables_free(t2);

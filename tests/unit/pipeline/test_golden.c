@@ -1081,6 +1081,20 @@ static void b_uplink_plain(struct input *in, struct outcome *o, int to_pod)
 	}
 }
 
+/* To pod A from @p src, a source on network 0 or 127: refused plain on
+ * the uplink, and inside IPIP from node B (RFC 1812 5.3.7). */
+static void b_uplink_src(struct input *in, struct outcome *o, int src)
+{
+	struct ip4 h = IP4(.src = (uint32_t)src, .dst = POD_A);
+	frame_ip(in_add(in), MAC_UP, MAC_NODE_B, &h, 0);
+}
+
+static void b_decap_src(struct input *in, struct outcome *o, int src)
+{
+	struct ip4 h = IP4(.src = (uint32_t)src, .dst = POD_A);
+	ipip_in(in_add(in), NODE_B, &h, 5, G_DF);
+}
+
 /* IPIP on the uplink whose outer destination is not us: not for us. */
 static void b_ipip_not_ours(struct input *in, struct outcome *o, int arg)
 {
@@ -1166,6 +1180,8 @@ static const struct gcase cases[] = {
 	C("parse: source broadcast", P_A, b_bad_src, (int)0xffffffff,
 	  "ip_bad_src"),
 	C("parse: source multicast", P_A, b_bad_src, (int)IP4A(224, 0, 0, 1),
+	  "ip_bad_src"),
+	C("parse: source loopback", P_A, b_bad_src, (int)IP4A(127, 0, 0, 1),
 	  "ip_bad_src"),
 	C("parse: destination multicast", P_A, b_bad_dst,
 	  (int)IP4A(239, 1, 1, 1), "ip_bad_dst"),
@@ -1320,6 +1336,14 @@ static const struct gcase cases[] = {
 	  BRK_FRAG, "ipip_inner_bad"),
 	C("uplink: IPIP inner multicast source", P_UP, b_ipip_inner_bad,
 	  BRK_SRC_MCAST, "ipip_inner_bad"),
+	C("uplink: IPIP inner loopback source", P_UP, b_decap_src,
+	  (int)IP4A(127, 0, 0, 1), "ipip_inner_bad"),
+	C("uplink: IPIP inner source on network 0", P_UP, b_decap_src,
+	  (int)IP4A(0, 1, 2, 3), "ipip_inner_bad"),
+	C("uplink: plain packet from loopback", P_UP, b_uplink_src,
+	  (int)IP4A(127, 0, 0, 1), "ip_bad_src"),
+	C("uplink: plain packet from network 0", P_UP, b_uplink_src,
+	  (int)IP4A(0, 1, 2, 3), "ip_bad_src"),
 	C("uplink: IPIP inner to a remote pod", P_UP, b_decap_to,
 	  (int)REMOTE_B, "ipip_inner_not_local"),
 	C("uplink: IPIP inner to the internet", P_UP, b_decap_to,
