@@ -600,6 +600,8 @@ void k8s_reflector_status(struct k8s_reflector *r, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "last_rv", r->last_rv);
 	rte_tel_data_add_dict_u64(d, "reconnects", r->reconnects);
 	rte_tel_data_add_dict_u64(d, "events", r->events);
+	/* The store is the control thread's: the caller holds its lock. */
+	rte_tel_data_add_dict_u64(d, "objects", ctl_store_count(r->st, r->res));
 	/* Telemetry strings are bounded: cut long causes. */
 	n = strnlen(r->last_error, sizeof(err) - 1);
 	memcpy(err, r->last_error, n);

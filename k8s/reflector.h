@@ -16,7 +16,8 @@
  * curl multi handle and hands back each finished one.
  *
  * Thread-safety: control thread only, except k8s_reflector_status(), which
- * the telemetry thread may call (it takes the reflector's lock).
+ * the telemetry thread may call (it takes the reflector's lock, and reads
+ * the store under the control lock its caller holds).
  */
 #ifndef KDP_K8S_REFLECTOR_H
 #define KDP_K8S_REFLECTOR_H
@@ -73,7 +74,11 @@ bool k8s_reflector_synced(const struct k8s_reflector *r);
 /** Resource name. */
 const char *k8s_reflector_name(const struct k8s_reflector *r);
 
-/** Fill dict @p d with state, last_rv, reconnects, events, last_error. */
+/**
+ * Fill dict @p d with state, last_rv, reconnects, events, objects (how many
+ * the store holds) and last_error. The caller must keep the control thread
+ * off the store (control/telemetry.c holds the control lock).
+ */
 void k8s_reflector_status(struct k8s_reflector *r, struct rte_tel_data *d);
 
 #endif /* KDP_K8S_REFLECTOR_H */
