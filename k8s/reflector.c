@@ -415,7 +415,11 @@ static void list_done(struct k8s_reflector *r, CURLcode rc, long http,
 	char cause[512];
 
 	if (rc == CURLE_OK && http == 200) {
-		if (!r->resync_open) {
+		/* A first page (sent without a continue token) opens the
+		 * resync, and opens it again after an attempt that failed
+		 * half-way: what that attempt's pages marked seen may have
+		 * been deleted since, and must not survive resync_end. */
+		if (r->cont == NULL) {
 			ctl_store_resync_begin(r->st, r->res);
 			r->resync_open = true;
 			r->list_bad = 0;
