@@ -47,6 +47,7 @@ enum list_rv {
 	LRV_ANY,        /* "0": from the watch cache (first list) */
 	LRV_LAST,       /* lastRV (after a 410 on the watch) */
 	LRV_CONSISTENT, /* unset: quorum read */
+	LRV_FULL,       /* unset and unpaged (after a continue token expired) */
 };
 
 struct k8s_reflector {
@@ -351,6 +352,8 @@ static CURL *start_list(struct k8s_reflector *r, uint64_t now)
 			 "&resourceVersionMatch=NotOlderThan",
 			 LIST_LIMIT, esc);
 		curl_free(esc);
+	} else if (r->list_rv == LRV_FULL) {
+		q[0] = '\0';
 	} else {
 		snprintf(q, sizeof(q), "limit=%d", LIST_LIMIT);
 	}
@@ -494,12 +497,19 @@ static void list_done(struct k8s_reflector *r, CURLcode rc, long http,
 
 		free(r->cont);
 		r->cont = NULL;
-		/* Continue token or lastRV too old: consistent read next. */
+		/*
+		 * lastRV too old: a consistent read next. A continue token
+		 * too old: the whole collection in one answer, as client-go's
+		 * pager falls back to; new pages could expire the same way,
+		 * over and over with no back-off (a server whose tokens
+		 * outlive no list had kdp relisting in a busy loop).
+		 */
 		if (had_cont || r->list_rv != LRV_CONSISTENT) {
 			KDP_LOG(INFO, "k8s %s: list %s expired (410); "
-				"relisting with a consistent read", r->name,
-				had_cont ? "continue token" : "resourceVersion");
-			r->list_rv = LRV_CONSISTENT;
+				"relisting with a consistent read%s", r->name,
+				had_cont ? "continue token" : "resourceVersion",
+				had_cont ? ", unpaged" : "");
+			r->list_rv = had_cont ? LRV_FULL : LRV_CONSISTENT;
 			r->state = RS_WAIT_LIST;
 			r->due_ms = now;
 			return;

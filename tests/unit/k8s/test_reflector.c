@@ -4,12 +4,14 @@
  * request, in order), its store calls recorded by mock_store.c: a
  * paginated LIST whose second page fails must start its resync over with
  * the next first page, or what the failed attempt marked seen survives
- * resync_end after being deleted.
+ * resync_end after being deleted; and after an expired continue token it
+ * lists the whole collection at once.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -150,7 +152,8 @@ static void drive(struct k8s_reflector *r, CURLM *m, size_t n)
  * have been told to resync again before the new first page, so that
  * resync_end deletes a.
  */
-static void test_page_fails(const struct reply *fail, const char *what)
+static void test_page_fails(const struct reply *fail, const char *what,
+			    bool unpaged)
 {
 	const struct reply script[] = {
 		{200, PAGE("t1", "5", SA("a") "," SA("b"))},
@@ -184,6 +187,7 @@ static void test_page_fails(const struct reply *fail, const char *what)
 	CHECK(strstr(s.req[0], "limit=500&resourceVersion=0 ") != NULL);
 	CHECK(strstr(s.req[1], "continue=t1") != NULL);
 	CHECK(strstr(s.req[2], "continue") == NULL);
+	CHECK((strstr(s.req[2], "limit=") == NULL) == unpaged);
 	CHECK(k8s_reflector_synced(r));
 	CHECK(mock_store_n == sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < mock_store_n && i < 6; i++)
@@ -203,10 +207,11 @@ int main(void)
 	static const struct reply broken = {500, STATUS(500, "InternalError")};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	/* An expired continue token: relisted at once, consistent read. */
-	test_page_fails(&expired, "410 Expired");
+	/* An expired continue token: relisted at once, a consistent read
+	 * of the whole collection (pages could expire again, for ever). */
+	test_page_fails(&expired, "410 Expired", true);
 	/* Any other failure: the list starts over after a back-off. */
-	test_page_fails(&broken, "500");
+	test_page_fails(&broken, "500", false);
 	curl_global_cleanup();
 	TEST_DONE("k8s reflector");
 }
