@@ -106,6 +106,10 @@ static inline struct pl_tables *tfix_build(struct tfix *f,
 
 static inline void tfix_free(struct tfix *f)
 {
+	/* Background rte_acl builders free their contexts through EAL's
+	 * allocator: none may still run when EAL is cleaned up (kdp's own
+	 * shutdown drains them too, control/ctl.c). */
+	acl_fast_drain();
 	ctl_neigh_free(f->nb);
 	ctl_store_free(f->st);
 	ctl_config_free(f->cfg);
