@@ -64,7 +64,10 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
 
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
+	/* RFC 1812 4.3.2.5: precedence 6, internetwork control (as Linux
+	 * sends its errors); kdp sends no source quench, which would keep
+	 * the packet's own. */
+	ip->type_of_service = 0xc0;
 	ip->total_length = rte_cpu_to_be_16(len - ETH_HLEN);
 	ip->packet_id = 0;
 	ip->fragment_offset = 0;

@@ -222,7 +222,8 @@ static inline void frame_ipip(struct frame *f, const uint8_t *dmac,
 	frame_ip(f, dmac, smac, &outer, 0);
 }
 
-/** Ethernet + IPv4 + ICMP error quoting @p quote (checksums by reference). */
+/** Ethernet + IPv4 + ICMP error quoting @p quote (checksums by reference),
+ * with precedence 6 (RFC 1812 4.3.2.5). */
 static inline void frame_icmp_err(struct frame *f, const uint8_t *dmac,
 				  const uint8_t *smac, uint32_t src,
 				  uint32_t dst, uint8_t type, uint8_t code,
@@ -238,7 +239,7 @@ static inline void frame_icmp_err(struct frame *f, const uint8_t *dmac,
 	put16(icmp + 6, mtu);
 	memcpy(icmp + 8, quote, qlen);
 	put16(icmp + 2, ref_csum(icmp, 8 + qlen));
-	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 1,
+	struct ip4 h = {.ver = 4, .ihl = 5, .tos = 0xc0, .ttl = 64, .proto = 1,
 			.src = src, .dst = dst,
 			.plen = (uint16_t)(8 + qlen), .payload = icmp};
 	frame_ip(f, dmac, smac, &h, 0);

@@ -33,8 +33,7 @@ and the expected and actual results are printed.
 Not covered: options a router must process (record route, timestamps,
 source routes: the grammar has NOP, EOL and Router Alert only); class E
 addresses; on-subnet addresses that are not nodes (their neighbor would
-have to be resolved); the ICMP error's TOS (kdp sends 0, where RFC 1812
-4.3.2.5 says precedence 6 or 7 SHOULD be used: the model expects 0).
+have to be resolved).
 
 usage: forward_model.py KDP_EXE SOURCE_ROOT
 env:   FWD_SEED=N (default 1) replays a run; FWD_N=N frames (default 6000,
@@ -284,14 +283,19 @@ def icmp_wanted(ip):
     return True
 
 
+ICMP_ERR_TOS = 0xc0     # precedence 6, "internetwork control"
+
+
 def icmp_error(ip, typ, code, mtu=0):
     """RFC 792 / 1191 / 1812 4.3.2.3: from the node IP (README) to the
     source, TTL 64, the original header and as much of its data as fits
-    a 576-byte error. The fields kdp chooses (ID, DF) are zero here."""
+    a 576-byte error, with precedence 6 (4.3.2.5: "internetwork control").
+    The fields kdp chooses (ID, DF) are zero here."""
     q = ip.b[:QUOTE_MAX]
     icmp = struct.pack("!BBHHH", typ, code, 0, 0, mtu) + q
     icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0,
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, ICMP_ERR_TOS, 20 + len(icmp), 0, 0,
+                    64, 1, 0,
                     ip_b(A), ip_b(ip.src))
     return with_ip_csum(h) + icmp
 
@@ -303,7 +307,7 @@ def send_error(o, ip, typ, code, mtu=0):
     err = icmp_error(ip, typ, code, mtu)
     r = route(ip.src)
     if r[0] in ("pod", "ipip", "direct"):
-        port, f = l2_out(r, err, 0)
+        port, f = l2_out(r, err, ICMP_ERR_TOS)  # an outer header copies it
         o.frames.append((port, f, "icmp"))
     else:
         o.note = "error to unroutable source"

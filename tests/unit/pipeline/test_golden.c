@@ -805,8 +805,8 @@ static void b_too_big(struct input *in, struct outcome *o, int arg)
 	"01 11 45 8b 0a f4 01 0a 0a f4 01 0b 04 d2 16 2e 00 0c f1 53 6b 64 " \
 	"70 21"
 #define TTL_OUT                                                              \
-	"02 00 00 00 01 01 ee ee ee ee ee ee 08 00 45 00 00 3c 00 00 00 00 " \
-	"40 01 a4 10 c0 a8 0a 0b 0a f4 01 0a 0b 00 0d 1a 00 00 00 00 45 00 " \
+	"02 00 00 00 01 01 ee ee ee ee ee ee 08 00 45 c0 00 3c 00 00 00 00 " \
+	"40 01 a3 50 c0 a8 0a 0b 0a f4 01 0a 0b 00 0d 1a 00 00 00 00 45 00 " \
 	"00 20 1c 46 40 00 01 11 45 8b 0a f4 01 0a 0a f4 01 0b 04 d2 16 2e " \
 	"00 0c f1 53 6b 64 70 21"
 
@@ -1041,7 +1041,7 @@ static void b_decap_ttl(struct input *in, struct outcome *o, int arg)
 		       n);
 	/* The error is local: encapsulated as it is, no TTL decrement. */
 	struct ip4 eh = IP4(.src = SELF, .dst = REMOTE_B, .proto = 1,
-			    .ttl = 64, .id = 0, .frag = 0,
+			    .tos = 0xc0, .ttl = 64, .id = 0, .frag = 0,
 			    .plen = (uint16_t)(err.len - 14 - 20),
 			    .payload = err.b + 14 + 20);
 	expect_remote(o, &R_IPIP_B, &eh, IP_ID0);
