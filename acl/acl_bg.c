@@ -40,6 +40,9 @@ static pthread_mutex_t bg_run_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_run_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int bg_running;
 
+/* Contexts built, for acl_bg_built(). */
+static uint64_t bg_built;
+
 /* The builder yields to the control thread it may share a CPU with. */
 #define BG_NICE 5
 
@@ -105,6 +108,8 @@ static void *bg_main(void *arg)
 		int rc = acl_fast_build(pg, s->grp_scope ? &s->grp_scope[g] :
 						   NULL, &s->fast[g]);
 
+		if (rc == 0)
+			__atomic_add_fetch(&bg_built, 1, __ATOMIC_RELAXED);
 		/* Any failure leaves the group on the linear walk, which is
 		 * always correct; only unexpected ones make the state
 		 * "failed". */
@@ -223,6 +228,11 @@ enum acl_fast_state acl_set_fast_wait(struct acl_set *s)
 	while ((st = acl_set_fast_poll(s)) == ACL_FAST_BUILDING)
 		nanosleep(&ms, NULL);
 	return st;
+}
+
+uint64_t acl_bg_built(void)
+{
+	return __atomic_load_n(&bg_built, __ATOMIC_RELAXED);
 }
 
 void acl_fast_drain(void)

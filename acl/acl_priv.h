@@ -184,6 +184,9 @@ void acl_set_destroy(struct acl_set *s);
  * stays linear, with state ACL_FAST_FAILED.
  */
 void acl_bg_start(struct acl_set *s);
+/** rte_acl contexts the background builders have built since start (a
+ * test's measure of how far a cancelled build went). */
+uint64_t acl_bg_built(void);
 
 /** Drop the owner's reference to @p s (acl_set_free()). */
 void acl_bg_release(struct acl_set *s);

@@ -255,23 +255,38 @@ static void test_free_while_building(const struct acl_world *w,
 
 	if (!s)
 		return;
+	uint64_t b0 = acl_bg_built();
+
 	usleep(1000); /* let the builder enter its first context */
+	bool done = __atomic_load_n(&s->fast_done, __ATOMIC_ACQUIRE);
 	double t0 = now_ms();
 
 	acl_set_free(s);
 	double t_free = now_ms() - t0;
+	uint64_t at_free = acl_bg_built() - b0;
 
 	acl_fast_drain();
 	double t_drain = now_ms() - t0;
+	uint64_t built = acl_bg_built() - b0;
 
 	printf("freed while building: free %.2f ms, builder gone after "
-	       "%.1f ms (a full build: %.1f ms)\n", t_free, t_drain, full_ms);
-	/* acl_set_free() never waits for the build; the cancelled builder
-	 * ends after the context it is in (1 of K), not all of them. */
-	/* Wide margins: CI machines are loaded (timing, not correctness). */
-	TU_CHECK(t_free < full_ms / 2, "acl_set_free took %.1f ms", t_free);
-	TU_CHECK(t_drain < full_ms * 0.9, "cancelled builder ran %.1f ms "
-		 "of a %.1f ms build", t_drain, full_ms);
+	       "%.1f ms (a full build: %.1f ms), %u of %u contexts built\n",
+	       t_free, t_drain, full_ms, (unsigned)built, K);
+	/*
+	 * acl_set_free() never waits for the build, and the cancelled
+	 * builder ends after the context it is in, not all K. Counted in
+	 * contexts, not ms: the builder runs at nice 5 and a loaded machine
+	 * starves it (a timed check here failed under load). A build that
+	 * ended before the free says nothing either way.
+	 */
+	if (done) {
+		printf("  (the build ended before the free: not measured)\n");
+		return;
+	}
+	TU_CHECK(at_free < K, "acl_set_free returned after the whole build "
+		 "(%u contexts)", (unsigned)at_free);
+	TU_CHECK(built < K, "the cancelled builder built all %u contexts",
+		 (unsigned)built);
 }
 
 /* A newer set supersedes an older one whose build still runs. */
