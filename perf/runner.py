@@ -203,11 +203,17 @@ def measure(launch, warmup, interval, log_path):
             time.sleep(warmup)
             tids = cpustat.fwd_threads(proc.pid, launch.workers)
             c0 = cpustat.oncpu_ns(proc.pid, tids)
-            t0 = time.monotonic()
+            # Each counter read is timed at the middle of its request: a
+            # reply delayed on a loaded host then moves the interval by
+            # half the delay at most (interval_err_s below).
+            ta = time.monotonic()
             s0 = [tel.stats(i) for i in ids]
+            tb = time.monotonic()
             time.sleep(interval)
+            tc = time.monotonic()
             s1 = [tel.stats(i) for i in ids]
-            t1 = time.monotonic()
+            td = time.monotonic()
+            t0, t1 = (ta + tb) / 2, (tc + td) / 2
             c1 = cpustat.oncpu_ns(proc.pid, tids)
             life = cpustat.life_share(proc.pid, tids)
             if not alive():
@@ -221,7 +227,8 @@ def measure(launch, warmup, interval, log_path):
         _stop(proc)
     dt = t1 - t0
     res = {"mpps": (s1[0]["opackets"] - s0[0]["opackets"]) / dt / 1e6,
-           "oerrors_mpps": (s1[0]["oerrors"] - s0[0]["oerrors"]) / dt / 1e6}
+           "oerrors_mpps": (s1[0]["oerrors"] - s0[0]["oerrors"]) / dt / 1e6,
+           "interval_s": dt, "interval_err_s": ((tb - ta) + (td - tc)) / 2}
     pk = s1[0]["opackets"] - s0[0]["opackets"]
     if pk > 0:
         # On-CPU ns of the forwarding thread(s) per packet out of the sink

@@ -269,7 +269,11 @@ class Measure(unittest.TestCase):
             self.assertLess(time.monotonic() - t, 8)
         finally:
             runner.socket_path = orig
-        self.assertAlmostEqual(r["mpps"], 2.0, delta=0.1)
+        # The counters grow at exactly 2 Mpps; the reads' own delays bound
+        # the error (a fixed 5 % failed on a loaded host).
+        err = 2.0 * r["interval_err_s"] / r["interval_s"]
+        self.assertAlmostEqual(r["mpps"], 2.0, delta=0.02 + err)
+        self.assertLess(err, 1.0, "counter reads took most of the interval")
         self.assertFalse(os.path.exists(path), "fake process was not stopped")
 
     def test_process_dies(self):
