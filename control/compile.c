@@ -54,6 +54,7 @@ struct shared {
 
 struct ctl_tables_own {
 	struct shared *fib, *nodes, *acl;
+	char *ep_names;  /**< what pl_ep.name points into */
 };
 
 struct build {
@@ -255,15 +256,22 @@ static int build_endpoints(struct build *b)
 	struct pl_tables *t = b->t;
 	static const struct rte_ether_addr gw = PL_GW_MAC;
 
+	size_t names = 0;
+	for (size_t i = 0; i < in->ports->n_pods; i++)
+		names += strlen(in->ports->pods[i].pod) + 1;
+	char *name = t->own->ep_names = malloc(names + 1);
+	if (name == NULL) {
+		snprintf(b->err, b->errlen, "endpoints: out of memory");
+		return -ENOMEM;
+	}
 	t->n_ep = (uint32_t)in->ports->n_pods;
 	for (size_t i = 0; i < in->ports->n_pods; i++) {
 		const struct ctl_pod_ep *pc = &in->ports->pods[i];
 		struct pl_ep *ep = &t->ep[i];
 		const struct ctl_pod *pod = ep_pod(in, i);
 		ep->port = pc->port;
-		_Static_assert(sizeof(ep->name) >= CTL_POD_KEY_SIZE,
-			       "a pod key fits");
-		snprintf(ep->name, sizeof(ep->name), "%s", pc->pod);
+		ep->name = name;
+		name = stpcpy(name, pc->pod) + 1;
 		if (pod) {
 			for (size_t j = 0; j < pod->n_ips && j < PL_EP_MAX_IPS; j++)
 				ep->ips[ep->n_ips++] =
@@ -846,6 +854,7 @@ void ctl_tables_free(struct pl_tables *t)
 		shared_put(t->own->fib);
 		shared_put(t->own->nodes);
 		shared_put(t->own->acl);
+		free(t->own->ep_names);
 		free(t->own);
 	}
 	rte_free(t->nh);

@@ -96,7 +96,10 @@ struct pl_ep {
 	uint32_t neigh;             /**< neighbor slot of the pod's MAC */
 	rte_be32_t ips[PL_EP_MAX_IPS];
 	struct rte_ether_addr mac;  /**< configured pod MAC */
-	char name[320];             /**< "ns/name", for telemetry */
+	/** "ns/name", for telemetry: control's memory, freed with the
+	 * tables (a pod key may be 317 long, and workers need only the
+	 * fields above, which stay in one cache line). */
+	const char *name;
 };
 
 struct pl_port {
