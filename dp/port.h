@@ -16,8 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_config.h>
 #include <rte_ether.h>
 #include <rte_mempool.h>
+
+/**
+ * Port ids: below RTE_MAX_ETHPORTS (32 in Debian's DPDK 22.11) a port is a
+ * DPDK ethdev; from RTE_MAX_ETHPORTS up to KDP_MAX_PORTS - 1 it is one of
+ * kdp's native ports (dp/vport.h: kernel taps kdp reads and writes itself).
+ * Every table indexed by port id has KDP_MAX_PORTS entries.
+ */
+#define KDP_MAX_PORTS 256
 
 struct dp_port {
 	uint16_t id;

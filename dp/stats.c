@@ -34,7 +34,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		const struct dp_lcore_stats *s = &dp_stats[l];
 		for (int d = 0; d < DP_DROP_MAX; d++)
 			out->drop[d] += s->drop[d];
-		for (int p = 0; p < RTE_MAX_ETHPORTS; p++) {
+		for (int p = 0; p < KDP_MAX_PORTS; p++) {
 			out->port[p].rx += s->port[p].rx;
 			out->port[p].tx += s->port[p].tx;
 			out->port[p].drops += s->port[p].drops;

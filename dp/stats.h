@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include "dp/drop.h"
+#include "dp/port.h"
 
 struct dp_port_stats {
 	uint64_t rx;
@@ -24,7 +25,7 @@ struct dp_port_stats {
 
 struct dp_lcore_stats {
 	uint64_t drop[DP_DROP_MAX];
-	struct dp_port_stats port[RTE_MAX_ETHPORTS];
+	struct dp_port_stats port[KDP_MAX_PORTS]; /**< by port id */
 	uint64_t ipip_encap;
 	uint64_t ipip_decap;
 	uint64_t icmp_sent;

@@ -80,8 +80,7 @@ struct pl_ctx {
 	struct rte_mempool *mp;   /**< for ICMP errors and ARP copies */
 	struct rte_ring *punt;    /**< to control (single producer) */
 	uint16_t txq;             /**< this worker's tx queue on every port */
-	uint16_t n_pending;       /**< ports with buffered packets ... */
-	uint16_t pending[RTE_MAX_ETHPORTS]; /**< ... listed here */
+	uint16_t n_pending;       /**< ports with buffered packets (pending) */
 	uint16_t ip_id;           /**< outer IPv4 id of our encapsulations */
 	/* ICMP error rate limit: a token bucket on the TSC. */
 	uint64_t icmp_tokens;
@@ -95,9 +94,12 @@ struct pl_ctx {
 	bool no_express;          /**< general stages only (tests compare) */
 	/** The instruction-set variant of the per-burst code (burst.h). */
 	const struct pl_burst_ops *burst;
+	/* The arrays by port id last: the fields above stay within short
+	 * offsets of the context (KDP_MAX_PORTS entries each). */
+	uint16_t pending[KDP_MAX_PORTS]; /**< the ports n_pending counts */
 	/** Per input port: bursts before the express lane runs again. */
-	uint16_t express_rest[RTE_MAX_ETHPORTS];
-	struct pl_txbuf tx[RTE_MAX_ETHPORTS];
+	uint16_t express_rest[KDP_MAX_PORTS];
+	struct pl_txbuf tx[KDP_MAX_PORTS];
 };
 
 /** ICMP errors each worker may send per second, and the burst it may save. */

@@ -32,6 +32,8 @@
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 
+#include "dp/port.h"
+
 struct rte_fib;
 struct rte_hash;
 struct acl_set;
@@ -140,7 +142,6 @@ struct pl_tables {
 	struct pl_nh *nh;
 	uint32_t n_ep;
 	struct pl_ep *ep;
-	struct pl_port port[RTE_MAX_ETHPORTS];
 	rte_be32_t self_ip;          /**< node IP; 0 when unknown */
 	rte_be32_t icmp_src;         /**< source of ICMP errors we send */
 	uint16_t uplink_port;
@@ -164,6 +165,8 @@ struct pl_tables {
 	 * whose inputs did not change shares them (immutable) with the last
 	 * one. Never read by workers. */
 	struct ctl_tables_own *own;
+	/** By port id; last, so the fields above keep short offsets. */
+	struct pl_port port[KDP_MAX_PORTS];
 };
 
 /** First slot to probe for @p ip in pl_tables.node_set. */

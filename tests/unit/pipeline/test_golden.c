@@ -1412,7 +1412,7 @@ static void ctx_fresh(void)
 static bool check_outcome(const struct gcase *gc, const struct outcome *o)
 {
 	bool ok = true;
-	uint16_t seen[RTE_MAX_ETHPORTS] = {0};
+	uint16_t seen[KDP_MAX_PORTS] = {0};
 	unsigned int n_tx = 0;
 
 	for (uint16_t i = 0; i < o->n_tx; i++) {
@@ -1434,7 +1434,7 @@ static bool check_outcome(const struct gcase *gc, const struct outcome *o)
 		snprintf(what, sizeof(what), "tx %u", i);
 		ok &= mbuf_matches(gc->name, what, m, &e->f, 0);
 	}
-	for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
+	for (uint16_t p = 0; p < KDP_MAX_PORTS; p++) {
 		struct pl_txbuf *b = &g_ctx.tx[p];
 		if (b->n != seen[p]) {
 			GFAIL(gc->name, "port %u: %u tx, expected %u", p, b->n,
