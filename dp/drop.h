@@ -43,6 +43,8 @@
 	_(PUNT_FULL, "punt_full", "worker to control ring full")             \
 	_(TX_FULL, "tx_full", "port tx queue full")                          \
 	_(NO_MBUF, "no_mbuf", "mbuf pool exhausted")                         \
+	_(RX_TOO_LONG, "rx_too_long",                                        \
+	  "frame longer than an mbuf, from a native tap (dp/vport.h)")       \
 	_(POLICY_DENY, "policy_deny", "denied by network policy")            \
 	_(CT_INVALID, "ct_invalid",                                          \
 	  "no conntrack entry and not a valid flow start, or bad L4 header") \

@@ -9,6 +9,7 @@
 
 #include "dp/log.h"
 #include "dp/port.h"
+#include "dp/vport.h"
 
 int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 		 struct rte_mempool *mp, uint16_t mtu, uint16_t nb_desc,
@@ -137,6 +138,8 @@ int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 
 int dp_port_start(const struct dp_port *p)
 {
+	if (dp_port_is_native(p->id))
+		return 0;
 	int rc = rte_eth_dev_start(p->id);
 	if (rc != 0)
 		KDP_LOG(ERR, "port %s: start: %s", p->name, strerror(-rc));
@@ -148,6 +151,10 @@ void dp_port_close(const struct dp_port *p)
 	struct rte_eth_dev_info info;
 	struct rte_device *dev = NULL;
 
+	if (dp_port_is_native(p->id)) {
+		dp_vport_close(p->id);
+		return;
+	}
 	if (rte_eth_dev_info_get(p->id, &info) == 0)
 		dev = info.device;
 	rte_eth_dev_stop(p->id);

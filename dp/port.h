@@ -53,8 +53,12 @@ int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 #define DP_PORT_NB_RXD 1024
 #define DP_PORT_NB_TXD 1024
 
+/** Start an ethdev (a native port runs from its creation). */
 int dp_port_start(const struct dp_port *p);
-/** Stop and close, and detach the device; pcap tx files are completed. */
+/**
+ * Stop and close, and detach the device; pcap tx files are completed. A
+ * native port is closed through dp_vport_close().
+ */
 void dp_port_close(const struct dp_port *p);
 
 #endif /* KDP_DP_PORT_H */

@@ -3,6 +3,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "dp/vport_fast.h"
 #include "dp/worker.h"
 
 volatile bool dp_quit;
@@ -29,6 +30,14 @@ static inline void drain_inject(struct dp_worker *w, const struct pl_tables *t)
 	}
 }
 
+/* Out of line: the poll loop keeps its registers for the ethdevs. */
+static __rte_noinline uint16_t vport_rx(struct dp_worker *w,
+					const struct dp_rxq *q,
+					struct rte_mbuf **pkts)
+{
+	return dp_vport_rx(q->port, q->queue, pkts, PL_BURST, w->ctx.st);
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -50,13 +59,17 @@ int dp_worker_main(void *arg)
 		pl_ctx_tick(&w->ctx);
 
 		for (uint16_t i = 0; i < nq; i++) {
-			uint16_t n = rte_eth_rx_burst(rl->q[i].port,
-						      rl->q[i].queue, pkts,
-						      PL_BURST);
+			uint16_t port = rl->q[i].port, n;
+
+			if (likely(!dp_port_is_native(port)))
+				n = rte_eth_rx_burst(port, rl->q[i].queue, pkts,
+						     PL_BURST);
+			else
+				n = vport_rx(w, &rl->q[i], pkts);
 			if (n == 0)
 				continue;
 			got += n;
-			pl_process_burst(&w->ctx, t, rl->q[i].port, pkts, n);
+			pl_process_burst(&w->ctx, t, port, pkts, n);
 		}
 		if (w->ctx.ho)
 			got += pl_handoff_drain(&w->ctx, t);

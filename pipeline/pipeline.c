@@ -15,6 +15,7 @@
 #include <rte_vect.h>
 
 #include "acl/ct_fast.h"
+#include "dp/vport_fast.h"
 #include "pipeline/burst.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stages_fast.h"
@@ -48,10 +49,19 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 }
 
 
+/* Out of line: the ethdev path keeps its registers. */
+static __rte_noinline uint16_t vport_tx(struct pl_ctx *c, uint16_t port,
+					struct pl_txbuf *b)
+{
+	return dp_vport_tx(port, c->txq, b->pkts, b->n);
+}
+
 /* Send a full buffer; what the port refuses is dropped as tx_full. */
 void pl_txbuf_send(struct pl_ctx *c, uint16_t port, struct pl_txbuf *b)
 {
-	uint16_t sent = rte_eth_tx_burst(port, c->txq, b->pkts, b->n);
+	uint16_t sent = likely(!dp_port_is_native(port)) ?
+		rte_eth_tx_burst(port, c->txq, b->pkts, b->n) :
+		vport_tx(c, port, b);
 
 	c->st->port[port].tx += sent;
 	if (unlikely(sent < b->n)) {

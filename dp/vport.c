@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Native ports, the control side (dp/vport.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "dp/vport_fast.h"
+
+_Static_assert(KDP_MAX_PORTS > RTE_MAX_ETHPORTS &&
+	       KDP_MAX_PORTS <= UINT16_MAX, "KDP_MAX_PORTS: past the ethdevs, "
+	       "within a port id");
+
+struct dp_vport *dp_vport_tab[DP_VPORT_MAX];
+
+static void vport_free(struct dp_vport *v)
+{
+	for (uint16_t q = 0; q < v->nb_q; q++)
+		if (v->fd[q] >= 0)
+			close(v->fd[q]);
+	free(v);
+}
+
+int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
+		      unsigned int queues, struct rte_mempool *mp,
+		      struct dp_port *out, char *err, size_t errlen)
+{
+	struct dp_vport *v;
+	struct ifreq ifr;
+	unsigned int slot;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (slot = 0; slot < DP_VPORT_MAX && dp_vport_tab[slot]; slot++)
+		;
+	if (slot == DP_VPORT_MAX) {
+		snprintf(err, errlen, "%s: all %d native ports are in use "
+			 "(KDP_MAX_PORTS %d, less the %d ethdevs)", what,
+			 DP_VPORT_MAX, KDP_MAX_PORTS, RTE_MAX_ETHPORTS);
+		return -ENOSPC;
+	}
+	if (queues == 0 || queues > UINT16_MAX ||
+	    strlen(ifname) >= sizeof(ifr.ifr_name)) {
+		snprintf(err, errlen, "%s: bad tap \"%s\" with %u queues", what,
+			 ifname, queues);
+		return -EINVAL;
+	}
+	v = calloc(1, sizeof(*v) + queues * sizeof(v->fd[0]));
+	if (v == NULL) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return -ENOMEM;
+	}
+	v->mp = mp;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	for (unsigned int q = 0; q < queues; q++)
+		v->fd[q] = -1;
+	v->nb_q = (uint16_t)queues;
+	/* The first queue creates the interface, the others attach to it:
+	 * an interface of that name that exists already is not ours. */
+	if (if_nametoindex(ifname) != 0) {
+		rc = -EEXIST;
+		goto fail;
+	}
+	for (unsigned int q = 0; q < queues; q++) {
+		v->fd[q] = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+		if (v->fd[q] < 0 || ioctl(v->fd[q], TUNSETIFF, &ifr) != 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	/* The MAC the kernel chose (the pod's is set when it moves). */
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(v->fd[0], SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(out->mac.addr_bytes, ifr.ifr_hwaddr.sa_data,
+		       RTE_ETHER_ADDR_LEN);
+	out->id = (uint16_t)(RTE_MAX_ETHPORTS + slot);
+	out->nb_rxq = v->nb_q;
+	out->nb_txq = v->nb_q;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	/* Before any table or rx list names the port (their publication
+	 * orders this store for the workers). */
+	__atomic_store_n(&dp_vport_tab[slot], v, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: tap %s: %s", what, ifname, strerror(-rc));
+	vport_free(v);
+	return rc;
+}
+
+void dp_vport_close(uint16_t port)
+{
+	struct dp_vport *v;
+
+	if (!dp_port_is_native(port) || port >= KDP_MAX_PORTS)
+		return;
+	v = dp_vport_tab[port - RTE_MAX_ETHPORTS];
+	if (v == NULL)
+		return;
+	__atomic_store_n(&dp_vport_tab[port - RTE_MAX_ETHPORTS], NULL,
+			 __ATOMIC_RELEASE);
+	vport_free(v);
+}
+
+bool dp_vport_info(uint16_t port, char *name, size_t len)
+{
+	const struct dp_vport *v;
+
+	if (!dp_port_is_native(port) || port >= KDP_MAX_PORTS)
+		return false;
+	v = dp_vport_tab[port - RTE_MAX_ETHPORTS];
+	if (v != NULL && name != NULL)
+		snprintf(name, len, "%s", v->name);
+	return v != NULL;
+}
+
+unsigned int dp_vport_count(void)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < DP_VPORT_MAX; i++)
+		n += dp_vport_tab[i] != NULL;
+	return n;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The workers' side of native ports (dp/vport.h): receive and send bursts
+ * on a native tap's queue with readv() and write(), the way DPDK's tap PMD
+ * does it, minus its rings. Callers branch once on dp_port_is_native():
+ * ethdev ports never come here.
+ *
+ * Thread-safety: a queue belongs to one worker (rx) and its tx queue to
+ * one worker, as for ethdevs; dp_vport_tab[] is written by control only
+ * while no worker can use the entry (dp/vport.h).
+ */
+#ifndef KDP_DP_VPORT_FAST_H
+#define KDP_DP_VPORT_FAST_H
+
+#include <errno.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+
+#include "dp/stats.h"
+#include "dp/vport.h"
+
+struct dp_vport {
+	struct rte_mempool *mp;  /**< rx mbufs */
+	uint16_t nb_q;
+	char name[64];           /**< telemetry */
+	int fd[];                /**< one per queue */
+};
+
+/** Indexed by port id - RTE_MAX_ETHPORTS; NULL when not open. */
+extern struct dp_vport *dp_vport_tab[DP_VPORT_MAX];
+
+static inline const struct dp_vport *dp_vport_get(uint16_t port)
+{
+	return dp_vport_tab[port - RTE_MAX_ETHPORTS];
+}
+
+/**
+ * Receive up to @p n frames from queue @p queue of native port @p port
+ * into @p pkts. One readv() per frame, and one that fails (EAGAIN) when
+ * the queue runs dry before @p n. A frame longer than an mbuf's data room
+ * is dropped and counted (rx_too_long) in @p st.
+ * @return the frames received; no mbuf pool: 0, the kernel keeps them.
+ */
+static inline uint16_t dp_vport_rx(uint16_t port, uint16_t queue,
+				   struct rte_mbuf **pkts, uint16_t n,
+				   struct dp_lcore_stats *st)
+{
+	const struct dp_vport *v = dp_vport_get(port);
+	int fd = v->fd[queue];
+	uint16_t got = 0;
+
+	if (unlikely(rte_pktmbuf_alloc_bulk(v->mp, pkts, n) != 0))
+		return 0;
+	while (got < n) {
+		struct rte_mbuf *m = pkts[got];
+		uint16_t room = rte_pktmbuf_tailroom(m);
+		/* One byte past the room tells a longer frame, whose rest
+		 * the kernel drops (drivers/net/tun.c tun_put_user()). */
+		uint8_t past;
+		struct iovec iov[2] = {
+			{rte_pktmbuf_mtod(m, void *), room},
+			{&past, 1},
+		};
+		ssize_t len = readv(fd, iov, 2);
+
+		if (len <= 0)
+			break; /* EAGAIN: empty; anything else: nothing now */
+		if (unlikely(len > room)) {
+			st->drop[DP_DROP_RX_TOO_LONG]++;
+			st->port[port].drops++;
+			continue; /* the mbuf takes the next frame */
+		}
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		m->port = port;
+		got++;
+	}
+	if (got < n)
+		rte_pktmbuf_free_bulk(&pkts[got], n - got);
+	return got;
+}
+
+/* A chained mbuf in one writev(). Chains come only from code that builds
+ * them (none on the forwarding path today). */
+static __rte_noinline ssize_t dp_vport_writev(int fd, const struct rte_mbuf *m)
+{
+	struct iovec iov[RTE_MBUF_MAX_NB_SEGS < 64 ? RTE_MBUF_MAX_NB_SEGS : 64];
+	int n = 0;
+
+	for (; m != NULL && n < (int)RTE_DIM(iov); m = m->next, n++) {
+		iov[n].iov_base = rte_pktmbuf_mtod(m, void *);
+		iov[n].iov_len = m->data_len;
+	}
+	if (m != NULL) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return writev(fd, iov, n);
+}
+
+/**
+ * Send @p pkts[0..n) on tx queue @p queue of native port @p port, one
+ * write() each, and free those sent. Like rte_eth_tx_burst(), it stops
+ * at the first frame the kernel refuses (EAGAIN, ENOBUFS, a down
+ * interface's EIO): that one and those after it stay the caller's.
+ * @return the frames sent.
+ */
+static inline uint16_t dp_vport_tx(uint16_t port, uint16_t queue,
+				   struct rte_mbuf **pkts, uint16_t n)
+{
+	int fd = dp_vport_get(port)->fd[queue];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		ssize_t r = likely(m->nb_segs == 1) ?
+			write(fd, rte_pktmbuf_mtod(m, const void *),
+			      m->data_len) :
+			dp_vport_writev(fd, m);
+
+		if (unlikely(r < 0))
+			break;
+	}
+	if (i != 0)
+		rte_pktmbuf_free_bulk(pkts, i);
+	return i;
+}
+
+#endif /* KDP_DP_VPORT_FAST_H */
