@@ -130,6 +130,31 @@ static int get_str(struct cfg_err *e, const cJSON *obj, const char *name,
 	return *out ? 0 : -ENOMEM;
 }
 
+/* A string that must be one of @p choices (two of them): its index into
+ * @p out; @p out unchanged when the key is absent. */
+static int get_choice(struct cfg_err *e, const cJSON *obj, const char *name,
+		      const char *path, const char *const choices[2],
+		      unsigned int *out)
+{
+	char *v = NULL, key[256];
+	int rc;
+
+	if ((rc = get_str(e, obj, name, path, false, &v)) || v == NULL)
+		return rc;
+	snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", name);
+	rc = -EINVAL;
+	for (unsigned int i = 0; i < 2; i++)
+		if (strcmp(v, choices[i]) == 0) {
+			*out = i;
+			rc = 0;
+		}
+	if (rc)
+		fail(e, key, "\"%s\" is not \"%s\" or \"%s\"", v, choices[0],
+		     choices[1]);
+	free(v);
+	return rc;
+}
+
 static int get_uint(struct cfg_err *e, const cJSON *obj, const char *name,
 		    const char *path, unsigned int lo, unsigned int hi,
 		    unsigned int *out)
@@ -341,20 +366,11 @@ static int parse_policy(struct cfg_err *e, const cJSON *root,
 			return fail(e, "policy.enabled", "must be true or false");
 		if (en)
 			c->policy_enabled = cJSON_IsTrue(en);
-		char *cl = NULL;
-		if ((rc = get_str(e, o, "classifier", "policy", false, &cl)))
+		static const char *const cls[2] = {"linear", "rte_acl"};
+		unsigned int cl = c->policy_rte_acl;
+		if ((rc = get_choice(e, o, "classifier", "policy", cls, &cl)))
 			return rc;
-		if (cl) {
-			bool ok = strcmp(cl, "linear") == 0 ||
-				  strcmp(cl, "rte_acl") == 0;
-			c->policy_rte_acl = strcmp(cl, "rte_acl") == 0;
-			if (!ok)
-				fail(e, "policy.classifier",
-				     "\"%s\" is not \"linear\" or \"rte_acl\"", cl);
-			free(cl);
-			if (!ok)
-				return -EINVAL;
-		}
+		c->policy_rte_acl = cl == 1;
 	}
 	if ((rc = get_obj(e, root, "conntrack", false, &o)) || !o)
 		return rc;
@@ -379,7 +395,9 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		"node", "datastore", "uplink", "pod_ports", "host", "workers",
 		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
 		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
-		"policy", "conntrack", "record_cycles", NULL};
+		"tap_ports", "policy", "conntrack", "record_cycles", NULL};
+	static const char *const taps[2] = {"pmd", "native"};
+	unsigned int tap_native = 0;
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -420,6 +438,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 			   &c->coalesce_ms)) ||
 	    (rc = get_uint(e, root, "max_api_ports", "", 0, 1024,
 			   &c->max_api_ports)) ||
+	    (rc = get_choice(e, root, "tap_ports", "", taps, &tap_native)) ||
 	    (rc = get_str(e, root, "vhost_dir", "", false, &c->vhost_dir)) ||
 	    (rc = get_str(e, root, "state_dir", "", false, &c->state_dir)))
 		goto err;
@@ -430,6 +449,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		goto err;
 	}
 	c->api_socket = strdup(o ? o->valuestring : "/run/kdp/kdp.sock");
+	c->tap_native = tap_native == 1;
 	if (c->vhost_dir == NULL)
 		c->vhost_dir = strdup("/run/kdp/vhost");
 	if (c->state_dir == NULL)

@@ -81,6 +81,10 @@ struct ctl_config {
 	char *vhost_dir;      /**< vhost-user sockets; default /run/kdp/vhost */
 	char *state_dir;      /**< API ports survive restarts; default /var/lib/kdp */
 	unsigned int max_api_ports; /**< default 32 (sizes the mbuf pool) */
+	/** API tap ports are kdp's native taps (dp/vport.h), not DPDK's
+	 * net_tap or virtio-user ethdevs ("tap_ports": "native"|"pmd");
+	 * default false */
+	bool tap_native;
 
 	/* Network policy ("policy": {"enabled"}) and its conntrack
 	 * ("conntrack": {...}); see acl/acl.h. */

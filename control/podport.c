@@ -14,6 +14,7 @@
 #include "control/podport.h"
 #include "control/store.h"
 #include "dp/log.h"
+#include "dp/vport.h"
 
 #define STATE_FILE "ports.json"
 
@@ -289,18 +290,28 @@ static int open_tap(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 
 	/* A temporary name in kdp's namespace, unique across kdp instances. */
 	snprintf(tmp, sizeof(tmp), "kt%x_%u", (unsigned)getpid() & 0xfffff, id);
-	/* Where the kernel offers vhost-net, virtio-user is the faster
-	 * exception path (the kernel side is again a tap interface).
-	 * Untested here: the test machine has no /dev/vhost-net. */
-	if (access("/dev/vhost-net", R_OK | W_OK) == 0)
-		snprintf(devargs, sizeof(devargs),
-			 "net_virtio_user_kdp%u,path=/dev/vhost-net,iface=%s,"
-			 "queues=%u,queue_size=%u", id, tmp, r->n_workers,
-			 CTL_PP_NB_DESC);
-	else
-		snprintf(devargs, sizeof(devargs), "net_tap_kdp%u,iface=%s", id,
-			 tmp);
-	if ((rc = open_start(r, pp, devargs, err, errlen)) != 0)
+	/* Native: kdp's own tap (dp/vport.h), no ethdev, so no limit of 32. */
+	if (r->cfg->tap_native) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "kdptap%u", id);
+		rc = dp_vport_open_tap(pp->pod, name, tmp, r->n_workers, r->mp,
+				       &pp->port, err, errlen);
+	} else {
+		/* Where the kernel offers vhost-net, virtio-user is the faster
+		 * exception path (the kernel side is again a tap interface).
+		 * Untested here: the test machine has no /dev/vhost-net. */
+		if (access("/dev/vhost-net", R_OK | W_OK) == 0)
+			snprintf(devargs, sizeof(devargs),
+				 "net_virtio_user_kdp%u,path=/dev/vhost-net,"
+				 "iface=%s,queues=%u,queue_size=%u", id, tmp,
+				 r->n_workers, CTL_PP_NB_DESC);
+		else
+			snprintf(devargs, sizeof(devargs),
+				 "net_tap_kdp%u,iface=%s", id, tmp);
+		rc = open_start(r, pp, devargs, err, errlen);
+	}
+	if (rc != 0)
 		return rc;
 	rc = ctl_link_move(tmp, pp->netns, pp->ifname, &pp->mac,
 			   ctl_pods_mtu(r), err, errlen);
@@ -399,6 +410,12 @@ int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 	} else {
 		rc = open_vhost(r, pp, id, kind == CTL_PP_VHOST_CLIENT, err,
 				errlen);
+	}
+	if (rc == -ENOSPC && !r->cfg->tap_native) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "; set \"tap_ports\": \"native\" "
+			 "for more kernel pods");
 	}
 	if (rc) {
 		free(pp);

@@ -9,7 +9,9 @@
  *  - tap: the tap PMD (or virtio-user over /dev/vhost-net where that exists)
  *    creates a kernel interface, which is moved into the pod's netns with
  *    its final name, a MAC kdp chooses (so the pod MAC is known: static
- *    neighbor and source-MAC enforcement) and the pod MTU;
+ *    neighbor and source-MAC enforcement) and the pod MTU; with
+ *    "tap_ports": "native" kdp creates the tap itself (dp/vport.h), a port
+ *    that is no ethdev, and moves it the same way;
  *  - vhost-user: net_vhost serves <vhost_dir>/<container_id>.sock; the pod
  *    (virtio-user) is told the MAC kdp chose;
  *  - vhost-user-client: the roles swapped: the pod (virtio-user, server=1)

@@ -17,6 +17,7 @@
 #include "acl/acl.h"
 #include "control/ctl_priv.h"
 #include "dp/stats.h"
+#include "dp/vport.h"
 
 static struct ctl *tel_ctl;
 
@@ -65,6 +66,31 @@ static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
 	return tel_pod_name(buf, len, pp->pod);
 }
 
+/* One port's entry of /kdp/stats "ports", named "port<id>"; its counters
+ * into the totals. @return false when out of memory. */
+static bool stats_port(struct rte_tel_data *ports,
+		       const struct dp_lcore_stats *s, uint16_t p,
+		       const char *name, uint64_t *rx, uint64_t *tx)
+{
+	struct rte_tel_data *pd = rte_tel_data_alloc();
+	char key[16], role[RTE_TEL_MAX_STRING_LEN];
+
+	if (pd == NULL)
+		return false;
+	rte_tel_data_start_dict(pd);
+	rte_tel_data_add_dict_string(pd, "name", name);
+	rte_tel_data_add_dict_string(pd, "role",
+		port_role(tel_ctl, p, role, sizeof(role)));
+	rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
+	rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
+	rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
+	snprintf(key, sizeof(key), "port%u", p);
+	rte_tel_data_add_dict_container(ports, key, pd, 0);
+	*rx += s->port[p].rx;
+	*tx += s->port[p].tx;
+	return true;
+}
+
 static int tel_stats(const char *cmd, const char *params,
 		     struct rte_tel_data *d)
 {
@@ -89,23 +115,20 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_start_dict(drops);
 	pthread_mutex_lock(&tel_ctl->lock);
 	RTE_ETH_FOREACH_DEV(p) {
-		struct rte_tel_data *pd = rte_tel_data_alloc();
-		char name[RTE_ETH_NAME_MAX_LEN], role[RTE_TEL_MAX_STRING_LEN];
-		if (pd == NULL)
-			break;
+		char name[RTE_ETH_NAME_MAX_LEN];
+
 		if (rte_eth_dev_get_name_by_port(p, name) != 0)
 			snprintf(name, sizeof(name), "port%u", p);
-		rte_tel_data_start_dict(pd);
-		rte_tel_data_add_dict_string(pd, "name", name);
-		rte_tel_data_add_dict_string(pd, "role",
-			port_role(tel_ctl, p, role, sizeof(role)));
-		rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
-		rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
-		rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
-		snprintf(name, sizeof(name), "port%u", p);
-		rte_tel_data_add_dict_container(ports, name, pd, 0);
-		rx += s->port[p].rx;
-		tx += s->port[p].tx;
+		if (!stats_port(ports, s, p, name, &rx, &tx))
+			break;
+	}
+	/* kdp's native ports (dp/vport.h), past the ethdevs. */
+	for (p = RTE_MAX_ETHPORTS; p < KDP_MAX_PORTS; p++) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+
+		if (dp_vport_info(p, name, sizeof(name)) &&
+		    !stats_port(ports, s, p, name, &rx, &tx))
+			break;
 	}
 	pthread_mutex_unlock(&tel_ctl->lock);
 	for (int i = 0; i < DP_DROP_MAX; i++) {

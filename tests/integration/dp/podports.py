@@ -10,6 +10,11 @@ arrives), 20 add/del cycles with zero loss on a continuous ping between two
 other pods, deletion, root-only access, restart persistence and a
 vhost-user port driven by dpdk-testpmd (virtio-user) as the pod.
 
+The tap checks run twice: with DPDK's tap ethdevs ("tap_ports": "pmd", the
+default), then with kdp's native taps ("tap_ports": "native", dp/vport.h),
+where 40 tap pods (more than the 32 ethdevs of this DPDK build) are added,
+two of them ping each other, and all are deleted without a leak.
+
 Needs root, hugepages and dpdk-testpmd (the vhost part skips without it).
 Usage: podports.py BUILD_DIR
 """
@@ -37,7 +42,12 @@ PREFIX = "kdp" + TAG
 # API pods on node-a: (name, ip). Their Pod objects are in the datastore,
 # except ghost's, which the test writes later.
 PODS = {"p1": "10.244.1.30", "p2": "10.244.1.31", "p3": "10.244.1.32",
-        "p4": "10.244.1.33", "v": "10.244.1.34", "ghost": "10.244.1.40"}
+        "p4": "10.244.1.33", "v": "10.244.1.34", "ghost": "10.244.1.40",
+        "m1": "10.244.1.44", "m2": "10.244.1.45"}
+
+# Native taps: how many pods test_many_native() adds (more than the 32
+# ethdevs), all but m1 and m2 in one netns.
+MANY = 40
 
 # A pod with Kubernetes' longest namespace (63) and name (253): its key,
 # "namespace/name", has 317 characters.
@@ -45,9 +55,11 @@ LONG_NS, LONG_POD, LONG_IP = "n" * 63, "web-" + "a" * 232 + "-0123456789abcdef",
     "10.244.1.50"
 
 failures = []
+MODE = [""]  # prefixes the checks of the second run ("native: ")
 
 
 def check(cond, what):
+    what = MODE[0] + what
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
         failures.append(what)
@@ -271,7 +283,8 @@ def test_port_limit(kdp):
             break
         added.append(pod)
     in_use = 3 + len(added)      # the uplink, p1, p2 and the fillers
-    check(err is not None and in_use == 32 and "RTE_MAX_ETHPORTS" in err,
+    check(err is not None and in_use == 32 and "RTE_MAX_ETHPORTS" in err
+          and '"tap_ports": "native"' in err,
           "port_add past the 32nd port: %d ports, then %r" % (in_use, err))
     check(ping("p1", "p2"), "p1 still reaches p2 with every port in use")
     for pod in added:
@@ -279,6 +292,79 @@ def test_port_limit(kdp):
     lst = kdp.api({"op": "port_list"})
     check(sorted(p["pod"] for p in lst["ports"]) == ["x/p1", "x/p2"],
           "the fillers are gone: %s" % [p["pod"] for p in lst["ports"]])
+
+
+def kdp_links():
+    """Interfaces in kdp's namespace with kdp's temporary tap names."""
+    out = sh("ip", "-o", "link", "show").stdout
+    return [l.split(":")[1].strip() for l in out.splitlines()
+            if ": kt" in l]
+
+
+def test_many_native(kdp):
+    """Native taps (dp/vport.h) are no ethdevs: more tap pods than the 32
+    ethdevs of this DPDK build. MANY - 2 fill one netns (eth names e0,
+    e1, ...), then m1 and m2, whose port ids come after them all, ping
+    each other; /kdp/stats lists the ports with their names and roles.
+    Deleting them all leaves no interface, no port and no descriptor."""
+    ns = ns_name("many")
+    fds0 = len(os.listdir("/proc/%d/fd" % kdp.proc.pid))
+    ports, errs = {}, []
+    t0 = time.time()
+    for i in range(MANY - 2):
+        r = kdp.api({"op": "port_add", "pod": "x/many%d" % i, "kind": "tap",
+                     "ifname": "e%d" % i, "netns": "/var/run/netns/" + ns})
+        if r.get("ok"):
+            ports["x/many%d" % i] = r["port"]
+        else:
+            errs.append(r.get("error"))
+    for p in ("m1", "m2"):
+        r = kdp.add_tap(p, ns_name(p))
+        if r.get("ok"):
+            ports["x/" + p] = r["port"]
+        else:
+            errs.append(r.get("error"))
+    print("     %d port_adds in %.1f s" % (len(ports), time.time() - t0))
+    lst = kdp.api({"op": "port_list"})["ports"]
+    check(not errs and len(lst) == MANY + 2 and 1 + len(lst) > 32,
+          "%d tap pods (%d ports with the uplink), more than the 32 "
+          "ethdevs: %s" % (len(ports), 1 + len(lst), errs[:2]))
+    ids = sorted(ports.values())
+    check(len(set(ids)) == len(ids) and ids and ids[0] >= 32 and
+          min(ports.get("x/m1", 0), ports.get("x/m2", 0)) >= 32 + MANY - 2,
+          "native port ids past the ethdevs, m1 and m2 past them all: "
+          "%s, %s" % (ports.get("x/m1"), ports.get("x/m2")))
+    for p in ("m1", "m2"):
+        pod_net_setup(p)
+    check(ping("m1", "m2"), "ping m1 -> m2 (ports %s -> %s)" %
+          (ports.get("x/m1"), ports.get("x/m2")))
+    st = kdp.stats()["ports"]
+    m1 = st.get("port%s" % ports.get("x/m1"), {})
+    m2 = st.get("port%s" % ports.get("x/m2"), {})
+    check(m1.get("name", "").startswith("kdptap") and
+          m1.get("role") == "x/m1" and m1.get("rx", 0) >= 3 and
+          m2.get("role") == "x/m2" and m2.get("tx", 0) >= 3,
+          "/kdp/stats: m1 and m2 with names, roles and counts: %s %s" %
+          (m1, m2))
+    check(len(st) == 1 + len(lst), "/kdp/stats lists every port (%d)" %
+          len(st))
+    for pod in ports:
+        kdp.api({"op": "port_del", "pod": pod})
+    lst = kdp.api({"op": "port_list"})["ports"]
+    check(sorted(p["pod"] for p in lst) == ["x/p1", "x/p2"],
+          "all deleted: %s" % [p["pod"] for p in lst][:5])
+    left = sh("ip", "netns", "exec", ns, "ip", "-o", "link",
+              "show").stdout.splitlines()
+    check(len(left) == 1 and ": lo:" in left[0] and
+          link_mac("m1") is None and link_mac("m2") is None,
+          "no interface left in the pods' netns: %s" % left[:3])
+    check(len(kdp_links()) == 0, "none left in kdp's: %s" % kdp_links())
+    st = kdp.stats()["ports"]
+    check(len(st) == 3, "/kdp/stats: the uplink, p1 and p2 left: %s" %
+          sorted(st))
+    fds = len(os.listdir("/proc/%d/fd" % kdp.proc.pid))
+    check(fds == fds0, "kdp's descriptors back to %d: %d" % (fds0, fds))
+    check(ping("p1", "p2"), "p1 still reaches p2")
 
 
 def test_ghost(kdp, d):
@@ -472,16 +558,19 @@ def make_dir(prefix, **extra):
     return d
 
 
-def teardown(d, nss, prefixes=()):
-    """After a test: the network namespaces @p nss, the log's tail when
-    something failed, the test dir @p d and the DPDK runtime dirs of PREFIX
-    and @p prefixes. Prints the count; returns the exit code."""
+def teardown(dirs, nss, prefixes=()):
+    """After a test: the network namespaces @p nss, the logs' tails when
+    something failed, the test dirs @p dirs (one or a list) and the DPDK
+    runtime dirs of PREFIX and @p prefixes. Prints the count; returns the
+    exit code."""
     for ns in nss:
         sh("ip", "netns", "del", ns, check_rc=False)
-    if failures:
-        print("kdp log kept in %s/kdp.log" % d)
-        print(open(os.path.join(d, "kdp.log")).read()[-4000:])
-    shutil.rmtree(d, ignore_errors=True)
+    for d in [dirs] if isinstance(dirs, str) else dirs:
+        log = os.path.join(d, "kdp.log")
+        if failures and os.path.exists(log):
+            print("kdp log of %s:" % d)
+            print(open(log).read()[-4000:])
+        shutil.rmtree(d, ignore_errors=True)
     for p in (PREFIX,) + tuple(prefixes):
         shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)
     print("%d failure(s)" % len(failures))
@@ -492,30 +581,45 @@ def main():
     if os.geteuid() != 0:
         print("skip: needs root")
         return 77
-    d = make_dir("kdp-podports-")
-    nss = [ns_name(p) for p in PODS if p != "v"] + [ns_name("long")]
+    nss = [ns_name(p) for p in PODS if p != "v"] + [ns_name("long"),
+                                                     ns_name("many")]
     for ns in nss:
         sh("ip", "netns", "add", ns)
-    kdp = Kdp(d)
+    dirs = []
+    kdp = None
     try:
-        kdp.start()
-        a1, a2 = test_tap_pods(kdp)
-        test_long_name(kdp)
-        test_port_limit(kdp)
-        test_ghost(kdp, d)
-        test_no_disturbance(kdp)
-        test_delete(kdp, a2)
-        test_permissions(kdp)
-        test_restart(kdp, d, a1)
-        test_vhost(kdp, d)
-        check(kdp.stop() == 0, "kdp exits 0 at the end")
+        for mode in ("pmd", "native"):
+            MODE[0] = "" if mode == "pmd" else mode + ": "
+            # Native: room in the API for more pods than ethdevs.
+            extra = {} if mode == "pmd" else {"tap_ports": "native",
+                                               "max_api_ports": MANY + 8}
+            d = make_dir("kdp-podports-", **extra)
+            dirs.append(d)
+            kdp = Kdp(d)
+            kdp.start()
+            a1, a2 = test_tap_pods(kdp)
+            test_long_name(kdp)
+            if mode == "pmd":
+                test_port_limit(kdp)
+            else:
+                test_many_native(kdp)
+            test_ghost(kdp, d)
+            test_no_disturbance(kdp)
+            test_delete(kdp, a2)
+            if mode == "pmd":
+                test_permissions(kdp)
+            test_restart(kdp, d, a1)
+            if mode == "pmd":
+                test_vhost(kdp, d)
+            check(kdp.stop() == 0, "kdp exits 0 at the end")
     except Exception as e:  # a crash is a failure, with cleanup below
         import traceback
         traceback.print_exc()
         failures.append(repr(e))
     finally:
-        kdp.stop()
-        rc = teardown(d, nss, (PREFIX + "tp",))
+        if kdp:
+            kdp.stop()
+        rc = teardown(dirs, nss, (PREFIX + "tp",))
     return rc
 
 

@@ -13,6 +13,9 @@ the address and routes again, so the kernel TCP connection, which only saw
 a few lost segments, resumes: the test requires the echoes to continue on
 the same connection, with no reset, within a few seconds of kdp being back.
 
+All of it runs twice: with DPDK's tap ethdevs ("tap_ports": "pmd"), then
+with kdp's native taps ("tap_ports": "native", dp/vport.h).
+
 Needs root and hugepages. Usage: restart_tap.py BUILD_DIR
 """
 import os
@@ -143,16 +146,12 @@ def restart_round(kdp, cl, sig, name):
           "%s: kdp re-created the pods' address and routes" % name)
 
 
-def main():
-    if os.geteuid() != 0:
-        print("skip: needs root")
-        return 77
-    pp.PODS.update({"r1": "10.244.1.35", "r2": "10.244.1.36"})
-    d = pp.make_dir("kdp-restart-", policy={"enabled": True})
-    nss = [pp.ns_name(p) for p in ("r1", "r2")]
-    for ns in nss:
-        pp.sh("ip", "netns", "add", ns)
-        pp.sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+def run(mode, dirs):
+    """One kdp with "tap_ports": @p mode, its pods, two restarts."""
+    pp.MODE[0] = mode + ": "
+    d = pp.make_dir("kdp-restart-", policy={"enabled": True},
+                    tap_ports=mode)
+    dirs.append(d)
     kdp = pp.Kdp(d)
     server = cl = None
     try:
@@ -182,10 +181,6 @@ def main():
         restart_round(kdp, cl, signal.SIGKILL, "kill -9")
         restart_round(kdp, cl, signal.SIGTERM, "SIGTERM")
         pp.check(kdp.stop() == 0, "kdp exits 0 at the end")
-    except Exception as e:  # a crash is a failure, with cleanup below
-        import traceback
-        traceback.print_exc()
-        pp.failures.append(repr(e))
     finally:
         if cl:
             cl.stop()
@@ -196,7 +191,27 @@ def main():
             kdp.stop()
         if pp.failures and cl:
             print("client:", cl.lines[-5:])
-        rc = pp.teardown(d, nss)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: needs root")
+        return 77
+    pp.PODS.update({"r1": "10.244.1.35", "r2": "10.244.1.36"})
+    nss = [pp.ns_name(p) for p in ("r1", "r2")]
+    for ns in nss:
+        pp.sh("ip", "netns", "add", ns)
+        pp.sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+    dirs = []
+    try:
+        for mode in ("pmd", "native"):
+            run(mode, dirs)
+    except Exception as e:  # a crash is a failure, with cleanup below
+        import traceback
+        traceback.print_exc()
+        pp.failures.append(repr(e))
+    finally:
+        rc = pp.teardown(dirs, nss)
     return rc
 
 

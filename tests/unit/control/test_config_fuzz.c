@@ -46,6 +46,7 @@ static const char *const seeds[] = {
 	"'workers':2,'idle_sleep_us':0,'record_cycles':1,'mbufs':32767,"
 	"'arp_timeout_s':30,'coalesce_ms':0,'api_socket':'/run/kdp/t.sock',"
 	"'vhost_dir':'/tmp/vhost','state_dir':'/tmp/state','max_api_ports':8,"
+	"'tap_ports':'native',"
 	"'policy':{'enabled':true,'classifier':'linear'},'conntrack':{"
 	"'max_flows':65536,'tcp_established_s':7200,'tcp_transitory_s':60,"
 	"'udp_s':30,'icmp_s':10}}",
@@ -55,6 +56,7 @@ static const char *const seeds[] = {
 	"'neighbors':{}},'pod_ports':[],'workers':64,'idle_sleep_us':100000,"
 	"'record_cycles':0,'mbufs':4194303,'arp_timeout_s':86400,"
 	"'coalesce_ms':10000,'api_socket':'','max_api_ports':1024,"
+	"'tap_ports':'pmd',"
 	"'policy':{'enabled':false,'classifier':'rte_acl'},'conntrack':{"
 	"'max_flows':67108864,'tcp_established_s':604800,"
 	"'tcp_transitory_s':86400,'udp_s':86400,'icmp_s':86400}}",
@@ -112,6 +114,7 @@ static const struct field {
 	STR("", "state_dir", false, "/var/lib/kdp", OFF(state_dir)),
 	/* a Unix socket path; "" turns the API off */
 	{"", "api_socket", F_SPEC, false, 0, 107, 0, NULL, NONE},
+	SPEC("", "tap_ports"),
 	OBJ("datastore", true),
 	OBJ("uplink", true),
 	SPEC("", "pod_ports"),
@@ -368,6 +371,10 @@ static void spec_config(struct spec *s, const cJSON *root)
 	if (v && (!cJSON_IsString(v) ||
 		  strlen(v->valuestring) > field_get("", "api_socket")->hi))
 		spec_bad(s, "api_socket");
+	v = cJSON_GetObjectItemCaseSensitive(root, "tap_ports");
+	if (v && !(cJSON_IsString(v) && (strcmp(v->valuestring, "pmd") == 0 ||
+					 strcmp(v->valuestring, "native") == 0)))
+		spec_bad(s, "tap_ports");
 	o = cJSON_GetObjectItemCaseSensitive(root, "datastore");
 	v = cJSON_GetObjectItemCaseSensitive(o, "type");
 	if (cJSON_IsObject(o) && str_ok(v)) {
@@ -461,6 +468,8 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 	}
 	v = member(root, "", "api_socket");
 	CHECK_STR(c->api_socket, v ? v->valuestring : "/run/kdp/kdp.sock");
+	v = member(root, "", "tap_ports");
+	CHECK(c->tap_native == (v && strcmp(v->valuestring, "native") == 0));
 	v = member(root, "datastore", "type");
 	CHECK_EQ(c->ds_type, strcmp(v->valuestring, "file") == 0 ?
 		 CTL_DS_FILE : CTL_DS_KUBERNETES);
@@ -565,7 +574,7 @@ static bool check_one(const char *text)
 /* Values near what each key accepts, and not. */
 static const char *const strs[] = {
 	"", " ", "x", "file", "kubernetes", "etcd", "File", "linear",
-	"rte_acl", "LINEAR", "ns/name", "ns/", "/name", "a/b/c", "/", "ns0/web",
+	"rte_acl", "LINEAR", "pmd", "native", "Native", "ns/name", "ns/", "/name", "a/b/c", "/", "ns0/web",
 	"02:00:00:00:00:01", "01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff",
 	"00:00:00:00:00:00", "02:00:00:00:00", "02:00:00:00:00:01:02",
 	"02-00-00-00-00-01", "02:00:00:00:00:0g", "zz:00:00:00:00:01",
