@@ -397,7 +397,9 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
 		"tap_ports", "policy", "conntrack", "record_cycles", NULL};
 	static const char *const taps[2] = {"pmd", "native"};
-	unsigned int tap_native = 0;
+	/* Native by default: DPDK's 32 ethdevs are too few for a node's
+	 * pods (Kubernetes schedules up to 110). */
+	unsigned int tap_native = 1;
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -410,7 +412,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	c->arp_timeout_s = 60;
 	c->coalesce_ms = 5;
 	c->uplink_mtu = 1500;
-	c->max_api_ports = 32;
+	c->max_api_ports = 110; /* the kubelet's default maxPods */
 	c->policy_enabled = true;
 	c->policy_rte_acl = true;
 	c->ct_max_flows = 1u << 20;

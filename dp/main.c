@@ -167,8 +167,12 @@ static int setup(struct app *a, char *err, size_t errlen)
 	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
 			      (cfg->host_iface ? 1 : 0);
 	/* Room for the rings of every port; API ports get their rx rings
-	 * (their tx rings drain into pods and rarely hold much). */
+	 * (their tx rings drain into pods and rarely hold much). Native taps
+	 * have no rings, so only the ethdevs left can be API ports with
+	 * rings (vhost-user; taps too with "tap_ports": "pmd"). */
 	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
+	if (cfg->tap_native && nports < RTE_MAX_ETHPORTS)
+		api_ports = RTE_MIN(api_ports, RTE_MAX_ETHPORTS - nports);
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
 			    api_ports * nw * CTL_PP_NB_DESC +
 			    nw * 2 * PL_TX_BURST + 2 * RING_SIZE + 4096 +

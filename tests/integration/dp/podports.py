@@ -10,8 +10,8 @@ arrives), 20 add/del cycles with zero loss on a continuous ping between two
 other pods, deletion, root-only access, restart persistence and a
 vhost-user port driven by dpdk-testpmd (virtio-user) as the pod.
 
-The tap checks run twice: with DPDK's tap ethdevs ("tap_ports": "pmd", the
-default), then with kdp's native taps ("tap_ports": "native", dp/vport.h),
+The tap checks run twice: with DPDK's tap ethdevs ("tap_ports": "pmd"),
+then with kdp's native taps ("tap_ports": "native", the default, dp/vport.h),
 where 40 tap pods (more than the 32 ethdevs of this DPDK build) are added,
 two of them ping each other, and all are deleted without a leak.
 
@@ -591,8 +591,8 @@ def main():
         for mode in ("pmd", "native"):
             MODE[0] = "" if mode == "pmd" else mode + ": "
             # Native: room in the API for more pods than ethdevs.
-            extra = {} if mode == "pmd" else {"tap_ports": "native",
-                                               "max_api_ports": MANY + 8}
+            extra = {"tap_ports": "pmd"} if mode == "pmd" else \
+                {"tap_ports": "native", "max_api_ports": MANY + 8}
             d = make_dir("kdp-podports-", **extra)
             dirs.append(d)
             kdp = Kdp(d)

@@ -109,7 +109,7 @@ static const struct field {
 	UINT("", "mbufs", 1023, 4194303, 16383, OFF(mbufs)),
 	UINT("", "arp_timeout_s", 1, 86400, 60, OFF(arp_timeout_s)),
 	UINT("", "coalesce_ms", 0, 10000, 5, OFF(coalesce_ms)),
-	UINT("", "max_api_ports", 0, 1024, 32, OFF(max_api_ports)),
+	UINT("", "max_api_ports", 0, 1024, 110, OFF(max_api_ports)),
 	STR("", "vhost_dir", false, "/run/kdp/vhost", OFF(vhost_dir)),
 	STR("", "state_dir", false, "/var/lib/kdp", OFF(state_dir)),
 	/* a Unix socket path; "" turns the API off */
@@ -469,7 +469,8 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 	v = member(root, "", "api_socket");
 	CHECK_STR(c->api_socket, v ? v->valuestring : "/run/kdp/kdp.sock");
 	v = member(root, "", "tap_ports");
-	CHECK(c->tap_native == (v && strcmp(v->valuestring, "native") == 0));
+	/* README: "native" unless "pmd" is given */
+	CHECK(c->tap_native == !(v && strcmp(v->valuestring, "pmd") == 0));
 	v = member(root, "datastore", "type");
 	CHECK_EQ(c->ds_type, strcmp(v->valuestring, "file") == 0 ?
 		 CTL_DS_FILE : CTL_DS_KUBERNETES);

@@ -172,7 +172,7 @@ static void test_config(void)
 	CHECK(c && strcmp(c->api_socket, "/run/kdp/kdp.sock") == 0 &&
 	      strcmp(c->vhost_dir, "/run/kdp/vhost") == 0 &&
 	      strcmp(c->state_dir, "/var/lib/kdp") == 0 &&
-	      c->max_api_ports == 32, "defaults");
+	      c->max_api_ports == 110 && c->tap_native, "defaults");
 	ctl_config_free(c);
 	c = parse(",\"api_socket\":\"\",\"max_api_ports\":4", err, sizeof(err));
 	CHECK(c && c->api_socket[0] == '\0' && c->max_api_ports == 4,

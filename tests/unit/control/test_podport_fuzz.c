@@ -1033,7 +1033,9 @@ int main(void)
 			 "\"path\":\"/d\"},\"uplink\":{\"devargs\":"
 			 "\"net_null0\"},\"pod_ports\":[{\"pod\":\"" CFG_POD
 			 "\",\"devargs\":\"net_null9\"}],\"vhost_dir\":\"%s\","
-			 "\"state_dir\":\"%s/state%d\",\"max_api_ports\":%d}",
+			 "\"state_dir\":\"%s/state%d\",\"max_api_ports\":%d,"
+			 /* the stubbed ports are ethdevs (dp_port_open()) */
+			 "\"tap_ports\":\"pmd\"}",
 			 vhost_dir, dir, i, MAX_API);
 		struct ctl_config **cp = i ? &cfg2 : &cfg;
 
