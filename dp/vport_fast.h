@@ -51,11 +51,20 @@ static inline uint16_t dp_vport_rx(uint16_t port, uint16_t queue,
 {
 	const struct dp_vport *v = dp_vport_get(port);
 	int fd = v->fd[queue];
-	uint16_t got = 0;
+	uint16_t got = 0, have = 1;
 
-	if (unlikely(rte_pktmbuf_alloc_bulk(v->mp, pkts, n) != 0))
+	/* One mbuf for the first read, the rest once a frame came: most of
+	 * a node's pods are idle, and each poll of an idle queue then costs
+	 * one failed readv() and one mbuf, not a burst of them. */
+	if (unlikely(n == 0 || rte_pktmbuf_alloc_bulk(v->mp, pkts, 1) != 0))
 		return 0;
 	while (got < n) {
+		if (got == have) {
+			if (rte_pktmbuf_alloc_bulk(v->mp, &pkts[have],
+						   n - have) != 0)
+				break;
+			have = n;
+		}
 		struct rte_mbuf *m = pkts[got];
 		uint16_t room = rte_pktmbuf_tailroom(m);
 		/* One byte past the room tells a longer frame, whose rest
@@ -79,8 +88,8 @@ static inline uint16_t dp_vport_rx(uint16_t port, uint16_t queue,
 		m->port = port;
 		got++;
 	}
-	if (got < n)
-		rte_pktmbuf_free_bulk(&pkts[got], n - got);
+	if (got < have)
+		rte_pktmbuf_free_bulk(&pkts[got], have - got);
 	return got;
 }
 
