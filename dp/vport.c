@@ -95,27 +95,29 @@ fail:
 	return rc;
 }
 
+/* @p port's entry of dp_vport_tab, or NULL for an id outside it. */
+static struct dp_vport **vport_entry(uint16_t port)
+{
+	if (!dp_port_is_native(port) || port >= KDP_MAX_PORTS)
+		return NULL;
+	return &dp_vport_tab[port - RTE_MAX_ETHPORTS];
+}
+
 void dp_vport_close(uint16_t port)
 {
-	struct dp_vport *v;
+	struct dp_vport **e = vport_entry(port), *v = e ? *e : NULL;
 
-	if (!dp_port_is_native(port) || port >= KDP_MAX_PORTS)
-		return;
-	v = dp_vport_tab[port - RTE_MAX_ETHPORTS];
 	if (v == NULL)
 		return;
-	__atomic_store_n(&dp_vport_tab[port - RTE_MAX_ETHPORTS], NULL,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(e, NULL, __ATOMIC_RELEASE);
 	vport_free(v);
 }
 
 bool dp_vport_info(uint16_t port, char *name, size_t len)
 {
-	const struct dp_vport *v;
+	struct dp_vport **e = vport_entry(port);
+	const struct dp_vport *v = e ? *e : NULL;
 
-	if (!dp_port_is_native(port) || port >= KDP_MAX_PORTS)
-		return false;
-	v = dp_vport_tab[port - RTE_MAX_ETHPORTS];
 	if (v != NULL && name != NULL)
 		snprintf(name, len, "%s", v->name);
 	return v != NULL;
