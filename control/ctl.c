@@ -12,6 +12,7 @@
 #include "control/ctl_priv.h"
 #include "dp/log.h"
 #include "dp/stats.h"
+#include "dp/vport.h"
 #include "k8s/api_ds.h"
 #include "k8s/decode.h"
 #include "pipeline/pipeline.h"
@@ -156,8 +157,11 @@ static void place_ports(struct ctl *c)
 	}
 }
 
-static void rxl_add(struct dp_rxlist *l, uint16_t port, uint16_t queue)
+static void rxl_add(struct dp_rxlist *l, uint16_t port, uint16_t queue,
+		    bool native)
 {
+	if (dp_port_is_native(port) != native)
+		return;
 	l->q[l->n].port = port;
 	l->q[l->n].queue = queue;
 	l->n++;
@@ -181,12 +185,22 @@ static int build_rxlists(struct ctl *c, struct dp_rxlist **out)
 			return -ENOMEM;
 		}
 	}
-	for (unsigned int i = 0; i < c->p.n_fixed; i++)
-		for (uint16_t q = 0; q < c->p.fixed[i].nb_rxq; q++)
-			rxl_add(out[(i + q) % nw], c->p.fixed[i].id, q);
-	HASH_ITER(hh, c->pods.by_pod, pp, tmp)
-		for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
-			rxl_add(out[(pp->base_worker + q) % nw], pp->port.id, q);
+	/* Ethdevs in the first pass, native ports in the second: workers
+	 * poll the first part and read the rest through dp/natpoll.h. */
+	for (int native = 0; native < 2; native++) {
+		for (unsigned int i = 0; i < c->p.n_fixed; i++)
+			for (uint16_t q = 0; q < c->p.fixed[i].nb_rxq; q++)
+				rxl_add(out[(i + q) % nw], c->p.fixed[i].id, q,
+					native);
+		HASH_ITER(hh, c->pods.by_pod, pp, tmp)
+			for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
+				rxl_add(out[(pp->base_worker + q) % nw],
+					pp->port.id, q, native);
+		for (unsigned int w = 0; w < nw && !native; w++)
+			out[w]->n_eth = out[w]->n;
+	}
+	for (unsigned int w = 0; w < nw; w++)
+		out[w]->seq = ++c->rxl_seq;
 	return 0;
 }
 

@@ -18,6 +18,7 @@ struct ctl {
 	struct ctl_pods pods;       /**< the pod-port registry */
 	struct ctl_api *api;        /**< NULL: no API */
 	bool started;               /**< ctl_start() done */
+	uint64_t rxl_seq;           /**< the last rx list's seq (dp/worker.h) */
 	struct ctl_store *store;
 	struct ctl_ds *ds;
 	struct ctl_neigh *neigh;

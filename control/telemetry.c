@@ -145,6 +145,8 @@ static int tel_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "arp_replied", s->arp_replied);
 	rte_tel_data_add_dict_u64(d, "punted", s->punted);
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
+	rte_tel_data_add_dict_u64(d, "nat_waits", s->nat_waits);
+	rte_tel_data_add_dict_u64(d, "nat_empty", s->nat_empty);
 	rte_tel_data_add_dict_u64(d, "express", s->express);
 	/* Leak checks: per-lcore caches count as available, so in_use is
 	 * what rings, queues and the control side really hold. */

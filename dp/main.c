@@ -29,6 +29,7 @@
 #include "control/podport.h"
 #include "dp/log.h"
 #include "dp/port.h"
+#include "dp/natpoll.h"
 #include "dp/worker.h"
 
 #define RING_SIZE 4096
@@ -257,6 +258,14 @@ static int setup(struct app *a, char *err, size_t errlen)
 		w->punt = a->punt[i];
 		w->inject = i == 0 ? a->inject[0] : NULL;
 		w->qs = a->qs;
+		w->nat = rte_zmalloc("kdp_natpoll", sizeof(*w->nat),
+				     RTE_CACHE_LINE_SIZE);
+		int rc = w->nat ? dp_natpoll_init(w->nat) : -ENOMEM;
+		if (rc != 0) {
+			snprintf(err, errlen, "worker %u: cannot open its epoll "
+				 "set for native ports: %s", i, strerror(-rc));
+			return rc;
+		}
 	}
 	p.fixed = a->ports;
 	p.n_fixed = a->n_ports;
@@ -336,8 +345,12 @@ static void teardown(struct app *a)
 	}
 	pl_handoff_free(a->ho);
 	ctl_free(a->ctl);
-	for (unsigned int i = 0; a->workers && i < a->cfg->workers; i++)
+	for (unsigned int i = 0; a->workers && i < a->cfg->workers; i++) {
 		acl_worker_free(a->workers[i].ctx.acl);
+		if (a->workers[i].nat)
+			dp_natpoll_fini(a->workers[i].nat);
+		rte_free(a->workers[i].nat);
+	}
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
 		rte_ring_free(a->punt[i]);
 		rte_ring_free(a->inject[i]);

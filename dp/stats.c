@@ -46,6 +46,8 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->arp_replied += s->arp_replied;
 		out->punted += s->punted;
 		out->idle_sleeps += s->idle_sleeps;
+		out->nat_waits += s->nat_waits;
+		out->nat_empty += s->nat_empty;
 		out->busy_cycles += s->busy_cycles;
 		out->busy_polls += s->busy_polls;
 		out->handoff_out += s->handoff_out;

@@ -38,6 +38,8 @@ struct dp_lcore_stats {
 	uint64_t handoff_out; /**< passed to the flow's owner worker */
 	uint64_t handoff_in;  /**< received from other workers */
 	uint64_t express;     /**< forwarded by the express lane (pipeline/express_fast.h) */
+	uint64_t nat_waits;   /**< epoll_wait() calls on native queues (dp/natpoll.h) */
+	uint64_t nat_empty;   /**< reads of a native queue that found no frame */
 } __rte_cache_aligned;
 
 /** Indexed by rte_lcore_id(). */

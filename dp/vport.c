@@ -17,6 +17,8 @@ _Static_assert(KDP_MAX_PORTS > RTE_MAX_ETHPORTS &&
 	       "within a port id");
 
 struct dp_vport *dp_vport_tab[DP_VPORT_MAX];
+/* Tells a port from an earlier one with the same id (dp/natpoll.h). */
+static uint64_t vport_serial;
 
 static void vport_free(struct dp_vport *v)
 {
@@ -56,6 +58,7 @@ int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
 		return -ENOMEM;
 	}
 	v->mp = mp;
+	v->serial = ++vport_serial;
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	for (unsigned int q = 0; q < queues; q++)
 		v->fd[q] = -1;

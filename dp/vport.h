@@ -12,7 +12,8 @@
  * rx queue q and tx queue q, like an ethdev's: the kernel spreads the
  * frames it sends over the queues by flow, and each worker writes to its
  * own. Workers read and write the descriptors with plain readv() and
- * write() (dp/vport_fast.h); the interface, once moved into a pod's
+ * write() (dp/vport_fast.h), reading a queue only when epoll says it
+ * holds frames (dp/natpoll.h); the interface, once moved into a pod's
  * namespace (control/netlink.h ctl_link_move()), keeps its descriptors.
  *
  * Lifecycle, as for ethdev pod ports (control/podport.h): control creates

@@ -25,6 +25,7 @@
 
 struct dp_vport {
 	struct rte_mempool *mp;  /**< rx mbufs */
+	uint64_t serial;         /**< unique per open, never 0 (dp/natpoll.h) */
 	uint16_t nb_q;
 	char name[64];           /**< telemetry */
 	int fd[];                /**< one per queue */
@@ -90,6 +91,7 @@ static inline uint16_t dp_vport_rx(uint16_t port, uint16_t queue,
 	}
 	if (got < have)
 		rte_pktmbuf_free_bulk(&pkts[got], have - got);
+	st->nat_empty += got == 0;
 	return got;
 }
 

@@ -3,6 +3,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "dp/natpoll.h"
 #include "dp/vport_fast.h"
 #include "dp/worker.h"
 
@@ -30,12 +31,33 @@ static inline void drain_inject(struct dp_worker *w, const struct pl_tables *t)
 	}
 }
 
-/* Out of line: the poll loop keeps its registers for the ethdevs. */
-static __rte_noinline uint16_t vport_rx(struct dp_worker *w,
-					const struct dp_rxq *q,
-					struct rte_mbuf **pkts)
+/* The native queues due in this iteration (dp/natpoll.h); @p idle: the
+ * ethdevs brought nothing. Out of line: the poll loop keeps its registers
+ * for the ethdevs. */
+static __rte_noinline uint32_t poll_native(struct dp_worker *w,
+					   const struct pl_tables *t,
+					   const struct dp_rxlist *rl, bool idle)
 {
-	return dp_vport_rx(q->port, q->queue, pkts, PL_BURST, w->ctx.st);
+	struct dp_natpoll *np = w->nat;
+	struct dp_rxq q[DP_NATPOLL_MAX];
+	struct rte_mbuf *pkts[PL_BURST];
+	uint32_t got = 0;
+
+	if (unlikely(rl->seq != np->seq))
+		dp_natpoll_sync(np, rl);
+	unsigned int nq = dp_natpoll_ready(np, w->ctx.now_tsc, idle, q,
+					   w->ctx.st);
+	for (unsigned int i = 0; i < nq; i++) {
+		uint16_t n = dp_vport_rx(q[i].port, q[i].queue, pkts, PL_BURST,
+					 w->ctx.st);
+
+		dp_natpoll_got(np, q[i].port, n);
+		if (n == 0)
+			continue;
+		got += n;
+		pl_process_burst(&w->ctx, t, q[i].port, pkts, n);
+	}
+	return got;
 }
 
 int dp_worker_main(void *arg)
@@ -53,24 +75,22 @@ int dp_worker_main(void *arg)
 	while (!dp_quit) {
 		const struct pl_tables *t = pl_tables_load();
 		const struct dp_rxlist *rl = dp_worker_rxlist(w);
-		uint16_t nq = rl ? rl->n : 0;
+		uint16_t nq = rl ? rl->n_eth : 0;
 		uint32_t got = 0;
 
 		pl_ctx_tick(&w->ctx);
 
 		for (uint16_t i = 0; i < nq; i++) {
-			uint16_t port = rl->q[i].port, n;
-
-			if (likely(!dp_port_is_native(port)))
-				n = rte_eth_rx_burst(port, rl->q[i].queue, pkts,
-						     PL_BURST);
-			else
-				n = vport_rx(w, &rl->q[i], pkts);
+			uint16_t port = rl->q[i].port;
+			uint16_t n = rte_eth_rx_burst(port, rl->q[i].queue,
+						      pkts, PL_BURST);
 			if (n == 0)
 				continue;
 			got += n;
 			pl_process_burst(&w->ctx, t, port, pkts, n);
 		}
+		if (rl && rl->n > nq)
+			got += poll_native(w, t, rl, got == 0);
 		if (w->ctx.ho)
 			got += pl_handoff_drain(&w->ctx, t);
 		if (w->inject)

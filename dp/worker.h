@@ -4,7 +4,8 @@
  * Worker lcores: the poll loop.
  *
  * Each iteration: load the published tables and the worker's rx-queue list
- * once, poll every rx queue in it and run each burst through the pipeline,
+ * once, poll every ethdev rx queue in it and read the native queues that
+ * are due (dp/natpoll.h), run each burst through the pipeline,
  * finish what other workers handed over (pipeline.h), send what control
  * injected, flush tx, then report RCU quiescence. When a whole iteration
  * brings nothing, the worker backs off: it goes RCU-offline and sleeps for a
@@ -31,14 +32,22 @@
 
 #include "pipeline/pipeline.h"
 
+struct dp_natpoll;
+
 struct dp_rxq {
 	uint16_t port;
 	uint16_t queue;
 };
 
-/** The rx queues one worker polls; immutable once published. */
+/**
+ * The rx queues one worker polls; immutable once published. Ethdev queues
+ * come first, q[0..n_eth); native queues (dp/vport.h) after them, read as
+ * dp/natpoll.h decides.
+ */
 struct dp_rxlist {
+	uint64_t seq;   /**< unique per list built (dp/natpoll.h) */
 	uint16_t n;
+	uint16_t n_eth;
 	struct dp_rxq q[];
 };
 
@@ -51,6 +60,7 @@ struct dp_worker {
 	struct rte_ring *punt;       /**< to control */
 	struct rte_ring *inject;     /**< from control */
 	struct rte_rcu_qsbr *qs;
+	struct dp_natpoll *nat;      /**< the worker's native queues */
 	struct pl_ctx ctx;
 } __rte_cache_aligned;
 

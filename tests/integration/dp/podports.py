@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 import cluster  # noqa: E402
+import kdpapi  # noqa: E402
 import kdptel  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
@@ -132,19 +132,7 @@ class Kdp:
         return rc
 
     def api(self, req):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(self.sock)
-        s.sendall(json.dumps(req).encode())
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-        s.close()
-        return json.loads(out)
+        return kdpapi.call(self.sock, req)
 
     def add_tap(self, pod, ns):
         return self.api({"op": "port_add", "pod": "x/" + pod, "kind": "tap",

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A worker's epoll set of native queues (dp/natpoll.h). */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+
+#include "dp/natpoll.h"
+#include "dp/vport_fast.h"
+
+int dp_natpoll_init(struct dp_natpoll *np)
+{
+	memset(np, 0, sizeof(*np));
+	np->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (np->epfd < 0)
+		return -errno;
+	np->open = true;
+	np->pace_tsc = rte_get_tsc_hz() / 1000000 * DP_NATPOLL_PACE_US;
+	return 0;
+}
+
+void dp_natpoll_fini(struct dp_natpoll *np)
+{
+	if (np->open)
+		close(np->epfd);
+	np->open = false;
+}
+
+static void slot_drop(struct dp_natpoll *np, struct dp_natslot *s)
+{
+	/* The port may have closed since (the kernel dropped the
+	 * registration with its file) and its number gone to another file:
+	 * no file registered here has it (each was open when registered,
+	 * and this one was too), so ENOENT or EBADF is all this can do. */
+	epoll_ctl(np->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	memset(s, 0, sizeof(*s));
+}
+
+void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl)
+{
+	bool seen[DP_VPORT_MAX] = {false};
+
+	np->n_direct = 0;
+	for (uint16_t i = rl->n_eth; i < rl->n; i++) {
+		uint16_t port = rl->q[i].port, queue = rl->q[i].queue;
+		unsigned int k = port - RTE_MAX_ETHPORTS;
+		const struct dp_vport *v = dp_vport_get(port);
+		struct dp_natslot *s = &np->slot[k];
+
+		if (seen[k]) { /* a second queue of the port */
+			if (np->n_direct < DP_VPORT_MAX)
+				np->direct[np->n_direct++] = rl->q[i];
+			continue;
+		}
+		seen[k] = true;
+		if (s->serial == v->serial && s->queue == queue)
+			continue; /* registered, and still the same port */
+		if (s->serial != 0)
+			slot_drop(np, s);
+		struct epoll_event ev = {
+			.events = EPOLLIN,
+			.data.u32 = port,
+		};
+		if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, v->fd[queue], &ev) != 0) {
+			if (np->n_direct < DP_VPORT_MAX)
+				np->direct[np->n_direct++] = rl->q[i];
+			continue;
+		}
+		s->serial = v->serial;
+		s->queue = queue;
+		s->fd = v->fd[queue];
+	}
+	for (unsigned int k = 0; k < DP_VPORT_MAX; k++)
+		if (!seen[k] && np->slot[k].serial != 0)
+			slot_drop(np, &np->slot[k]);
+	/* Hot ports that left are no longer registered (serial 0). */
+	uint16_t n = 0;
+	for (uint16_t i = 0; i < np->n_hot; i++)
+		if (np->slot[np->hot[i] - RTE_MAX_ETHPORTS].serial != 0)
+			np->hot[n++] = np->hot[i];
+	np->n_hot = n;
+	np->seq = rl->seq;
+}
+
+unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
+			      bool idle, struct dp_rxq *out,
+			      struct dp_lcore_stats *st)
+{
+	struct epoll_event ev[DP_NATPOLL_EVENTS];
+	uint32_t it = ++np->iter;
+	unsigned int n = 0;
+
+	for (uint16_t i = 0; i < np->n_hot; i++) {
+		struct dp_natslot *s = &np->slot[np->hot[i] - RTE_MAX_ETHPORTS];
+
+		s->hot = false;
+		s->stamp = it;
+		out[n].port = np->hot[i];
+		out[n++].queue = s->queue;
+	}
+	np->n_hot = 0;
+	for (uint16_t i = 0; i < np->n_direct; i++)
+		out[n++] = np->direct[i];
+	if (!idle && (int64_t)(now_tsc - np->next_tsc) < 0)
+		return n;
+	np->next_tsc = now_tsc + np->pace_tsc;
+	st->nat_waits++;
+	int ne = epoll_wait(np->epfd, ev, DP_NATPOLL_EVENTS, 0);
+	for (int i = 0; i < ne; i++) {
+		uint16_t port = (uint16_t)ev[i].data.u32;
+		struct dp_natslot *s = &np->slot[port - RTE_MAX_ETHPORTS];
+
+		if (s->stamp == it || s->serial == 0)
+			continue; /* read already, or unregistered since */
+		s->stamp = it;
+		out[n].port = port;
+		out[n++].queue = s->queue;
+	}
+	return n;
+}
