@@ -11,6 +11,10 @@ scenario's rate and the worker's on-CPU ns a packet, for each N:
 
     /usr/bin/python3 perf/idle_taps.py [--taps 0,25,50,100] [--rounds 3]
                                        [--scenario encap] [--interval 2]
+                                       [--kind tap|vhost-user]
+
+--kind vhost-user adds vhost-user ports instead, each with an idle DPDK
+pod connected (testpmd rxonly over virtio-user, on core 0).
 
 Each round runs every N once (the order reversed on odd rounds, like
 bench.py); prints the median Mpps and ns a packet per N, and the cost of
@@ -33,6 +37,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 
 import kdpapi  # noqa: E402
 import runner  # noqa: E402
+from scenarios.baselines import TESTPMD  # noqa: E402
 from scenarios import kdp as kdpsc  # noqa: E402
 from scenarios.baselines import Ctx  # noqa: E402
 
@@ -41,9 +46,24 @@ def api(sock, req):
     return kdpapi.call(sock, req, timeout=20.0)
 
 
-def launch(scenario, taps, netns, tmp, interval):
+def vhost_pod(i, sock, mac):
+    """An idle DPDK pod: testpmd rxonly over virtio-user on core 0."""
+    return subprocess.Popen(
+        [TESTPMD, "--lcores", "0@%d,1@%d" % (runner.MAIN_CORE, runner.MAIN_CORE),
+         "--file-prefix", "kdpidle-pod%d-%d" % (i, os.getpid()), "--in-memory",
+         "--single-file-segments", "-m", "64", "--no-pci",
+         "--log-level", "lib.eal:error",
+         "--vdev", "net_virtio_user0,path=%s,mac=%s,queues=1" % (sock, mac),
+         "--", "--forward-mode=rxonly", "--nb-cores=1", "--auto-start",
+         "--total-num-mbufs=2048", "--stats-period=0"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+def launch(scenario, taps, netns, tmp, interval, kind="tap", pods=None):
     """The scenario's Launch, with an API socket of its own and a ready
-    hook that adds @taps idle tap pods into @netns."""
+    hook that adds @taps idle pods: tap pods into @netns, or vhost-user
+    ports each with a testpmd pod (appended to @pods) connected."""
     ln = kdpsc.SCENARIOS[scenario](Ctx(size=64, flows=256))
     cfg_path = ln.cmd[ln.cmd.index("--config") + 1]
     with open(cfg_path) as f:
@@ -60,12 +80,32 @@ def launch(scenario, taps, netns, tmp, interval):
 
     def ready(tel):
         t0 = time.monotonic()
+        ids = []
         for i in range(taps):
-            r = api(sock, {"op": "port_add", "pod": "idle/p%d" % i,
-                           "kind": "tap", "ifname": "e%d" % i,
-                           "netns": "/var/run/netns/" + netns})
+            req = {"op": "port_add", "pod": "idle/p%d" % i, "kind": kind}
+            if kind == "tap":
+                req.update({"ifname": "e%d" % i,
+                            "netns": "/var/run/netns/" + netns})
+            else:
+                req["container_id"] = "idle%d" % i
+            r = api(sock, req)
             if not r.get("ok"):
                 raise runner.MeasureError("port_add %d: %s" % (i, r))
+            if kind == "vhost-user":
+                pods.append(vhost_pod(i, r["socket"], r["mac"]))
+                ids.append(r["port"])
+        if kind == "vhost-user":
+            # Connected: every pod's queue is ready on kdp's side.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                up = sum(1 for i in ids if tel.query(
+                    "/ethdev/link_status,%d" % i).get("status") == "UP")
+                if up == taps:
+                    break
+                time.sleep(0.5)
+            else:
+                raise runner.MeasureError("%d of %d pods connected" %
+                                          (up, taps))
         n = sum(p["pod"].startswith("idle/")
                 for p in api(sock, {"op": "port_list"})["ports"])
         if n != taps:
@@ -82,6 +122,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--taps", default="0,25,50,100")
+    ap.add_argument("--kind", default="tap", choices=["tap", "vhost-user"],
+                    help="idle pods: native taps, or vhost-user ports with "
+                    "an idle testpmd pod each")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scenario", default="encap", choices=sorted(kdpsc.SCENARIOS))
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -94,10 +137,17 @@ def main(argv=None):
     try:
         for r in range(a.rounds):
             for n in (counts if r % 2 == 0 else counts[::-1]):
-                with tempfile.TemporaryDirectory(prefix="kdpidle") as tmp:
-                    ln = launch(a.scenario, n, netns, tmp, a.interval)
-                    log = os.path.join(runner.OUT, "logs", "idle_taps_%d.log" % n)
-                    m = runner.measure(ln, a.warmup, a.interval, log)
+                pods = []
+                try:
+                    with tempfile.TemporaryDirectory(prefix="kdpidle") as tmp:
+                        ln = launch(a.scenario, n, netns, tmp, a.interval,
+                                    a.kind, pods)
+                        log = os.path.join(runner.OUT, "logs", "idle_taps_%d.log" % n)
+                        m = runner.measure(ln, a.warmup, a.interval, log)
+                finally:
+                    for p in pods:
+                        p.kill()
+                        p.wait()
                 res[n].append(m)
                 print("round %d taps %3d: %.3f Mpps, %.1f ns/pkt" %
                       (r, n, m["mpps"], m.get("nspp", 0)), flush=True)
