@@ -72,7 +72,7 @@ def launch(scenario, taps, netns, tmp, interval, kind="tap", pods=None):
     cfg["api_socket"] = sock
     cfg["state_dir"] = os.path.join(tmp, "state")
     cfg["vhost_dir"] = os.path.join(tmp, "vhost")
-    cfg["max_api_ports"] = max(taps, 1)
+    cfg["max_api_ports"] = max(taps, 1, int(os.environ.get("KDP_MAX_API", "0")))
     path = os.path.join(tmp, "kdp.json")
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)

@@ -162,7 +162,7 @@ def demo(lab, st_path):
          ["enabled: %s, rte_acl forms: %s (%s of %s programs)" % (
              pol.get("enabled"), pol.get("fast_state", "-"),
              pol.get("fast_programs", 0), pol.get("programs", 0))] +
-         ["%s: ingress %s, egress %s" % (ep, v["ingress"] or "-",
+         ["%s: ingress %s, egress %s" % (v.get("pod", ep), v["ingress"] or "-",
                                           v["egress"] or "-")
           for ep, v in sorted(pol.items()) if isinstance(v, dict)])
 

@@ -113,11 +113,9 @@ def main():
         pp.sh("ip", "netns", "add", ns)
     d = pp.make_dir("kdp-idletaps-", tap_ports="native",
                     max_api_ports=MANY + 8, idle_sleep_us=100)
-    kdp = None
-    try:
-        busy_uplink(d)
-        kdp = pp.Kdp(d)
-        kdp.start()
+    busy_uplink(d)
+
+    def body(kdp):
         for p in ("p1", "p2"):
             r = kdp.add_tap(p, pp.ns_name(p))
             check(r.get("ok"), "port_add %s: %s" % (p, r))
@@ -140,16 +138,8 @@ def main():
         time.sleep(1.0)
         check_idle(kdp, "after re-adding")
         talk("after re-adding")
-        check(kdp.stop() == 0, "kdp exits 0")
-    except Exception as e:  # a crash is a failure, with cleanup below
-        import traceback
-        traceback.print_exc()
-        pp.failures.append(repr(e))
-    finally:
-        if kdp:
-            kdp.stop()
-        rc = pp.teardown(d, nss)
-    return rc
+
+    return pp.run_one(d, nss, body)
 
 
 if __name__ == "__main__":

@@ -565,6 +565,26 @@ def teardown(dirs, nss, prefixes=()):
     return 1 if failures else 0
 
 
+def run_one(d, nss, body):
+    """Start kdp on test dir @p d, run @p body(kdp), check that kdp exits
+    0; a crash is a failure. Then teardown(d, nss): the exit code."""
+    kdp = None
+    try:
+        kdp = Kdp(d)
+        kdp.start()
+        body(kdp)
+        check(kdp.stop() == 0, "kdp exits 0")
+    except Exception as e:  # a crash is a failure, with cleanup below
+        import traceback
+        traceback.print_exc()
+        failures.append(repr(e))
+    finally:
+        if kdp:
+            kdp.stop()
+        rc = teardown(d, nss)
+    return rc
+
+
 def main():
     if os.geteuid() != 0:
         print("skip: needs root")

@@ -880,17 +880,17 @@ def expect_policy(wd):
 
 def observe(kdp):
     eps = []
-    for line in kdp.cmd("/kdp/endpoints"):
+    for line in kdp.array_pages("/kdp/endpoints"):
         name, _, rest = line.partition(" port=")
         ips = rest.split(" ips=", 1)[1].split(" ")[0]
         eps.append(f"{name} ips={ips}")
     pol = {}
-    for key, v in kdp.cmd("/kdp/policy").items():
-        if isinstance(v, dict):
-            pol[key] = {d: [ln.rsplit(" hits=", 1)[0] for ln in v[d]]
-                        for d in ("ingress", "egress")}
+    for key, v in kdp.policy().items():
+        pol[key] = {d: [ln.rsplit(" hits=", 1)[0] for ln in v[d]]
+                    for d in ("ingress", "egress")}
     return {"routes": sorted(kdp.routes()), "nodes": sorted(
-        kdp.cmd("/kdp/nodes")), "endpoints": sorted(eps), "policy": pol}
+        kdp.array_pages("/kdp/nodes")), "endpoints": sorted(eps),
+        "policy": pol}
 
 
 def expect(wd):

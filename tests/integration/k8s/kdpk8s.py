@@ -136,6 +136,27 @@ class Kdp:
             if not page["routes"] or start >= int(page["total"]):
                 return out
 
+    def array_pages(self, cmd):
+        """Every entry of a paged array (/kdp/endpoints, /kdp/nodes): pages
+        from START 0 until an empty one."""
+        out = []
+        while True:
+            page = self.cmd(f"{cmd},{len(out)}")
+            if not page:
+                return out
+            out += page
+
+    def policy(self):
+        """/kdp/policy's endpoints, by pod, through every page."""
+        out, start = {}, 0
+        while True:
+            page = self.cmd(f"/kdp/policy,{start}")
+            out.update({v["pod"]: v for v in page.values()
+                        if isinstance(v, dict)})
+            if "endpoints_next" not in page:
+                return out
+            start = int(page["endpoints_next"])
+
     def wait_route(self, pred, timeout=5.0, step=0.002):
         """Polls /kdp/routes until pred(routes) holds; the CLOCK_MONOTONIC
         time it was seen, or None."""

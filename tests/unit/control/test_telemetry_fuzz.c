@@ -8,11 +8,15 @@
  * "<command>,<parameters>" as dpdk-telemetry.py does.
  *
  * /kdp/routes,START pages through the routes: START must be digits, and
- * the answer START's page (TEL_PAGE routes at most) of the routes as they
- * are, or null (-EINVAL) for anything else: empty, negative, signed,
- * blanks, past 2^64, letters, thousands of digits, random bytes. The
- * other commands take no parameter: with any, each must still answer its
- * object. Route sets of 0 to 700 routes change between requests. Under
+ * the answer START's page of the routes as they are, or null (-EINVAL)
+ * for anything else: empty, negative, signed, blanks, past 2^64, letters,
+ * thousands of digits, random bytes. A page holds TEL_PAGE routes, fewer
+ * when their text would not fit DPDK's 16 KiB answer (pod names of up to
+ * 127 characters), and then says where the next one starts: a page of
+ * long names used to be left out of the answer whole. /kdp/ports,
+ * /kdp/endpoints, /kdp/nodes and /kdp/policy take START the same way;
+ * the other commands take no parameter: with any, each must still answer
+ * its object. Route sets of 0 to 700 routes change between requests. Under
  * ASan/UBSan (the unit suite's second run) an overflow or leak fails the
  * run too. /kdp/datastore is left out: it needs a datastore.
  *
@@ -65,13 +69,17 @@ static void set_routes(size_t n)
 {
 	static char *names[700];
 	static struct ctl_route v[700];
+	bool long_names = rand() % 3 == 0;
 
 	pthread_mutex_lock(&c.lock);
 	for (size_t i = 0; i < n; i++) {
 		struct ctl_route *r = &v[i];
 
 		free(names[i]);
-		if (asprintf(&names[i], "p%zu", i) < 0)
+		/* Short names, and now and then a set of long ones. */
+		if (asprintf(&names[i], "p%zu%s", i, long_names ?
+			     "-0123456789abcdef0123456789abcdef0123456789"
+			     "abcdef0123456789abcdef0123456789abcdef" : "") < 0)
 			abort();
 		memset(r, 0, sizeof(*r));
 		r->net = IP4(10, 244, i / 256, i % 256);
@@ -122,10 +130,21 @@ static void check_routes(const char *params)
 		ok = cJSON_IsNull(d);
 	} else {
 		const cJSON *rt = cJSON_GetObjectItem(d, "routes");
+		const cJSON *next = cJSON_GetObjectItem(d, "next");
 		size_t want = start < n ? n - start : 0;
+		size_t got = (size_t)cJSON_GetArraySize(rt);
 
 		want = want > PAGE ? PAGE : want;
-		ok = cJSON_GetNumberValue(cJSON_GetObjectItem(d, "total")) ==
+		/* Cut short only by the answer's size, and then it says
+		 * where to go on; a full page says so too. */
+		if (got < want && got > 0 && cJSON_IsNumber(next) &&
+		    next->valuedouble == (double)(start + got))
+			want = got;
+		ok = cJSON_IsArray(rt) &&
+		     (start + want < n ? cJSON_IsNumber(next) &&
+		      next->valuedouble == (double)(start + want) :
+		      next == NULL) &&
+		     cJSON_GetNumberValue(cJSON_GetObjectItem(d, "total")) ==
 			     (double)n &&
 		     cJSON_GetNumberValue(cJSON_GetObjectItem(d, "start")) ==
 			     (double)start &&
@@ -158,17 +177,22 @@ static void check_routes(const char *params)
 	cJSON_Delete(a);
 }
 
-/* A command that takes no parameter answers with any. */
-static void check_other(const char *cmd, const char *params)
+/* A command that takes no parameter answers with any; one that takes
+ * START (@p paged) answers a valid one, and null for anything else. */
+static void check_other(const char *cmd, const char *params, bool paged)
 {
 	cJSON *a = ask(cmd, params);
 	const cJSON *d = cJSON_GetObjectItem(a, cmd);
+	unsigned long start;
 
-	if (!cJSON_IsObject(d) && !cJSON_IsArray(d)) {
+	if (paged && !start_ok(params, &start) ? !cJSON_IsNull(d) :
+	    !cJSON_IsObject(d) && !cJSON_IsArray(d)) {
 		check_failures++;
 		if (reported++ < 10)
-			fprintf(stderr, "%s,\"%.80s\": no answer\n", cmd,
-				params ? params : "(none)");
+			fprintf(stderr, "%s,\"%.80s\": %s\n", cmd,
+				params ? params : "(none)", paged &&
+				!start_ok(params, &start) ? "not null" :
+				"no answer");
 	}
 	cJSON_Delete(a);
 }
@@ -218,8 +242,10 @@ int main(void)
 	unsigned int seed = fuzz_env("TEL_SEED", 1);
 	unsigned int iters = fuzz_env("TEL_ITERS", 5000);
 	static const char *const others[] = {
-		"/kdp/stats", "/kdp/neighbors", "/kdp/endpoints", "/kdp/nodes",
-		"/kdp/config", "/kdp/policy", "/kdp/conntrack",
+		"/kdp/stats", "/kdp/neighbors", "/kdp/config", "/kdp/conntrack",
+	};
+	static const char *const paged[] = {
+		"/kdp/ports", "/kdp/endpoints", "/kdp/nodes", "/kdp/policy",
 	};
 	char prefix[64], err[256], buf[4096], rundir[PATH_MAX];
 	char path[PATH_MAX + 32];
@@ -273,8 +299,12 @@ int main(void)
 			set_routes((size_t)rand() % 700);
 		if (rand() % 4)
 			check_routes(p);
+		else if (rand() % 2)
+			check_other(others[rand() % (int)RTE_DIM(others)], p,
+				    false);
 		else
-			check_other(others[rand() % (int)RTE_DIM(others)], p);
+			check_other(paged[rand() % (int)RTE_DIM(paged)], p,
+				    true);
 		free(p);
 	}
 	printf("telemetry fuzz: %u commands, %u pages of routes (seed %u)\n",
