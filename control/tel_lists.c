@@ -389,26 +389,6 @@ static void pol_line(void *arg, const char *line)
 	pl->bytes += len;
 }
 
-/*
- * @p name as a telemetry dict key: DPDK 22.11 refuses a key with any
- * character but letters, digits, '_' and '/' (lib/telemetry valid_name()),
- * and pod names are full of '-' and '.': their entries were left out. Those
- * become '_'; the entry's "pod" holds the name itself.
- */
-static const char *tel_key(char *buf, size_t len, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name[i] != '\0' && i + 1 < len; i++) {
-		char ch = name[i];
-		bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-			  (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '/';
-		buf[i] = ok ? ch : '_';
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 /* Endpoint @p i's entry: its pod, its policies per direction, the lines
  * left out counted in a last one. @return its JSON bytes, 0 when out of
  * memory. */

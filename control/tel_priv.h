@@ -66,6 +66,15 @@ static inline void tel_ip_str(char *buf, size_t len, uint32_t ip)
 		 (ip >> 8) & 0xff, ip & 0xff);
 }
 
+/**
+ * @p name as a telemetry dict key in @p out (@p n bytes): DPDK 22.11
+ * refuses a key with any character but letters, digits, '_' and '/'
+ * (-EINVAL, and the entry is gone), and pod names hold '-' and '.': those
+ * become '_' (k8s/api_ds.c does the same for its resource names; the k8s
+ * module links without control's telemetry). @return @p out.
+ */
+const char *tel_key(char *out, size_t n, const char *name);
+
 /** A pod's "namespace/name" in at most @p len - 1 characters (@p buf). */
 const char *tel_pod_name(char *buf, size_t len, const char *pod);
 

@@ -37,6 +37,20 @@ const char *tel_pod_name(char *buf, size_t len, const char *pod)
 	return buf;
 }
 
+const char *tel_key(char *out, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && name[i] != '\0'; i++) {
+		char ch = name[i];
+		bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+			  (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '/';
+		out[i] = ok ? ch : '_';
+	}
+	out[i] = '\0';
+	return out;
+}
+
 int tel_start(const char *params, unsigned long *start)
 {
 	*start = 0;
