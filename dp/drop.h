@@ -19,6 +19,10 @@
 	  "source on network 0 or 127, broadcast or multicast")              \
 	_(IP_BAD_DST, "ip_bad_dst", "destination is 0, broadcast or multicast") \
 	_(FRAG_BAD, "frag_bad", "fragment offset beyond 64 KiB")             \
+	_(IP_OPTIONS, "ip_options",                                          \
+	  "IPv4 option with a bad length (RFC 791 3.1)")                     \
+	_(IP_SOURCE_ROUTE, "ip_source_route",                                \
+	  "source-routed IPv4 (LSRR/SSRR option; RFC 7126 4.3, 4.4)")       \
 	_(ARP_BAD, "arp_bad", "malformed or non-Ethernet/IPv4 ARP")          \
 	_(ARP_IGNORED, "arp_ignored", "ARP not for us")                      \
 	_(SPOOF_SRC_IP, "spoof_src_ip", "pod sent a source IP not its own")  \

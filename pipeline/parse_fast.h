@@ -78,6 +78,36 @@ static inline uint16_t pl_ipv4_cksum(const struct rte_ipv4_hdr *ip)
 	return (uint16_t)~pl_ip_hdr_sum(ip, (ip->version_ihl & 0xf) * 4u);
 }
 
+/*
+ * The options of an IPv4 header (RFC 791 3.1), @p len bytes at @p o:
+ * each well formed, and no source route. RFC 7126 (4.3.4, 4.4.4) has
+ * routers drop LSRR and SSRR by default: they let a sender steer traffic
+ * around filters (Linux drops them too, with accept_source_route 0).
+ * Other options pass unchanged, Record Route and Timestamp unprocessed
+ * (RFC 7126 4.5, 4.11 allow it). Out of line: only headers longer than
+ * 20 bytes come here.
+ */
+static __rte_noinline enum dp_drop
+pl_ipv4_options(const uint8_t *o, uint32_t len)
+{
+	for (uint32_t i = 0; i < len;) {
+		uint8_t type = o[i];
+
+		if (type == 0) /* End of Option List: the rest is padding */
+			break;
+		if (type == 1) { /* No Operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || o[i + 1] > len - i)
+			return DP_DROP_IP_OPTIONS;
+		if (type == 0x83 || type == 0x89) /* LSRR, SSRR */
+			return DP_DROP_IP_SOURCE_ROUTE;
+		i += o[i + 1];
+	}
+	return DP_DROP_MAX;
+}
+
 /**
  * Validate the IPv4 header at offset @p off of @p m, and trim Ethernet
  * padding so that the packet ends where the IP datagram does.
@@ -108,6 +138,12 @@ pl_ipv4_check(struct rte_mbuf *m, uint32_t off, bool check_addrs)
 	if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
 	    unlikely(pl_ip_hdr_sum(ip, hlen) != 0xffff))
 		return DP_DROP_IP_CKSUM;
+	if (unlikely(hlen > sizeof(*ip))) {
+		enum dp_drop why = pl_ipv4_options((const uint8_t *)(ip + 1),
+						   hlen - sizeof(*ip));
+		if (why != DP_DROP_MAX)
+			return why;
+	}
 	/* Offset is in 8-byte units; the datagram may not pass 64 KiB. */
 	uint32_t fo = (rte_be_to_cpu_16(ip->fragment_offset) &
 		       RTE_IPV4_HDR_OFFSET_MASK) * 8u;

@@ -156,13 +156,15 @@ struct ip4 {
 	int csum_delta;     /**< added to the correct checksum */
 	uint16_t plen;      /**< payload bytes */
 	const uint8_t *payload; /**< NULL: a pattern seeded by id */
+	const uint8_t *opts;    /**< (ihl - 5) * 4 option bytes; NULL: NOPs */
 };
 
 #define G_DF 0x4000
 #define G_MF 0x2000
 
 /**
- * Write the header and payload at @p p; options (ihl > 5) are NOPs.
+ * Write the header and payload at @p p; options (ihl > 5) are h->opts, or
+ * NOPs.
  * @return the end of the payload.
  */
 static inline uint8_t *put_ip4(uint8_t *p, const struct ip4 *h)
@@ -180,7 +182,10 @@ static inline uint8_t *put_ip4(uint8_t *p, const struct ip4 *h)
 	put16(p + 10, 0);
 	put32(p + 12, h->src);
 	put32(p + 16, h->dst);
-	memset(p + 20, 1, hlen - 20);
+	if (h->opts)
+		memcpy(p + 20, h->opts, hlen - 20);
+	else
+		memset(p + 20, 1, hlen - 20);
 	put16(p + 10, (uint16_t)(ref_csum(ip, hlen) + h->csum_delta));
 	p += hlen;
 	for (unsigned int i = 0; i < h->plen; i++)

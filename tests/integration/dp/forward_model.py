@@ -30,8 +30,11 @@ Each frame's payload carries a tag (MAGIC + its index), so an output frame
 names its input. On a mismatch the seed, the input (hex and scapy summary)
 and the expected and actual results are printed.
 
-Not covered: options a router must process (record route, timestamps,
-source routes: the grammar has NOP, EOL and Router Alert only); class E
+IPv4 options: NOP, EOL (and the junk after it), Router Alert, Record
+Route and Timestamp (forwarded unprocessed), LSRR and SSRR (dropped as
+ip_source_route, RFC 7126), broken lengths (ip_options).
+
+Not covered: class E
 addresses; on-subnet addresses that are not nodes (their neighbor would
 have to be resolved).
 
@@ -207,10 +210,28 @@ class Ip:
         return self.b[self.ihl:]
 
 
+def check_options(o):
+    """RFC 791 3.1 options: each well formed; LSRR and SSRR dropped
+    (RFC 7126 4.3, 4.4); after End of Option List, padding."""
+    i = 0
+    while i < len(o):
+        if o[i] == 0:
+            return None
+        if o[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= len(o) or o[i + 1] < 2 or o[i + 1] > len(o) - i:
+            return "ip_options"
+        if o[i] in (0x83, 0x89):
+            return "ip_source_route"
+        i += o[i + 1]
+    return None
+
+
 def check_ipv4(l3):
     """Validation in README's order: version, IHL, lengths, checksum,
-    fragment offset, source, destination. Returns (reason, None) or
-    (None, trimmed datagram)."""
+    options, fragment offset, source, destination. Returns (reason, None)
+    or (None, trimmed datagram)."""
     if len(l3) < 20:
         return "runt", None
     if l3[0] >> 4 != 4:
@@ -225,6 +246,9 @@ def check_ipv4(l3):
         return "ip_len", None
     if not csum_ok(l3[:ihl]):
         return "ip_cksum", None
+    why = check_options(l3[20:ihl])
+    if why:
+        return why, None
     ip = Ip(l3[:tl])
     if ip.off + tl - ihl > 65535:
         return "frag_bad", None
@@ -480,15 +504,36 @@ class Gen:
         return self.pick((10, 0), (10, 1), (5, 2), (75, self.r.randrange(2, 256)))
 
     def options(self):
-        """NOP/EOL/Router Alert: options a router forwards unchanged."""
-        n = self.r.choice([4, 4, 8, 12, 40])
+        """Option areas of 4 to 40 bytes: NOP, EOL (then junk), Router
+        Alert, Record Route and Timestamp (forwarded unchanged), LSRR and
+        SSRR (dropped), and now and then a broken length."""
+        r = self.r
+        n = r.choice([4, 4, 8, 12, 16, 40])
         opts = b""
         while len(opts) < n:
-            k = self.r.choice(["nop", "ra", "eol"])
-            if k == "ra" and n - len(opts) >= 4:
+            room = n - len(opts)
+            k = self.pick((30, "nop"), (15, "ra"), (10, "eol"), (12, "rr"),
+                          (8, "ts"), (6, "lsrr"), (4, "ssrr"), (5, "bad"))
+            if k == "ra" and room >= 4:
                 opts += b"\x94\x04\x00\x00"
+            elif k in ("rr", "ts", "lsrr", "ssrr") and room >= 7:
+                slots = r.randrange(1, (room - 3) // 4 + 1)
+                typ = {"rr": 7, "ts": 0x44, "lsrr": 0x83, "ssrr": 0x89}[k]
+                ln = 3 + 4 * slots + (1 if k == "ts" else 0)
+                if ln > room:
+                    ln -= 4
+                opts += bytes([typ, ln, 4 + 4 * r.randrange(0, slots)]) + \
+                    self.data(ln - 3)
             elif k == "eol":
-                opts += b"\x00" * (n - len(opts))
+                opts += b"\x00" + self.data(room - 1) if r.random() < 0.3 \
+                    else b"\x00" * room
+            elif k == "bad":
+                # a length of 0 or 1, past the area, or no length byte
+                typ = r.choice([7, 0x44, 0x94, 0x83, 0x19])
+                ln = r.choice([0, 1, room + 1, room + r.randrange(2, 40)])
+                opts += bytes([typ]) + (bytes([ln & 0xff]) if room >= 2 and
+                                        r.random() < 0.9 else b"")
+                opts += self.data(max(0, room - 2))
             else:
                 opts += b"\x01"
         return opts[:n]

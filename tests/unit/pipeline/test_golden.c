@@ -494,6 +494,57 @@ static void b_fwd_local(struct input *in, struct outcome *o, int arg)
 	fwd_a_to_b(in, o, h, 0);
 }
 
+/* --- IPv4 options (RFC 791 3.1; source routes: RFC 7126 4.3, 4.4) --- */
+
+enum { OPT_LSRR, OPT_SSRR_AFTER_NOPS, OPT_LEN_0, OPT_LEN_1, OPT_PAST_END,
+       OPT_TYPE_LAST, OPT_RR_TS, OPT_EOL_THEN_JUNK, OPT_LSRR_AFTER_EOL };
+
+static const struct {
+	uint8_t ihl;
+	uint8_t b[40];
+} opt_sets[] = {
+	/* LSRR, one address to go, then EOL padding */
+	[OPT_LSRR] = {7, {0x83, 7, 4, 10, 244, 1, 11, 0}},
+	[OPT_SSRR_AFTER_NOPS] = {8, {1, 1, 1, 0x89, 7, 4, 10, 244, 1, 11, 0, 0}},
+	[OPT_LEN_0] = {6, {0x94, 0, 0, 0}},
+	[OPT_LEN_1] = {6, {0x07, 1, 0, 0}},
+	/* Record Route saying 12 bytes in an 8-byte option area */
+	[OPT_PAST_END] = {7, {1, 0x07, 12, 4, 0, 0, 0, 0}},
+	/* three NOPs and a type with no room for its length */
+	[OPT_TYPE_LAST] = {6, {1, 1, 1, 0x44}},
+	/* Record Route (one free slot), Timestamp (one), Router Alert */
+	[OPT_RR_TS] = {10, {0x07, 7, 4, 0, 0, 0, 0, 0x44, 8, 5, 0, 0, 0, 0, 0,
+			    0x94, 4, 0, 0, 1}},
+	/* after End of Option List, whatever bytes: padding */
+	[OPT_EOL_THEN_JUNK] = {6, {0, 0x83, 0xff, 0x00}},
+	[OPT_LSRR_AFTER_EOL] = {7, {0, 0x83, 7, 4, 10, 244, 1, 11}},
+};
+
+/* Pod A → pod B with the options @p set: forwarded unchanged but for the
+ * TTL when @p fwd, else dropped (the case names the reason). */
+static void opts_a_to_b(struct input *in, struct outcome *o, int set,
+			bool fwd)
+{
+	struct ip4 h = IP4(.src = POD_A, .dst = POD_B);
+
+	h.ihl = opt_sets[set].ihl;
+	h.opts = opt_sets[set].b;
+	if (fwd)
+		fwd_a_to_b(in, o, h, 0);
+	else
+		from_a(in_add(in), h);
+}
+
+static void b_opts_drop(struct input *in, struct outcome *o, int set)
+{
+	opts_a_to_b(in, o, set, false);
+}
+
+static void b_opts_fwd(struct input *in, struct outcome *o, int set)
+{
+	opts_a_to_b(in, o, set, true);
+}
+
 /* --- ARP --- */
 
 #define ARP_REQ_IN                                                           \
@@ -1191,6 +1242,22 @@ static const struct gcase cases[] = {
 	C("parse: Ethernet padding trimmed", P_A, b_fwd_local, FWD_PADDED,
 	  NULL),
 	C("parse: IPv4 options kept", P_A, b_fwd_local, FWD_OPTIONS, NULL),
+	C("parse: loose source route", P_A, b_opts_drop, OPT_LSRR,
+	  "ip_source_route"),
+	C("parse: strict source route after NOPs", P_A, b_opts_drop,
+	  OPT_SSRR_AFTER_NOPS, "ip_source_route"),
+	C("parse: option length 0", P_A, b_opts_drop, OPT_LEN_0, "ip_options"),
+	C("parse: option length 1", P_A, b_opts_drop, OPT_LEN_1, "ip_options"),
+	C("parse: option past the header", P_A, b_opts_drop, OPT_PAST_END,
+	  "ip_options"),
+	C("parse: option type without its length", P_A, b_opts_drop,
+	  OPT_TYPE_LAST, "ip_options"),
+	C("parse: record route, timestamp, router alert kept", P_A,
+	  b_opts_fwd, OPT_RR_TS, NULL),
+	C("parse: bytes after End of Option List kept", P_A, b_opts_fwd,
+	  OPT_EOL_THEN_JUNK, NULL),
+	C("parse: LSRR bytes after End of Option List kept", P_A, b_opts_fwd,
+	  OPT_LSRR_AFTER_EOL, NULL),
 	C("parse: IPv4 on a port without role", P_NONE, b_none_port, 0,
 	  "not_ip"),
 
