@@ -406,11 +406,13 @@ void ctl_neigh_tick(struct ctl_neigh *n, uint64_t now_ms)
 	}
 }
 
-void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d)
+void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d,
+			 unsigned long start, unsigned int max, size_t bytes)
 {
 	static const char *const names[] = {"free", "incomplete", "reachable",
 					    "probe", "static"};
 	struct slot *s, *tmp;
+	unsigned long i = 0;
 	unsigned int count = 0;
 
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
@@ -418,7 +420,9 @@ void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d)
 		char key[48], val[RTE_TEL_MAX_STRING_LEN];
 		uint64_t v = __atomic_load_n(
 			&pl_neigh[s - n->slots].mac, __ATOMIC_RELAXED);
-		if (++count > 200)
+		if (i++ < start)
+			continue;
+		if (count++ == max)
 			break;
 		snprintf(key, sizeof(key), "port%u %u.%u.%u.%u", s->key.port,
 			 s->key.ip >> 24, (s->key.ip >> 16) & 0xff,
@@ -429,6 +433,10 @@ void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d)
 			 (unsigned)((v >> 16) & 0xff), (unsigned)((v >> 24) & 0xff),
 			 (unsigned)((v >> 32) & 0xff), (unsigned)((v >> 40) & 0xff),
 			 names[s->state], s->n_hold);
+		size_t len = strlen(val) + 3; /* quotes, comma */
+		if (len > bytes)
+			break;
+		bytes -= len;
 		rte_tel_data_add_array_string(d, val);
 	}
 }

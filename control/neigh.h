@@ -79,7 +79,13 @@ void ctl_neigh_hold(struct ctl_neigh *n, struct rte_mbuf *m, uint32_t slot);
 /** Timers: requests, refreshes, expiry. Call every few milliseconds. */
 void ctl_neigh_tick(struct ctl_neigh *n, uint64_t now_ms);
 
-/** /kdp/neighbors. */
-void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d);
+/**
+ * /kdp/neighbors: an array of the slots from index @p start (the table's
+ * order, which holds while no slot comes or goes), at most @p max of them
+ * and @p bytes of their text (DPDK's answer is bounded; an empty page is
+ * the end).
+ */
+void ctl_neigh_telemetry(const struct ctl_neigh *n, struct rte_tel_data *d,
+			 unsigned long start, unsigned int max, size_t bytes);
 
 #endif /* KDP_CONTROL_NEIGH_H */

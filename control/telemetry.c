@@ -69,8 +69,12 @@ int tel_start(const char *params, unsigned long *start)
 static int tel_neighbors(const char *cmd, const char *params,
 			 struct rte_tel_data *d)
 {
+	unsigned long start;
+
+	if (tel_start(params, &start) != 0)
+		return -EINVAL;
 	pthread_mutex_lock(&tel_ctl->lock);
-	ctl_neigh_telemetry(tel_ctl->neigh, d);
+	ctl_neigh_telemetry(tel_ctl->neigh, d, start, TEL_PAGE, TEL_BUDGET);
 	pthread_mutex_unlock(&tel_ctl->lock);
 	return 0;
 }
@@ -220,7 +224,8 @@ void ctl_telemetry_register(struct ctl *c)
 	rte_telemetry_register_cmd("/kdp/routes", tel_routes,
 		"Routes of the published tables. Parameters: int start");
 	rte_telemetry_register_cmd("/kdp/neighbors", tel_neighbors,
-		"Neighbor (ARP) slots: port/ip -> mac state");
+		"Neighbor (ARP) slots: port/ip -> mac state. Parameters: int "
+		"start (an empty page is the end)");
 	rte_telemetry_register_cmd("/kdp/endpoints", tel_endpoints,
 		"Local pods with ports: port, IPs, MAC. Parameters: int start "
 		"(an empty page is the end)");

@@ -967,7 +967,8 @@ int main(void)
 			 * but it must not trip ASan. */
 			struct rte_tel_data *d = rte_tel_data_alloc();
 
-			ctl_neigh_telemetry(nb, d);
+			ctl_neigh_telemetry(nb, d, (unsigned long)(rand() % 4),
+					    200, 11 * 1024);
 			rte_tel_data_free(d);
 		}
 		if (check_failures) {

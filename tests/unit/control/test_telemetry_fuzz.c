@@ -14,7 +14,8 @@
  * when their text would not fit DPDK's 16 KiB answer (pod names of up to
  * 127 characters), and then says where the next one starts: a page of
  * long names used to be left out of the answer whole. /kdp/ports,
- * /kdp/endpoints, /kdp/nodes and /kdp/policy take START the same way;
+ * /kdp/endpoints, /kdp/nodes, /kdp/neighbors and /kdp/policy take START
+ * the same way;
  * the other commands take no parameter: with any, each must still answer
  * its object. Route sets of 0 to 700 routes change between requests. Under
  * ASan/UBSan (the unit suite's second run) an overflow or leak fails the
@@ -242,10 +243,11 @@ int main(void)
 	unsigned int seed = fuzz_env("TEL_SEED", 1);
 	unsigned int iters = fuzz_env("TEL_ITERS", 5000);
 	static const char *const others[] = {
-		"/kdp/stats", "/kdp/neighbors", "/kdp/config", "/kdp/conntrack",
+		"/kdp/stats", "/kdp/config", "/kdp/conntrack",
 	};
 	static const char *const paged[] = {
 		"/kdp/ports", "/kdp/endpoints", "/kdp/nodes", "/kdp/policy",
+		"/kdp/neighbors",
 	};
 	char prefix[64], err[256], buf[4096], rundir[PATH_MAX];
 	char path[PATH_MAX + 32];
