@@ -16,6 +16,7 @@
 
 #include "control/api.h"
 #include "dp/log.h"
+#include "k8s/jsonkeys.h"
 
 struct ctl_api {
 	int fd;
@@ -267,6 +268,14 @@ static void serve(struct ctl_api *a, int fd)
 	if (j == NULL || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		answer(fd, ctl_api_error("request is not a JSON object"));
+		return;
+	}
+	/* cJSON would take the first of two equal keys without a word. */
+	const char *dup = k8s_json_dup_key(j);
+	if (dup != NULL) {
+		answer(fd, ctl_api_error("request: key \"%.64s\" given twice",
+					 dup));
+		cJSON_Delete(j);
 		return;
 	}
 	answer(fd, a->handler(a->arg, j));

@@ -13,6 +13,7 @@
 
 #include "control/store.h"
 #include "dp/log.h"
+#include "k8s/jsonkeys.h"
 
 struct st_obj {
 	UT_hash_handle hh;
@@ -359,6 +360,13 @@ static int upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj,
 		}
 	}
 
+	/* cJSON takes the first of two equal keys; the API server refuses
+	 * them (k8s/jsonkeys.h): so does the store, the old version stays. */
+	const char *dup = k8s_json_dup_key(obj);
+	if (dup != NULL) {
+		snprintf(err, sizeof(err), "key \"%.64s\" given twice", dup);
+		return reject(res, ns, name, err);
+	}
 	if (st->dec[res].decode != NULL) {
 		decoded = st->dec[res].decode(obj, err, sizeof(err));
 		if (decoded == NULL)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "k8s/cni/cni.h"
+#include "k8s/jsonkeys.h"
 
 const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0",
 				     NULL };
@@ -95,6 +96,13 @@ int cni_conf_parse(const char *text, struct cni_conf *c, char *err,
 	memset(c, 0, sizeof(*c));
 	if (root == NULL || !cJSON_IsObject(root)) {
 		snprintf(err, errlen, "netconf: stdin is not a JSON object");
+		rc = CNI_ERR_DECODE;
+		goto out;
+	}
+	/* cJSON would take the first of two equal keys without a word. */
+	const char *dup = k8s_json_dup_key(root);
+	if (dup != NULL) {
+		snprintf(err, errlen, "netconf: key \"%.64s\" given twice", dup);
 		rc = CNI_ERR_DECODE;
 		goto out;
 	}

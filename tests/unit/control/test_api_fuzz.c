@@ -38,6 +38,7 @@
 #include "control/api.h"
 #include "tests/unit/ctl_check.h"
 #include "tests/unit/fuzz.h"
+#include "tests/unit/json_dups.h"
 
 /* A large answer: more than a socket buffer holds. */
 #define BIG_ANSWER (4u << 20)
@@ -162,6 +163,7 @@ enum want {
 	W_NOT_JSON, /* anything else */
 	W_TIMEOUT,  /* silent half-way */
 	W_TOO_LONG, /* over CTL_API_MAX_REQ */
+	W_DUP_KEY,  /* one JSON object with a key given twice */
 };
 
 struct client {
@@ -172,9 +174,9 @@ struct client {
 	size_t len;
 };
 
-/* One JSON object, whitespace around it allowed, no NUL: what the server
- * must hand to its handler. */
-static bool one_object(const char *s, size_t len)
+/* One JSON object, whitespace around it allowed, no NUL (and, with
+ * @p dup, a key given twice in it). */
+static bool object_text(const char *s, size_t len, bool dup)
 {
 	cJSON *j;
 	bool ok;
@@ -182,9 +184,15 @@ static bool one_object(const char *s, size_t len)
 	if (memchr(s, '\0', len))
 		return false;
 	j = cJSON_ParseWithOpts(s, NULL, true);
-	ok = cJSON_IsObject(j);
+	ok = cJSON_IsObject(j) && json_has_dup(j) == dup;
 	cJSON_Delete(j);
 	return ok;
+}
+
+/* What the server must hand to its handler: one object, no key twice. */
+static bool one_object(const char *s, size_t len)
+{
+	return object_text(s, len, false);
 }
 
 /* The "op" the stub echoes for request @p s (malloc'd). */
@@ -237,6 +245,9 @@ static void check_answer(const struct client *cl)
 		break;
 	case W_TOO_LONG:
 		good = !ok && err && strstr(err, "longer than");
+		break;
+	case W_DUP_KEY:
+		good = !ok && err && strstr(err, "given twice");
 		break;
 	default:
 		good = true;
@@ -296,7 +307,11 @@ static char *gen_text(size_t *len)
 			"{}", "{\"op\":\"oom\"}", "{\"op\":1}",
 			" {\"op\":\"sp\"} ",
 			"{\"op\":\"a\"} {\"op\":\"b\"}", "{\"op\":\"a\"}x",
-			"{\"op\":\"a\"}}", "{\"op\":\"a\"}\t\r "};
+			"{\"op\":\"a\"}}", "{\"op\":\"a\"}\t\r ",
+			"{\"op\":\"a\",\"op\":\"b\"}",
+			"{\"op\":\"a\",\"x\":{\"k\":1,\"k\":2}}",
+			"{\"op\":\"a\",\"x\":[{\"k\":1},{\"j\":1,\"j\":1}]}",
+			"{\"op\":\"a\",\"x\":{\"k\":1},\"y\":{\"k\":2}}"};
 
 		free(t);
 		t = strdup(odd[rand() % (int)RTE_DIM(odd)]);
@@ -378,6 +393,8 @@ static bool gen_client(struct client *cl)
 		cl->op = op_of(cl->text);
 		cl->want = strcmp(cl->op, "oom") ? W_HANDLED : W_OOM;
 		return true;
+	} else if (object_text(cl->text, cl->len, true)) {
+		cl->want = W_DUP_KEY;
 	} else {
 		cl->want = W_NOT_JSON;
 	}
@@ -485,6 +502,11 @@ static const struct {
 	{"{\"op\":\"a\"}\0x", 12, W_NOT_JSON},
 	/* whitespace around the object is no text */
 	{" {\"op\":\"a\"} \t\r\n", 0, W_HANDLED},
+	/* a key given twice: cJSON read the first without a word */
+	{"{\"op\":\"a\",\"pod\":\"x/p\",\"pod\":\"x/q\"}", 0, W_DUP_KEY},
+	{"{\"op\":\"a\",\"ip\":{\"v\":1,\"v\":2}}", 0, W_DUP_KEY},
+	/* the same key in two objects is no duplicate */
+	{"{\"op\":\"a\",\"x\":{\"k\":1},\"y\":{\"k\":2}}", 0, W_HANDLED},
 };
 
 static void test_cases(void)

@@ -61,6 +61,8 @@ static void test_upsert_replace_reject(void)
 	cJSON *a2 = tj("{'metadata':{'name':'a','resourceVersion':'3'},'spec':{'v':2}}");
 	cJSON *abad = tj("{'metadata':{'name':'a','resourceVersion':'4'},'spec':{}}");
 	cJSON *noname = tj("{'metadata':{},'spec':{'v':1}}");
+	/* v given twice: cJSON would read the first (3) without a word */
+	cJSON *adup = tj("{'metadata':{'name':'a'},'spec':{'v':3,'v':4}}");
 	uint64_t g;
 
 	ctl_store_set_decoder(st, CTL_RES_IPPOOL, tdecode, tfree);
@@ -96,6 +98,11 @@ static void test_upsert_replace_reject(void)
 	CHECK_EQ(ctl_store_generation(st), g + 1);
 	CHECK_EQ(get_v(st, NULL, "a"), 2);
 	CHECK(cJSON_Compare(ctl_store_get_raw(st, CTL_RES_IPPOOL, NULL, "a"), a2, 1));
+	n_decodes = 0;
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, adup), -EINVAL);
+	CHECK_EQ(n_decodes, 0);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
 
 	/* delete */
 	CHECK_EQ(ctl_store_delete(st, CTL_RES_IPPOOL, NULL, "a"), 0);
@@ -109,6 +116,7 @@ static void test_upsert_replace_reject(void)
 	cJSON_Delete(a2);
 	cJSON_Delete(abad);
 	cJSON_Delete(noname);
+	cJSON_Delete(adup);
 	n_frees = 0;
 	ctl_store_free(st);
 	/* nothing was left but the journal's old versions (replaced, deleted) */

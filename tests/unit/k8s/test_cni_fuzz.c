@@ -47,6 +47,7 @@
 #include "tests/unit/ctl_check.h"
 #include "tests/unit/fuzz.h"
 #include "tests/unit/json_fuzz.h"
+#include "tests/unit/json_dups.h"
 
 #define DIM(a) (sizeof(a) / sizeof((a)[0]))
 #define PICK(v) (v)[rand() % (int)DIM(v)]
@@ -149,7 +150,8 @@ static bool version_ok(const char *v)
  * What cni.h says of netconf @p text: 0, or the CNI code of the first
  * thing wrong, in the order conf.c documents none of but a user sees:
  * the text, the version, the string keys, the name, the MTU, the IPAM.
- * (The first of a key given twice is the one read, as cJSON finds it.)
+ * A key given twice in any object is a decode error: cJSON would read
+ * the first without a word (k8s/jsonkeys.h).
  */
 static int spec_conf(const char *text)
 {
@@ -157,7 +159,7 @@ static int spec_conf(const char *text)
 	const cJSON *v, *t;
 	int code = 0;
 
-	if (!cJSON_IsObject(root)) {
+	if (!cJSON_IsObject(root) || json_has_dup(root)) {
 		code = CNI_ERR_DECODE;
 		goto out;
 	}
