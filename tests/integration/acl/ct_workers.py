@@ -170,11 +170,11 @@ class Run:
     def stats(self):
         return self.tel.cmd("/kdp/stats")
 
-    def port_tx(self, st, pod):
+    def port_tx(self, st, pod, what="tx"):
         name = "net_tap_ctw%s%s" % (pod, self.tag)
         for v in st["ports"].values():
             if v["name"] == name:
-                return v["tx"]
+                return v[what]
         raise KeyError("no port %s in %s" % (name, st["ports"]))
 
     def output(self):
