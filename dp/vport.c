@@ -93,7 +93,9 @@ int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
 	__atomic_store_n(&dp_vport_tab[slot], v, __ATOMIC_RELEASE);
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: tap %s: %s", what, ifname, strerror(-rc));
+	snprintf(err, errlen, "%s: tap %s: %s%s", what, ifname, strerror(-rc),
+		 rc == -EMFILE ? " (each tap holds a descriptor per worker: "
+		 "raise the hard limit, ulimit -Hn or LimitNOFILE)" : "");
 	vport_free(v);
 	return rc;
 }

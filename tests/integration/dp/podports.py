@@ -90,15 +90,17 @@ def objects(with_ghost):
 
 
 class Kdp:
-    def __init__(self, d):
+    def __init__(self, d, wrap=()):
         self.d = d
         self.sock = os.path.join(d, "run", "kdp.sock")
         self.proc = None
         self.tel = None
+        self.wrap = list(wrap)  # a command kdp runs under (prlimit ...)
 
     def start(self):
         log = open(os.path.join(self.d, "kdp.log"), "a")
         self.proc = subprocess.Popen(
+            self.wrap +
             [KDP, "-l", "0,1", "--no-pci", "--file-prefix", PREFIX, "-m", "256",
              "--", "--config", os.path.join(self.d, "kdp.json")],
             stdout=log, stderr=subprocess.STDOUT)
@@ -565,12 +567,13 @@ def teardown(dirs, nss, prefixes=()):
     return 1 if failures else 0
 
 
-def run_one(d, nss, body):
-    """Start kdp on test dir @p d, run @p body(kdp), check that kdp exits
-    0; a crash is a failure. Then teardown(d, nss): the exit code."""
+def run_one(d, nss, body, wrap=()):
+    """Start kdp on test dir @p d (under the command @p wrap), run
+    @p body(kdp), check that kdp exits 0; a crash is a failure. Then
+    teardown(d, nss): the exit code."""
     kdp = None
     try:
-        kdp = Kdp(d)
+        kdp = Kdp(d, wrap)
         kdp.start()
         body(kdp)
         check(kdp.stop() == 0, "kdp exits 0")
