@@ -31,39 +31,54 @@ void dp_natpoll_fini(struct dp_natpoll *np)
 static void slot_drop(struct dp_natpoll *np, struct dp_natslot *s)
 {
 	/* The port may have closed since (the kernel dropped the
-	 * registration with its file) and its number gone to another file:
-	 * no file registered here has it (each was open when registered,
-	 * and this one was too), so ENOENT or EBADF is all this can do. */
+	 * registration with its file) and its number gone to another file.
+	 * dp_natpoll_sync() drops every stale slot before it registers
+	 * anything, and a registered file was open when registered, as this
+	 * one was: no file registered now has the number, so ENOENT or EBADF
+	 * is all this can do. (Dropped after the new registrations, it
+	 * removed the registration of a new tap that took the number.) */
 	epoll_ctl(np->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	memset(s, 0, sizeof(*s));
 }
 
+/* What dp_natpoll_sync() makes of a native port's slot. */
+enum { NS_OUT, NS_KEEP, NS_ADD, NS_DONE };
+
 void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl)
 {
-	bool seen[DP_VPORT_MAX] = {false};
+	uint8_t st[DP_VPORT_MAX] = {NS_OUT};
 
+	/* The first queue of each port in the list: still registered as it
+	 * is (the same port, by serial, and queue), or to register. */
+	for (uint16_t i = rl->n_eth; i < rl->n; i++) {
+		unsigned int k = rl->q[i].port - RTE_MAX_ETHPORTS;
+		const struct dp_vport *v = dp_vport_get(rl->q[i].port);
+		const struct dp_natslot *s = &np->slot[k];
+
+		if (st[k] == NS_OUT)
+			st[k] = s->serial == v->serial &&
+				s->queue == rl->q[i].queue ? NS_KEEP : NS_ADD;
+	}
+	/* Every stale registration goes before any new one (slot_drop()). */
+	for (unsigned int k = 0; k < DP_VPORT_MAX; k++)
+		if (np->slot[k].serial != 0 && st[k] != NS_KEEP)
+			slot_drop(np, &np->slot[k]);
 	np->n_direct = 0;
 	for (uint16_t i = rl->n_eth; i < rl->n; i++) {
 		uint16_t port = rl->q[i].port, queue = rl->q[i].queue;
 		unsigned int k = port - RTE_MAX_ETHPORTS;
 		const struct dp_vport *v = dp_vport_get(port);
 		struct dp_natslot *s = &np->slot[k];
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = port};
+		uint8_t was = st[k];
 
-		if (seen[k]) { /* a second queue of the port */
-			if (np->n_direct < DP_VPORT_MAX)
-				np->direct[np->n_direct++] = rl->q[i];
+		st[k] = NS_DONE;
+		if (was == NS_KEEP)
 			continue;
-		}
-		seen[k] = true;
-		if (s->serial == v->serial && s->queue == queue)
-			continue; /* registered, and still the same port */
-		if (s->serial != 0)
-			slot_drop(np, s);
-		struct epoll_event ev = {
-			.events = EPOLLIN,
-			.data.u32 = port,
-		};
-		if (epoll_ctl(np->epfd, EPOLL_CTL_ADD, v->fd[queue], &ev) != 0) {
+		/* A second queue of the port, or one epoll refused: read on
+		 * every iteration. */
+		if (was == NS_DONE ||
+		    epoll_ctl(np->epfd, EPOLL_CTL_ADD, v->fd[queue], &ev) != 0) {
 			if (np->n_direct < DP_VPORT_MAX)
 				np->direct[np->n_direct++] = rl->q[i];
 			continue;
@@ -72,9 +87,6 @@ void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl)
 		s->queue = queue;
 		s->fd = v->fd[queue];
 	}
-	for (unsigned int k = 0; k < DP_VPORT_MAX; k++)
-		if (!seen[k] && np->slot[k].serial != 0)
-			slot_drop(np, &np->slot[k]);
 	/* Hot ports that left are no longer registered (serial 0). */
 	uint16_t n = 0;
 	for (uint16_t i = 0; i < np->n_hot; i++)

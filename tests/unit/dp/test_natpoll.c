@@ -11,7 +11,11 @@
  *  - a port closed and a new one opened with the same id and descriptor
  *    number, while the worker saw no list in between (asleep), is
  *    registered anew (the serial), and its frames are due;
- *  - a second queue of one port is read on every iteration.
+ *  - a second queue of one port is read on every iteration;
+ *  - a port closed while the worker saw no list without it, whose
+ *    descriptor number a new tap on another port id took: the stale
+ *    registration goes before the new one is made (made first, the
+ *    stale one's removal took the new tap's registration with it).
  *
  * Needs root (CAP_NET_ADMIN) and /dev/net/tun: skipped (77) without.
  */
@@ -50,7 +54,7 @@ struct tap {
 	int ifindex;
 };
 
-static struct tap taps[NTAP + 2];
+static struct tap taps[NTAP + 3];
 
 static void sysctl_write(const char *path, const char *v)
 {
@@ -95,6 +99,7 @@ static void tap_close(struct tap *t)
 {
 	close(t->ps);
 	dp_vport_close(t->p.id);
+	t->p.id = UINT16_MAX; /* due() must not take a new tap for it */
 }
 
 /* One frame out of @p t's interface: into the tap's queue. */
@@ -303,6 +308,53 @@ static void test_second_queue(void)
 	tap_close(t);
 }
 
+static void test_number_to_another_port(void)
+{
+	struct dp_rxq q[NTAP];
+	struct tap *z = &taps[NTAP + 1], *nq = &taps[NTAP + 2];
+	int f = dp_vport_get(taps[6].p.id)->fd[0], hold[64], nh = 0;
+	uint16_t id6 = taps[6].p.id;
+
+	/* Tap 6 (registered) closes; the worker sees no list in between. */
+	tap_close(&taps[6]);
+	/* Hold every free number up to f, and f itself, so that tap Z takes
+	 * tap 6's port id but not its number ... */
+	for (int fd; nh < 64 && (fd = open("/dev/null", O_RDONLY)) >= 0;) {
+		hold[nh++] = fd;
+		if (fd == f)
+			break;
+	}
+	CHECK(nh > 0 && hold[nh - 1] == f);
+	CHECK_EQ(tap_open(z, 300, 1), 0);
+	/* ... and tap Q, on another port id, takes the number. */
+	close(hold[--nh]);
+	CHECK_EQ(tap_open(nq, 301, 1), 0);
+	CHECK_EQ(dp_vport_get(nq->p.id)->fd[0], f);
+	CHECK(nq->p.id != z->p.id && z->p.id == id6);
+	while (nh > 0)
+		close(hold[--nh]);
+
+	/* Z, on tap 6's port id, is not in this worker's list: tap 6's slot
+	 * is stale, not reused. */
+	for (int k = 0; k < 6; k++)
+		q[k] = (struct dp_rxq){taps[k].p.id, 0};
+	q[6] = (struct dp_rxq){nq->p.id, 0};
+	sync_to(10, q, 7);
+	send_frame(nq);
+	CHECK_EQ(due_wait(), 1u << (NTAP + 2));
+	CHECK_EQ(read_due(1u << (NTAP + 2), 0), 1);
+	CHECK_EQ(due(false, np.next_tsc - 1), 1u << (NTAP + 2)); /* hot */
+	CHECK_EQ(read_due(1u << (NTAP + 2), 0), 0);
+	/* Z joins the list now. */
+	q[7] = (struct dp_rxq){z->p.id, 0};
+	sync_to(11, q, 8);
+	send_frame(z);
+	CHECK_EQ(due_wait(), 1u << (NTAP + 1));
+	CHECK_EQ(read_due(1u << (NTAP + 1), 0), 1);
+	tap_close(z);
+	tap_close(nq);
+}
+
 int main(void)
 {
 	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
@@ -323,9 +375,11 @@ int main(void)
 	test_left();
 	test_reused();
 	test_second_queue();
+	test_number_to_another_port();
 
 	for (unsigned int k = 0; k < NTAP; k++)
-		tap_close(&taps[k]);
+		if (k != 6)
+			tap_close(&taps[k]);
 	dp_natpoll_fini(&np);
 	CHECK_EQ(rte_mempool_in_use_count(mp), 0);
 	rte_mempool_free(mp);
