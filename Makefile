@@ -27,8 +27,13 @@ unit: all $(ASAN)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN) --suite unit --print-errorlogs
 
+# The "asan" suite: integration tests whose real kdp processes (taps, epoll
+# sets, telemetry pages, every kind of frame) also run under ASan + UBSan,
+# where a leak at exit or an overflow fails them.
 test: deps host unit
 	meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 1
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN) --suite asan --print-errorlogs --num-processes 1
 
 demo: deps host all
 	bash tests/demo/demo.sh

@@ -389,31 +389,37 @@ static void pol_line(void *arg, const char *line)
 	pl->bytes += len;
 }
 
-/* Endpoint @p i's entry: its pod, its policies per direction, the lines
- * left out counted in a last one. @return its JSON bytes, 0 when out of
- * memory. */
-static size_t pol_entry(const struct acl_set *s, uint32_t i,
-			const char *pod, struct rte_tel_data **out)
-{
-	static const char *const dir_name[ACL_DIR_MAX] = {
-		[ACL_DIR_INGRESS] = "ingress", [ACL_DIR_EGRESS] = "egress",
-	};
-	struct rte_tel_data *ep = rte_tel_data_alloc();
-	size_t bytes = 64;
+static const char *const dir_name[ACL_DIR_MAX] = {
+	[ACL_DIR_INGRESS] = "ingress", [ACL_DIR_EGRESS] = "egress",
+};
 
-	if (ep == NULL)
+static void pol_free(struct rte_tel_data *dirs[ACL_DIR_MAX])
+{
+	for (int dir = 0; dir < ACL_DIR_MAX; dir++)
+		rte_tel_data_free(dirs[dir]);
+}
+
+/* Endpoint @p i's policies in each direction, as arrays in @p dirs, the
+ * lines left out counted in a last one. Built before the entry that will
+ * hold them: rte_tel_data_free() of a dict does not free the containers
+ * in it (the answer's writer does), so an entry that turns out not to fit
+ * the page must not have been made. @return their JSON bytes; 0 when out
+ * of memory, with nothing left allocated. */
+static size_t pol_lines(const struct acl_set *s, uint32_t i,
+			struct rte_tel_data *dirs[ACL_DIR_MAX])
+{
+	size_t bytes = 0;
+
+	for (int dir = 0; dir < ACL_DIR_MAX; dir++)
+		dirs[dir] = rte_tel_data_alloc();
+	if (dirs[0] == NULL || dirs[1] == NULL) {
+		pol_free(dirs);
 		return 0;
-	rte_tel_data_start_dict(ep);
-	rte_tel_data_add_dict_string(ep, "pod", pod);
-	bytes += strlen(pod);
+	}
 	for (int dir = 0; dir < ACL_DIR_MAX; dir++) {
-		struct pol_lines pl = {.a = rte_tel_data_alloc()};
+		struct pol_lines pl = {.a = dirs[dir]};
 		char more[64];
 
-		if (pl.a == NULL) {
-			rte_tel_data_free(ep);
-			return 0;
-		}
 		rte_tel_data_start_array(pl.a, RTE_TEL_STRING_VAL);
 		acl_set_describe(s, i, (enum acl_dir)dir, pol_line, &pl);
 		if (pl.more) {
@@ -421,11 +427,27 @@ static size_t pol_entry(const struct acl_set *s, uint32_t i,
 			rte_tel_data_add_array_string(pl.a, more);
 			pl.bytes += strlen(more) + TEL_STR_EXTRA;
 		}
-		rte_tel_data_add_dict_container(ep, dir_name[dir], pl.a, 0);
 		bytes += pl.bytes + 16;
 	}
-	*out = ep;
 	return bytes;
+}
+
+/* An endpoint's entry: its pod, and @p dirs, which it takes. NULL when
+ * out of memory (@p dirs freed). */
+static struct rte_tel_data *pol_entry(const char *pod,
+				      struct rte_tel_data *dirs[ACL_DIR_MAX])
+{
+	struct rte_tel_data *ep = rte_tel_data_alloc();
+
+	if (ep == NULL) {
+		pol_free(dirs);
+		return NULL;
+	}
+	rte_tel_data_start_dict(ep);
+	rte_tel_data_add_dict_string(ep, "pod", pod);
+	for (int dir = 0; dir < ACL_DIR_MAX; dir++)
+		rte_tel_data_add_dict_container(ep, dir_name[dir], dirs[dir], 0);
+	return ep;
 }
 
 /* /kdp/policy[,START]: the policy set, then per endpoint from index START
@@ -470,18 +492,23 @@ int tel_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "endpoints_start", start);
 		for (i = start < t->n_ep ? (uint32_t)start : t->n_ep;
 		     i < t->n_ep && i - start < TEL_PAGE; i++) {
-			struct rte_tel_data *ep = NULL;
+			struct rte_tel_data *dirs[ACL_DIR_MAX], *ep;
 			char name[RTE_TEL_MAX_STRING_LEN];
 			char key[RTE_TEL_MAX_STRING_LEN];
 
 			tel_pod_name(name, sizeof(name), t->ep[i].name);
-			size_t bytes = pol_entry(t->acl, i, name, &ep);
+			size_t bytes = pol_lines(t->acl, i, dirs);
 			if (bytes == 0) {
 				rc = -ENOMEM;
 				break;
 			}
-			if (!tel_take(&b, bytes + strlen(name))) {
-				rte_tel_data_free(ep);
+			/* the key, "pod" and the dict around them */
+			if (!tel_take(&b, bytes + 2 * strlen(name) + 64)) {
+				pol_free(dirs);
+				break;
+			}
+			if ((ep = pol_entry(name, dirs)) == NULL) {
+				rc = -ENOMEM;
 				break;
 			}
 			rte_tel_data_add_dict_container(d, tel_key(key,
