@@ -28,11 +28,13 @@ unit: all $(ASAN)/build.ninja
 		meson test -C $(ASAN) --suite unit --print-errorlogs
 
 # The "asan" suite: integration tests whose real kdp processes (taps, epoll
-# sets, telemetry pages, every kind of frame) also run under ASan + UBSan,
-# where a leak at exit or an overflow fails them.
+# sets, telemetry pages, every kind of frame, AF_XDP, policy conformance,
+# the Kubernetes datastore) also run under ASan + UBSan, where a leak at
+# exit or an overflow fails them. tests/lsan.supp: leaks of code not ours.
 test: deps host unit
 	meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 1
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		meson test -C $(ASAN) --suite asan --print-errorlogs --num-processes 1
 
 demo: deps host all
