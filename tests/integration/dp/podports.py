@@ -567,25 +567,37 @@ def teardown(dirs, nss, prefixes=()):
     return 1 if failures else 0
 
 
+def guarded(body, cleanup):
+    """Run @p body(); an exception is a failure (its traceback printed),
+    and what follows it is skipped. Then @p cleanup(), whose result is
+    returned."""
+    try:
+        try:
+            body()
+        except Exception as e:
+            import traceback
+            traceback.print_exc()
+            failures.append(repr(e))
+    finally:
+        rc = cleanup()
+    return rc
+
+
 def run_one(d, nss, body, wrap=()):
     """Start kdp on test dir @p d (under the command @p wrap), run
     @p body(kdp), check that kdp exits 0; a crash is a failure. Then
     teardown(d, nss): the exit code."""
-    kdp = None
-    try:
-        kdp = Kdp(d, wrap)
+    kdp = Kdp(d, wrap)
+
+    def run():
         kdp.start()
         body(kdp)
         check(kdp.stop() == 0, "kdp exits 0")
-    except Exception as e:  # a crash is a failure, with cleanup below
-        import traceback
-        traceback.print_exc()
-        failures.append(repr(e))
-    finally:
-        if kdp:
-            kdp.stop()
-        rc = teardown(d, nss)
-    return rc
+
+    def done():
+        kdp.stop()
+        return teardown(d, nss)
+    return guarded(run, done)
 
 
 def main():
@@ -596,9 +608,9 @@ def main():
                                                      ns_name("many")]
     for ns in nss:
         sh("ip", "netns", "add", ns)
-    dirs = []
-    kdp = None
-    try:
+    dirs, kdps = [], []
+
+    def run():
         for mode in ("pmd", "native"):
             MODE[0] = "" if mode == "pmd" else mode + ": "
             # Native: room in the API for more pods than ethdevs.
@@ -607,6 +619,7 @@ def main():
             d = make_dir("kdp-podports-", **extra)
             dirs.append(d)
             kdp = Kdp(d)
+            kdps.append(kdp)
             kdp.start()
             a1, a2 = test_tap_pods(kdp)
             test_long_name(kdp)
@@ -623,16 +636,12 @@ def main():
             if mode == "pmd":
                 test_vhost(kdp, d)
             check(kdp.stop() == 0, "kdp exits 0 at the end")
-    except Exception as e:  # a crash is a failure, with cleanup below
-        import traceback
-        traceback.print_exc()
-        failures.append(repr(e))
-    finally:
-        if kdp:
-            kdp.stop()
-        rc = teardown(dirs, nss, (PREFIX + "tp",))
-    return rc
 
+    def done():
+        for kdp in kdps:
+            kdp.stop()
+        return teardown(dirs, nss, (PREFIX + "tp",))
+    return guarded(run, done)
 
 if __name__ == "__main__":
     sys.exit(main())
