@@ -52,7 +52,7 @@ static inline void pl_punt(struct pl_ctx *c, struct rte_mbuf *m,
 static void pl_pod_arp(struct pl_ctx *c, const struct pl_tables *t,
 		       struct rte_mbuf *m, uint16_t in_port)
 {
-	if (rte_pktmbuf_data_len(m) < ETH_HLEN + sizeof(struct rte_arp_hdr)) {
+	if (rte_pktmbuf_data_len(m) < PL_ETH_HLEN + sizeof(struct rte_arp_hdr)) {
 		pl_drop(c, m, DP_DROP_ARP_BAD, in_port);
 		return;
 	}
@@ -105,7 +105,7 @@ static void pl_pod_arp(struct pl_ctx *c, const struct pl_tables *t,
 	uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m),
 			       (uint32_t)(RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN));
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - len);
-	memset(arp + 1, 0, rte_pktmbuf_data_len(m) - ETH_HLEN - sizeof(*arp));
+	memset(arp + 1, 0, rte_pktmbuf_data_len(m) - PL_ETH_HLEN - sizeof(*arp));
 	m->port = in_port;
 	c->st->arp_replied++;
 	pl_ctx_tx(c, m);
@@ -190,7 +190,7 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 	if (e == NULL)
 		return;
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
-		e, const struct rte_ipv4_hdr *, ETH_HLEN);
+		e, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint64_t nh = 0;
 	rte_fib_lookup_bulk(t->fib, &dst, &nh, 1);
@@ -211,7 +211,7 @@ pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 		nh_idx = 0;
 	const struct pl_nh *nh = &t->nh[nh_idx];
 	struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, PL_ETH_HLEN);
 
 	switch (nh->kind) {
 	case PL_NH_POD:
@@ -285,7 +285,7 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 				bool *decapped)
 {
 	struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HLEN);
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, PL_ETH_HLEN);
 
 	*decapped = false;
 	if (ip->dst_addr != t->self_ip || t->self_ip == 0)
@@ -330,7 +330,7 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	/* The same test as pl_ipv4_check(.., true), with its shortcut for
 	 * the common header. */
-	if (pl_ipv4_check_fast(m, ETH_HLEN + ohl) != DP_DROP_MAX) {
+	if (pl_ipv4_check_fast(m, PL_ETH_HLEN + ohl) != DP_DROP_MAX) {
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
@@ -503,8 +503,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
 			continue;
 		res[i] = acl_flow_parse_fast(rte_pktmbuf_mtod_offset(m, void *,
-								     ETH_HLEN),
-					     rte_pktmbuf_data_len(m) - ETH_HLEN,
+								     PL_ETH_HLEN),
+					     rte_pktmbuf_data_len(m) - PL_ETH_HLEN,
 					     &fl[i]) ? BAD : CHECK;
 		if (res[i] != CHECK)
 			continue;
@@ -723,7 +723,7 @@ static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
 		struct rte_mbuf *m = pkts[i];
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HLEN)) {
+		if (unlikely(rte_pktmbuf_data_len(m) < PL_ETH_HLEN)) {
 			pl_drop(c, m, DP_DROP_RUNT, in_port);
 			continue;
 		}
@@ -750,13 +750,13 @@ static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
 			}
 			continue;
 		}
-		enum dp_drop why = pl_ipv4_check_fast(m, ETH_HLEN);
+		enum dp_drop why = pl_ipv4_check_fast(m, PL_ETH_HLEN);
 		if (unlikely(why != DP_DROP_MAX)) {
 			pl_drop(c, m, why, in_port);
 			continue;
 		}
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
-			m, const struct rte_ipv4_hdr *, ETH_HLEN);
+			m, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
 		uint8_t fl = 0;
 
 		switch (role) {
@@ -776,7 +776,7 @@ static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
 				continue;
 			fl = dec ? 2 : 1;
 			ip = rte_pktmbuf_mtod_offset(
-				m, const struct rte_ipv4_hdr *, ETH_HLEN);
+				m, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
 			break;
 		}
 		case PL_PORT_HOST:
@@ -831,7 +831,7 @@ static unsigned int handoff_drain(struct pl_ctx *c,
 				const struct rte_ipv4_hdr *ip =
 					rte_pktmbuf_mtod_offset(
 						m, const struct rte_ipv4_hdr *,
-						ETH_HLEN);
+						PL_ETH_HLEN);
 
 				pkts[k] = m;
 				flags[k] = (uint8_t)m->hash.usr;

@@ -98,7 +98,7 @@ pl_express_pre_one(struct pl_express_pre *pre, uint16_t i,
 			(uint16_t)(tlen + ENCAP_IPIP_HLEN),
 			(uint16_t)(pre->ip_id + i), &pre->ow[i]);
 	else
-		pre->len[i] = ETH_HLEN + tlen;
+		pre->len[i] = PL_ETH_HLEN + tlen;
 }
 
 /* What pass 1 needs of the worker's conntrack, copied into locals: the
@@ -233,13 +233,13 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t len = rte_pktmbuf_data_len(m);
-	uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+	uint32_t avail = rte_pktmbuf_pkt_len(m) - PL_ETH_HLEN;
 	uint32_t tlen;
 
 	/* 38 bytes: Ethernet, IPv4 and the four port bytes. */
-	if (unlikely(len < ETH_HLEN + sizeof(*ip) + 4 ||
+	if (unlikely(len < PL_ETH_HLEN + sizeof(*ip) + 4 ||
 		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-		     !pl_ipv4_common_src(m, ETH_HLEN, &tlen, true)))
+		     !pl_ipv4_common_src(m, PL_ETH_HLEN, &tlen, true)))
 		return false;
 	uint8_t proto = ip->next_proto_id;
 	if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
@@ -254,7 +254,7 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 	if (aw == NULL)
 		return true;
 	/* On the trimmed length, as acl_flow_parse_common(). */
-	return pl_express_key(x, ip, RTE_MIN(len - ETH_HLEN, tlen),
+	return pl_express_key(x, ip, RTE_MIN(len - PL_ETH_HLEN, tlen),
 			      rte_be_to_cpu_32(ip0), *dst, ct, multi);
 }
 
@@ -278,11 +278,11 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 	const struct rte_ipv4_hdr *o = (const struct rte_ipv4_hdr *)(eth + 1);
 	const struct rte_ipv4_hdr *ip = o + 1;
 	uint32_t len = rte_pktmbuf_data_len(m);
-	uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+	uint32_t avail = rte_pktmbuf_pkt_len(m) - PL_ETH_HLEN;
 	uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 
 	/* Ethernet, two IPv4 headers and the four port bytes. */
-	if (unlikely(len < ETH_HLEN + 2 * hl + 4 ||
+	if (unlikely(len < PL_ETH_HLEN + 2 * hl + 4 ||
 		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
 		return false;
 	uint32_t otlen = rte_be_to_cpu_16(o->total_length);
@@ -314,7 +314,7 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 	pl_express_pre_one(pre, idx, ip, tlen, false);
 	if (aw == NULL)
 		return true;
-	return pl_express_key(x, ip, RTE_MIN(len - ETH_HLEN - hl, tlen),
+	return pl_express_key(x, ip, RTE_MIN(len - PL_ETH_HLEN - hl, tlen),
 			      rte_be_to_cpu_32(ip->src_addr), *dst, ct, multi);
 }
 
@@ -759,11 +759,11 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			m->data_len = (uint16_t)pre.len[i];
 			m->pkt_len = pre.len[i];
 		} else {
-			uint32_t avail = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+			uint32_t avail = rte_pktmbuf_pkt_len(m) - PL_ETH_HLEN;
 			uint32_t otlen = rte_be_to_cpu_16(
 				rte_pktmbuf_mtod_offset(
 					m, const struct rte_ipv4_hdr *,
-					ETH_HLEN)->total_length);
+					PL_ETH_HLEN)->total_length);
 			if (avail > otlen)
 				rte_pktmbuf_trim(m, avail - otlen);
 			encap_ipip_pop(m, hl);

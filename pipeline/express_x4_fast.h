@@ -38,7 +38,7 @@
 #define PL_X4_ETH_SRC 6
 #define PL_X4_VHL 14
 /* Second load: IPv4 bytes 16-31 (destination, ports, ...); 14 + 16 + 16. */
-#define PL_X4_MIN_LEN (ETH_HLEN + 32)
+#define PL_X4_MIN_LEN (PL_ETH_HLEN + 32)
 /* The per-packet loops are unrolled (PL_XN_UNROLL, express_xn_fast.h):
  * -O2 keeps them as loops over arrays in memory otherwise. */
 
@@ -72,7 +72,7 @@ pl_express_x4_init(struct pl_express_x4 *v, rte_be32_t ip0, bool mac_known,
 
 /* The transport header of a packet with 20-byte IPv4 header(s). */
 #define PL_X4_L4(p, hdrs) \
-	((p) + ETH_HLEN + (hdrs) * sizeof(struct rte_ipv4_hdr))
+	((p) + PL_ETH_HLEN + (hdrs) * sizeof(struct rte_ipv4_hdr))
 
 /*
  * The scalar tests on one of the frames, whose last IPv4 header (the one
@@ -89,7 +89,7 @@ pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
 	       uint32_t len, const struct pl_express_x4 *v)
 {
 	const uint32_t hl = sizeof(struct rte_ipv4_hdr);
-	const uint32_t off = ETH_HLEN + (hdrs - 1) * hl;
+	const uint32_t off = PL_ETH_HLEN + (hdrs - 1) * hl;
 
 	return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) !=
 		       RTE_MBUF_F_RX_IP_CKSUM_BAD &&
@@ -106,7 +106,7 @@ pl_x4_frame_ok(const struct rte_mbuf *m, const uint8_t *p, unsigned int hdrs,
 /* The uplink's frames: Ethernet, outer and inner IPv4 headers. Loads:
  * bytes 14-29 (outer words 0-3), 30-45 (outer destination, inner words
  * 0-2) and 46-61 (inner source, destination, ports, ...). */
-#define PL_X4_UP_MIN_LEN (ETH_HLEN + 48)
+#define PL_X4_UP_MIN_LEN (PL_ETH_HLEN + 48)
 
 /*
  * One frame's conntrack key @p kw (acl_ct_key_words()'s two words, as

@@ -338,11 +338,11 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
 		l4[i] = PL_X4_L4(p[i], 1);
 		/* data_len >= 46 and pkt_len >= data_len: no wrap. */
-		avail[i] = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+		avail[i] = rte_pktmbuf_pkt_len(m) - PL_ETH_HLEN;
 		if (unlikely(!pl_x4_frame_ok(m, p[i], 1, len, v)))
 			return false;
-		PL_V_ROW(a, i, p[i] + ETH_HLEN);
-		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
+		PL_V_ROW(a, i, p[i] + PL_ETH_HLEN);
+		PL_V_ROW(b, i, p[i] + PL_ETH_HLEN + 16);
 	}
 	/* w: the header's words 0-3 (version .. length; id, fragment; TTL,
 	 * protocol, sum; source); u: 4-7 (destination; ports; ...). */
@@ -427,12 +427,12 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 			return false;
 		p[i] = rte_pktmbuf_mtod(m, const uint8_t *);
 		l4[i] = PL_X4_L4(p[i], 2);
-		avail[i] = rte_pktmbuf_pkt_len(m) - ETH_HLEN;
+		avail[i] = rte_pktmbuf_pkt_len(m) - PL_ETH_HLEN;
 		if (unlikely(!pl_x4_frame_ok(m, p[i], 2, len, v)))
 			return false;
-		PL_V_ROW(a, i, p[i] + ETH_HLEN);
-		PL_V_ROW(b, i, p[i] + ETH_HLEN + 16);
-		PL_V_ROW(c, i, p[i] + ETH_HLEN + 32);
+		PL_V_ROW(a, i, p[i] + PL_ETH_HLEN);
+		PL_V_ROW(b, i, p[i] + PL_ETH_HLEN + 16);
+		PL_V_ROW(c, i, p[i] + PL_ETH_HLEN + 32);
 	}
 	/* o: outer words 0-3; oi: the outer destination, then inner words
 	 * 0-2; in: inner words 3-6 (source, destination, ports, ...). */
@@ -447,7 +447,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		PL_XN_UNROLL
 		for (unsigned int i = 0; i < PL_XN; i++) {
 			rte_be32_t osrc;
-			memcpy(&osrc, p[i] + ETH_HLEN + 12, sizeof(osrc));
+			memcpy(&osrc, p[i] + PL_ETH_HLEN + 12, sizeof(osrc));
 			if (!pl_express_node_known(t, osrc, node_src,
 						   node_ok))
 				return false;
@@ -497,7 +497,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 
 	PL_V_STORE(pre->ttl_w + k, PL_XNF(pl_xv_ttl_word)(oi[3]));
 	/* The inner length behind an Ethernet header. */
-	PL_V_STORE(pre->len + k, PL_V_ADD(tl, PL_V_SET(ETH_HLEN)));
+	PL_V_STORE(pre->len + k, PL_V_ADD(tl, PL_V_SET(PL_ETH_HLEN)));
 	PL_XV dh = PL_XNF(pl_xv_bswap32)(in[1]);
 	PL_V_STORE(dst, dh);
 	if (track)

@@ -8,7 +8,7 @@
 #include "pipeline/icmp.h"
 #include "pipeline/parse_fast.h"
 
-#define ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
+#define PL_ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
 
 /* RFC 1122 3.2.2: never answer an error with an error. */
 static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t avail)
@@ -27,8 +27,8 @@ static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t avail)
 __rte_cold bool pl_icmp_wanted(const struct rte_mbuf *orig)
 {
 	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(
-		orig, const struct rte_ipv4_hdr *, ETH_HLEN);
-	uint32_t avail = rte_pktmbuf_data_len(orig) - ETH_HLEN;
+		orig, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
+	uint32_t avail = rte_pktmbuf_data_len(orig) - PL_ETH_HLEN;
 
 	if (rte_be_to_cpu_16(oip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK)
 		return false;
@@ -40,8 +40,8 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	      rte_be32_t src, uint8_t type, uint8_t code, uint16_t mtu)
 {
 	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(
-		orig, const struct rte_ipv4_hdr *, ETH_HLEN);
-	uint32_t avail = rte_pktmbuf_data_len(orig) - ETH_HLEN;
+		orig, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
+	uint32_t avail = rte_pktmbuf_data_len(orig) - PL_ETH_HLEN;
 
 	if (!pl_icmp_wanted(orig))
 		return NULL;
@@ -52,15 +52,15 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	if (m == NULL)
 		return NULL;
-	uint32_t len = ETH_HLEN + sizeof(struct rte_ipv4_hdr) +
+	uint32_t len = PL_ETH_HLEN + sizeof(struct rte_ipv4_hdr) +
 		       sizeof(struct rte_icmp_hdr) + quote;
 	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, len);
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	memset(p, 0, ETH_HLEN);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + ETH_HLEN);
+	memset(p, 0, PL_ETH_HLEN);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + PL_ETH_HLEN);
 	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
 
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -68,7 +68,7 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	 * sends its errors); kdp sends no source quench, which would keep
 	 * the packet's own. */
 	ip->type_of_service = 0xc0;
-	ip->total_length = rte_cpu_to_be_16(len - ETH_HLEN);
+	ip->total_length = rte_cpu_to_be_16(len - PL_ETH_HLEN);
 	ip->packet_id = 0;
 	ip->fragment_offset = 0;
 	ip->time_to_live = 64;

@@ -26,7 +26,7 @@
 #include "pipeline/rewrite_fast.h"
 #include "pipeline/tables.h"
 
-#define ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
+#define PL_ETH_HLEN ((uint32_t)sizeof(struct rte_ether_hdr))
 
 /* The generation conntrack decides flows under (tables.h fib_gen): the
  * policy set's or the FIB's, whichever is newer, so that it changes with
