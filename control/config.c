@@ -175,6 +175,22 @@ static int get_uint(struct cfg_err *e, const cJSON *obj, const char *name,
 	return 0;
 }
 
+/* @p out unchanged when the key is absent. */
+static int get_bool(struct cfg_err *e, const cJSON *obj, const char *name,
+		    const char *path, bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s%s%s", path, *path ? "." : "", name);
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return fail(e, key, "must be true or false");
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
 static int get_obj(struct cfg_err *e, const cJSON *obj, const char *name,
 		   bool required, const cJSON **out)
 {
@@ -287,7 +303,8 @@ static int parse_uplink(struct cfg_err *e, const cJSON *up,
 static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 			   struct ctl_config *c)
 {
-	static const char *const keys[] = {"pod", "devargs", "mac", NULL};
+	static const char *const keys[] = {"pod", "devargs", "vhost_socket",
+		"vhost_client", "mac", NULL};
 
 	if (!cJSON_IsArray(pp))
 		return fail(e, "pod_ports", "must be an array");
@@ -307,8 +324,26 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 			return fail(e, path, "must be an object");
 		if ((rc = check_keys(e, it, path, keys)) ||
 		    (rc = get_str(e, it, "pod", path, true, &p->pod)) ||
-		    (rc = get_str(e, it, "devargs", path, true, &p->devargs)))
+		    (rc = get_str(e, it, "devargs", path, false,
+				  &p->devargs)) ||
+		    (rc = get_str(e, it, "vhost_socket", path, false,
+				  &p->vhost_socket)) ||
+		    (rc = get_bool(e, it, "vhost_client", path,
+				   &p->vhost_client)))
 			return rc;
+		if ((p->devargs == NULL) == (p->vhost_socket == NULL) ||
+		    (p->vhost_client && p->vhost_socket == NULL)) {
+			char key[80];
+			bool client = p->vhost_client && !p->vhost_socket;
+
+			snprintf(key, sizeof(key), "%s.%s", path,
+				 client ? "vhost_client" : p->devargs ?
+				 "vhost_socket" : "devargs");
+			return fail(e, key, client ? "only with \"vhost_socket\"" :
+				    p->devargs ? "not with \"devargs\"" :
+				    "missing (required, or \"vhost_socket\" for "
+				    "a native vhost-user port)");
+		}
 		if (!ctl_pod_key_ok(p->pod)) {
 			char key[80];
 			snprintf(key, sizeof(key), "%s.pod", path);
@@ -395,11 +430,12 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		"node", "datastore", "uplink", "pod_ports", "host", "workers",
 		"idle_sleep_us", "mbufs", "arp_timeout_s", "coalesce_ms",
 		"name", "api_socket", "vhost_dir", "state_dir", "max_api_ports",
-		"tap_ports", "policy", "conntrack", "record_cycles", NULL};
+		"tap_ports", "vhost_ports", "policy", "conntrack",
+		"record_cycles", NULL};
 	static const char *const taps[2] = {"pmd", "native"};
 	/* Native by default: DPDK's 32 ethdevs are too few for a node's
 	 * pods (Kubernetes schedules up to 110). */
-	unsigned int tap_native = 1;
+	unsigned int tap_native = 1, vhost_native = 1;
 	struct ctl_config *c = calloc(1, sizeof(*c));
 	const cJSON *o;
 	int rc;
@@ -441,6 +477,8 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	    (rc = get_uint(e, root, "max_api_ports", "", 0, 1024,
 			   &c->max_api_ports)) ||
 	    (rc = get_choice(e, root, "tap_ports", "", taps, &tap_native)) ||
+	    (rc = get_choice(e, root, "vhost_ports", "", taps,
+			     &vhost_native)) ||
 	    (rc = get_str(e, root, "vhost_dir", "", false, &c->vhost_dir)) ||
 	    (rc = get_str(e, root, "state_dir", "", false, &c->state_dir)))
 		goto err;
@@ -452,6 +490,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	}
 	c->api_socket = strdup(o ? o->valuestring : "/run/kdp/kdp.sock");
 	c->tap_native = tap_native == 1;
+	c->vhost_native = vhost_native == 1;
 	if (c->vhost_dir == NULL)
 		c->vhost_dir = strdup("/run/kdp/vhost");
 	if (c->state_dir == NULL)
@@ -567,6 +606,7 @@ void ctl_config_free(struct ctl_config *c)
 	for (size_t i = 0; i < c->n_pod_ports; i++) {
 		free(c->pod_ports[i].pod);
 		free(c->pod_ports[i].devargs);
+		free(c->pod_ports[i].vhost_socket);
 	}
 	free(c->pod_ports);
 	free(c->host_iface);

@@ -42,7 +42,9 @@ struct ctl_static_neigh {
 
 struct ctl_pod_port_conf {
 	char *pod;      /**< "namespace/name" (ctl_pod_key_ok()) */
-	char *devargs;
+	char *devargs;  /**< a DPDK device, or NULL for ... */
+	char *vhost_socket; /**< ... kdp's native vhost-user port on it */
+	bool vhost_client;  /**< connect to the pod's socket, not serve it */
 	bool has_mac;
 	struct rte_ether_addr mac;
 };
@@ -83,8 +85,11 @@ struct ctl_config {
 	unsigned int max_api_ports; /**< default 32 (sizes the mbuf pool) */
 	/** API tap ports are kdp's native taps (dp/vport.h), not DPDK's
 	 * net_tap or virtio-user ethdevs ("tap_ports": "native"|"pmd");
-	 * default false */
+	 * default true */
 	bool tap_native;
+	/** API vhost-user ports are kdp's native ones (dp/vport.h), not
+	 * net_vhost ethdevs ("vhost_ports": "native"|"pmd"); default true */
+	bool vhost_native;
 
 	/* Network policy ("policy": {"enabled"}) and its conntrack
 	 * ("conntrack": {...}); see acl/acl.h. */

@@ -157,10 +157,18 @@ static void place_ports(struct ctl *c)
 	}
 }
 
-static void rxl_add(struct dp_rxlist *l, uint16_t port, uint16_t queue,
-		    bool native)
+/* Which part of an rx list @p port's queues go in (struct dp_rxlist). */
+static int rxl_part(uint16_t port)
 {
-	if (dp_port_is_native(port) != native)
+	if (!dp_port_is_native(port))
+		return 0;
+	return dp_vport_kind(port) == DP_VPORT_VHOST ? 1 : 2;
+}
+
+static void rxl_add(struct dp_rxlist *l, uint16_t port, uint16_t queue,
+		    int part)
+{
+	if (rxl_part(port) != part)
 		return;
 	l->q[l->n].port = port;
 	l->q[l->n].queue = queue;
@@ -185,19 +193,23 @@ static int build_rxlists(struct ctl *c, struct dp_rxlist **out)
 			return -ENOMEM;
 		}
 	}
-	/* Ethdevs in the first pass, native ports in the second: workers
-	 * poll the first part and read the rest through dp/natpoll.h. */
-	for (int native = 0; native < 2; native++) {
+	/* Ethdevs, then native vhost-user ports, then native taps: workers
+	 * poll the first two parts and read taps through dp/natpoll.h. */
+	for (int part = 0; part < 3; part++) {
 		for (unsigned int i = 0; i < c->p.n_fixed; i++)
 			for (uint16_t q = 0; q < c->p.fixed[i].nb_rxq; q++)
 				rxl_add(out[(i + q) % nw], c->p.fixed[i].id, q,
-					native);
+					part);
 		HASH_ITER(hh, c->pods.by_pod, pp, tmp)
 			for (uint16_t q = 0; q < pp->port.nb_rxq; q++)
 				rxl_add(out[(pp->base_worker + q) % nw],
-					pp->port.id, q, native);
-		for (unsigned int w = 0; w < nw && !native; w++)
-			out[w]->n_eth = out[w]->n;
+					pp->port.id, q, part);
+		for (unsigned int w = 0; w < nw; w++) {
+			if (part == 0)
+				out[w]->n_eth = out[w]->n;
+			else if (part == 1)
+				out[w]->n_poll = out[w]->n;
+		}
 	}
 	for (unsigned int w = 0; w < nw; w++)
 		out[w]->seq = ++c->rxl_seq;

@@ -67,8 +67,25 @@ int ctl_pods_add_config(struct ctl_pods *r, size_t i, char *err,
 		return -ENOMEM;
 	}
 	snprintf(what, sizeof(what), "pod_ports[%zu]", i);
-	rc = dp_port_open(what, pc->devargs, r->n_workers, r->mp,
-			  ctl_pods_mtu(r), 0, NULL, &pp->port, err, errlen);
+	if (pc->vhost_socket) {
+		char name[32];
+
+		struct stat sb;
+
+		/* Server: a socket left by a previous run would make bind()
+		 * fail; anything else there is not kdp's to remove. */
+		if (!pc->vhost_client && lstat(pc->vhost_socket, &sb) == 0 &&
+		    S_ISSOCK(sb.st_mode))
+			unlink(pc->vhost_socket);
+		snprintf(name, sizeof(name), "kdpvhost%u", r->next_id++);
+		rc = dp_vport_open_vhost(what, name, pc->vhost_socket,
+					 pc->vhost_client, r->n_workers, r->mp,
+					 &pp->port, err, errlen);
+	} else {
+		rc = dp_port_open(what, pc->devargs, r->n_workers, r->mp,
+				  ctl_pods_mtu(r), 0, NULL, &pp->port, err,
+				  errlen);
+	}
 	if (rc == 0 && ctl_pods_find_port(r, pp->port.id)) {
 		snprintf(err, errlen, "%s: device %s is already used", what,
 			 pp->port.name);
@@ -361,6 +378,16 @@ static int open_vhost(struct ctl_pods *r, struct ctl_pp *pp, unsigned int id,
 	 * and reconnects every second whenever it is not (yet) there. */
 	if (!client)
 		unlink(pp->socket);
+	/* Native: driven through the vhost library directly (dp/vport.h),
+	 * no ethdev, so no limit of 32. */
+	if (r->cfg->vhost_native) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "kdpvhost%u", id);
+		return dp_vport_open_vhost(pp->pod, name, pp->socket, client,
+					   r->n_workers, r->mp, &pp->port, err,
+					   errlen);
+	}
 	snprintf(devargs, sizeof(devargs),
 		 "net_vhost_kdp%u,iface=%s,client=%d,queues=%u", id, pp->socket,
 		 client, r->n_workers);
@@ -411,11 +438,13 @@ int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 		rc = open_vhost(r, pp, id, kind == CTL_PP_VHOST_CLIENT, err,
 				errlen);
 	}
-	if (rc == -ENOSPC && !r->cfg->tap_native) {
+	if (rc == -ENOSPC && !(kind == CTL_PP_TAP ? r->cfg->tap_native :
+			       r->cfg->vhost_native)) {
 		size_t n = strlen(err);
 
-		snprintf(err + n, errlen - n, "; set \"tap_ports\": \"native\" "
-			 "for more kernel pods");
+		snprintf(err + n, errlen - n, "; set \"%s_ports\": \"native\" "
+			 "for more %s pods", kind == CTL_PP_TAP ? "tap" :
+			 "vhost", kind == CTL_PP_TAP ? "kernel" : "DPDK");
 	}
 	if (rc) {
 		free(pp);

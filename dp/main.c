@@ -29,6 +29,7 @@
 #include "control/podport.h"
 #include "dp/log.h"
 #include "dp/port.h"
+#include "dp/vport.h"
 #include "dp/natpoll.h"
 #include "dp/worker.h"
 
@@ -168,11 +169,13 @@ static int setup(struct app *a, char *err, size_t errlen)
 	unsigned int nports = 1 + (unsigned int)cfg->n_pod_ports +
 			      (cfg->host_iface ? 1 : 0);
 	/* Room for the rings of every port; API ports get their rx rings
-	 * (their tx rings drain into pods and rarely hold much). Native taps
-	 * have no rings, so only the ethdevs left can be API ports with
-	 * rings (vhost-user; taps too with "tap_ports": "pmd"). */
+	 * (their tx rings drain into pods and rarely hold much). Native
+	 * ports have no rings, and only the ethdevs left can be API ports
+	 * with rings ("tap_ports" or "vhost_ports" "pmd"). */
 	unsigned int api_ports = cfg->api_socket[0] ? cfg->max_api_ports : 0;
-	if (cfg->tap_native && nports < RTE_MAX_ETHPORTS)
+	if (cfg->tap_native && cfg->vhost_native)
+		api_ports = 0;
+	else if (nports < RTE_MAX_ETHPORTS)
 		api_ports = RTE_MIN(api_ports, RTE_MAX_ETHPORTS - nports);
 	unsigned int need = nports * nw * (DP_PORT_NB_RXD + DP_PORT_NB_TXD) +
 			    api_ports * nw * CTL_PP_NB_DESC +
@@ -193,6 +196,7 @@ static int setup(struct app *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the RCU state");
 		return -ENOMEM;
 	}
+	dp_vport_set_qsbr(a->qs);
 	a->workers = rte_zmalloc("kdp_workers", sizeof(*a->workers) * nw,
 				 RTE_CACHE_LINE_SIZE);
 	if (a->workers == NULL) {
@@ -356,6 +360,7 @@ static void teardown(struct app *a)
 		rte_ring_free(a->inject[i]);
 	}
 	rte_free(a->workers);
+	dp_vport_set_qsbr(NULL); /* every vhost-user port closed */
 	rte_free(a->qs);
 	rte_mempool_free(a->mp);
 	ctl_config_free(a->cfg);

@@ -50,7 +50,7 @@ void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl)
 
 	/* The first queue of each port in the list: still registered as it
 	 * is (the same port, by serial, and queue), or to register. */
-	for (uint16_t i = rl->n_eth; i < rl->n; i++) {
+	for (uint16_t i = rl->n_poll; i < rl->n; i++) {
 		unsigned int k = rl->q[i].port - RTE_MAX_ETHPORTS;
 		const struct dp_vport *v = dp_vport_get(rl->q[i].port);
 		const struct dp_natslot *s = &np->slot[k];
@@ -64,7 +64,7 @@ void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl)
 		if (np->slot[k].serial != 0 && st[k] != NS_KEEP)
 			slot_drop(np, &np->slot[k]);
 	np->n_direct = 0;
-	for (uint16_t i = rl->n_eth; i < rl->n; i++) {
+	for (uint16_t i = rl->n_poll; i < rl->n; i++) {
 		uint16_t port = rl->q[i].port, queue = rl->q[i].queue;
 		unsigned int k = port - RTE_MAX_ETHPORTS;
 		const struct dp_vport *v = dp_vport_get(port);

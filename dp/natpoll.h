@@ -80,7 +80,7 @@ int dp_natpoll_init(struct dp_natpoll *np);
 void dp_natpoll_fini(struct dp_natpoll *np);
 
 /**
- * Make @p np follow @p rl's native queues (rl->q[rl->n_eth..rl->n)),
+ * Make @p np follow @p rl's native queues (rl->q[rl->n_poll..rl->n)),
  * whose ports are open while the calling worker holds @p rl.
  */
 void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl);

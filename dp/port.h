@@ -23,7 +23,8 @@
 /**
  * Port ids: below RTE_MAX_ETHPORTS (32 in Debian's DPDK 22.11) a port is a
  * DPDK ethdev; from RTE_MAX_ETHPORTS up to KDP_MAX_PORTS - 1 it is one of
- * kdp's native ports (dp/vport.h: kernel taps kdp reads and writes itself).
+ * kdp's native ports (dp/vport.h: kernel taps kdp reads and writes itself,
+ * vhost-user ports it drives through DPDK's vhost library).
  * Every table indexed by port id has KDP_MAX_PORTS entries.
  */
 #define KDP_MAX_PORTS 256

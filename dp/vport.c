@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "dp/vport_fast.h"
+#include "dp/vport_priv.h"
 
 _Static_assert(KDP_MAX_PORTS > RTE_MAX_ETHPORTS &&
 	       KDP_MAX_PORTS <= UINT16_MAX, "KDP_MAX_PORTS: past the ethdevs, "
@@ -20,12 +20,45 @@ struct dp_vport *dp_vport_tab[DP_VPORT_MAX];
 /* Tells a port from an earlier one with the same id (dp/natpoll.h). */
 static uint64_t vport_serial;
 
-static void vport_free(struct dp_vport *v)
+void dp_vport_free(struct dp_vport *v)
 {
-	for (uint16_t q = 0; q < v->nb_q; q++)
-		if (v->fd[q] >= 0)
-			close(v->fd[q]);
+	if (v == NULL)
+		return;
+	if (v->kind == DP_VPORT_TAP)
+		for (uint16_t q = 0; q < v->nb_q; q++)
+			if (v->fd[q] >= 0)
+				close(v->fd[q]);
+	free(v->path);
 	free(v);
+}
+
+int dp_vport_slot(const char *what, char *err, size_t errlen)
+{
+	for (int slot = 0; slot < DP_VPORT_MAX; slot++)
+		if (dp_vport_tab[slot] == NULL)
+			return slot;
+	snprintf(err, errlen, "%s: all %d native ports are in use "
+		 "(KDP_MAX_PORTS %d, less the %d ethdevs)", what,
+		 DP_VPORT_MAX, KDP_MAX_PORTS, RTE_MAX_ETHPORTS);
+	return -ENOSPC;
+}
+
+struct dp_vport *dp_vport_alloc(enum dp_vport_kind kind, const char *name,
+				unsigned int nfd, struct rte_mempool *mp)
+{
+	struct dp_vport *v = calloc(1, sizeof(*v) + nfd * sizeof(v->fd[0]));
+
+	if (v == NULL)
+		return NULL;
+	v->kind = (uint8_t)kind;
+	v->mp = mp;
+	v->serial = ++vport_serial;
+	v->vid = -1;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	for (unsigned int q = 0; q < nfd; q++)
+		v->fd[q] = -1;
+	v->nb_q = (uint16_t)nfd;
+	return v;
 }
 
 int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
@@ -34,35 +67,22 @@ int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
 {
 	struct dp_vport *v;
 	struct ifreq ifr;
-	unsigned int slot;
-	int rc;
+	int slot, rc;
 
 	memset(out, 0, sizeof(*out));
-	for (slot = 0; slot < DP_VPORT_MAX && dp_vport_tab[slot]; slot++)
-		;
-	if (slot == DP_VPORT_MAX) {
-		snprintf(err, errlen, "%s: all %d native ports are in use "
-			 "(KDP_MAX_PORTS %d, less the %d ethdevs)", what,
-			 DP_VPORT_MAX, KDP_MAX_PORTS, RTE_MAX_ETHPORTS);
-		return -ENOSPC;
-	}
+	if ((slot = dp_vport_slot(what, err, errlen)) < 0)
+		return slot;
 	if (queues == 0 || queues > UINT16_MAX ||
 	    strlen(ifname) >= sizeof(ifr.ifr_name)) {
 		snprintf(err, errlen, "%s: bad tap \"%s\" with %u queues", what,
 			 ifname, queues);
 		return -EINVAL;
 	}
-	v = calloc(1, sizeof(*v) + queues * sizeof(v->fd[0]));
+	v = dp_vport_alloc(DP_VPORT_TAP, name, queues, mp);
 	if (v == NULL) {
 		snprintf(err, errlen, "%s: out of memory", what);
 		return -ENOMEM;
 	}
-	v->mp = mp;
-	v->serial = ++vport_serial;
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	for (unsigned int q = 0; q < queues; q++)
-		v->fd[q] = -1;
-	v->nb_q = (uint16_t)queues;
 	/* The first queue creates the interface, the others attach to it:
 	 * an interface of that name that exists already is not ours. */
 	if (if_nametoindex(ifname) != 0) {
@@ -96,7 +116,7 @@ fail:
 	snprintf(err, errlen, "%s: tap %s: %s%s", what, ifname, strerror(-rc),
 		 rc == -EMFILE ? " (each tap holds a descriptor per worker: "
 		 "raise the hard limit, ulimit -Hn or LimitNOFILE)" : "");
-	vport_free(v);
+	dp_vport_free(v);
 	return rc;
 }
 
@@ -114,8 +134,19 @@ void dp_vport_close(uint16_t port)
 
 	if (v == NULL)
 		return;
+	if (v->kind == DP_VPORT_VHOST) {
+		dp_vhost_close(e);
+		return;
+	}
 	__atomic_store_n(e, NULL, __ATOMIC_RELEASE);
-	vport_free(v);
+	dp_vport_free(v);
+}
+
+enum dp_vport_kind dp_vport_kind(uint16_t port)
+{
+	struct dp_vport **e = vport_entry(port);
+
+	return e && *e ? (enum dp_vport_kind)(*e)->kind : DP_VPORT_TAP;
 }
 
 bool dp_vport_info(uint16_t port, char *name, size_t len)

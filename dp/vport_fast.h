@@ -19,6 +19,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
+#include <rte_vhost.h>
 
 #include "dp/stats.h"
 #include "dp/vport.h"
@@ -27,8 +28,15 @@ struct dp_vport {
 	struct rte_mempool *mp;  /**< rx mbufs */
 	uint64_t serial;         /**< unique per open, never 0 (dp/natpoll.h) */
 	uint16_t nb_q;
+	uint8_t kind;            /**< enum dp_vport_kind */
+	/* vhost-user, written by the vhost library's callbacks (dp/vhost.c):
+	 * the connected device (-1: none) and its queue pairs in use. */
+	int vid;
+	uint16_t nqp;
+	uint64_t ready;          /**< vhost: vrings ready, callbacks only */
+	char *path;              /**< vhost: the socket */
 	char name[64];           /**< telemetry */
-	int fd[];                /**< one per queue */
+	int fd[];                /**< tap: one per queue */
 };
 
 /** Indexed by port id - RTE_MAX_ETHPORTS; NULL when not open. */
@@ -139,6 +147,62 @@ static inline uint16_t dp_vport_tx(uint16_t port, uint16_t queue,
 	if (i != 0)
 		rte_pktmbuf_free_bulk(pkts, i);
 	return i;
+}
+
+/* A vhost-user port's queue pair q is the pod's rx vring 2q (kdp sends
+ * into it) and its tx vring 2q + 1 (kdp receives from it): virtio-net's
+ * numbering, which DPDK's net_vhost follows too. */
+#define DP_VHOST_TO_POD(q) ((uint16_t)((q) * 2))
+#define DP_VHOST_FROM_POD(q) ((uint16_t)((q) * 2 + 1))
+
+/**
+ * Receive up to @p n frames from queue @p queue of native vhost-user port
+ * @p port: the pod's tx vring of that pair, copied into mbufs by the vhost
+ * library. Nothing while no pod is connected or the pod runs fewer queue
+ * pairs than @p queue + 1.
+ */
+static inline uint16_t dp_vhost_rx(uint16_t port, uint16_t queue,
+				   struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_vport *v = dp_vport_get(port);
+	/* Acquire: pairs with the callbacks' release (dp/vhost.c), which a
+	 * disconnect follows with a grace period before the device goes. */
+	int vid = __atomic_load_n(&v->vid, __ATOMIC_ACQUIRE);
+
+	if (vid < 0 || queue >= __atomic_load_n(&v->nqp, __ATOMIC_RELAXED))
+		return 0;
+	uint16_t got = rte_vhost_dequeue_burst(vid, DP_VHOST_FROM_POD(queue),
+					       v->mp, pkts, n);
+	for (uint16_t i = 0; i < got; i++)
+		pkts[i]->port = port;
+	return got;
+}
+
+/**
+ * Send @p pkts[0..n) to the pod of native vhost-user port @p port and free
+ * those it took (the library copies them into the pod's buffers). Worker
+ * tx queue @p queue uses the pod's queue pair @p queue, or one of its
+ * pairs when the pod runs fewer than kdp has workers: the library locks a
+ * vring on every enqueue, so workers may share one, and a pod with one
+ * queue pair still gets what every worker sends it.
+ * @return the frames sent; the others stay the caller's.
+ */
+static inline uint16_t dp_vhost_tx(uint16_t port, uint16_t queue,
+				   struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_vport *v = dp_vport_get(port);
+	int vid = __atomic_load_n(&v->vid, __ATOMIC_ACQUIRE);
+	uint16_t nqp = __atomic_load_n(&v->nqp, __ATOMIC_RELAXED);
+
+	if (vid < 0 || nqp == 0)
+		return 0;
+	if (unlikely(queue >= nqp))
+		queue %= nqp;
+	uint16_t sent = rte_vhost_enqueue_burst(vid, DP_VHOST_TO_POD(queue),
+						pkts, n);
+	if (sent != 0)
+		rte_pktmbuf_free_bulk(pkts, sent);
+	return sent;
 }
 
 #endif /* KDP_DP_VPORT_FAST_H */

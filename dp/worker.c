@@ -31,6 +31,27 @@ static inline void drain_inject(struct dp_worker *w, const struct pl_tables *t)
 	}
 }
 
+/* Native vhost-user queues, polled on every iteration as ethdevs are.
+ * Out of line, as poll_native(). */
+static __rte_noinline uint32_t poll_vhost(struct dp_worker *w,
+					  const struct pl_tables *t,
+					  const struct dp_rxlist *rl)
+{
+	struct rte_mbuf *pkts[PL_BURST];
+	uint32_t got = 0;
+
+	for (uint16_t i = rl->n_eth; i < rl->n_poll; i++) {
+		uint16_t port = rl->q[i].port;
+		uint16_t n = dp_vhost_rx(port, rl->q[i].queue, pkts, PL_BURST);
+
+		if (n == 0)
+			continue;
+		got += n;
+		pl_process_burst(&w->ctx, t, port, pkts, n);
+	}
+	return got;
+}
+
 /* The native queues due in this iteration (dp/natpoll.h); @p idle: the
  * ethdevs brought nothing. Out of line: the poll loop keeps its registers
  * for the ethdevs. */
@@ -89,7 +110,9 @@ int dp_worker_main(void *arg)
 			got += n;
 			pl_process_burst(&w->ctx, t, port, pkts, n);
 		}
-		if (rl && rl->n > nq)
+		if (rl && rl->n_poll > nq)
+			got += poll_vhost(w, t, rl);
+		if (rl && rl->n > rl->n_poll)
 			got += poll_native(w, t, rl, got == 0);
 		if (w->ctx.ho)
 			got += pl_handoff_drain(&w->ctx, t);

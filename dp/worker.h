@@ -41,13 +41,15 @@ struct dp_rxq {
 
 /**
  * The rx queues one worker polls; immutable once published. Ethdev queues
- * come first, q[0..n_eth); native queues (dp/vport.h) after them, read as
- * dp/natpoll.h decides.
+ * come first, q[0..n_eth); then native queues polled as ethdevs are
+ * (vhost-user, dp/vport.h), q[n_eth..n_poll); then native taps, read as
+ * dp/natpoll.h decides, q[n_poll..n).
  */
 struct dp_rxlist {
 	uint64_t seq;   /**< unique per list built (dp/natpoll.h) */
 	uint16_t n;
 	uint16_t n_eth;
+	uint16_t n_poll;
 	struct dp_rxq q[];
 };
 

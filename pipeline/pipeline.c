@@ -53,6 +53,8 @@ void pl_ctx_init(struct pl_ctx *c, struct dp_lcore_stats *st,
 static __rte_noinline uint16_t vport_tx(struct pl_ctx *c, uint16_t port,
 					struct pl_txbuf *b)
 {
+	if (dp_vport_get(port)->kind == DP_VPORT_VHOST)
+		return dp_vhost_tx(port, c->txq, b->pkts, b->n);
 	return dp_vport_tx(port, c->txq, b->pkts, b->n);
 }
 

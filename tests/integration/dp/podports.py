@@ -10,6 +10,10 @@ arrives), 20 add/del cycles with zero loss on a continuous ping between two
 other pods, deletion, root-only access, restart persistence and a
 vhost-user port driven by dpdk-testpmd (virtio-user) as the pod.
 
+With native vhost-user ports ("vhost_ports": "native", the default) it adds
+40 DPDK pods, past the 32 ethdevs, and pings one of them (testpmd in
+icmpecho mode) from a tap pod, before and after that pod reconnects.
+
 The tap checks run twice: with DPDK's tap ethdevs ("tap_ports": "pmd"),
 then with kdp's native taps ("tap_ports": "native", the default, dp/vport.h),
 where 40 tap pods (more than the 32 ethdevs of this DPDK build) are added,
@@ -259,10 +263,11 @@ def test_long_name(kdp):
 
 
 def test_port_limit(kdp):
-    """Every pod port is an ethdev, and this DPDK build has RTE_MAX_ETHPORTS
-    (32): the port_add past the last one fails with a message that says so
-    (ethdev's own was "Cannot allocate memory"), and the pods already there
-    keep forwarding."""
+    """With "vhost_ports": "pmd" every vhost-user pod port is an ethdev, and
+    this DPDK build has RTE_MAX_ETHPORTS (32): the port_add past the last
+    one fails with a message that says so and names the way out (ethdev's
+    own was "Cannot allocate memory"), and the pods already there keep
+    forwarding."""
     added, err = [], None
     for i in range(40):
         pod = "x/fill%d" % i
@@ -274,7 +279,7 @@ def test_port_limit(kdp):
         added.append(pod)
     in_use = 3 + len(added)      # the uplink, p1, p2 and the fillers
     check(err is not None and in_use == 32 and "RTE_MAX_ETHPORTS" in err
-          and '"tap_ports": "native"' in err,
+          and '"vhost_ports": "native"' in err,
           "port_add past the 32nd port: %d ports, then %r" % (in_use, err))
     check(ping("p1", "p2"), "p1 still reaches p2 with every port in use")
     for pod in added:
@@ -521,6 +526,131 @@ def test_vhost(kdp, d):
           "vhost-user port_del removes the socket")
 
 
+def testpmd_pod(sock, mac, fwd, tag, args=()):
+    """dpdk-testpmd as a DPDK pod on vhost-user socket @p sock (its
+    virtio-user device with MAC @p mac), forwarding mode @p fwd, more
+    testpmd @p args."""
+    return subprocess.Popen(
+        [shutil.which("dpdk-testpmd"), "-l", "0,1", "--no-pci", "-m", "256",
+         "--single-file-segments", "--file-prefix", PREFIX + tag,
+         "--vdev", "net_virtio_user0,path=%s,mac=%s" % (sock, mac), "--",
+         "--forward-mode=" + fwd, "--auto-start", "--stats-period=0",
+         "--nb-cores=1"] + list(args),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+
+
+def stop_pod(tp):
+    """Quit testpmd @p tp (Enter), or kill it; its output."""
+    try:
+        return tp.communicate(input="\n", timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        tp.kill()
+        return tp.communicate()[0]
+
+
+def test_many_vhost(kdp, d):
+    """Native vhost-user ports (dp/vport.h) are no ethdevs: MANY DPDK pods
+    besides the uplink, more than the 32 ethdevs. The last one, x/v, gets
+    dpdk-testpmd in icmpecho mode as its pod: p1 pings it through kdp
+    (kdp -> pod and pod -> kdp), also after the pod disconnected and came
+    back (a new vhost device, once kdp's workers let go of the old one).
+    Deleting them all removes every socket."""
+    if shutil.which("dpdk-testpmd") is None:
+        print("skip: dpdk-testpmd not found")
+        return
+    ports, errs = {}, []
+    for i in range(MANY - 1):
+        r = kdp.api({"op": "port_add", "pod": "x/vf%d" % i,
+                     "kind": "vhost-user", "container_id": "cvf%d" % i})
+        if r.get("ok"):
+            ports["x/vf%d" % i] = r["port"]
+        else:
+            errs.append(r.get("error"))
+    v = kdp.api({"op": "port_add", "pod": "x/v", "kind": "vhost-user",
+                 "container_id": "cv1"})
+    ports["x/v"] = v.get("port", 0)
+    socks = [f for f in os.listdir(os.path.join(d, "vhost"))
+             if f.endswith(".sock")]
+    check(not errs and v.get("ok") and len(ports) == MANY and
+          len(socks) == MANY and min(ports.values()) >= 32 and
+          v["port"] >= 32 + MANY - 1,
+          "%d vhost-user pods past the 32 ethdevs, each with its socket "
+          "(x/v on port %s): %s" % (len(ports), ports["x/v"], errs[:2]))
+    if not v.get("ok"):
+        return
+    kdp.add_tap("p1", ns_name("p1"))
+    if not pod_configured("p1"):
+        pod_net_setup("p1")
+    for round_ in ("", "again, after a disconnect: "):
+        tp = testpmd_pod(v["socket"], v["mac"], "icmpecho", "tv")
+        ok = False
+        for _ in range(20):  # testpmd's start, then the vhost-user setup
+            if ping("p1", "v", count=1, wait=1):
+                ok = True
+                break
+        check(ok and ping("p1", "v", count=5),
+              round_ + "p1 pings the DPDK pod x/v on native port %d"
+              % v["port"])
+        st = port_stats(kdp, v["port"])
+        check(st.get("name", "").startswith("kdpvhost") and
+              st.get("rx", 0) >= 5 and st.get("tx", 0) >= 5,
+              round_ + "/kdp/stats counts x/v's frames: %s" % st)
+        out = stop_pod(tp)
+        if not ok:
+            print(out[-2000:])
+    check(not ping("p1", "v", count=1, wait=1),
+          "no answer once the pod is gone")
+    test_vhost_kills(kdp, v)
+    tp = testpmd_pod(v["socket"], v["mac"], "icmpecho", "tv")
+    ok = any(ping("p1", "v", count=1, wait=1) for _ in range(20))
+    check(ok and ping("p1", "v", count=5),
+          "p1 pings x/v again after the kills")
+    stop_pod(tp)
+    check(kdp.proc.poll() is None, "kdp runs on after the disconnects")
+    for pod in ports:
+        kdp.api({"op": "port_del", "pod": pod})
+    kdp.api({"op": "port_del", "pod": "x/p1"})
+    socks = [f for f in os.listdir(os.path.join(d, "vhost"))
+             if f.endswith(".sock")]
+    left = [p["pod"] for p in kdp.api({"op": "port_list"})["ports"]
+            if p["pod"] in ports or p["pod"] == "x/p1"]
+    check(not socks and not left,
+          "deleting them leaves no socket and no port: %s %s" %
+          (socks[:3], left[:3]))
+
+
+def test_vhost_kills(kdp, v, rounds=3):
+    """A DPDK pod killed (SIGKILL) while kdp's worker is busy with it in
+    both directions: the pod floods p1 (txonly) and p1 flood-pings the
+    pod. The vhost library frees the device once kdp's workers have let
+    go of it (dp/vhost.c); a worker still in it would crash kdp."""
+    flowing = 0
+    for _ in range(rounds):
+        tp = testpmd_pod(v["socket"], v["mac"], "txonly", "tv",
+                         ["--tx-ip=%s,%s" % (PODS["v"], PODS["p1"]),
+                          "--eth-peer=0,ee:ee:ee:ee:ee:ee", "--txpkts=64"])
+        fl = subprocess.Popen(["ip", "netns", "exec", ns_name("p1"), "ping",
+                               "-f", "-w", "15", PODS["v"]],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        rx0, t0 = port_stats(kdp, v["port"]).get("rx", 0), time.time()
+        while time.time() - t0 < 10:
+            if port_stats(kdp, v["port"]).get("rx", 0) > rx0 + 10000:
+                flowing += 1
+                break
+            time.sleep(0.2)
+        tp.kill()
+        tp.communicate()
+        fl.kill()
+        fl.wait()
+        if kdp.proc.poll() is not None:
+            break
+    check(flowing == rounds and kdp.proc.poll() is None,
+          "kdp runs on after the pod was killed %d times in mid-flood "
+          "(%d with traffic flowing)" % (rounds, flowing))
+
+
 def make_dir(prefix, **extra):
     """A temporary dir with the datastore (objects(False)), a pcap
     uplink and kdp.json (plus @p extra keys); its path."""
@@ -614,8 +744,10 @@ def main():
         for mode in ("pmd", "native"):
             MODE[0] = "" if mode == "pmd" else mode + ": "
             # Native: room in the API for more pods than ethdevs.
-            extra = {"tap_ports": "pmd"} if mode == "pmd" else \
-                {"tap_ports": "native", "max_api_ports": MANY + 8}
+            extra = {"tap_ports": "pmd", "vhost_ports": "pmd"} \
+                if mode == "pmd" else \
+                {"tap_ports": "native", "vhost_ports": "native",
+                 "max_api_ports": MANY + 8}
             d = make_dir("kdp-podports-", **extra)
             dirs.append(d)
             kdp = Kdp(d)
@@ -633,14 +765,15 @@ def main():
             if mode == "pmd":
                 test_permissions(kdp)
             test_restart(kdp, d, a1)
-            if mode == "pmd":
-                test_vhost(kdp, d)
+            test_vhost(kdp, d)
+            if mode == "native":
+                test_many_vhost(kdp, d)
             check(kdp.stop() == 0, "kdp exits 0 at the end")
 
     def done():
         for kdp in kdps:
             kdp.stop()
-        return teardown(dirs, nss, (PREFIX + "tp",))
+        return teardown(dirs, nss, (PREFIX + "tp", PREFIX + "tv"))
     return guarded(run, done)
 
 if __name__ == "__main__":

@@ -42,11 +42,14 @@ static const char *const seeds[] = {
 	"'02:00:00:00:00:fe','192.168.10.12':'0A:1b:2C:3d:4E:5f'}},"
 	"'pod_ports':[{'pod':'ns0/web','devargs':'net_tap0,iface=web','mac':"
 	"'02:00:00:00:01:01'},{'pod':'ns1/db','devargs':"
-	"'net_vhost0,iface=/run/kdp/db.sock'}],'host':{'iface':'kdp-host'},"
+	"'net_vhost0,iface=/run/kdp/db.sock'},{'pod':'ns2/nat','vhost_socket':"
+	"'/run/kdp/nat.sock','vhost_client':true,'mac':'02:00:00:00:01:02'},"
+	"{'pod':'ns2/nat2','vhost_socket':'/run/kdp/nat2.sock'}],"
+	"'host':{'iface':'kdp-host'},"
 	"'workers':2,'idle_sleep_us':0,'record_cycles':1,'mbufs':32767,"
 	"'arp_timeout_s':30,'coalesce_ms':0,'api_socket':'/run/kdp/t.sock',"
 	"'vhost_dir':'/tmp/vhost','state_dir':'/tmp/state','max_api_ports':8,"
-	"'tap_ports':'native',"
+	"'tap_ports':'native','vhost_ports':'native',"
 	"'policy':{'enabled':true,'classifier':'linear'},'conntrack':{"
 	"'max_flows':65536,'tcp_established_s':7200,'tcp_transitory_s':60,"
 	"'udp_s':30,'icmp_s':10}}",
@@ -56,7 +59,7 @@ static const char *const seeds[] = {
 	"'neighbors':{}},'pod_ports':[],'workers':64,'idle_sleep_us':100000,"
 	"'record_cycles':0,'mbufs':4194303,'arp_timeout_s':86400,"
 	"'coalesce_ms':10000,'api_socket':'','max_api_ports':1024,"
-	"'tap_ports':'pmd',"
+	"'tap_ports':'pmd','vhost_ports':'pmd',"
 	"'policy':{'enabled':false,'classifier':'rte_acl'},'conntrack':{"
 	"'max_flows':67108864,'tcp_established_s':604800,"
 	"'tcp_transitory_s':86400,'udp_s':86400,'icmp_s':86400}}",
@@ -115,6 +118,7 @@ static const struct field {
 	/* a Unix socket path; "" turns the API off */
 	{"", "api_socket", F_SPEC, false, 0, 107, 0, NULL, NONE},
 	SPEC("", "tap_ports"),
+	SPEC("", "vhost_ports"),
 	OBJ("datastore", true),
 	OBJ("uplink", true),
 	SPEC("", "pod_ports"),
@@ -143,7 +147,10 @@ static const struct field {
 	UINT("conntrack", "udp_s", 1, 86400, 60, OFF(ct_udp_s)),
 	UINT("conntrack", "icmp_s", 1, 86400, 30, OFF(ct_icmp_s)),
 	STR("pod_ports[]", "pod", true, NULL, NONE),
-	STR("pod_ports[]", "devargs", true, NULL, NONE),
+	/* one of devargs and vhost_socket (spec_pod_ports()) */
+	STR("pod_ports[]", "devargs", false, NULL, NONE),
+	STR("pod_ports[]", "vhost_socket", false, NULL, NONE),
+	SPEC("pod_ports[]", "vhost_client"),
 	SPEC("pod_ports[]", "mac"),
 #undef STR
 #undef UINT
@@ -354,6 +361,19 @@ static void spec_pod_ports(struct spec *s, const cJSON *pp)
 			spec_bad(s, "%s.pod", path);
 		if (m && !host_mac_ok(m, mac))
 			spec_bad(s, "%s.mac", path);
+		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(it, "devargs");
+		const cJSON *vs = cJSON_GetObjectItemCaseSensitive(it,
+								  "vhost_socket");
+		const cJSON *vc = cJSON_GetObjectItemCaseSensitive(it,
+								  "vhost_client");
+		if (vc && !cJSON_IsBool(vc))
+			spec_bad(s, "%s.vhost_client", path);
+		else if (cJSON_IsTrue(vc) && !vs)
+			spec_bad(s, "%s.vhost_client", path);
+		else if (dev && vs)
+			spec_bad(s, "%s.vhost_socket", path);
+		else if (!dev && !vs)
+			spec_bad(s, "%s.devargs", path);
 	}
 }
 
@@ -375,6 +395,10 @@ static void spec_config(struct spec *s, const cJSON *root)
 	if (v && !(cJSON_IsString(v) && (strcmp(v->valuestring, "pmd") == 0 ||
 					 strcmp(v->valuestring, "native") == 0)))
 		spec_bad(s, "tap_ports");
+	v = cJSON_GetObjectItemCaseSensitive(root, "vhost_ports");
+	if (v && !(cJSON_IsString(v) && (strcmp(v->valuestring, "pmd") == 0 ||
+					 strcmp(v->valuestring, "native") == 0)))
+		spec_bad(s, "vhost_ports");
 	o = cJSON_GetObjectItemCaseSensitive(root, "datastore");
 	v = cJSON_GetObjectItemCaseSensitive(o, "type");
 	if (cJSON_IsObject(o) && str_ok(v)) {
@@ -471,6 +495,9 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 	v = member(root, "", "tap_ports");
 	/* README: "native" unless "pmd" is given */
 	CHECK(c->tap_native == !(v && strcmp(v->valuestring, "pmd") == 0));
+	v = member(root, "", "vhost_ports");
+	CHECK(c->vhost_native == !(v && strcmp(v->valuestring, "pmd") == 0));
+
 	v = member(root, "datastore", "type");
 	CHECK_EQ(c->ds_type, strcmp(v->valuestring, "file") == 0 ?
 		 CTL_DS_FILE : CTL_DS_KUBERNETES);
@@ -499,8 +526,14 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 		const struct ctl_pod_port_conf *p = &c->pod_ports[i++];
 
 		v = cJSON_GetObjectItemCaseSensitive(it, "mac");
+		const cJSON *dev = member(it, "", "devargs");
+		const cJSON *vs = member(it, "", "vhost_socket");
+
 		CHECK(str_is(p->pod, member(it, "", "pod")->valuestring) &&
-		      str_is(p->devargs, member(it, "", "devargs")->valuestring));
+		      str_is(p->devargs, dev ? dev->valuestring : NULL) &&
+		      str_is(p->vhost_socket, vs ? vs->valuestring : NULL));
+		CHECK(p->vhost_client == cJSON_IsTrue(member(it, "",
+							     "vhost_client")));
 		CHECK(p->has_mac == (v != NULL));
 		CHECK(!v || (mac_ok(v, mac) &&
 			     memcmp(mac, p->mac.addr_bytes, 6) == 0));
@@ -742,6 +775,20 @@ static const struct {
 	 "'devargs':'y'},{'pod':'a/b','devargs':'z','mac':"
 	 "'02:00:00:00:00:01'}]}",
 	 "pod_ports[1].pod: "},
+	/* a pod port is a DPDK device or a native vhost-user socket */
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'a/b',"
+	 "'devargs':'y','vhost_socket':'/s'}]}",
+	 "pod_ports[0].vhost_socket: not with \"devargs\""},
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'a/b'}]}",
+	 "pod_ports[0].devargs: missing"},
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'a/b',"
+	 "'devargs':'y','vhost_client':true}]}",
+	 "pod_ports[0].vhost_client: only with"},
+	{"{" REQ ",'uplink':{'devargs':'x'},'pod_ports':[{'pod':'a/b',"
+	 "'vhost_socket':'/s','vhost_client':'yes'}]}",
+	 "pod_ports[0].vhost_client: must be true or false"},
+	{"{" REQ ",'uplink':{'devargs':'x'},'vhost_ports':'ethdev'}",
+	 "vhost_ports: "},
 	/* a group or zero MAC taken for a host's */
 	{"{" REQ ",'uplink':{'devargs':'x','neighbors':{"
 	 "'10.0.0.1':'ff:ff:ff:ff:ff:ff'}}}",

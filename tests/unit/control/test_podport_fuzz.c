@@ -1035,7 +1035,7 @@ int main(void)
 			 "\",\"devargs\":\"net_null9\"}],\"vhost_dir\":\"%s\","
 			 "\"state_dir\":\"%s/state%d\",\"max_api_ports\":%d,"
 			 /* the stubbed ports are ethdevs (dp_port_open()) */
-			 "\"tap_ports\":\"pmd\"}",
+			 "\"tap_ports\":\"pmd\",\"vhost_ports\":\"pmd\"}",
 			 vhost_dir, dir, i, MAX_API);
 		struct ctl_config **cp = i ? &cfg2 : &cfg;
 

@@ -123,6 +123,7 @@ static struct dp_rxlist *list(uint64_t seq, const struct dp_rxq *q,
 	l->seq = seq;
 	l->n = n;
 	l->n_eth = 0;
+	l->n_poll = 0;
 	memcpy(l->q, q, n * sizeof(q[0]));
 	return l;
 }
