@@ -165,13 +165,19 @@ def mbufs_for(pcap_packets):
 
 
 def config(ds_dir, uplink_devargs, pod_devargs, mbufs=MBUFS_MIN):
-    """kdp config JSON. @pod_devargs: {local pod name: devargs}. Busy
-    polling (idle_sleep_us 0), one worker."""
+    """kdp config JSON. @pod_devargs: {local pod name: devargs, or
+    "vhost:<socket>" for a native vhost-user port}. Busy polling
+    (idle_sleep_us 0), one worker."""
     ports = []
     for i, name in enumerate(LOCAL_PODS):
         if name in pod_devargs:
-            ports.append({"pod": f"{NS}/{name}", "devargs": pod_devargs[name],
-                          "mac": pod_mac(i)})
+            dev = pod_devargs[name]
+            port = {"pod": f"{NS}/{name}", "mac": pod_mac(i)}
+            if dev.startswith("vhost:"):
+                port["vhost_socket"] = dev[len("vhost:"):]
+            else:
+                port["devargs"] = dev
+            ports.append(port)
     return {"node": LOCAL_NODE,
             "datastore": {"type": "file", "path": os.path.abspath(ds_dir)},
             # MTU 1600: a 1500-byte pod frame plus the IPIP header must fit

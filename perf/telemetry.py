@@ -74,15 +74,38 @@ class Telemetry:
         return data.get(cmd.split(",", 1)[0])
 
     def ports(self):
-        """{port name: port id} of every ethdev in the process."""
+        """{port name: port id} of every ethdev in the process, and of
+        kdp's native ports (no ethdev: /kdp/ports), whose ids are
+        "kdp:<id>"."""
         ids = self.query("/ethdev/list") or []
         out = {}
         for pid in ids:
             info = self.query(f"/ethdev/info,{pid}") or {}
             out[info.get("name", str(pid))] = pid
+        start = 32  # RTE_MAX_ETHPORTS: native ids come after
+        while start is not None:
+            page = self.query(f"/kdp/ports,{start}")
+            if not isinstance(page, dict):
+                break  # not kdp
+            for key, p in (page.get("ports") or {}).items():
+                pid = int(key[len("port"):])
+                if pid >= 32:
+                    out.setdefault(p.get("name", key), f"kdp:{pid}")
+            start = page.get("next")
         return out
 
     def stats(self, port_id):
+        """ethdev stats; for a kdp native port ("kdp:<id>") its kdp
+        counters as ipackets / opackets."""
+        if isinstance(port_id, str) and port_id.startswith("kdp:"):
+            pid = int(port_id[4:])
+            page = self.query(f"/kdp/ports,{pid}") or {}
+            p = (page.get("ports") or {}).get(f"port{pid}")
+            if not isinstance(p, dict):
+                raise TelemetryError(f"/kdp/ports,{pid}: no such port")
+            # kdp counts what a port refused under its drops (tx_full).
+            return {"ipackets": p.get("rx", 0), "opackets": p.get("tx", 0),
+                    "oerrors": 0}
         s = self.query(f"/ethdev/stats,{port_id}")
         if not isinstance(s, dict):
             raise TelemetryError(f"/ethdev/stats,{port_id}: no such port")

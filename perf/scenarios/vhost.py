@@ -3,7 +3,8 @@
 
   sender pod   testpmd txonly over virtio-user (pod-a1's MAC and IP, one
                UDP flow to pod-a2, 64 B frames incl. FCS)
-  switch       kdp (config pod ports net_vhost_poda1/2, vhost-user server)
+  switch       kdp (config pod ports on native vhost-user sockets, kdpvhost0/1,
+               vhost-user server: dp/vport.h)
                or testpmd io between net_vhost0 and net_vhost1
   receiver pod testpmd rxonly over virtio-user (pod-a2's MAC)
 
@@ -134,9 +135,10 @@ def check_kdp(tel):
 
 
 def kdp_vhost(ctx):
+    """kdp's native vhost-user ports (config "vhost_socket"), what API pods
+    get by default; pod-a1 is kdpvhost0 and pod-a2 kdpvhost1."""
     work, socks = _work(ctx, "kdp")
-    pods = {"pod-a1": f"net_vhost_poda1,iface={socks[0]},queues=1,client=0",
-            "pod-a2": f"net_vhost_poda2,iface={socks[1]},queues=1,client=0"}
+    pods = {"pod-a1": f"vhost:{socks[0]}", "pod-a2": f"vhost:{socks[1]}"}
     cfg = gc.generate(work, "net_null_up,no-rx=1", pods, mbufs=gc.MBUFS_MIN)
     with open(cfg) as f:
         conf = json.load(f)
@@ -145,8 +147,8 @@ def kdp_vhost(ctx):
         json.dump(conf, f, indent=1)
     prefix = f"kdpbench-vh-kdp-{os.getpid()}"
     cmd = [kdp.KDP] + runner.eal_args(prefix) + ["--", "--config", cfg]
-    return runner.Launch(cmd=cmd, prefix=prefix, sink="net_vhost_poda2",
-                         source="net_vhost_poda1", startup_timeout=60.0, cwd=work,
+    return runner.Launch(cmd=cmd, prefix=prefix, sink="kdpvhost1",
+                         source="kdpvhost0", startup_timeout=60.0, cwd=work,
                          check=check_kdp, companions=_pods(socks), post=_kdp_post)
 
 
