@@ -24,7 +24,7 @@
 #define TEL_POL_BYTES (TEL_BUDGET / 4)
 /* A port entry's JSON besides its key, name, role and counters' digits:
  * field names, quotes, colons, commas, braces. */
-#define TEL_PORT_EXTRA 64
+#define TEL_PORT_EXTRA 80
 
 /* Copies the role into @p buf: pod ports come and go (call with the lock). */
 static const char *port_role(const struct ctl *c, uint16_t port, char *buf,
@@ -93,6 +93,11 @@ static int port_entry(struct rte_tel_data *ports,
 	rte_tel_data_add_dict_u64(pd, "rx", s->port[p].rx);
 	rte_tel_data_add_dict_u64(pd, "tx", s->port[p].tx);
 	rte_tel_data_add_dict_u64(pd, "drops", s->port[p].drops);
+	/* A native vhost-user port: is its pod connected (ethdevs have
+	 * /ethdev/link_status)? */
+	int pairs = dp_vport_vhost_pairs(p);
+	if (pairs >= 0)
+		rte_tel_data_add_dict_string(pd, "link", pairs ? "up" : "down");
 	rte_tel_data_add_dict_container(ports, key, pd, 0);
 	return 0;
 }
@@ -168,6 +173,7 @@ int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "idle_sleeps", s->idle_sleeps);
 	rte_tel_data_add_dict_u64(d, "nat_waits", s->nat_waits);
 	rte_tel_data_add_dict_u64(d, "nat_empty", s->nat_empty);
+	rte_tel_data_add_dict_u64(d, "vh_empty", s->vh_empty);
 	rte_tel_data_add_dict_u64(d, "express", s->express);
 	/* Leak checks: per-lcore caches count as available, so in_use is
 	 * what rings, queues and the control side really hold. */

@@ -29,6 +29,7 @@
 #include "control/podport.h"
 #include "dp/log.h"
 #include "dp/port.h"
+#include "dp/vhpoll.h"
 #include "dp/vport.h"
 #include "dp/natpoll.h"
 #include "dp/worker.h"
@@ -270,6 +271,13 @@ static int setup(struct app *a, char *err, size_t errlen)
 				 "set for native ports: %s", i, strerror(-rc));
 			return rc;
 		}
+		w->vh = rte_zmalloc("kdp_vhpoll", sizeof(*w->vh),
+				    RTE_CACHE_LINE_SIZE);
+		if (w->vh == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		dp_vhpoll_init(w->vh, rte_get_tsc_hz());
 	}
 	p.fixed = a->ports;
 	p.n_fixed = a->n_ports;
@@ -354,6 +362,7 @@ static void teardown(struct app *a)
 		if (a->workers[i].nat)
 			dp_natpoll_fini(a->workers[i].nat);
 		rte_free(a->workers[i].nat);
+		rte_free(a->workers[i].vh);
 	}
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
 		rte_ring_free(a->punt[i]);

@@ -48,6 +48,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->idle_sleeps += s->idle_sleeps;
 		out->nat_waits += s->nat_waits;
 		out->nat_empty += s->nat_empty;
+		out->vh_empty += s->vh_empty;
 		out->busy_cycles += s->busy_cycles;
 		out->busy_polls += s->busy_polls;
 		out->handoff_out += s->handoff_out;

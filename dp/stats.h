@@ -40,6 +40,7 @@ struct dp_lcore_stats {
 	uint64_t express;     /**< forwarded by the express lane (pipeline/express_fast.h) */
 	uint64_t nat_waits;   /**< epoll_wait() calls on native queues (dp/natpoll.h) */
 	uint64_t nat_empty;   /**< reads of a native queue that found no frame */
+	uint64_t vh_empty;    /**< polls of a vhost-user queue that found none */
 } __rte_cache_aligned;
 
 /** Indexed by rte_lcore_id(). */

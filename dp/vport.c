@@ -142,6 +142,18 @@ void dp_vport_close(uint16_t port)
 	dp_vport_free(v);
 }
 
+int dp_vport_vhost_pairs(uint16_t port)
+{
+	struct dp_vport **e = vport_entry(port);
+	const struct dp_vport *v = e ? *e : NULL;
+
+	if (v == NULL || v->kind != DP_VPORT_VHOST)
+		return -1;
+	if (__atomic_load_n(&v->vid, __ATOMIC_ACQUIRE) < 0)
+		return 0;
+	return __atomic_load_n(&v->nqp, __ATOMIC_RELAXED);
+}
+
 enum dp_vport_kind dp_vport_kind(uint16_t port)
 {
 	struct dp_vport **e = vport_entry(port);

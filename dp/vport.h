@@ -100,6 +100,10 @@ int dp_vport_open_vhost(const char *what, const char *name, const char *path,
  */
 void dp_vport_set_qsbr(struct rte_rcu_qsbr *qs);
 
+/** Native vhost-user port @p port: the queue pairs its pod runs when a
+ * pod is connected, else 0; -1 for any other port. */
+int dp_vport_vhost_pairs(uint16_t port);
+
 /** The kind of native port @p port, which must be open. */
 enum dp_vport_kind dp_vport_kind(uint16_t port);
 

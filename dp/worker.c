@@ -4,6 +4,7 @@
 #include <rte_lcore.h>
 
 #include "dp/natpoll.h"
+#include "dp/vhpoll.h"
 #include "dp/vport_fast.h"
 #include "dp/worker.h"
 
@@ -31,21 +32,31 @@ static inline void drain_inject(struct dp_worker *w, const struct pl_tables *t)
 	}
 }
 
-/* Native vhost-user queues, polled on every iteration as ethdevs are.
- * Out of line, as poll_native(). */
+/* Native vhost-user queues: the cold ones of a @p busy worker at its pace,
+ * the others on every iteration (dp/vhpoll.h). Out of line, as
+ * poll_native(). */
 static __rte_noinline uint32_t poll_vhost(struct dp_worker *w,
 					  const struct pl_tables *t,
-					  const struct dp_rxlist *rl)
+					  const struct dp_rxlist *rl, bool busy)
 {
+	struct dp_vhpoll *vp = w->vh;
 	struct rte_mbuf *pkts[PL_BURST];
 	uint32_t got = 0;
+	bool cold_due = dp_vhpoll_begin(vp, rl, w->ctx.now_tsc, busy);
 
 	for (uint16_t i = rl->n_eth; i < rl->n_poll; i++) {
+		unsigned int k = i - rl->n_eth;
 		uint16_t port = rl->q[i].port;
+
+		if (!cold_due && dp_vhpoll_cold(vp, k))
+			continue;
 		uint16_t n = dp_vhost_rx(port, rl->q[i].queue, pkts, PL_BURST);
 
-		if (n == 0)
+		dp_vhpoll_got(vp, k, n);
+		if (n == 0) {
+			w->ctx.st->vh_empty++;
 			continue;
+		}
 		got += n;
 		pl_process_burst(&w->ctx, t, port, pkts, n);
 	}
@@ -86,6 +97,7 @@ int dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct rte_mbuf *pkts[PL_BURST];
 	unsigned int idle = 0, sleep_us = 1;
+	bool busy = false; /* the last iteration received */
 
 	/* No logging here: rte_log() is declared cold, and GCC then compiles
 	 * every block after the call, the poll loop, as never executed (for
@@ -111,7 +123,7 @@ int dp_worker_main(void *arg)
 			pl_process_burst(&w->ctx, t, port, pkts, n);
 		}
 		if (rl && rl->n_poll > nq)
-			got += poll_vhost(w, t, rl);
+			got += poll_vhost(w, t, rl, busy || got != 0);
 		if (rl && rl->n > rl->n_poll)
 			got += poll_native(w, t, rl, got == 0);
 		if (w->ctx.ho)
@@ -129,6 +141,7 @@ int dp_worker_main(void *arg)
 			w->ctx.st->busy_polls++;
 		}
 
+		busy = got != 0;
 		if (got || w->idle_sleep_us == 0) {
 			idle = 0;
 			sleep_us = 1;

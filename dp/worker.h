@@ -62,7 +62,8 @@ struct dp_worker {
 	struct rte_ring *punt;       /**< to control */
 	struct rte_ring *inject;     /**< from control */
 	struct rte_rcu_qsbr *qs;
-	struct dp_natpoll *nat;      /**< the worker's native queues */
+	struct dp_natpoll *nat;      /**< the worker's native taps */
+	struct dp_vhpoll *vh;        /**< its native vhost-user queues */
 	struct pl_ctx ctx;
 } __rte_cache_aligned;
 

@@ -60,6 +60,16 @@ def vhost_pod(i, sock, mac):
         stderr=subprocess.DEVNULL)
 
 
+def link_up(tel, port):
+    """Is vhost-user port @port's pod connected? An ethdev's link status
+    ("vhost_ports": "pmd"), or a native port's /kdp/ports "link"."""
+    if port < 32:
+        return (tel.query("/ethdev/link_status,%d" % port) or {}).get(
+            "status") == "UP"
+    p = (tel.query("/kdp/ports,%d" % port) or {}).get("ports", {})
+    return p.get("port%d" % port, {}).get("link") == "up"
+
+
 def launch(scenario, taps, netns, tmp, interval, kind="tap", pods=None):
     """The scenario's Launch, with an API socket of its own and a ready
     hook that adds @taps idle pods: tap pods into @netns, or vhost-user
@@ -98,8 +108,7 @@ def launch(scenario, taps, netns, tmp, interval, kind="tap", pods=None):
             # Connected: every pod's queue is ready on kdp's side.
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                up = sum(1 for i in ids if tel.query(
-                    "/ethdev/link_status,%d" % i).get("status") == "UP")
+                up = sum(1 for i in ids if link_up(tel, i))
                 if up == taps:
                     break
                 time.sleep(0.5)

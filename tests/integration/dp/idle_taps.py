@@ -17,7 +17,13 @@ and two tap pods, p1 and p2, that talk. The test checks:
    loss, both while the worker is busy;
  - the 40 taps deleted and 40 added again (port ids and descriptor
    numbers reused), p2 deleted and re-added: p1 and p2 still talk, the
-   new taps are still not read.
+   new taps are still not read;
+ - idle DPDK pods (dp/vhpoll.h): 8 native vhost-user ports with no pod
+   and one, x/v, whose pod is dpdk-testpmd in icmpecho mode. While the
+   worker is busy, their empty polls (vh_empty) stay near one per port
+   and DP_VHPOLL_PACE_US (10 us), not one per iteration, and p1 pings
+   x/v without loss (its first frame after a quiet spell waits for the
+   pace at most).
 
 Needs root and hugepages. Usage: idle_taps.py BUILD_DIR
 """
@@ -38,6 +44,8 @@ MANY = 40
 HARD = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 WINDOW_S = 2.0
 PACE_US = 20
+VH_IDLE = 8       # vhost-user ports with no pod
+VH_PACE_US = 10   # DP_VHPOLL_PACE_US
 check = pp.check
 
 
@@ -68,14 +76,15 @@ def add_many(kdp, ns):
 
 
 def window(kdp):
-    """nat_waits, nat_empty, idle_sleeps and the busy drops over WINDOW_S."""
+    """nat_waits, nat_empty, vh_empty, idle_sleeps and the busy drops over
+    WINDOW_S."""
     s0 = kdp.stats()
     t0 = time.monotonic()
     time.sleep(WINDOW_S)
     s1 = kdp.stats()
     dt = time.monotonic() - t0
     return ({k: s1[k] - s0[k] for k in ("nat_waits", "nat_empty",
-                                         "idle_sleeps")},
+                                         "vh_empty", "idle_sleeps")},
             s1["drop_reasons"]["ipip_unknown_node"] -
             s0["drop_reasons"]["ipip_unknown_node"], dt)
 
@@ -93,6 +102,50 @@ def check_idle(kdp, what):
     check(0 < d["nat_waits"] <= limit,
           "%s: %d epoll_wait() in %.1f s, at most %d (one per %d us)" %
           (what, d["nat_waits"], dt, limit, PACE_US))
+
+
+def check_vhost(kdp, d):
+    """Idle DPDK pods under a busy worker (dp/vhpoll.h)."""
+    import shutil
+    if shutil.which("dpdk-testpmd") is None:
+        print("skip the DPDK pods: dpdk-testpmd not found")
+        return
+    for i in range(VH_IDLE):
+        r = kdp.api({"op": "port_add", "pod": "x/vidle%d" % i,
+                     "kind": "vhost-user", "container_id": "cvi%d" % i})
+        check(r.get("ok"), "vhost-user port x/vidle%d: %s" % (i, r))
+    v = kdp.api({"op": "port_add", "pod": "x/v", "kind": "vhost-user",
+                 "container_id": "cv"})
+    check(v.get("ok"), "vhost-user port x/v: %s" % v)
+    if not v.get("ok"):
+        return
+    tp = pp.testpmd_pod(v["socket"], v["mac"], "icmpecho", "ti")
+    try:
+        ok = any(pp.ping("p1", "v", count=1, wait=1) for _ in range(20))
+        check(ok, "p1 reaches the DPDK pod x/v")
+        time.sleep(0.5)
+        w, busy, dt = window(kdp)
+        nq = VH_IDLE + 1
+        limit = nq * dt / (VH_PACE_US * 1e-6) * 1.25 + 1000
+        print("     DPDK pods: %s, %d busy frames in %.2f s" % (w, busy, dt))
+        check(busy > 0 and w["idle_sleeps"] == 0,
+              "DPDK pods: the worker is busy (%d uplink frames)" % busy)
+        check(0 < w["vh_empty"] <= limit,
+              "%d idle vhost-user queues: %d empty polls in %.1f s, at "
+              "most %d (one per queue and %d us, not per iteration)" %
+              (nq, w["vh_empty"], dt, limit, VH_PACE_US))
+        r = pp.sh("ip", "netns", "exec", pp.ns_name("p1"), "ping", "-c",
+                  "20", "-i", "0.05", "-W", "2", pp.PODS["v"],
+                  check_rc=False)
+        rtt = re.search(r"= [\d.]+/([\d.]+)/", r.stdout)
+        check(r.returncode == 0 and " 0% packet loss" in r.stdout,
+              "busy worker: 20 pings p1 -> DPDK pod x/v (avg rtt %s ms)" %
+              (rtt.group(1) if rtt else "?"))
+    finally:
+        pp.stop_pod(tp)
+    for i in range(VH_IDLE):
+        kdp.api({"op": "port_del", "pod": "x/vidle%d" % i})
+    kdp.api({"op": "port_del", "pod": "x/v"})
 
 
 def talk(what):
@@ -118,7 +171,7 @@ def main():
     for ns in nss:
         pp.sh("ip", "netns", "add", ns)
     d = pp.make_dir("kdp-idletaps-", tap_ports="native",
-                    max_api_ports=MANY + 8, idle_sleep_us=100)
+                    max_api_ports=MANY + VH_IDLE + 8, idle_sleep_us=100)
     busy_uplink(d)
 
     def body(kdp):
@@ -135,6 +188,7 @@ def main():
         time.sleep(1.0)  # their link-up chatter (IPv6 DAD, RS) passes
         check_idle(kdp, "busy worker")
         talk("busy worker")
+        check_vhost(kdp, d)
 
         # Ids and descriptors reused: the 40 go and come back, p2 too.
         for i in range(MANY):
@@ -152,7 +206,11 @@ def main():
     # A soft limit of 64 open files, as tight as 1024 is for 110 pods on
     # 8 workers (each tap holds a descriptor per worker): DPDK's EAL
     # raises the soft limit to the hard one at init, kdp counts on it.
-    return pp.run_one(d, nss, body, ["prlimit", "--nofile=64:%d" % HARD])
+    rc = pp.run_one(d, nss, body, ["prlimit", "--nofile=64:%d" % HARD])
+    import shutil
+    shutil.rmtree(os.path.join("/var/run/dpdk", pp.PREFIX + "ti"),
+                  ignore_errors=True)
+    return rc
 
 
 if __name__ == "__main__":

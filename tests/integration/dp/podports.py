@@ -530,8 +530,11 @@ def testpmd_pod(sock, mac, fwd, tag, args=()):
     """dpdk-testpmd as a DPDK pod on vhost-user socket @p sock (its
     virtio-user device with MAC @p mac), forwarding mode @p fwd, more
     testpmd @p args."""
+    # Both lcores on core 0: kdp's worker has core 1 (a pod busy-polling
+    # there would take half of it, in scheduler slices of milliseconds).
     return subprocess.Popen(
-        [shutil.which("dpdk-testpmd"), "-l", "0,1", "--no-pci", "-m", "256",
+        [shutil.which("dpdk-testpmd"), "--lcores", "0@0,1@0", "--no-pci",
+         "-m", "256",
          "--single-file-segments", "--file-prefix", PREFIX + tag,
          "--vdev", "net_virtio_user0,path=%s,mac=%s" % (sock, mac), "--",
          "--forward-mode=" + fwd, "--auto-start", "--stats-period=0",
@@ -594,9 +597,16 @@ def test_many_vhost(kdp, d):
               % v["port"])
         st = port_stats(kdp, v["port"])
         check(st.get("name", "").startswith("kdpvhost") and
-              st.get("rx", 0) >= 5 and st.get("tx", 0) >= 5,
-              round_ + "/kdp/stats counts x/v's frames: %s" % st)
+              st.get("rx", 0) >= 5 and st.get("tx", 0) >= 5 and
+              st.get("link") == "up",
+              round_ + "/kdp/stats counts x/v's frames, link up: %s" % st)
         out = stop_pod(tp)
+        for _ in range(50):
+            if port_stats(kdp, v["port"]).get("link") == "down":
+                break
+            time.sleep(0.1)
+        check(port_stats(kdp, v["port"]).get("link") == "down",
+              round_ + "link down once the pod is gone")
         if not ok:
             print(out[-2000:])
     check(not ping("p1", "v", count=1, wait=1),
