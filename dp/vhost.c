@@ -57,13 +57,13 @@ static struct dp_vport *vhost_find(const char *path)
 	return NULL;
 }
 
-/* Queue pairs from 0 whose two vrings are both ready, at most the port's
- * queues: the pairs workers may use. */
+/* Queue pairs from 0 whose two vrings are both ready: the pairs workers
+ * use (the worker with queue q reads pairs q, q + nb_q, ...). */
 static uint16_t vhost_pairs(const struct dp_vport *v)
 {
 	uint16_t q = 0;
 
-	while (q < v->nb_q && q < 32 && (v->ready >> (2 * q) & 3) == 3)
+	while (q < 32 && (v->ready >> (2 * q) & 3) == 3)
 		q++;
 	return q;
 }
@@ -130,7 +130,9 @@ static void vhost_destroy_device(int vid)
 
 int dp_vhost_ring(const char *path, uint16_t vring, bool enable)
 {
+	char name[64];
 	struct dp_vport *v;
+	int was = -1, now = -1;
 
 	if (vring >= 64)
 		return 0; /* past any pair kdp serves */
@@ -141,9 +143,15 @@ int dp_vhost_ring(const char *path, uint16_t vring, bool enable)
 			v->ready |= 1ULL << vring;
 		else
 			v->ready &= ~(1ULL << vring);
-		__atomic_store_n(&v->nqp, vhost_pairs(v), __ATOMIC_RELEASE);
+		was = v->nqp;
+		now = vhost_pairs(v);
+		__atomic_store_n(&v->nqp, (uint16_t)now, __ATOMIC_RELEASE);
+		snprintf(name, sizeof(name), "%s", v->name);
 	}
 	pthread_mutex_unlock(&vhost_lock);
+	if (now != was)
+		KDP_LOG(INFO, "port %s: the pod runs %d queue pair(s)", name,
+			now);
 	return v != NULL ? 0 : -ENOENT;
 }
 

@@ -156,12 +156,13 @@ static inline uint16_t dp_vport_tx(uint16_t port, uint16_t queue,
 #define DP_VHOST_FROM_POD(q) ((uint16_t)((q) * 2 + 1))
 
 /**
- * Receive up to @p n frames from queue @p queue of native vhost-user port
- * @p port: the pod's tx vring of that pair, copied into mbufs by the vhost
- * library. Nothing while no pod is connected or the pod runs fewer queue
- * pairs than @p queue + 1.
+ * Receive up to @p n frames from the pod's queue pair @p pair on native
+ * vhost-user port @p port: its tx vring, copied into mbufs by the vhost
+ * library. Nothing while no pod is connected or the pod runs fewer pairs.
+ * The port's queue q reads pairs q, q + nb_q, ... (a pod may run more
+ * queue pairs than kdp has workers), one burst each: dp_vhost_pairs().
  */
-static inline uint16_t dp_vhost_rx(uint16_t port, uint16_t queue,
+static inline uint16_t dp_vhost_rx(uint16_t port, uint16_t pair,
 				   struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct dp_vport *v = dp_vport_get(port);
@@ -169,13 +170,24 @@ static inline uint16_t dp_vhost_rx(uint16_t port, uint16_t queue,
 	 * disconnect follows with a grace period before the device goes. */
 	int vid = __atomic_load_n(&v->vid, __ATOMIC_ACQUIRE);
 
-	if (vid < 0 || queue >= __atomic_load_n(&v->nqp, __ATOMIC_RELAXED))
+	if (vid < 0 || pair >= __atomic_load_n(&v->nqp, __ATOMIC_RELAXED))
 		return 0;
-	uint16_t got = rte_vhost_dequeue_burst(vid, DP_VHOST_FROM_POD(queue),
+	uint16_t got = rte_vhost_dequeue_burst(vid, DP_VHOST_FROM_POD(pair),
 					       v->mp, pkts, n);
 	for (uint16_t i = 0; i < got; i++)
 		pkts[i]->port = port;
 	return got;
+}
+
+/** The queue pairs native vhost-user port @p port's pod runs (0: none,
+ * or no pod), and in *@p step the port's queues: queue q reads pairs q,
+ * q + step, ... below that. */
+static inline uint16_t dp_vhost_pairs(uint16_t port, uint16_t *step)
+{
+	const struct dp_vport *v = dp_vport_get(port);
+
+	*step = v->nb_q;
+	return __atomic_load_n(&v->nqp, __ATOMIC_RELAXED);
 }
 
 /**

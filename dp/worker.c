@@ -50,15 +50,24 @@ static __rte_noinline uint32_t poll_vhost(struct dp_worker *w,
 
 		if (!cold_due && dp_vhpoll_cold(vp, k))
 			continue;
-		uint16_t n = dp_vhost_rx(port, rl->q[i].queue, pkts, PL_BURST);
+		/* A burst from each of the pod's pairs this queue serves
+		 * (usually one): a busy pair cannot starve the others. */
+		uint16_t step, nqp = dp_vhost_pairs(port, &step);
+		uint16_t pair = rl->q[i].queue, got_q = 0;
 
-		dp_vhpoll_got(vp, k, n);
-		if (n == 0) {
+		do {
+			uint16_t n = dp_vhost_rx(port, pair, pkts, PL_BURST);
+
+			if (n != 0) {
+				got_q += n;
+				pl_process_burst(&w->ctx, t, port, pkts, n);
+			}
+			pair += step;
+		} while (pair < nqp);
+		dp_vhpoll_got(vp, k, got_q);
+		if (got_q == 0)
 			w->ctx.st->vh_empty++;
-			continue;
-		}
-		got += n;
-		pl_process_burst(&w->ctx, t, port, pkts, n);
+		got += got_q;
 	}
 	return got;
 }

@@ -24,6 +24,7 @@ Usage: podports.py BUILD_DIR
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -526,18 +527,19 @@ def test_vhost(kdp, d):
           "vhost-user port_del removes the socket")
 
 
-def testpmd_pod(sock, mac, fwd, tag, args=()):
+def testpmd_pod(sock, mac, fwd, tag, args=(), queues=1):
     """dpdk-testpmd as a DPDK pod on vhost-user socket @p sock (its
-    virtio-user device with MAC @p mac), forwarding mode @p fwd, more
-    testpmd @p args."""
+    virtio-user device with MAC @p mac and @p queues queue pairs),
+    forwarding mode @p fwd, more testpmd @p args."""
     # Both lcores on core 0: kdp's worker has core 1 (a pod busy-polling
     # there would take half of it, in scheduler slices of milliseconds).
     return subprocess.Popen(
         [shutil.which("dpdk-testpmd"), "--lcores", "0@0,1@0", "--no-pci",
          "-m", "256",
          "--single-file-segments", "--file-prefix", PREFIX + tag,
-         "--vdev", "net_virtio_user0,path=%s,mac=%s" % (sock, mac), "--",
-         "--forward-mode=" + fwd, "--auto-start", "--stats-period=0",
+         "--vdev", "net_virtio_user0,path=%s,mac=%s,queues=%d" % (
+             sock, mac, queues), "--",
+         "--rxq=%d" % queues, "--txq=%d" % queues, "--forward-mode=" + fwd, "--auto-start", "--stats-period=0",
          "--nb-cores=1"] + list(args),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
@@ -611,6 +613,7 @@ def test_many_vhost(kdp, d):
             print(out[-2000:])
     check(not ping("p1", "v", count=1, wait=1),
           "no answer once the pod is gone")
+    test_vhost_pairs(kdp, v)
     test_vhost_kills(kdp, v)
     tp = testpmd_pod(v["socket"], v["mac"], "icmpecho", "tv")
     ok = any(ping("p1", "v", count=1, wait=1) for _ in range(20))
@@ -628,6 +631,31 @@ def test_many_vhost(kdp, d):
     check(not socks and not left,
           "deleting them leaves no socket and no port: %s %s" %
           (socks[:3], left[:3]))
+
+
+def test_vhost_pairs(kdp, v):
+    """A DPDK pod with two queue pairs on a kdp with one worker: kdp reads
+    both (the worker's queue takes pairs 0 and 1). testpmd txonly sends
+    on both queues toward p1; each queue's TX-packets must go far past a
+    ring's worth (a pair kdp never read fills once and stops)."""
+    rx0 = port_stats(kdp, v["port"]).get("rx", 0)
+    tp = testpmd_pod(v["socket"], v["mac"], "txonly", "tv",
+                     ["--tx-ip=%s,%s" % (PODS["v"], PODS["p1"]),
+                      "--eth-peer=0,ee:ee:ee:ee:ee:ee", "--txpkts=64"],
+                     queues=2)
+    time.sleep(4)
+    out = stop_pod(tp)
+    per_q = [int(x) for x in re.findall(
+        r"Forward Stats for RX Port= 0/Queue= *\d+ -> TX Port= 0/Queue= *"
+        r"\d+ -+\s+RX-packets: \d+\s+TX-packets: (\d+)", out)]
+    rx = port_stats(kdp, v["port"]).get("rx", 0) - rx0
+    check(len(per_q) == 2 and min(per_q) > 20000 and rx >= sum(per_q) * 0.9,
+          "a pod with 2 queue pairs on 1 worker: kdp reads both (testpmd "
+          "sent %s, kdp received %d)" % (per_q, rx))
+    if len(per_q) != 2 or min(per_q) <= 20000:
+        print(out[-3000:])
+        print("\n".join(l for l in open(os.path.join(kdp.d, "kdp.log")).read().splitlines()
+                        if "kdpvhost" in l or "qp idx" in l)[-3000:])
 
 
 def test_vhost_kills(kdp, v, rounds=3):
@@ -698,8 +726,11 @@ def teardown(dirs, nss, prefixes=()):
     for d in [dirs] if isinstance(dirs, str) else dirs:
         log = os.path.join(d, "kdp.log")
         if failures and os.path.exists(log):
-            print("kdp log of %s:" % d)
-            print(open(log).read()[-4000:])
+            text = open(log).read()
+            print("kdp log of %s (its own lines, then the tail):" % d)
+            print("\n".join(l for l in text.splitlines()
+                            if l.startswith("kdp:"))[-6000:])
+            print(text[-4000:])
         shutil.rmtree(d, ignore_errors=True)
     for p in (PREFIX,) + tuple(prefixes):
         shutil.rmtree(os.path.join("/var/run/dpdk", p), ignore_errors=True)

@@ -62,17 +62,24 @@ static void test_rings(const char *path, struct dp_vport *v)
 	CHECK_EQ(v->nqp, 1);
 	CHECK_EQ(dp_vhost_ring(path, 2, true), 0);
 	CHECK_EQ(v->nqp, 2);
-	/* Past the port's 2 queues: kdp polls no more pairs than it has. */
+	/* Past the port's 2 queues: its queues share the pod's pairs. */
 	CHECK_EQ(dp_vhost_ring(path, 4, true), 0);
 	CHECK_EQ(dp_vhost_ring(path, 5, true), 0);
-	CHECK_EQ(v->nqp, 2);
+	CHECK_EQ(v->nqp, 3);
 	CHECK_EQ(dp_vhost_ring(path, 63, true), 0);
 	CHECK_EQ(dp_vhost_ring(path, 64, true), 0); /* ignored */
+	CHECK_EQ(v->nqp, 3);
+	for (uint16_t r = 6; r < 64; r++)
+		CHECK_EQ(dp_vhost_ring(path, r, true), 0);
+	CHECK_EQ(v->nqp, 32); /* the most vrings tracked */
 	/* Pair 0 disabled: none is in use (pairs count from 0). */
 	CHECK_EQ(dp_vhost_ring(path, 0, false), 0);
 	CHECK_EQ(v->nqp, 0);
 	CHECK_EQ(dp_vhost_ring(path, 0, true), 0);
-	CHECK_EQ(v->nqp, 2);
+	CHECK_EQ(v->nqp, 32);
+	for (uint16_t r = 6; r < 64; r++)
+		CHECK_EQ(dp_vhost_ring(path, r, false), 0);
+	CHECK_EQ(v->nqp, 3);
 	CHECK_EQ(dp_vhost_ring("/nowhere.sock", 0, true), -ENOENT);
 }
 
