@@ -76,23 +76,26 @@ static int vhost_path(int vid, char *path)
 
 static int vhost_new_device(int vid)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], name[64];
 	struct dp_vport *v = NULL;
-	uint16_t nr = rte_vhost_get_vring_num(vid);
+	uint16_t nr = rte_vhost_get_vring_num(vid), nqp = 0;
 
 	/* kdp polls: the pod need not kick it (as net_vhost does). */
 	for (uint16_t i = 0; i < nr; i++)
 		rte_vhost_enable_guest_notification(vid, i, 0);
 	pthread_mutex_lock(&vhost_lock);
-	if (vhost_path(vid, path) == 0 && (v = vhost_find(path)) != NULL)
+	if (vhost_path(vid, path) == 0 && (v = vhost_find(path)) != NULL) {
 		__atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
+		snprintf(name, sizeof(name), "%s", v->name);
+		nqp = v->nqp;
+	}
 	pthread_mutex_unlock(&vhost_lock);
 	if (v == NULL) {
 		KDP_LOG(ERR, "vhost-user device %d: no port for its socket", vid);
 		return -1;
 	}
 	KDP_LOG(INFO, "port %s: pod connected (device %d, %u queue pairs)",
-		v->name, vid, (unsigned int)v->nqp);
+		name, vid, (unsigned int)nqp);
 	return 0;
 }
 
