@@ -206,11 +206,8 @@ def main():
     # A soft limit of 64 open files, as tight as 1024 is for 110 pods on
     # 8 workers (each tap holds a descriptor per worker): DPDK's EAL
     # raises the soft limit to the hard one at init, kdp counts on it.
-    rc = pp.run_one(d, nss, body, ["prlimit", "--nofile=64:%d" % HARD])
-    import shutil
-    shutil.rmtree(os.path.join("/var/run/dpdk", pp.PREFIX + "ti"),
-                  ignore_errors=True)
-    return rc
+    return pp.run_one(d, nss, body, ["prlimit", "--nofile=64:%d" % HARD],
+                      prefixes=(pp.PREFIX + "ti",))
 
 
 if __name__ == "__main__":

@@ -95,18 +95,20 @@ def objects(with_ghost):
 
 
 class Kdp:
-    def __init__(self, d, wrap=()):
+    def __init__(self, d, wrap=(), lcores=("-l", "0,1")):
         self.d = d
         self.sock = os.path.join(d, "run", "kdp.sock")
         self.proc = None
         self.tel = None
         self.wrap = list(wrap)  # a command kdp runs under (prlimit ...)
+        self.lcores = list(lcores)  # EAL's lcores: main, then workers
 
     def start(self):
         log = open(os.path.join(self.d, "kdp.log"), "a")
         self.proc = subprocess.Popen(
             self.wrap +
-            [KDP, "-l", "0,1", "--no-pci", "--file-prefix", PREFIX, "-m", "256",
+            [KDP] + self.lcores +
+            ["--no-pci", "--file-prefix", PREFIX, "-m", "256",
              "--", "--config", os.path.join(self.d, "kdp.json")],
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
@@ -754,11 +756,11 @@ def guarded(body, cleanup):
     return rc
 
 
-def run_one(d, nss, body, wrap=()):
-    """Start kdp on test dir @p d (under the command @p wrap), run
-    @p body(kdp), check that kdp exits 0; a crash is a failure. Then
-    teardown(d, nss): the exit code."""
-    kdp = Kdp(d, wrap)
+def run_one(d, nss, body, wrap=(), lcores=("-l", "0,1"), prefixes=()):
+    """Start kdp on test dir @p d (under the command @p wrap, on EAL
+    @p lcores), run @p body(kdp), check that kdp exits 0; a crash is a
+    failure. Then teardown(d, nss, prefixes): the exit code."""
+    kdp = Kdp(d, wrap, lcores)
 
     def run():
         kdp.start()
@@ -767,7 +769,7 @@ def run_one(d, nss, body, wrap=()):
 
     def done():
         kdp.stop()
-        return teardown(d, nss)
+        return teardown(d, nss, prefixes)
     return guarded(run, done)
 
 
