@@ -154,6 +154,8 @@ static inline uint16_t dp_vport_tx(uint16_t port, uint16_t queue,
  * numbering, which DPDK's net_vhost follows too. */
 #define DP_VHOST_TO_POD(q) ((uint16_t)((q) * 2))
 #define DP_VHOST_FROM_POD(q) ((uint16_t)((q) * 2 + 1))
+/** The most frames one vhost library call takes (lib/vhost MAX_PKT_BURST). */
+#define DP_VHOST_BURST 32
 
 /**
  * Receive up to @p n frames from the pod's queue pair @p pair on native
@@ -210,8 +212,18 @@ static inline uint16_t dp_vhost_tx(uint16_t port, uint16_t queue,
 		return 0;
 	if (unlikely(queue >= nqp))
 		queue %= nqp;
-	uint16_t sent = rte_vhost_enqueue_burst(vid, DP_VHOST_TO_POD(queue),
-						pkts, n);
+	/* The library takes at most 32 a call (its MAX_PKT_BURST); kdp's tx
+	 * buffers hold PL_TX_BURST. */
+	uint16_t sent = 0;
+	while (sent < n) {
+		uint16_t k = RTE_MIN((uint16_t)(n - sent), DP_VHOST_BURST);
+		uint16_t got = rte_vhost_enqueue_burst(
+			vid, DP_VHOST_TO_POD(queue), pkts + sent, k);
+
+		sent += got;
+		if (got < k)
+			break; /* the pod's ring is full */
+	}
 	if (sent != 0)
 		rte_pktmbuf_free_bulk(pkts, sent);
 	return sent;

@@ -30,10 +30,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp/vport_priv.h"
-#include "tests/unit/ctl_check.h"
+#include "tests/unit/dp/vhost_util.h"
 #include "tests/unit/golden.h"
-
-static struct rte_mempool *mp;
 
 struct detach_arg {
 	const char *path;
@@ -140,21 +138,9 @@ int main(void)
 
 	if (golden_eal_init("dp_vhost") < 0)
 		return 1;
-	mp = rte_pktmbuf_pool_create("vhost_mp", 1023, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	CHECK(mp != NULL && mkdtemp(dir) != NULL);
-	if (mp == NULL)
+	if (vhost_setup(1023, dir, "s.sock", path, sizeof(path), &p) != 0)
 		CHECK_DONE();
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
 	snprintf(cpath, sizeof(cpath), "%s/pod.sock", dir);
-
-	rc = dp_vport_open_vhost("v", "kdpvhost0", path, false, 2, mp, &p, err,
-				 sizeof(err));
-	CHECK_EQ(rc, 0);
-	if (rc != 0) {
-		fprintf(stderr, "%s\n", err);
-		CHECK_DONE();
-	}
 	CHECK(dp_port_is_native(p.id));
 	CHECK_EQ(p.nb_rxq, 2);
 	CHECK_EQ(p.nb_txq, 2);
