@@ -185,9 +185,11 @@ int dp_vport_open_vhost(const char *what, const char *name, const char *path,
 	int slot, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (queues == 0 || queues > 32 || path[0] == '\0') {
+	/* One queue per worker, however many pairs the pod runs: queues
+	 * past its pairs read nothing and send on its pairs. */
+	if (queues == 0 || queues > UINT16_MAX || path[0] == '\0') {
 		snprintf(err, errlen, "%s: bad vhost-user port \"%s\" with %u "
-			 "queues (1 to 32)", what, path, queues);
+			 "queues (1 to %u)", what, path, queues, UINT16_MAX);
 		return -EINVAL;
 	}
 	if ((slot = dp_vport_slot(what, err, errlen)) < 0)

@@ -176,9 +176,19 @@ int main(void)
 
 	CHECK_EQ(dp_vport_open_vhost("b", "b", path, false, 0, mp, &p2, err,
 				     sizeof(err)), -EINVAL);
-	CHECK_EQ(dp_vport_open_vhost("b", "b", path, false, 33, mp, &p2, err,
-				     sizeof(err)), -EINVAL);
-	CHECK(strstr(err, "1 to 32") != NULL);
+	CHECK_EQ(dp_vport_open_vhost("b", "b", path, false, 65536, mp, &p2,
+				     err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "1 to 65535") != NULL);
+	/* A queue per worker, for kdp's most workers (64): more than the 32
+	 * pairs a pod may run, which the queues share. */
+	char wpath[160];
+	snprintf(wpath, sizeof(wpath), "%s/w.sock", dir);
+	rc = dp_vport_open_vhost("w", "kdpvhost3", wpath, false, 64, mp, &p2,
+				 err, sizeof(err));
+	CHECK_EQ(rc, 0);
+	CHECK(rc != 0 || (p2.nb_rxq == 64 && p2.nb_txq == 64));
+	if (rc == 0)
+		dp_vport_close(p2.id);
 
 	dp_vport_close(p.id);
 	dp_vport_close(c.id);
