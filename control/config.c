@@ -331,18 +331,19 @@ static int parse_pod_ports(struct cfg_err *e, const cJSON *pp,
 		    (rc = get_bool(e, it, "vhost_client", path,
 				   &p->vhost_client)))
 			return rc;
-		if ((p->devargs == NULL) == (p->vhost_socket == NULL) ||
-		    (p->vhost_client && p->vhost_socket == NULL)) {
+		/* A DPDK device or a native vhost-user socket. */
+		const char *bad = NULL, *why = NULL;
+		if (p->vhost_client && p->vhost_socket == NULL)
+			bad = "vhost_client", why = "only with \"vhost_socket\"";
+		else if (p->devargs && p->vhost_socket)
+			bad = "vhost_socket", why = "not with \"devargs\"";
+		else if (!p->devargs && !p->vhost_socket)
+			bad = "devargs", why = "missing (required, or "
+				"\"vhost_socket\" for a native vhost-user port)";
+		if (bad) {
 			char key[80];
-			bool client = p->vhost_client && !p->vhost_socket;
-
-			snprintf(key, sizeof(key), "%s.%s", path,
-				 client ? "vhost_client" : p->devargs ?
-				 "vhost_socket" : "devargs");
-			return fail(e, key, client ? "only with \"vhost_socket\"" :
-				    p->devargs ? "not with \"devargs\"" :
-				    "missing (required, or \"vhost_socket\" for "
-				    "a native vhost-user port)");
+			snprintf(key, sizeof(key), "%s.%s", path, bad);
+			return fail(e, key, "%s", why);
 		}
 		if (!ctl_pod_key_ok(p->pod)) {
 			char key[80];

@@ -63,7 +63,7 @@ static uint16_t vhost_pairs(const struct dp_vport *v)
 {
 	uint16_t q = 0;
 
-	while (q < 32 && (v->ready >> (2 * q) & 3) == 3)
+	while (q < DP_VHOST_MAX_PAIRS && (v->ready >> (2 * q) & 3) == 3)
 		q++;
 	return q;
 }
@@ -137,7 +137,7 @@ int dp_vhost_ring(const char *path, uint16_t vring, bool enable)
 	struct dp_vport *v;
 	int was = -1, now = -1;
 
-	if (vring >= 64)
+	if (vring >= 2 * DP_VHOST_MAX_PAIRS)
 		return 0; /* past any pair kdp serves */
 	pthread_mutex_lock(&vhost_lock);
 	v = vhost_find(path);

@@ -79,12 +79,14 @@ int dp_vport_open_tap(const char *what, const char *name, const char *ifname,
 
 /**
  * Create a native vhost-user port on the unix socket @p path: kdp listens
- * on it (@p client false; a file there is replaced) or connects to the
- * pod's, and reconnects whenever it is not there (@p client true). The port
- * has @p queues queues (one per worker); the pod may run up to 32 queue
- * pairs, which the queues share. Received frames go into mbufs of @p mp. Guest offloads (checksum, TSO, UFO) are not offered: frames come
- * whole and checksummed. @p out->mac is 56:48:4f:53:54:<port id>, as
- * net_vhost makes them. Runs from now on.
+ * on it (@p client false; nothing may be there, callers remove a stale
+ * socket) or connects to the pod's, and reconnects whenever it is not
+ * there (@p client true). The port has @p queues queues (one per worker);
+ * the pod may run up to DP_VHOST_MAX_PAIRS queue pairs, which the queues
+ * share. Received frames go into mbufs of @p mp. Guest offloads (checksum,
+ * TSO, UFO) are not offered: frames come whole and checksummed.
+ * @p out->mac is 56:48:4f:53:54:<port id>, as net_vhost makes them. Runs
+ * from now on.
  * @return 0, or -errno with a message naming @p what in @p err.
  */
 int dp_vport_open_vhost(const char *what, const char *name, const char *path,

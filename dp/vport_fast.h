@@ -154,6 +154,9 @@ static inline uint16_t dp_vport_tx(uint16_t port, uint16_t queue,
  * numbering, which DPDK's net_vhost follows too. */
 #define DP_VHOST_TO_POD(q) ((uint16_t)((q) * 2))
 #define DP_VHOST_FROM_POD(q) ((uint16_t)((q) * 2 + 1))
+/** The most queue pairs kdp serves a pod: their vrings' readiness is one
+ * 64-bit mask (struct dp_vport ready). */
+#define DP_VHOST_MAX_PAIRS 32
 /** The most frames one vhost library call takes (lib/vhost MAX_PKT_BURST). */
 #define DP_VHOST_BURST 32
 
