@@ -32,7 +32,10 @@
 	  "IPIP from a source that is not a known node IP")                  \
 	_(IPIP_INNER_BAD, "ipip_inner_bad", "invalid inner IPv4 packet")     \
 	_(IPIP_INNER_NOT_LOCAL, "ipip_inner_not_local",                      \
-	  "decapsulated packet not for a local pod")                         \
+	  "decapsulated packet not for a local pod or the node")             \
+	_(IPIP_TO_HOST, "ipip_to_host",                                      \
+	  "IPIP for the node not decapsulated by kdp (nested, or to the "   \
+	  "tunnel IP)")                                                      \
 	_(UPLINK_NOT_LOCAL, "uplink_not_local",                              \
 	  "packet from the uplink not for a local pod or the node")          \
 	_(NO_ROUTE, "no_route", "no route to the destination")               \

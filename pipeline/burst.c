@@ -628,17 +628,35 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 		uint64_t idx = nhs[i];
 		if (flags[i]) {
 			/*
-			 * From the uplink only local pods are reachable (or
-			 * the node itself, for plain packets); we are not a
-			 * transit router for the underlay.
+			 * From the uplink only local pods and the node itself
+			 * are reachable; we are not a transit router for the
+			 * underlay. The node is its IP and its tunnel IP
+			 * (both PL_NH_LOCAL), plain or decapsulated: a Linux
+			 * Calico node sends its host's traffic to remote pods
+			 * from its tunnel IP, and a pod may talk to another
+			 * node's tunnel IP, so replies and requests arrive
+			 * through IPIP, as tunl0 would take them.
 			 */
 			uint8_t kind = idx < n_nh ? t->nh[idx].kind :
 						    PL_NH_NO_ROUTE;
 			if (kind != PL_NH_POD && kind != PL_NH_POD_NO_PORT &&
-			    !(kind == PL_NH_LOCAL && flags[i] == 1)) {
+			    kind != PL_NH_LOCAL) {
 				pl_drop(c, m, flags[i] == 2 ?
 					DP_DROP_IPIP_INNER_NOT_LOCAL :
 					DP_DROP_UPLINK_NOT_LOCAL, in_port);
+				continue;
+			}
+			/* IPIP for the host that kdp did not open: a tunnel
+			 * in the tunnel, or plain to the tunnel IP. The
+			 * host's tunl0, if it has one, would open it from
+			 * any source, and only known nodes' IPIP to the node
+			 * IP is taken (calico-model.md 2.7). */
+			if (unlikely(kind == PL_NH_LOCAL &&
+				     rte_pktmbuf_mtod_offset(
+					     m, const struct rte_ipv4_hdr *,
+					     PL_ETH_HLEN)->next_proto_id ==
+					     IPPROTO_IPIP)) {
+				pl_drop(c, m, DP_DROP_IPIP_TO_HOST, in_port);
 				continue;
 			}
 		}

@@ -5,6 +5,9 @@
                                  kvb<tag> (node-b uplink, AF_XDP)
     pod netns "kpa<tag>":        tap kta<tag>  x/a 10.244.1.10  (node-a)
     pod netns "kpb<tag>":        tap ktb<tag>  y/a 10.244.2.10  (node-b)
+    host netns "kha<tag>":       tap kha<tag>  node-a's host port, with its
+                                 node IP and tunnel IP 10.244.1.1 (the
+                                 host side a Linux node would have)
 
 Each kdp reads its own file datastore directory holding the same objects.
 There are no static neighbors: node-a finds node-b by ARP across the bridge,
@@ -75,6 +78,11 @@ class Node:
         self.peer = "ul" + letter                   # bridge-side veth
         self.tap = "kt%s%s" % (letter, tag)
         self.netns = "kp%s%s" % (letter, tag)
+        # node-a only: its host exception port, moved into a namespace
+        # of its own that plays the node's kernel (plug_host()).
+        self.host_if = "kh%s%s" % (letter, tag) if letter == "a" else None
+        self.host_ns = self.host_if
+        self.tunnel_ip = "10.244.%d.1" % (1 if letter == "a" else 2)
         self.prefix = "kdp2n%s%s" % (letter, tag)
         self.dir = os.path.join(workdir, name)
         self.log = os.path.join(self.dir, "kdp.log")
@@ -83,7 +91,7 @@ class Node:
         self.exit_code = None
 
     def config(self):
-        return {
+        c = {
             "node": self.name,
             "name": self.name,
             "datastore": {"type": "file", "path": os.path.join(self.dir, "ds")},
@@ -93,6 +101,9 @@ class Node:
                            "devargs": "net_tap0,iface=%s" % self.tap}],
             "workers": 1,
         }
+        if self.host_if:
+            c["host"] = {"iface": self.host_if}
+        return c
 
     def ns(self, *args, **kw):
         return sh("ip", "netns", "exec", self.netns, *args, **kw)
@@ -182,6 +193,8 @@ class TwoNode:
         for n in self.nodes:
             self.wait_started(n)
             self.plug_pod(n)
+            if n.host_if:
+                self.plug_host(n)
         self.say("topology up in %.1f s (tag %s)" % (time.time() - t0,
                                                       self.tag))
 
@@ -214,6 +227,20 @@ class TwoNode:
         sh(*ip, "link", "set", n.tap, "mtu", str(POD_MTU), "up")
         sh(*ip, "route", "add", "169.254.1.1", "dev", n.tap, "scope", "link")
         sh(*ip, "route", "add", "default", "via", "169.254.1.1", "dev", n.tap)
+
+    def plug_host(self, n):
+        """Move kdp's host tap into the namespace that plays the node's
+        kernel, holding the node IP and the tunnel IP, with the pool routed
+        through the tap (README, "Host traffic")."""
+        sh("ip", "netns", "add", n.host_ns)
+        no_ipv6(n.host_ns)
+        sh("ip", "link", "set", n.host_if, "netns", n.host_ns)
+        ip = ("ip", "-n", n.host_ns)
+        sh(*ip, "link", "set", "lo", "up")
+        sh(*ip, "addr", "add", n.node_ip + "/32", "dev", n.host_if)
+        sh(*ip, "addr", "add", n.tunnel_ip + "/32", "dev", n.host_if)
+        sh(*ip, "link", "set", n.host_if, "mtu", str(POD_MTU), "up")
+        sh(*ip, "route", "add", "10.244.0.0/16", "dev", n.host_if)
 
     def diagnose(self):
         """State worth reading when something failed: non-zero counters,
@@ -286,6 +313,8 @@ class TwoNode:
                 n.logf = None
         for n in self.nodes:
             sh("ip", "netns", "del", n.netns, check=False)
+            if n.host_ns:
+                sh("ip", "netns", "del", n.host_ns, check=False)
             sh("ip", "link", "del", n.uplink, check=False)
             shutil.rmtree(os.path.join("/var/run/dpdk", n.prefix),
                           ignore_errors=True)
@@ -298,12 +327,13 @@ class TwoNode:
         """What close() should have removed but is still there."""
         left = []
         netns = sh("ip", "netns", "list").stdout
-        for name in (self.underlay, self.a.netns, self.b.netns):
+        for name in (self.underlay, self.a.netns, self.b.netns,
+                     self.a.host_ns):
             if name in netns.split():
                 left.append("netns " + name)
         for n in self.nodes:
-            for ifname in (n.uplink, n.tap):
-                if os.path.exists("/sys/class/net/" + ifname):
+            for ifname in (n.uplink, n.tap, n.host_if):
+                if ifname and os.path.exists("/sys/class/net/" + ifname):
                     left.append("link " + ifname)
             if os.path.exists(os.path.join("/var/run/dpdk", n.prefix)):
                 left.append("/var/run/dpdk/" + n.prefix)

@@ -435,14 +435,20 @@ def model(port, f):
             o.drop = "ipip_inner_bad"
             return o
         r = route(inner.dst)
-        if r[0] != "pod":             # decapsulated: local pods only
+        if r[0] not in ("pod", "host"):  # local pods and the node only
             o.drop = "ipip_inner_not_local"
+            return o
+        if r[0] == "host" and inner.proto == 4:
+            o.drop = "ipip_to_host"   # a tunnel in the tunnel
             return o
         forward(o, inner, r)
         return o
     r = route(ip.dst)
     if r[0] not in ("pod", "host"):
         o.drop = "uplink_not_local"
+        return o
+    if r[0] == "host" and ip.proto == 4:
+        o.drop = "ipip_to_host"       # IPIP to the tunnel IP
         return o
     forward(o, ip, r)
     return o

@@ -223,6 +223,14 @@ UPLINK_DROPS = [
     ("uplink_not_local", Ether(src=NODE_B_MAC, dst=UPLINK_MAC) /
      IP(src="10.244.2.10", dst="10.244.3.10") / Raw(b"t")),
     ("ipip_inner_not_local", from_node(B, IP(src="10.244.2.10", dst="10.244.3.10") / Raw(b"n"))),
+    # For the node's tunnel IP: decapsulated for the host, which this
+    # node has no port for.
+    ("host_no_port", from_node(B, IP(src="10.244.2.10", dst="10.244.1.1") / Raw(b"h"))),
+    ("ipip_to_host", from_node(B, IP(src=B, dst=A, proto=4) /
+                               IP(src="10.244.2.10", dst=XA) / Raw(b"v"))),
+    ("ipip_to_host", Ether(src=NODE_B_MAC, dst=UPLINK_MAC) /
+     IP(src=B, dst="10.244.1.1", proto=4) / IP(src="10.244.2.10", dst=XA) /
+     Raw(b"w")),
 ]
 _drop = {}
 
@@ -245,8 +253,9 @@ def test_drop_reasons_exact(exe):
     assert r.ports["x/a"]["rx"] == len(POD_DROPS)
     assert r.ports["x/a"]["drops"] == len(POD_DROPS)
     assert r.ports["uplink"]["drops"] == len(UPLINK_DROPS)
-    # Only ipip_inner_not_local got as far as decapsulation.
-    assert r.stats["ipip_encap"] == 0 and r.stats["ipip_decap"] == 1
+    # Only ipip_inner_not_local, the tunnel IP's and the nested one got as
+    # far as decapsulation.
+    assert r.stats["ipip_encap"] == 0 and r.stats["ipip_decap"] == 3
     # Nothing leaves but the ICMP error (next test).
     assert r.out["uplink"] == [] and r.out["x/b"] == []
     assert r.ports["uplink"]["tx"] == 0 and r.ports["x/b"]["tx"] == 0

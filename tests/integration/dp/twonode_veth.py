@@ -6,6 +6,12 @@ x/a (node-a) pings and sends a TCP stream to y/a (node-b); the bridge must
 carry IPIP between the node IPs, and each kdp must have found the other node
 and its own pod by ARP (there are no static neighbors in the config).
 
+node-a's host port sits in a namespace that plays its kernel, with the node
+IP and the tunnel IP: y/a pings the tunnel IP, and that kernel pings y/a from
+the tunnel IP, as a Linux Calico node sends its host's traffic to remote pods.
+Both ways the packets for the tunnel IP arrive in IPIP, and node-a must give
+them, decapsulated, to its host.
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -19,6 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "lib"))
 import twonode  # noqa: E402
 from twonode import NODE_A_IP, NODE_B_IP, POD_X, POD_Y  # noqa: E402
+
+TUN_A = "10.244.1.1"  # node-a's tunnel IP (twonode.objects())
 
 NBYTES = 3 * 1024 * 1024
 TCP_PORT = 5001
@@ -90,10 +98,23 @@ def main():
         check(r.returncode == 0 and m and int(m.group(1)) >= 4,
               "ping x/a -> y/a: at least 4 replies")
 
+        # Before the TCP stream: tcpdump may still be behind on that one
+        # when the capture stops, and lose what came after it.
+        r = t.ping(b, TUN_A, count=3)
+        m = re.search(r"(\d+) received", r.stdout)
+        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
+              "ping y/a -> node-a's tunnel IP: replies from its host")
+        r = sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w", "10",
+                  "-I", TUN_A, POD_Y)
+        m = re.search(r"(\d+) received", r.stdout)
+        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
+              "ping node-a's host (from the tunnel IP) -> y/a: replies")
+
         got, same, secs = t.tcp_transfer(a, b, NBYTES, port=TCP_PORT)
         check(got == NBYTES, "TCP x/a -> y/a: %d of %d bytes received "
               "(%.2f s)" % (got, NBYTES, secs))
         check(same, "TCP payload sha256 matches")
+
         lines = t.stop_capture()
         print("\n".join(lines[:4]))
 
@@ -102,12 +123,18 @@ def main():
         rev = [p for p in pk if p[:4] == (NODE_B_IP, NODE_A_IP, POD_Y, POD_X)]
         check(any(p[4] == 1 for p in fwd) and any(p[4] == 1 for p in rev),
               "underlay carries ICMP in IPIP both ways")
+        tun = [p for p in pk
+               if p in ((NODE_B_IP, NODE_A_IP, POD_Y, TUN_A, 1),
+                        (NODE_A_IP, NODE_B_IP, TUN_A, POD_Y, 1))]
+        check(len(set(tun)) == 2,
+              "underlay carries the tunnel IP's ICMP in IPIP both ways")
         # 3 MiB at MSS 1440 is > 2000 segments; tcpdump may lose some
         # under load, so ask for half of them.
         tcp_fwd = sum(1 for p in fwd if p[4] == 6)
         check(tcp_fwd >= NBYTES // 1440 // 2 and any(p[4] == 6 for p in rev),
               "underlay carries TCP in IPIP (%d data-way packets)" % tcp_fwd)
-        odd = [p for p in pk if p not in fwd and p not in rev]
+        odd = [p for p in pk if p not in fwd and p not in rev and
+               p not in tun]
         check(not odd, "no other IPIP on the underlay (%d)" % len(odd))
 
         for n, peer in ((a, b), (b, a)):
@@ -131,6 +158,12 @@ def main():
     check(not left, "nothing left behind %s" % (left or ""))
     print("PASS in %.1f s" % (time.time() - t0))
     return 0
+
+
+def sh_ns(netns, *args):
+    return subprocess.run(["ip", "netns", "exec", netns] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
 
 
 def sh_mac(ifname):

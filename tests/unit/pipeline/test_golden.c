@@ -52,6 +52,7 @@ enum { P_UP, P_A, P_B, P_HOST, P_C, P_NONE, N_PORTS };
 #define DIRECT_B IP4A(10, 245, 2, 10)
 #define INTERNET IP4A(8, 8, 8, 8)
 #define GW_LL IP4A(169, 254, 1, 1)
+#define TUNNEL IP4A(10, 244, 1, 1)  /* our IPIP tunnel address */
 
 static const uint8_t MAC_EE[6] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
 static const uint8_t MAC_BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -177,7 +178,8 @@ static int build_tables(void)
 	    add_route(t->fib, IP4A(10, 244, 3, 0), 24, NH_IPIP_C) ||
 	    add_route(t->fib, IP4A(10, 244, 4, 0), 24, NH_IPIP_D) ||
 	    add_route(t->fib, IP4A(10, 245, 2, 0), 24, NH_DIRECT_B) ||
-	    add_route(t->fib, SELF, 32, NH_LOCAL))
+	    add_route(t->fib, SELF, 32, NH_LOCAL) ||
+	    add_route(t->fib, TUNNEL, 32, NH_LOCAL))
 		return -1;
 
 	struct rte_hash_parameters hp = {
@@ -208,6 +210,7 @@ static int build_tables(void)
 	t->host_port = P_HOST;
 	t->uplink_mtu = UPLINK_MTU;
 	t->host_nh = NH_LOCAL;
+	t->tunnel_ip = rte_cpu_to_be_32(TUNNEL);
 	t->port[P_UP] = (struct pl_port){.role = PL_PORT_UPLINK};
 	memcpy(t->port[P_UP].mac.addr_bytes, MAC_UP, 6);
 	t->port[P_A] = (struct pl_port){.role = PL_PORT_POD, .ep = 0};
@@ -1059,6 +1062,32 @@ static void b_decap_to(struct input *in, struct outcome *o, int dst)
 	o->ipip_decap = 1;
 }
 
+/* IPIP from node B to the node (@p dst: its IP or its tunnel IP), as a
+ * Linux node's host sends from its tunnel IP: to the host port,
+ * decapsulated, unchanged but for L2 (the kernel receives it, no routed
+ * hop). */
+static void b_decap_host(struct input *in, struct outcome *o, int dst)
+{
+	struct ip4 h = IP4(.src = REMOTE_B, .dst = (uint32_t)dst);
+	ipip_in(in_add(in), NODE_B, &h, 5, G_DF);
+	frame_ip(tx_add(o, P_HOST), MAC_HOST, MAC_EE, &h, 0);
+	o->ipip_decap = 1;
+}
+
+/* IPIP for the host that kdp does not open: @p nested, IPIP in IPIP from
+ * node B to the node IP; else plain IPIP to the tunnel IP. */
+static void b_ipip_to_host(struct input *in, struct outcome *o, int nested)
+{
+	if (nested) {
+		struct ip4 h = IP4(.src = NODE_B, .dst = SELF, .proto = 4);
+		ipip_in(in_add(in), NODE_B, &h, 5, G_DF);
+		o->ipip_decap = 1;
+	} else {
+		struct ip4 h = IP4(.src = NODE_B, .dst = TUNNEL, .proto = 4);
+		frame_ip(in_add(in), MAC_UP, MAC_NODE_B, &h, 0);
+	}
+}
+
 /* IPIP from node B with a broken inner packet. */
 static void b_ipip_inner_bad(struct input *in, struct outcome *o, int how)
 {
@@ -1415,8 +1444,18 @@ static const struct gcase cases[] = {
 	  (int)REMOTE_B, "ipip_inner_not_local"),
 	C("uplink: IPIP inner to the internet", P_UP, b_decap_to,
 	  (int)INTERNET, "ipip_inner_not_local"),
-	C("uplink: IPIP inner to the node IP", P_UP, b_decap_to,
-	  (int)SELF, "ipip_inner_not_local"),
+	C("uplink: IPIP inner to the node IP, host port", P_UP, b_decap_host,
+	  (int)SELF, NULL),
+	C("uplink: IPIP inner to the tunnel IP, host port", P_UP,
+	  b_decap_host, (int)TUNNEL, NULL),
+	{"uplink: IPIP inner to the tunnel IP, no host port", P_UP, T_NOHOST,
+	 b_decap_to, (int)TUNNEL, "host_no_port"},
+	C("uplink: IPIP in IPIP to the node IP", P_UP, b_ipip_to_host, 1,
+	  "ipip_to_host"),
+	C("uplink: plain IPIP to the tunnel IP", P_UP, b_ipip_to_host, 0,
+	  "ipip_to_host"),
+	C("uplink: IPIP inner to a blackhole", P_UP, b_decap_to, (int)HOLE,
+	  "ipip_inner_not_local"),
 	C("uplink: IPIP inner to pod without port", P_UP, b_decap_to,
 	  (int)POD_NOPORT, "no_port"),
 	C("uplink: IPIP inner TTL 1, error tunnelled back", P_UP, b_decap_ttl,
