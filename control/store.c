@@ -367,6 +367,14 @@ static int upsert(struct ctl_store *st, enum ctl_res res, const cJSON *obj,
 		snprintf(err, sizeof(err), "key \"%.64s\" given twice", dup);
 		return reject(res, ns, name, err);
 	}
+	/* A string cut at U+0000 would read as another value (k8s/jsonkeys.h). */
+	const char *nul = k8s_json_nul_key(obj);
+	if (nul != NULL) {
+		snprintf(err, sizeof(err),
+			 "a string at key \"%.64s\" holds U+0000 (or U+FDD0)",
+			 nul);
+		return reject(res, ns, name, err);
+	}
 	if (st->dec[res].decode != NULL) {
 		decoded = st->dec[res].decode(obj, err, sizeof(err));
 		if (decoded == NULL)

@@ -11,6 +11,7 @@
 
 #include "control/store.h"
 #include "dp/log.h"
+#include "k8s/jsonkeys.h"
 
 static const char *str_field(const cJSON *o, const char *key)
 {
@@ -82,7 +83,7 @@ int k8s_event_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 	int rc = 0;
 
 	memset(ev, 0, sizeof(*ev));
-	root = cJSON_ParseWithLength(line, len);
+	root = k8s_json_parse(line, len, NULL);
 	if (root == NULL || !cJSON_IsObject(root)) {
 		BAD_EVENT(what, &id, "not a JSON object");
 		cJSON_Delete(root);
@@ -155,7 +156,7 @@ int k8s_list_apply(struct ctl_store *st, enum ctl_res res, const char *what,
 	int rc = 0;
 
 	memset(page, 0, sizeof(*page));
-	root = cJSON_ParseWithLength(body, len);
+	root = k8s_json_parse(body, len, NULL);
 	items = cJSON_GetObjectItemCaseSensitive(root, "items");
 	md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
 	if (!cJSON_IsObject(root) || !(cJSON_IsArray(items) || cJSON_IsNull(items)) ||

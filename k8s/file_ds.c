@@ -28,6 +28,7 @@
 #include "control/store.h"
 #include "dp/log.h"
 #include "k8s/decode.h"
+#include "k8s/jsonkeys.h"
 
 #define FDS_MAX_FILE (256u << 20) /* larger is surely not a manifest */
 
@@ -199,12 +200,12 @@ static void scan_file(struct file_ds *f, int dfd, const char *name)
 	}
 	if (rc == 0)
 		return;
-	root = cJSON_ParseWithLength(buf, len);
-	if (root == NULL) {
-		const char *at = cJSON_GetErrorPtr();
+	size_t at = 0;
 
-		set_error(f, true, "%s: invalid JSON near offset %td; keeping its last good state",
-			  name, at ? at - buf : (ptrdiff_t)-1);
+	root = k8s_json_parse(buf, len, &at);
+	if (root == NULL) {
+		set_error(f, true, "%s: invalid JSON near offset %zu; keeping its last good state",
+			  name, at);
 	} else {
 		cJSON_Delete(ff->good);
 		ff->good = root;

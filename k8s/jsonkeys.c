@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Keys given twice in a JSON object (k8s/jsonkeys.h). */
+/* Keys given twice in a JSON object, U+0000 in strings (k8s/jsonkeys.h). */
+#define _GNU_SOURCE /* memmem */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,5 +52,81 @@ const char *k8s_json_dup_key(const cJSON *v)
 	cJSON_ArrayForEach(c, v)
 		if ((dup = k8s_json_dup_key(c)) != NULL)
 			return dup;
+	return NULL;
+}
+
+cJSON *k8s_json_parse(const char *text, size_t len, size_t *err_off)
+{
+	const char *nul = memchr(text, '\0', len);
+	const char *at;
+	char *copy = NULL;
+	cJSON *root;
+
+	if (nul != NULL) {
+		if (err_off != NULL)
+			*err_off = (size_t)(nul - text);
+		return NULL;
+	}
+	/* Rare: most texts have no "u0000" at all, and parse as they are. */
+	at = memmem(text, len, "u0000", 5);
+	if (at != NULL) {
+		copy = malloc(len);
+		if (copy == NULL) {
+			if (err_off != NULL)
+				*err_off = 0;
+			return NULL;
+		}
+		memcpy(copy, text, len);
+		for (; at != NULL;
+		     at = memmem(at + 5, len - (size_t)(at + 5 - text), "u0000",
+				 5)) {
+			/* An escape when an odd number of backslashes lead to
+			 * it: "\\u0000" is a backslash and "u0000". Outside
+			 * strings a backslash is no JSON, and cJSON refuses
+			 * it whatever follows. */
+			size_t i = (size_t)(at - text), bs = 0;
+
+			while (bs < i && text[i - 1 - bs] == '\\')
+				bs++;
+			if (bs % 2 == 1)
+				memcpy(copy + i + 1, "FDD0", 4);
+		}
+	}
+	root = cJSON_ParseWithLength(copy != NULL ? copy : text, len);
+	if (root == NULL && err_off != NULL) {
+		const char *e = cJSON_GetErrorPtr();
+		const char *base = copy != NULL ? copy : text;
+
+		*err_off = e != NULL && e >= base && e <= base + len ?
+				   (size_t)(e - base) :
+				   len;
+	}
+	free(copy);
+	return root;
+}
+
+static bool has_mark(const char *s)
+{
+	return s != NULL && strstr(s, K8S_JSON_NUL_MARK) != NULL;
+}
+
+const char *k8s_json_nul_key(const cJSON *v)
+{
+	const cJSON *c;
+	const char *k;
+
+	if (v == NULL)
+		return NULL;
+	cJSON_ArrayForEach(c, v) {
+		if (has_mark(c->string) ||
+		    (cJSON_IsString(c) && has_mark(c->valuestring)))
+			return c->string != NULL ? c->string : "";
+		/* As deep as cJSON's nesting limit at most (above). */
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		    (k = k8s_json_nul_key(c)) != NULL)
+			/* An array's element has no key: its array's. */
+			return k[0] == '\0' && c->string != NULL ? c->string :
+								   k;
+	}
 	return NULL;
 }

@@ -5,6 +5,7 @@
 
 #include "control/store.h"
 #include "k8s/decode.h"
+#include "k8s/jsonkeys.h"
 #include "tests/unit/ctl_check.h"
 
 static int n_decodes, n_frees;
@@ -103,6 +104,17 @@ static void test_upsert_replace_reject(void)
 	CHECK_EQ(n_decodes, 0);
 	CHECK_EQ(ctl_store_generation(st), g + 1);
 	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	/* U+0000 in a string: cJSON alone would read "x" (k8s/jsonkeys.h) */
+	static const char anul_text[] =
+		"{\"metadata\":{\"name\":\"a\",\"labels\":{\"l\":"
+		"\"x\\u0000y\"}},\"spec\":{\"v\":5}}";
+	cJSON *anul = k8s_json_parse(anul_text, sizeof(anul_text) - 1, NULL);
+	CHECK(anul != NULL);
+	CHECK_EQ(ctl_store_upsert(st, CTL_RES_IPPOOL, anul), -EINVAL);
+	CHECK_EQ(n_decodes, 0);
+	CHECK_EQ(ctl_store_generation(st), g + 1);
+	CHECK_EQ(get_v(st, NULL, "a"), 2);
+	cJSON_Delete(anul);
 
 	/* delete */
 	CHECK_EQ(ctl_store_delete(st, CTL_RES_IPPOOL, NULL, "a"), 0);

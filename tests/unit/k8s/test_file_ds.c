@@ -358,6 +358,40 @@ int main(void)
 
 		CHECK(p && p->n_ips == 1 && p->ips[0] == IP4(10, 244, 1, 5));
 	}
+	/* and so does one whose string holds U+0000: cJSON alone would read
+	 * the pod IP as 10.244.1.9, a value the API server never had */
+	write_file("pods.json",
+		   "{'kind':'PodList','apiVersion':'v1','items':["
+		   "{'metadata':{'name':'web','namespace':'default'},'spec':{'nodeName':'n1'},"
+		   "'status':{'podIP':'10.244.1.9\\u0000.7'}},"
+		   "{'metadata':{'name':'db','namespace':'default'},'spec':{'nodeName':'n1'},"
+		   "'status':{'podIP':'10.244.1.6'}}]}");
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_POD), 2);
+	{
+		const struct ctl_pod *p = ctl_store_get(st, CTL_RES_POD, "default", "web");
+		const struct ctl_pod *q = ctl_store_get(st, CTL_RES_POD, "default", "db");
+
+		CHECK(p && p->n_ips == 1 && p->ips[0] == IP4(10, 244, 1, 5));
+		CHECK(q && q->n_ips == 1 && q->ips[0] == IP4(10, 244, 1, 6));
+	}
+	/* a raw NUL byte: not JSON, the file keeps its last good state */
+	write_file("pods.json", "{'kind':'PodList','apiVersion':'v1','items':[]}");
+	{
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/pods.json", dir);
+		f = fopen(path, "r+");
+		CHECK(f != NULL);
+		if (f != NULL) {
+			fseek(f, 10, SEEK_SET); /* inside "PodList" */
+			fputc('\0', f);
+			fclose(f);
+		}
+	}
+	CHECK_EQ(ds->ops->poll(ds, 1000), 0);
+	CHECK_EQ(ctl_store_count(st, CTL_RES_POD), 2);
 
 	/* deleting a file deletes its objects */
 	remove_file("calico.json");
