@@ -157,8 +157,10 @@ class Run:
     def run(self):
         log = open(os.path.join(self.dir, "kdp.log"), "w")
         p = subprocess.Popen(
+            # --huge-unlink: a kdp killed by a timeout leaves no hugepage
+            # files behind for later runs to trip on.
             [self.kdp, "-l", "0,1", "--no-pci", "--file-prefix", self.prefix,
-             "-m", "128", "--", "--config", self.cfg],
+             "--huge-unlink", "-m", "128", "--", "--config", self.cfg],
             stdout=log, stderr=subprocess.STDOUT)
         try:
             tel = kdptel.Telemetry(self.prefix, timeout=20)
@@ -177,10 +179,15 @@ class Run:
             tel.close()
         finally:
             p.send_signal(signal.SIGINT)
-            rc = p.wait(timeout=20)
+            try:
+                rc = p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                rc = "hung on SIGINT, killed"
             log.close()
         if rc != 0:
-            raise RuntimeError("kdp exited %d (%s)" % (rc, self.dir))
+            raise RuntimeError("kdp exited %s (%s)" % (rc, self.dir))
 
     def out(self, ref):
         path = os.path.join(self.dir, "p%d_out.pcap" % self.pods.index(ref))
