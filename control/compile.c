@@ -55,6 +55,7 @@ struct shared {
 struct ctl_tables_own {
 	struct shared *fib, *nodes, *acl;
 	char *ep_names;  /**< what pl_ep.name points into */
+	struct pl_pool *pools; /**< what pl_tables.pools points to */
 };
 
 struct build {
@@ -248,6 +249,45 @@ static const struct ctl_pod *ep_pod(const struct ctl_compile_in *in, size_t i)
 	return NULL;
 }
 
+/* pl_tables.pools from the route set's pools. */
+static int build_pools(struct build *b)
+{
+	const struct ctl_route_set *rs = b->in->rs;
+	struct pl_pool *p = calloc(rs->n_pools + 1, sizeof(*p));
+
+	if (p == NULL) {
+		snprintf(b->err, b->errlen, "pools: out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rs->n_pools; i++) {
+		uint32_t mask = rs->pool_plens[i] ?
+					~0u << (32 - rs->pool_plens[i]) : 0;
+		p[i] = (struct pl_pool){.net = rs->pool_nets[i] & mask,
+					.mask = mask};
+	}
+	b->t->own->pools = p;
+	b->t->pools = p;
+	b->t->n_pools = (uint32_t)rs->n_pools;
+	return 0;
+}
+
+/* Whether @p ip is in a natOutgoing pool: the longest pool prefix holding
+ * it says (a pool inside another decides for its addresses). */
+static bool in_nat_pool(const struct ctl_route_set *rs, uint32_t ip)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < rs->n_pools; i++) {
+		uint8_t plen = rs->pool_plens[i];
+		uint32_t mask = plen ? ~0u << (32 - plen) : 0;
+
+		if ((ip & mask) == (rs->pool_nets[i] & mask) &&
+		    (best < 0 || plen > rs->pool_plens[best]))
+			best = (int)i;
+	}
+	return best >= 0 && rs->pool_nat[best];
+}
+
 /* One endpoint per pod port; IPs from the Pod object (none until it is in
  * the store: the port's traffic is then dropped as spoofed). */
 static int build_endpoints(struct build *b)
@@ -281,6 +321,8 @@ static int build_endpoints(struct build *b)
 		if (pc->has_mac)
 			ep->mac = pc->mac;
 		uint32_t first = ep->n_ips ? rte_be_to_cpu_32(ep->ips[0]) : 0;
+		ep->nat_outgoing = in->cfg->host_nat_outgoing && ep->n_ips > 0 &&
+			  in_nat_pool(in->rs, first);
 		ep->neigh = ctl_neigh_slot(in->neigh, ep->port, first, &gw,
 					   PL_GW_IP);
 		if (ep->neigh == UINT32_MAX) {
@@ -833,7 +875,8 @@ struct pl_tables *ctl_tables_build(const struct ctl_compile_in *in, char *err,
 		ctl_neigh_set_static(in->neigh, t->nh[NH_LOCAL].neigh,
 				     &in->ports->host_mac);
 	}
-	if (build_endpoints(&b) || build_routes(&b) || fib_install(&b) ||
+	if (build_pools(&b) || build_endpoints(&b) || build_routes(&b) ||
+	    fib_install(&b) ||
 	    build_nodes(&b) || (in->cfg->policy_enabled && build_acl(&b)))
 		goto fail;
 	build_done(&b);
@@ -855,6 +898,7 @@ void ctl_tables_free(struct pl_tables *t)
 		shared_put(t->own->nodes);
 		shared_put(t->own->acl);
 		free(t->own->ep_names);
+		free(t->own->pools);
 		free(t->own);
 	}
 	rte_free(t->nh);

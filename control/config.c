@@ -517,9 +517,12 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	if ((rc = get_obj(e, root, "host", false, &o)))
 		goto err;
 	if (o) {
-		static const char *const hkeys[] = {"iface", NULL};
+		static const char *const hkeys[] = {"iface", "nat_outgoing",
+						    NULL};
 		if ((rc = check_keys(e, o, "host", hkeys)) ||
-		    (rc = get_str(e, o, "iface", "host", true, &c->host_iface)))
+		    (rc = get_str(e, o, "iface", "host", true, &c->host_iface)) ||
+		    (rc = get_bool(e, o, "nat_outgoing", "host",
+				   &c->host_nat_outgoing)))
 			goto err;
 		if (strlen(c->host_iface) >= 16) {
 			fail(e, "host.iface", "longer than 15 characters");

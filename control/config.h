@@ -67,6 +67,9 @@ struct ctl_config {
 	struct ctl_pod_port_conf *pod_ports;
 
 	char *host_iface;     /**< host exception tap name, NULL = none */
+	/** natOutgoing pods' traffic leaving the pools goes to the host,
+	 * which masquerades it (README "Host traffic"). */
+	bool host_nat_outgoing;
 
 	unsigned int workers;        /**< default 1 */
 	unsigned int idle_sleep_us;  /**< 0 = busy poll; default 100 */

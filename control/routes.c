@@ -418,7 +418,9 @@ static int finish_pools(struct rt_ctx *x, struct ctl_route_set *out)
 
 	out->pool_nets = calloc(n, sizeof(*out->pool_nets));
 	out->pool_plens = calloc(n, sizeof(*out->pool_plens));
-	if (out->pool_nets == NULL || out->pool_plens == NULL)
+	out->pool_nat = calloc(n, sizeof(*out->pool_nat));
+	if (out->pool_nets == NULL || out->pool_plens == NULL ||
+	    out->pool_nat == NULL)
 		return -ENOMEM;
 	qsort(x->pools, x->n_pools, sizeof(*x->pools), cmp_pool);
 	for (size_t i = 0; i < x->n_pools; i++) {
@@ -431,10 +433,13 @@ static int finish_pools(struct rt_ctx *x, struct ctl_route_set *out)
 			continue;
 		if (out->n_pools > 0 &&
 		    out->pool_nets[out->n_pools - 1] == p->net &&
-		    out->pool_plens[out->n_pools - 1] == p->plen)
+		    out->pool_plens[out->n_pools - 1] == p->plen) {
+			out->pool_nat[out->n_pools - 1] |= p->nat_outgoing;
 			continue;
+		}
 		out->pool_nets[out->n_pools] = p->net;
 		out->pool_plens[out->n_pools] = p->plen;
+		out->pool_nat[out->n_pools] = p->nat_outgoing;
 		out->n_pools++;
 	}
 	return 0;
@@ -495,6 +500,7 @@ void ctl_routes_free(struct ctl_route_set *rs)
 	free(rs->node_ips);
 	free(rs->pool_nets);
 	free(rs->pool_plens);
+	free(rs->pool_nat);
 	memset(rs, 0, sizeof(*rs));
 }
 

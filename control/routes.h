@@ -52,7 +52,8 @@ struct ctl_route_set {
 	uint32_t *node_ips;    /**< every known node IP, sorted, unique */
 	size_t n_pools;
 	uint32_t *pool_nets;   /**< pools that get routes, with ... */
-	uint8_t *pool_plens;   /**< ... their prefix lengths */
+	uint8_t *pool_plens;   /**< ... their prefix lengths, and ... */
+	bool *pool_nat;        /**< ... natOutgoing (any pool of the prefix) */
 };
 
 /**

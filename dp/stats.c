@@ -54,5 +54,6 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->handoff_out += s->handoff_out;
 		out->handoff_in += s->handoff_in;
 		out->express += s->express;
+		out->masq_host += s->masq_host;
 	}
 }

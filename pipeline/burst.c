@@ -620,6 +620,11 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 	struct rte_mbuf *out[PL_BURST];
 	uint16_t n_out = 0;
 	uint32_t n_encap = 0, n_nh = t->n_nh;
+	/* From a natOutgoing pod, with a host to masquerade for it. */
+	const struct pl_port *pp = &t->port[in_port];
+	const bool nat = pp->role == PL_PORT_POD &&
+			 t->ep[pp->ep].nat_outgoing &&
+			 t->host_port != UINT16_MAX;
 	struct pl_rw rw = {0};
 	uint64_t rw_nh = UINT64_MAX;
 
@@ -659,6 +664,20 @@ static void pl_forward(struct pl_ctx *c, const struct pl_tables *t,
 				pl_drop(c, m, DP_DROP_IPIP_TO_HOST, in_port);
 				continue;
 			}
+		}
+		/* natOutgoing: out of the pools, through the host, which
+		 * masquerades it (and routes it back to us); no routed hop
+		 * here, the host's kernel counts it. */
+		if (unlikely(nat) && idx < n_nh &&
+		    t->nh[idx].kind == PL_NH_DIRECT &&
+		    !pl_in_pools(t, rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(
+				m, const struct rte_ipv4_hdr *,
+				PL_ETH_HLEN)->dst_addr))) {
+			pl_stage_drain(c, out, &n_out);
+			c->st->masq_host++;
+			pl_l2_out(c, m, t->host_port, t->nh[t->host_nh].neigh,
+				  &t->port[t->host_port].mac, in_port);
+			continue;
 		}
 		/* The hop is loaded once per run of packets to it; one
 		 * that pl_rw_load() refuses leaves the run's as it was. */

@@ -586,6 +586,9 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	struct acl_worker *aw = pol ? c->acl : NULL;
 	const rte_be32_t ip0 = ep->ips[0];
 	const struct pl_express_ct ct = pl_express_ct(c, aw);
+	/* natOutgoing: direct hops may be to the host (pl_forward()), which
+	 * the general stages tell packet by packet. */
+	const bool nat = ep->nat_outgoing && t->host_port != UINT16_MAX;
 	struct pl_express_in in;
 	uint16_t k;
 
@@ -637,7 +640,8 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 		 * replied, both idempotent. */
 		if (nh != rw_nh) {
 			if (unlikely(nh >= n_nh ||
-				     !pl_rw_load(&rw, t, &nhv[nh], &gw_mac)))
+				     !pl_rw_load(&rw, t, &nhv[nh], &gw_mac) ||
+				     (nat && rw.kind == PL_NH_DIRECT)))
 				break;
 			rw_nh = nh;
 			one_port &= n_out == 0 || rw.port == port;

@@ -98,10 +98,19 @@ struct pl_ep {
 	uint32_t neigh;             /**< neighbor slot of the pod's MAC */
 	rte_be32_t ips[PL_EP_MAX_IPS];
 	struct rte_ether_addr mac;  /**< configured pod MAC */
+	/** natOutgoing (pl_tables.pools): the pod's pool masquerades and the
+	 * host does it for kdp (config host.nat_outgoing). */
+	bool nat_outgoing;
 	/** "ns/name", for telemetry: control's memory, freed with the
 	 * tables (a pod key may be 317 long, and workers need only the
 	 * fields above, which stay in one cache line). */
 	const char *name;
+};
+
+/** An IP pool's prefix, host order: an address a is in it when
+ * (a & mask) == net. */
+struct pl_pool {
+	uint32_t net, mask;
 };
 
 struct pl_port {
@@ -149,6 +158,15 @@ struct pl_tables {
 	uint16_t uplink_mtu;
 	uint16_t host_nh;            /**< nh index of PL_NH_LOCAL */
 	rte_be32_t tunnel_ip;        /**< our IPIP tunnel address, or 0 */
+	/**
+	 * The IP pools. A natOutgoing pod's (pl_ep.nat_outgoing) packet routed
+	 * directly (PL_NH_DIRECT) to an address outside all of them goes to
+	 * the host port instead, for the host to masquerade (Felix's
+	 * cali-nat-outgoing: source in a natOutgoing pool, destination in
+	 * none). Control's memory, freed with the tables.
+	 */
+	const struct pl_pool *pools;
+	uint32_t n_pools;
 	struct acl_set *acl;         /**< policy programs; NULL = no policy */
 	/**
 	 * The generation of @c fib: control's publish generation that built
@@ -185,6 +203,15 @@ static inline bool pl_node_set_has(const struct pl_tables *t, rte_be32_t ip)
 		if (t->node_set[i] == 0)
 			return false;
 	}
+}
+
+/** Is @p ip (host order) in one of the pools of @p t? */
+static inline bool pl_in_pools(const struct pl_tables *t, uint32_t ip)
+{
+	for (uint32_t i = 0; i < t->n_pools; i++)
+		if ((ip & t->pools[i].mask) == t->pools[i].net)
+			return true;
+	return false;
 }
 
 /** The neighbor slots (allocated once; see the file comment). */

@@ -7,7 +7,13 @@
     pod netns "kpb<tag>":        tap ktb<tag>  y/a 10.244.2.10  (node-b)
     host netns "kha<tag>":       tap kha<tag>  node-a's host port, with its
                                  node IP and tunnel IP 10.244.1.1 (the
-                                 host side a Linux node would have)
+                                 host side a Linux node would have); it
+                                 masquerades the pool's traffic leaving
+                                 the pools (host.nat_outgoing)
+    gateway netns "kgw<tag>":    veth kgw<tag> on the bridge, 192.168.10.1,
+                                 node-a's uplink.gateway, with no route to
+                                 the pool: only masqueraded packets get
+                                 answers
 
 Each kdp reads its own file datastore directory holding the same objects.
 There are no static neighbors: node-a finds node-b by ARP across the bridge,
@@ -32,6 +38,7 @@ import cluster  # noqa: E402
 import kdptel  # noqa: E402
 
 NODE_A_IP, NODE_B_IP = "192.168.10.11", "192.168.10.12"
+GATEWAY_IP = "192.168.10.1"
 POD_X, POD_Y = "10.244.1.10", "10.244.2.10"
 POD_MTU = 1480
 
@@ -102,7 +109,8 @@ class Node:
             "workers": 1,
         }
         if self.host_if:
-            c["host"] = {"iface": self.host_if}
+            c["host"] = {"iface": self.host_if, "nat_outgoing": True}
+            c["uplink"]["gateway"] = GATEWAY_IP
         return c
 
     def ns(self, *args, **kw):
@@ -130,6 +138,7 @@ class TwoNode:
         self.say = log or (lambda msg: None)
         self.work = tempfile.mkdtemp(prefix="kdp2n-")
         self.underlay = "kul" + self.tag
+        self.gw_ns = "kgw" + self.tag
         self.a = Node("a", "node-a", NODE_A_IP, "x/a", POD_X, self.tag,
                       self.work)
         self.b = Node("b", "node-b", NODE_B_IP, "y/a", POD_Y, self.tag,
@@ -163,6 +172,17 @@ class TwoNode:
         ul = ("ip", "-n", self.underlay)
         sh(*ul, "link", "add", "br0", "type", "bridge")
         sh(*ul, "link", "set", "br0", "up")
+        # The gateway: a router with no route to the pool.
+        sh("ip", "netns", "add", self.gw_ns)
+        no_ipv6(self.gw_ns)
+        sh(*ul, "link", "add", "ulg", "type", "veth", "peer", "name",
+           "gw0", "netns", self.gw_ns)
+        sh(*ul, "link", "set", "ulg", "master", "br0")
+        sh(*ul, "link", "set", "ulg", "up")
+        gw = ("ip", "-n", self.gw_ns)
+        sh(*gw, "link", "set", "lo", "up")
+        sh(*gw, "addr", "add", GATEWAY_IP + "/24", "dev", "gw0")
+        sh(*gw, "link", "set", "gw0", "up")
         for n in self.nodes:
             # One queue each way, so every frame reaches the AF_XDP socket
             # kdp binds to queue 0.
@@ -241,6 +261,17 @@ class TwoNode:
         sh(*ip, "addr", "add", n.tunnel_ip + "/32", "dev", n.host_if)
         sh(*ip, "link", "set", n.host_if, "mtu", str(POD_MTU), "up")
         sh(*ip, "route", "add", "10.244.0.0/16", "dev", n.host_if)
+        # natOutgoing as a Linux node does it (README "Host traffic"):
+        # the host forwards the pool's packets that leave the pools back
+        # out through kdp, from its own address.
+        sh(*ip, "route", "add", "default", "dev", n.host_if)
+        for k in ("net.ipv4.ip_forward=1",
+                  "net.ipv4.conf.all.send_redirects=0",
+                  "net.ipv4.conf.%s.send_redirects=0" % n.host_if):
+            sh("ip", "netns", "exec", n.host_ns, "sysctl", "-qw", k)
+        sh("ip", "netns", "exec", n.host_ns, "iptables", "-t", "nat", "-A",
+           "POSTROUTING", "-s", "10.244.0.0/16", "!", "-d", "10.244.0.0/16",
+           "-j", "MASQUERADE")
 
     def diagnose(self):
         """State worth reading when something failed: non-zero counters,
@@ -319,6 +350,7 @@ class TwoNode:
             shutil.rmtree(os.path.join("/var/run/dpdk", n.prefix),
                           ignore_errors=True)
         sh("ip", "netns", "del", self.underlay, check=False)
+        sh("ip", "netns", "del", self.gw_ns, check=False)
         if os.environ.get("KDP_KEEP_WORKDIR"):
             return
         shutil.rmtree(self.work, ignore_errors=True)
@@ -328,7 +360,7 @@ class TwoNode:
         left = []
         netns = sh("ip", "netns", "list").stdout
         for name in (self.underlay, self.a.netns, self.b.netns,
-                     self.a.host_ns):
+                     self.a.host_ns, self.gw_ns):
             if name in netns.split():
                 left.append("netns " + name)
         for n in self.nodes:

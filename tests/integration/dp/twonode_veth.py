@@ -12,6 +12,10 @@ the tunnel IP, as a Linux Calico node sends its host's traffic to remote pods.
 Both ways the packets for the tunnel IP arrive in IPIP, and node-a must give
 them, decapsulated, to its host.
 
+natOutgoing (host.nat_outgoing on node-a): x/a pings node-a's gateway, a
+router on the bridge with no route to the pool. It answers only when node-a
+hands the echo to its host, which masquerades it to the node IP.
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -24,7 +28,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "lib"))
 import twonode  # noqa: E402
-from twonode import NODE_A_IP, NODE_B_IP, POD_X, POD_Y  # noqa: E402
+from twonode import GATEWAY_IP, NODE_A_IP, NODE_B_IP, POD_X, POD_Y  # noqa: E402
 
 TUN_A = "10.244.1.1"  # node-a's tunnel IP (twonode.objects())
 
@@ -80,7 +84,7 @@ def main():
         return 2
     if os.geteuid() != 0:
         skip("needs root")
-    for tool in ("ip", "ethtool", "tcpdump", "ping"):
+    for tool in ("ip", "ethtool", "tcpdump", "ping", "iptables"):
         if shutil.which(tool) is None:
             skip("%s is not installed (make deps)" % tool)
     if not os.path.ismount("/sys/fs/bpf"):
@@ -109,6 +113,15 @@ def main():
         m = re.search(r"(\d+) received", r.stdout)
         check(r.returncode == 0 and m and int(m.group(1)) >= 3,
               "ping node-a's host (from the tunnel IP) -> y/a: replies")
+
+        r = t.ping(a, GATEWAY_IP, count=3)
+        m = re.search(r"(\d+) received", r.stdout)
+        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
+              "ping x/a -> the gateway, masqueraded by node-a's host")
+        s = a.telemetry("/kdp/stats")
+        check(int(s["masq_host"]) >= 3,
+              "node-a gave %s packets to its host to masquerade" %
+              s["masq_host"])
 
         got, same, secs = t.tcp_transfer(a, b, NBYTES, port=TCP_PORT)
         check(got == NBYTES, "TCP x/a -> y/a: %d of %d bytes received "

@@ -7,6 +7,9 @@
  * without a new fib_gen would leave established flows on their old hops.
  * The pools' dense copy of the FIB (pl_tables.fib_dense) answers every
  * address of their span as the FIB does, and is shared with the FIB.
+ * natOutgoing: the tables' pools, and which pods are natOutgoing's
+ * (pl_ep.nat_outgoing: the longest pool holding the pod's address says,
+ * and only with config host.nat_outgoing).
  */
 #include <string.h>
 
@@ -29,6 +32,56 @@ static void put(enum ctl_res res, const char *json)
 #define BLOCK(name, cidr, node)                                              \
 	"{'metadata':{'name':'" name "'},'spec':{'cidr':'" cidr "',"         \
 	"'affinity':'host:" node "'}}"
+
+#define POD(ns, name, ip)                                                    \
+	"{'metadata':{'name':'" name "','namespace':'" ns "'},"              \
+	"'spec':{'nodeName':'n1'},'status':{'podIP':'" ip "'}}"
+
+/* The pools and the natOutgoing pods of tables built with and without
+ * config host.nat_outgoing. */
+static void test_nat(void)
+{
+	static const struct ctl_pod_ep pods[] = {
+		{.pod = "x/a", .port = 1}, /* 10.244.1.10: pool p, nat */
+		{.pod = "x/b", .port = 2}, /* 10.244.1.70: pool p2 inside p,
+					    * not nat */
+		{.pod = "x/c", .port = 3}, /* 10.250.0.5: pool r, not nat */
+		{.pod = "x/d", .port = 4}, /* no Pod object: no address */
+	};
+	struct ctl_ports pp = {.uplink = 0, .host = UINT16_MAX,
+			       .pods = pods, .n_pods = RTE_DIM(pods)};
+
+	put(CTL_RES_IPPOOL, "{'metadata':{'name':'p'},'spec':{'cidr':"
+			    "'10.244.0.0/16','natOutgoing':true}}");
+	put(CTL_RES_IPPOOL, "{'metadata':{'name':'p2'},'spec':{'cidr':"
+			    "'10.244.1.64/26','natOutgoing':false}}");
+	put(CTL_RES_IPPOOL, "{'metadata':{'name':'r'},'spec':{'cidr':"
+			    "'10.250.0.0/16','natOutgoing':false}}");
+	put(CTL_RES_POD, POD("x", "a", "10.244.1.10"));
+	put(CTL_RES_POD, POD("x", "b", "10.244.1.70"));
+	put(CTL_RES_POD, POD("x", "c", "10.250.0.5"));
+	for (int on = 0; on < 2; on++) {
+		fx.cfg->host_nat_outgoing = on;
+		struct pl_tables *t = tfix_build(&fx, &pp, 10 + on, NULL);
+		if (t == NULL)
+			continue;
+		CHECK_EQ(t->n_ep, 4);
+		CHECK_EQ(t->ep[0].nat_outgoing, on);
+		CHECK_EQ(t->ep[1].nat_outgoing, 0);
+		CHECK_EQ(t->ep[2].nat_outgoing, 0);
+		CHECK_EQ(t->ep[3].nat_outgoing, 0);
+		/* the pools the workers test destinations against */
+		CHECK(pl_in_pools(t, 0x0af40102));  /* 10.244.1.2 */
+		CHECK(pl_in_pools(t, 0x0af40146));  /* 10.244.1.70 */
+		CHECK(pl_in_pools(t, 0x0afa0005));  /* 10.250.0.5 */
+		CHECK(pl_in_pools(t, 0xac100001));  /* 172.16.0.1: pool q */
+		CHECK(!pl_in_pools(t, 0x08080808)); /* 8.8.8.8 */
+		CHECK(!pl_in_pools(t, 0xc0a80a0c)); /* a node IP */
+		CHECK(!pl_in_pools(t, 0x0af50001)); /* 10.245.0.1 */
+		ctl_tables_free(t);
+	}
+	fx.cfg->host_nat_outgoing = false;
+}
 
 /* Every address of @p t's dense span gets the FIB's own answer. */
 static void check_dense(const struct pl_tables *t, uint32_t base, uint32_t n)
@@ -114,6 +167,7 @@ int main(void)
 	ctl_tables_free(t3);
 	ctl_tables_free(t2);
 	ctl_tables_free(t1);
+	test_nat();
 	tfix_free(&fx);
 	CHECK_DONE();
 }

@@ -45,7 +45,7 @@ static const char *const seeds[] = {
 	"'net_vhost0,iface=/run/kdp/db.sock'},{'pod':'ns2/nat','vhost_socket':"
 	"'/run/kdp/nat.sock','vhost_client':true,'mac':'02:00:00:00:01:02'},"
 	"{'pod':'ns2/nat2','vhost_socket':'/run/kdp/nat2.sock'}],"
-	"'host':{'iface':'kdp-host'},"
+	"'host':{'iface':'kdp-host','nat_outgoing':true},"
 	"'workers':2,'idle_sleep_us':0,'record_cycles':1,'mbufs':32767,"
 	"'arp_timeout_s':30,'coalesce_ms':0,'api_socket':'/run/kdp/t.sock',"
 	"'vhost_dir':'/tmp/vhost','state_dir':'/tmp/state','max_api_ports':8,"
@@ -136,6 +136,7 @@ static const struct field {
 	UINT("uplink", "mtu", 576, 9600, 1500, NONE),
 	SPEC("uplink", "neighbors"),
 	{"host", "iface", F_STR, true, 0, 15, 0, NULL, OFF(host_iface)},
+	SPEC("host", "nat_outgoing"),
 	SPEC("policy", "enabled"),
 	SPEC("policy", "classifier"),
 	UINT("conntrack", "max_flows", 1024, 1u << 26, 1u << 20,
@@ -426,6 +427,9 @@ static void spec_config(struct spec *s, const cJSON *root)
 	if (cJSON_IsObject(o) && str_ok(v) &&
 	    strlen(v->valuestring) > field_get("host", "iface")->hi)
 		spec_bad(s, "host.iface");
+	v = cJSON_GetObjectItemCaseSensitive(o, "nat_outgoing");
+	if (cJSON_IsObject(o) && v && !cJSON_IsBool(v))
+		spec_bad(s, "host.nat_outgoing");
 	o = cJSON_GetObjectItemCaseSensitive(root, "policy");
 	if (cJSON_IsObject(o)) {
 		v = cJSON_GetObjectItemCaseSensitive(o, "enabled");
@@ -540,6 +544,8 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 	}
 	v = member(root, "policy", "enabled");
 	CHECK(c->policy_enabled == (v ? cJSON_IsTrue(v) : true));
+	CHECK(c->host_nat_outgoing ==
+	      cJSON_IsTrue(member(root, "host", "nat_outgoing")));
 	v = member(root, "policy", "classifier");
 	CHECK(c->policy_rte_acl ==
 	      (v ? strcmp(v->valuestring, "linear") != 0 : true));

@@ -78,7 +78,7 @@ enum {
 #define IPIP_MTU (UPLINK_MTU - 20)
 #define IP_ID0 0x1234 /* first outer IP id of every case */
 
-enum { T_MAIN, T_NOHOST, N_TABLES };
+enum { T_MAIN, T_NOHOST, T_NAT, T_NAT_NOHOST, N_TABLES };
 
 static struct rte_mempool *mp;
 static struct rte_ring *punt_ring;
@@ -220,10 +220,30 @@ static int build_tables(void)
 	memcpy(t->port[P_HOST].mac.addr_bytes, MAC_EE, 6);
 	/* P_NONE: role PL_PORT_NONE (zeroed). */
 
+	/* The pools: 10.245/16 is the CrossSubnet one DIRECT_B is in. */
+	static const struct pl_pool pools[] = {
+		{IP4A(10, 244, 0, 0), 0xffff0000},
+		{IP4A(10, 245, 0, 0), 0xffff0000},
+	};
+	t->pools = pools;
+	t->n_pools = RTE_DIM(pools);
+
 	/* The same world without a host port. */
 	tables[T_NOHOST] = *t;
 	tables[T_NOHOST].host_port = UINT16_MAX;
 	tables[T_NOHOST].port[P_HOST].role = PL_PORT_NONE;
+
+	/* Pod A natOutgoing (pl_ep.nat_outgoing), with and without a host
+	 * port to masquerade for it. */
+	struct pl_ep *nep = rte_zmalloc("golden_ep_nat", sizeof(*ep) * 3, 0);
+	if (nep == NULL)
+		return -1;
+	memcpy(nep, ep, sizeof(*ep) * 3);
+	nep[0].nat_outgoing = true;
+	tables[T_NAT] = *t;
+	tables[T_NAT].ep = nep;
+	tables[T_NAT_NOHOST] = tables[T_NOHOST];
+	tables[T_NAT_NOHOST].ep = nep;
 	return 0;
 }
 
@@ -956,6 +976,24 @@ static void b_to_host(struct input *in, struct outcome *o, int arg)
 	frame_ip(tx_add(o, P_HOST), MAC_HOST, MAC_EE, &h, 0);
 }
 
+/* natOutgoing pod A out of the pools: to the host port unchanged but for
+ * L2 (the host masquerades and routes it, TTL included). */
+static void b_nat_host(struct input *in, struct outcome *o, int dst)
+{
+	struct ip4 h = IP4(.src = POD_A, .dst = (uint32_t)dst);
+	from_a(in_add(in), h);
+	frame_ip(tx_add(o, P_HOST), MAC_HOST, MAC_EE, &h, 0);
+}
+
+/* Pod B, not natOutgoing, to the internet: the gateway, as ever. */
+static void b_b_internet(struct input *in, struct outcome *o, int arg)
+{
+	struct ip4 h = IP4(.src = POD_B, .dst = INTERNET);
+	frame_ip(in_add(in), MAC_EE, MAC_B, &h, 0);
+	h.ttl--;
+	frame_ip(tx_add(o, P_UP), MAC_GW, MAC_UP, &h, 0);
+}
+
 /* The host port routes like a pod, without anti-spoofing. */
 static void b_from_host(struct input *in, struct outcome *o, int arg)
 {
@@ -1344,6 +1382,18 @@ static const struct gcase cases[] = {
 	  b_remote_headroom, 18, "no_mbuf"),
 	C("route: CrossSubnet direct, no encap", P_A, b_remote, 2, NULL),
 	C("route: default route via the gateway", P_A, b_remote, 3, NULL),
+	{"nat: natOutgoing pod to the internet, to the host", P_A, T_NAT,
+	 b_nat_host, (int)INTERNET, NULL},
+	{"nat: natOutgoing pod to a node IP, to the host", P_A, T_NAT,
+	 b_nat_host, (int)NODE_B, NULL},
+	{"nat: natOutgoing pod, CrossSubnet pool: direct", P_A, T_NAT,
+	 b_remote, 2, NULL},
+	{"nat: natOutgoing pod, IPIP to a pool: as ever", P_A, T_NAT,
+	 b_remote, 0, NULL},
+	{"nat: natOutgoing pod, no host port: the gateway", P_A,
+	 T_NAT_NOHOST, b_remote, 3, NULL},
+	{"nat: other pod to the internet: the gateway", P_B, T_NAT,
+	 b_b_internet, 0, NULL},
 	C("route: pod to the node IP, host port", P_A, b_to_host, 0, NULL),
 	{"route: pod to the node IP, no host port", P_A, T_NOHOST, b_pod_to,
 	 (int)SELF, "host_no_port"},
