@@ -148,11 +148,17 @@ static int nh_add(struct build *b, const struct pl_nh *nh)
 	return (int)b->t->n_nh++;
 }
 
+/* The netmask of a /@p plen (host order). */
+static uint32_t prefix_mask(uint8_t plen)
+{
+	return plen ? ~0u << (32 - plen) : 0;
+}
+
 static bool on_subnet(const struct ctl_route_set *rs, uint32_t ip)
 {
 	if (rs->self_ip == 0)
 		return false;
-	uint32_t mask = rs->self_plen ? ~0u << (32 - rs->self_plen) : 0;
+	uint32_t mask = prefix_mask(rs->self_plen);
 	return (ip & mask) == (rs->self_ip & mask);
 }
 
@@ -260,8 +266,7 @@ static int build_pools(struct build *b)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < rs->n_pools; i++) {
-		uint32_t mask = rs->pool_plens[i] ?
-					~0u << (32 - rs->pool_plens[i]) : 0;
+		uint32_t mask = prefix_mask(rs->pool_plens[i]);
 		p[i] = (struct pl_pool){.net = rs->pool_nets[i] & mask,
 					.mask = mask};
 	}
@@ -272,20 +277,18 @@ static int build_pools(struct build *b)
 }
 
 /* Whether @p ip is in a natOutgoing pool: the longest pool prefix holding
- * it says (a pool inside another decides for its addresses). */
-static bool in_nat_pool(const struct ctl_route_set *rs, uint32_t ip)
+ * it says (a pool inside another decides for its addresses). The tables'
+ * pools (build_pools()) are the route set's, in its order. */
+static bool in_nat_pool(const struct build *b, uint32_t ip)
 {
+	const struct pl_pool *p = b->t->pools;
 	int best = -1;
 
-	for (size_t i = 0; i < rs->n_pools; i++) {
-		uint8_t plen = rs->pool_plens[i];
-		uint32_t mask = plen ? ~0u << (32 - plen) : 0;
-
-		if ((ip & mask) == (rs->pool_nets[i] & mask) &&
-		    (best < 0 || plen > rs->pool_plens[best]))
+	for (uint32_t i = 0; i < b->t->n_pools; i++)
+		if ((ip & p[i].mask) == p[i].net &&
+		    (best < 0 || p[i].mask > p[best].mask))
 			best = (int)i;
-	}
-	return best >= 0 && rs->pool_nat[best];
+	return best >= 0 && b->in->rs->pool_nat[best];
 }
 
 /* One endpoint per pod port; IPs from the Pod object (none until it is in
@@ -322,7 +325,7 @@ static int build_endpoints(struct build *b)
 			ep->mac = pc->mac;
 		uint32_t first = ep->n_ips ? rte_be_to_cpu_32(ep->ips[0]) : 0;
 		ep->nat_outgoing = in->cfg->host_nat_outgoing && ep->n_ips > 0 &&
-			  in_nat_pool(in->rs, first);
+			  in_nat_pool(b, first);
 		ep->neigh = ctl_neigh_slot(in->neigh, ep->port, first, &gw,
 					   PL_GW_IP);
 		if (ep->neigh == UINT32_MAX) {

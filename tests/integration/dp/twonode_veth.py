@@ -66,6 +66,12 @@ def neighbors(n):
     return out
 
 
+def check_replies(r, want, what):
+    """@r, a ping's result, got at least @want replies."""
+    m = re.search(r"(\d+) received", r.stdout)
+    check(r.returncode == 0 and m and int(m.group(1)) >= want, what)
+
+
 def ipip_packets(pcap):
     """(outer src, outer dst, inner src, inner dst, inner proto) of each IPIP
     packet in the capture."""
@@ -98,26 +104,19 @@ def main():
         t.start_capture()
         r = t.ping(a, POD_Y, count=4)
         print(r.stdout.strip())
-        m = re.search(r"(\d+) received", r.stdout)
-        check(r.returncode == 0 and m and int(m.group(1)) >= 4,
-              "ping x/a -> y/a: at least 4 replies")
+        check_replies(r, 4, "ping x/a -> y/a: at least 4 replies")
 
         # Before the TCP stream: tcpdump may still be behind on that one
         # when the capture stops, and lose what came after it.
-        r = t.ping(b, TUN_A, count=3)
-        m = re.search(r"(\d+) received", r.stdout)
-        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
-              "ping y/a -> node-a's tunnel IP: replies from its host")
-        r = sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w", "10",
-                  "-I", TUN_A, POD_Y)
-        m = re.search(r"(\d+) received", r.stdout)
-        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
-              "ping node-a's host (from the tunnel IP) -> y/a: replies")
+        check_replies(t.ping(b, TUN_A, count=3), 3,
+                      "ping y/a -> node-a's tunnel IP: replies from its host")
+        check_replies(sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w",
+                            "10", "-I", TUN_A, POD_Y), 3,
+                      "ping node-a's host (from the tunnel IP) -> y/a: "
+                      "replies")
 
-        r = t.ping(a, GATEWAY_IP, count=3)
-        m = re.search(r"(\d+) received", r.stdout)
-        check(r.returncode == 0 and m and int(m.group(1)) >= 3,
-              "ping x/a -> the gateway, masqueraded by node-a's host")
+        check_replies(t.ping(a, GATEWAY_IP, count=3), 3,
+                      "ping x/a -> the gateway, masqueraded by node-a's host")
         s = a.telemetry("/kdp/stats")
         check(int(s["masq_host"]) >= 3,
               "node-a gave %s packets to its host to masquerade" %
