@@ -261,9 +261,9 @@ static void serve(struct ctl_api *a, int fd)
 	}
 	/* One object and nothing after it but blanks: cJSON_Parse() stops
 	 * after the first value, and at a NUL byte, so whatever followed
-	 * (a second request, say) was silently ignored. */
-	cJSON *j = strlen(req) == len ? cJSON_ParseWithOpts(req, NULL, true) :
-					NULL;
+	 * (a second request, say) was silently ignored. k8s_json_parse()
+	 * refuses both, and marks \u0000, which would cut a string short. */
+	cJSON *j = k8s_json_parse(req, len, NULL);
 	free(req);
 	if (j == NULL || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
@@ -275,6 +275,13 @@ static void serve(struct ctl_api *a, int fd)
 	if (dup != NULL) {
 		answer(fd, ctl_api_error("request: key \"%.64s\" given twice",
 					 dup));
+		cJSON_Delete(j);
+		return;
+	}
+	const char *nul = k8s_json_nul_key(j);
+	if (nul != NULL) {
+		answer(fd, ctl_api_error("request: key \"%.64s\" holds U+0000 "
+					 "(or U+FDD0)", nul));
 		cJSON_Delete(j);
 		return;
 	}

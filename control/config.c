@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "control/config.h"
+#include "k8s/jsonkeys.h"
 
 struct cfg_err {
 	char *buf;
@@ -126,6 +127,8 @@ static int get_str(struct cfg_err *e, const cJSON *obj, const char *name,
 	}
 	if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
 		return fail(e, key, "must be a non-empty string");
+	if (k8s_json_has_nul(v->valuestring))
+		return fail(e, key, "holds U+0000 (or U+FDD0)");
 	*out = strdup(v->valuestring);
 	return *out ? 0 : -ENOMEM;
 }
@@ -489,6 +492,10 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		fail(e, "api_socket", "must be a string (\"\" = no API)");
 		goto err;
 	}
+	if (o && k8s_json_has_nul(o->valuestring)) {
+		fail(e, "api_socket", "holds U+0000 (or U+FDD0)");
+		goto err;
+	}
 	c->api_socket = strdup(o ? o->valuestring : "/run/kdp/kdp.sock");
 	c->tap_native = tap_native == 1;
 	c->vhost_native = vhost_native == 1;
@@ -548,15 +555,16 @@ err:
 struct ctl_config *ctl_config_parse(const char *json, char *err, size_t errlen)
 {
 	struct cfg_err e = {err, errlen};
-	/* Nothing but whitespace may follow the object: cJSON_Parse() stops
-	 * after the first value, and would ignore a second object appended
-	 * to the file. */
-	cJSON *root = cJSON_ParseWithOpts(json, NULL, true);
+	/* Nothing but blanks may follow the object (cJSON_Parse() would
+	 * ignore a second object appended to the file), and \u0000 must not
+	 * cut a string short: k8s_json_parse() marks it, get_str() refuses
+	 * it. */
+	size_t len = strlen(json), at = 0;
+	cJSON *root = k8s_json_parse(json, len, &at);
 
 	if (root == NULL) {
-		const char *at = cJSON_GetErrorPtr();
 		snprintf(err, errlen, "not valid JSON near \"%.20s\"",
-			 at ? at : "");
+			 json + (at < len ? at : len));
 		return NULL;
 	}
 	struct ctl_config *c = parse_root(root, &e);

@@ -92,23 +92,36 @@ cJSON *k8s_json_parse(const char *text, size_t len, size_t *err_off)
 				memcpy(copy + i + 1, "FDD0", 4);
 		}
 	}
-	root = cJSON_ParseWithLength(copy != NULL ? copy : text, len);
-	if (root == NULL && err_off != NULL) {
-		const char *e = cJSON_GetErrorPtr();
-		const char *base = copy != NULL ? copy : text;
+	const char *base = copy != NULL ? copy : text, *end = NULL;
 
-		*err_off = e != NULL && e >= base && e <= base + len ?
-				   (size_t)(e - base) :
-				   len;
+	root = cJSON_ParseWithLengthOpts(base, len, &end, false);
+	if (root == NULL) {
+		const char *e = cJSON_GetErrorPtr();
+
+		end = e != NULL && e >= base && e <= base + len ? e :
+								  base + len;
+	} else {
+		/* One value: cJSON stops after the first, so "{...} {...}"
+		 * or "{...} garbage" would read as the first object. */
+		while (end < base + len && (*end == ' ' || *end == '\t' ||
+					    *end == '\r' || *end == '\n'))
+			end++;
+		if (end < base + len) {
+			cJSON_Delete(root);
+			root = NULL;
+		}
 	}
+	if (root == NULL && err_off != NULL)
+		*err_off = (size_t)(end - base);
 	free(copy);
 	return root;
 }
 
-static bool has_mark(const char *s)
+bool k8s_json_has_nul(const char *s)
 {
 	return s != NULL && strstr(s, K8S_JSON_NUL_MARK) != NULL;
 }
+
 
 const char *k8s_json_nul_key(const cJSON *v)
 {
@@ -118,8 +131,8 @@ const char *k8s_json_nul_key(const cJSON *v)
 	if (v == NULL)
 		return NULL;
 	cJSON_ArrayForEach(c, v) {
-		if (has_mark(c->string) ||
-		    (cJSON_IsString(c) && has_mark(c->valuestring)))
+		if (k8s_json_has_nul(c->string) ||
+		    (cJSON_IsString(c) && k8s_json_has_nul(c->valuestring)))
 			return c->string != NULL ? c->string : "";
 		/* As deep as cJSON's nesting limit at most (above). */
 		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&

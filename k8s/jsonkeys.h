@@ -16,6 +16,8 @@
 #ifndef KDP_K8S_JSONKEYS_H
 #define KDP_K8S_JSONKEYS_H
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 
 /**
@@ -42,10 +44,15 @@ const char *k8s_json_dup_key(const cJSON *v);
  * cJSON_ParseWithLength() of @p len bytes at @p text, with each \u0000
  * escape read as U+FDD0. A raw NUL byte (JSON allows no control character
  * in a string, and cJSON would stop the string there) makes it NULL, as
- * invalid JSON. On NULL, @p *err_off (when not NULL) is the offset in
- * @p text where parsing stopped.
+ * invalid JSON, and so does anything but blanks after the first value
+ * (which cJSON would ignore). On NULL, @p *err_off (when not NULL) is the
+ * offset in @p text where parsing stopped.
  */
 cJSON *k8s_json_parse(const char *text, size_t len, size_t *err_off);
+
+/** Whether @p s (NULL: false) holds K8S_JSON_NUL_MARK: a string read by
+ * k8s_json_parse() that held U+0000 (or held U+FDD0). */
+bool k8s_json_has_nul(const char *s);
 
 /**
  * The key of the first member of @p v, at any depth, whose key or string

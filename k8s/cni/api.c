@@ -10,6 +10,7 @@
 
 #include "k8s/client.h"
 #include "k8s/cni/cni.h"
+#include "k8s/jsonkeys.h"
 #include "k8s/kubeconfig.h"
 
 /* No single call may hang the kubelet's sandbox creation for long. */
@@ -117,6 +118,18 @@ int cni_api_call(struct cni_api *a, const char *method, const char *path,
 	*resp = NULL;
 	if (body != NULL && text == NULL)
 		return -ENOMEM;
+	/* Answers are read by k8s_json_parse(): U+0000 in a string is U+FDD0
+	 * here, not a shortened string. An object read so (an IPAM block
+	 * someone gave such a handle) must not go back with U+FDD0 in its
+	 * place: refuse to write it. */
+	const char *nul = k8s_json_nul_key(body);
+	if (nul != NULL) {
+		snprintf(err, errlen, "%s %s: the object holds U+0000 (or "
+			 "U+FDD0) at key \"%.64s\"; not written", method, path,
+			 nul);
+		free(text);
+		return -EPROTO;
+	}
 	rc = perform(a, method, path, ctype, text, http, &out, err, errlen);
 	if (rc == 0 && *http == 401) {
 		/* A rotated service-account token: read it again, once. */
@@ -127,7 +140,7 @@ int cni_api_call(struct cni_api *a, const char *method, const char *path,
 			     errlen);
 	}
 	if (rc == 0 && out.data != NULL)
-		*resp = cJSON_ParseWithLength(out.data, out.len);
+		*resp = k8s_json_parse(out.data, out.len, NULL);
 	free(out.data);
 	free(text);
 	return rc;

@@ -51,6 +51,11 @@ static int str_key(const cJSON *root, const char *key, const char *def,
 			 "string", key);
 		return CNI_ERR_NETCONF;
 	}
+	if (k8s_json_has_nul(v->valuestring)) {
+		snprintf(err, errlen, "netconf: \"%s\" holds U+0000 (or "
+			 "U+FDD0)", key);
+		return CNI_ERR_NETCONF;
+	}
 	if ((*dst = strdup(v->valuestring)) == NULL)
 		goto nomem;
 	return 0;
@@ -87,8 +92,9 @@ int cni_conf_parse(const char *text, struct cni_conf *c, char *err,
 		   size_t errlen)
 {
 	/* One object and nothing after it: cJSON_Parse() stops after the
-	 * first value, so '{...} garbage' was taken. */
-	cJSON *root = cJSON_ParseWithOpts(text, NULL, true);
+	 * first value, so '{...} garbage' was taken; and \u0000 marked, not
+	 * cutting a string short (str_key() refuses it). */
+	cJSON *root = k8s_json_parse(text, strlen(text), NULL);
 	const cJSON *v;
 	char host[256];
 	int rc;

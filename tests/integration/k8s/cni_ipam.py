@@ -96,6 +96,27 @@ def run(lab, kdp, nets, tmp):
             assert affinity == "host:" + sec["node"], (ip, handle, affinity)
             assert handle.startswith(sec["node"]), (handle, sec)
 
+    # U+0000 in a block someone else wrote: the plugin reads it whole
+    # (cJSON alone would cut "x\0y" to "x") and will not write the block
+    # back with anything else in its place.
+    path = CRD + "/ipamblocks/" + affine(c, "node-d")[0].replace(
+        ".", "-").replace("/", "-")
+    b = c.must("GET", path)
+    b["spec"]["attributes"][0]["secondary"]["note"] = "x\x00y"
+    c.must("PUT", path, b)
+    before = c.must("GET", path)
+    rc, _, err = ipam(lab, "alloc", "--node", "node-d", "--handle", "nul")
+    assert rc != 0 and "U+0000" in err and '"note"' in err, (rc, err)
+    after = c.must("GET", path)
+    assert after["spec"] == before["spec"], after["spec"]
+    assert after["spec"]["attributes"][0]["secondary"]["note"] == "x\x00y"
+    del b["spec"]["attributes"][0]["secondary"]["note"]
+    b["metadata"] = after["metadata"]
+    c.must("PUT", path, b)
+    rc, ip, err = ipam(lab, "alloc", "--node", "node-d", "--handle", "nul")
+    assert rc == 0 and ipaddress.ip_address(ip) in ipaddress.ip_network(
+        affine(c, "node-d")[0]), (ip, err)
+
     # Pool nodeSelector: pool-x serves node-x only, so nobody else got a
     # 10.250 block.
     assert not [b for b in blocks(c) if b["spec"]["cidr"].startswith(

@@ -36,6 +36,7 @@
 #include <rte_common.h>
 
 #include "control/api.h"
+#include "k8s/jsonkeys.h"
 #include "tests/unit/ctl_check.h"
 #include "tests/unit/fuzz.h"
 #include "tests/unit/json_dups.h"
@@ -164,6 +165,7 @@ enum want {
 	W_TIMEOUT,  /* silent half-way */
 	W_TOO_LONG, /* over CTL_API_MAX_REQ */
 	W_DUP_KEY,  /* one JSON object with a key given twice */
+	W_NUL,      /* one JSON object with U+0000 in a key or string */
 };
 
 struct client {
@@ -174,25 +176,29 @@ struct client {
 	size_t len;
 };
 
-/* One JSON object, whitespace around it allowed, no NUL (and, with
- * @p dup, a key given twice in it). */
-static bool object_text(const char *s, size_t len, bool dup)
+/* What the server must answer @p len bytes at @p s with: W_HANDLED for
+ * one JSON object (blanks around it allowed, no NUL byte, no key twice,
+ * no U+0000 in a key or string), else the refusal's kind. */
+static enum want object_want(const char *s, size_t len)
 {
 	cJSON *j;
-	bool ok;
+	enum want w = W_NOT_JSON;
 
 	if (memchr(s, '\0', len))
-		return false;
-	j = cJSON_ParseWithOpts(s, NULL, true);
-	ok = cJSON_IsObject(j) && json_has_dup(j) == dup;
+		return W_NOT_JSON;
+	j = k8s_json_parse(s, len, NULL);
+	if (cJSON_IsObject(j))
+		w = json_has_dup(j)		   ? W_DUP_KEY :
+		    k8s_json_nul_key(j) != NULL ? W_NUL :
+						   W_HANDLED;
 	cJSON_Delete(j);
-	return ok;
+	return w;
 }
 
-/* What the server must hand to its handler: one object, no key twice. */
+/* What the server must hand to its handler. */
 static bool one_object(const char *s, size_t len)
 {
-	return object_text(s, len, false);
+	return object_want(s, len) == W_HANDLED;
 }
 
 /* The "op" the stub echoes for request @p s (malloc'd). */
@@ -248,6 +254,9 @@ static void check_answer(const struct client *cl)
 		break;
 	case W_DUP_KEY:
 		good = !ok && err && strstr(err, "given twice");
+		break;
+	case W_NUL:
+		good = !ok && err && strstr(err, "holds U+0000");
 		break;
 	default:
 		good = true;
@@ -311,7 +320,11 @@ static char *gen_text(size_t *len)
 			"{\"op\":\"a\",\"op\":\"b\"}",
 			"{\"op\":\"a\",\"x\":{\"k\":1,\"k\":2}}",
 			"{\"op\":\"a\",\"x\":[{\"k\":1},{\"j\":1,\"j\":1}]}",
-			"{\"op\":\"a\",\"x\":{\"k\":1},\"y\":{\"k\":2}}"};
+			"{\"op\":\"a\",\"x\":{\"k\":1},\"y\":{\"k\":2}}",
+			"{\"op\":\"a\",\"pod\":\"ns/x\\u0000y\"}",
+			"{\"op\":\"a\\u0000\"}", "{\"op\":\"a\",\"k\\u0000\":1}",
+			"{\"op\":\"a\",\"n\":[\"\\u0000\"]}",
+			"{\"op\":\"a\",\"p\":\"\\\\u0000\"}"};
 
 		free(t);
 		t = strdup(odd[rand() % (int)RTE_DIM(odd)]);
@@ -389,14 +402,11 @@ static bool gen_client(struct client *cl)
 		shutdown(cl->fd, SHUT_WR);
 	if (cl->len > CTL_API_MAX_REQ) {
 		cl->want = W_TOO_LONG;
-	} else if (one_object(cl->text, cl->len)) {
+	} else if ((cl->want = object_want(cl->text, cl->len)) == W_HANDLED) {
 		cl->op = op_of(cl->text);
-		cl->want = strcmp(cl->op, "oom") ? W_HANDLED : W_OOM;
+		if (strcmp(cl->op, "oom") == 0)
+			cl->want = W_OOM;
 		return true;
-	} else if (object_text(cl->text, cl->len, true)) {
-		cl->want = W_DUP_KEY;
-	} else {
-		cl->want = W_NOT_JSON;
 	}
 	return false;
 }
@@ -505,6 +515,11 @@ static const struct {
 	/* a key given twice: cJSON read the first without a word */
 	{"{\"op\":\"a\",\"pod\":\"x/p\",\"pod\":\"x/q\"}", 0, W_DUP_KEY},
 	{"{\"op\":\"a\",\"ip\":{\"v\":1,\"v\":2}}", 0, W_DUP_KEY},
+	/* U+0000 cut a string short: "ns/x\u0000y" was taken for "ns/x" */
+	{"{\"op\":\"a\",\"pod\":\"ns/x\\u0000y\"}", 0, W_NUL},
+	{"{\"op\":\"a\",\"ip\":{\"k\\u0000\":1}}", 0, W_NUL},
+	/* an escaped backslash before "u0000" is no U+0000 */
+	{"{\"op\":\"a\",\"pod\":\"\\\\u0000\"}", 0, W_HANDLED},
 	/* the same key in two objects is no duplicate */
 	{"{\"op\":\"a\",\"x\":{\"k\":1},\"y\":{\"k\":2}}", 0, W_HANDLED},
 };

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "k8s/cni/cni.h"
+#include "k8s/jsonkeys.h"
 #include "tests/unit/ctl_check.h"
 #include "tests/unit/fuzz.h"
 #include "tests/unit/json_fuzz.h"
@@ -155,7 +156,7 @@ static bool version_ok(const char *v)
  */
 static int spec_conf(const char *text)
 {
-	cJSON *root = cJSON_ParseWithOpts(text, NULL, true);
+	cJSON *root = k8s_json_parse(text, strlen(text), NULL);
 	const cJSON *v, *t;
 	int code = 0;
 
@@ -175,7 +176,8 @@ static int spec_conf(const char *text)
 	for (size_t i = 0; i < DIM(str_keys); i++) {
 		v = cJSON_GetObjectItemCaseSensitive(root, str_keys[i].key);
 		if (v && !cJSON_IsNull(v) &&
-		    !(cJSON_IsString(v) && v->valuestring[0])) {
+		    !(cJSON_IsString(v) && v->valuestring[0] &&
+		      !k8s_json_has_nul(v->valuestring))) {
 			code = CNI_ERR_NETCONF;
 			goto out;
 		}
@@ -208,7 +210,7 @@ out:
 /* A parsed netconf holds what @p text says, or the defaults. */
 static bool conf_is(const struct cni_conf *c, const char *text)
 {
-	cJSON *root = cJSON_Parse(text);
+	cJSON *root = k8s_json_parse(text, strlen(text), NULL);
 	const cJSON *v;
 	char host[256];
 	bool ok;

@@ -123,6 +123,15 @@ static void test_nul(void)
 	CHECK(off >= 13 && off <= 15);
 	/* only @p len bytes are read */
 	CHECK_STR(nul_of("{\"a\":1}\\u0000", 7), "(none)");
+	/* one value and blanks: cJSON alone stops after the first value */
+	CHECK_STR(NUL_OF(" {\"a\":1} \r\n\t"), "(none)");
+	CHECK_STR(NUL_OF("{\"a\":1} {\"a\":\"\\u0000\"}"), "(invalid)");
+	CHECK_STR(NUL_OF("{\"a\":1}x"), "(invalid)");
+	CHECK_STR(NUL_OF("[1] 2"), "(invalid)");
+	CHECK(k8s_json_parse(LIT("{\"a\":1}  ,"), &off) == NULL);
+	CHECK_EQ(off, 9);
+	CHECK(k8s_json_has_nul("x" K8S_JSON_NUL_MARK) && !k8s_json_has_nul("x") &&
+	      !k8s_json_has_nul(NULL));
 }
 
 int main(void)
