@@ -132,3 +132,27 @@ unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
 	}
 	return n;
 }
+
+void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
+		      struct dp_lcore_stats *st)
+{
+	struct epoll_event ev;
+	struct timespec ts = {.tv_sec = us / 1000000,
+			      .tv_nsec = (long)(us % 1000000) * 1000};
+
+	if (!np->open || np->no_pwait2) {
+		rte_delay_us_sleep(us);
+		return;
+	}
+	/* Level-triggered: the queue stays ready for the next
+	 * dp_natpoll_ready(), which reads it (an idle worker asks epoll on
+	 * every iteration). An interrupted sleep is a short one. */
+	int n = epoll_pwait2(np->epfd, &ev, 1, &ts, NULL);
+
+	if (n > 0)
+		st->nat_wakes++;
+	else if (n < 0 && errno == ENOSYS) {
+		np->no_pwait2 = true;
+		rte_delay_us_sleep(us);
+	}
+}

@@ -64,6 +64,7 @@ struct dp_natslot {
 struct dp_natpoll {
 	int epfd;
 	bool open;                /**< epfd is ours to close */
+	bool no_pwait2;           /**< the kernel has no epoll_pwait2() */
 	uint64_t seq;             /**< rx list the set follows (0: none yet) */
 	uint64_t next_tsc;        /**< ask epoll by then when busy */
 	uint64_t pace_tsc;
@@ -95,6 +96,18 @@ void dp_natpoll_sync(struct dp_natpoll *np, const struct dp_rxlist *rl);
 unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
 			      bool idle, struct dp_rxq *out,
 			      struct dp_lcore_stats *st);
+
+/**
+ * Sleep for up to @p us microseconds, or until a queue of @p np's set is
+ * readable: an idle worker sleeps here, so that a frame from a kernel pod
+ * is read at once, not after the rest of the back-off. Frames on ethdevs
+ * still wait for the timeout. The set must follow the worker's rx list
+ * (dp_natpoll_sync(), before the worker goes offline). A woken sleep is
+ * counted in @p st (nat_wakes). Where the kernel lacks epoll_pwait2(), a
+ * plain sleep.
+ */
+void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
+		      struct dp_lcore_stats *st);
 
 /** A read of @p port brought @p n frames: a port that brought some is
  * hot (read on the next iteration too). */

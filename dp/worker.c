@@ -158,9 +158,13 @@ int dp_worker_main(void *arg)
 		}
 		if (++idle < IDLE_SPINS)
 			continue;
+		/* The sleep wakes for the native taps' frames: their set must
+		 * follow the list, which is read only while online. */
+		if (rl && unlikely(rl->seq != w->nat->seq))
+			dp_natpoll_sync(w->nat, rl);
 		/* Offline while asleep: control's grace periods need not wait. */
 		rte_rcu_qsbr_thread_offline(w->qs, w->idx);
-		rte_delay_us_sleep(sleep_us);
+		dp_natpoll_sleep(w->nat, sleep_us, w->ctx.st);
 		rte_rcu_qsbr_thread_online(w->qs, w->idx);
 		w->ctx.st->idle_sleeps++;
 		sleep_us = RTE_MIN(sleep_us * 2, w->idle_sleep_us);

@@ -231,6 +231,23 @@ def test_tap_pods(kdp):
     return a1, a2
 
 
+def test_idle_wake(kdp):
+    """An idle worker sleeps in epoll on its native taps (dp/natpoll.h
+    dp_natpoll_sleep()): a kernel pod's frame wakes it, and is not left
+    for the rest of the back-off. 20 pings 50 ms apart find the worker
+    asleep (the uplink is idle): at least most requests, and usually the
+    replies too, cut a sleep short."""
+    s0 = kdp.stats()
+    r = sh("ip", "netns", "exec", ns_name("p1"), "ping", "-c", "20", "-i",
+           "0.05", "-W", "2", PODS["p2"], check_rc=False)
+    s1 = kdp.stats()
+    wakes = s1.get("nat_wakes", 0) - s0.get("nat_wakes", 0)
+    sleeps = s1["idle_sleeps"] - s0["idle_sleeps"]
+    check(r.returncode == 0 and sleeps > 20 and wakes >= 15,
+          "idle worker: 20 pings p1 -> p2 woke it %d times (%d sleeps)" %
+          (wakes, sleeps))
+
+
 def test_long_name(kdp):
     """A pod key of 317 characters: the API takes it (it refused more than
     63), the endpoint gets the Pod object's IP, telemetry shortens the name
@@ -797,6 +814,8 @@ def main():
             kdps.append(kdp)
             kdp.start()
             a1, a2 = test_tap_pods(kdp)
+            if mode == "native":
+                test_idle_wake(kdp)
             test_long_name(kdp)
             if mode == "pmd":
                 test_port_limit(kdp)

@@ -25,10 +25,12 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -231,6 +233,79 @@ static void test_idle_and_hot(void)
 	CHECK_EQ(read_due(1u << 5, 0), 0);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *send_later(void *arg)
+{
+	usleep(50000);
+	send_frame(arg);
+	return NULL;
+}
+
+/* dp_natpoll_sleep(): the set's frames wake an idle worker's sleep; with
+ * none it sleeps its time. Bounds are loose: only a sleep that ran its
+ * whole 10 s, or one that did not sleep at all, fails them. */
+static void test_sleep(void)
+{
+	struct dp_rxq q[NTAP];
+	uint64_t k0 = st.nat_wakes;
+	pthread_t th;
+	double t0;
+
+	for (int k = 0; k < NTAP; k++)
+		q[k] = (struct dp_rxq){taps[k].p.id, 0};
+	sync_to(10, q, NTAP);
+	CHECK_EQ(due(true, rte_rdtsc()), 0);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 20000, &st);
+	CHECK(now_s() - t0 >= 0.015);
+	CHECK_EQ(st.nat_wakes - k0, 0);
+
+	/* A frame waiting: no sleep, and it is still due after. */
+	send_frame(&taps[2]);
+	usleep(10000);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 10000000, &st);
+	CHECK(now_s() - t0 < 5.0);
+	CHECK_EQ(st.nat_wakes - k0, 1);
+	CHECK_EQ(due(true, rte_rdtsc()), 1u << 2);
+	CHECK_EQ(read_due(1u << 2, 0), 1);
+	CHECK_EQ(due(false, np.next_tsc - 1), 1u << 2); /* hot */
+	CHECK_EQ(read_due(1u << 2, 0), 0);
+
+	/* A frame that comes while it sleeps. */
+	CHECK_EQ(pthread_create(&th, NULL, send_later, &taps[4]), 0);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 10000000, &st);
+	CHECK(now_s() - t0 < 5.0);
+	pthread_join(th, NULL);
+	CHECK_EQ(st.nat_wakes - k0, 2);
+	CHECK_EQ(due_wait(), 1u << 4);
+	CHECK_EQ(read_due(1u << 4, 0), 1);
+	CHECK_EQ(due(false, np.next_tsc - 1), 1u << 4);
+	CHECK_EQ(read_due(1u << 4, 0), 0);
+
+	/* A tap out of the list does not wake it. */
+	sync_to(11, q, NTAP - 1);
+	send_frame(&taps[NTAP - 1]);
+	usleep(10000);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 20000, &st);
+	CHECK(now_s() - t0 >= 0.015);
+	CHECK_EQ(st.nat_wakes - k0, 2);
+	sync_to(12, q, NTAP);
+	CHECK_EQ(due_wait(), 1u << (NTAP - 1));
+	CHECK_EQ(read_due(1u << (NTAP - 1), 0), 1);
+	CHECK_EQ(due(false, np.next_tsc - 1), 1u << (NTAP - 1));
+	CHECK_EQ(read_due(1u << (NTAP - 1), 0), 0);
+}
+
 static void test_left(void)
 {
 	struct dp_rxq q[NTAP];
@@ -373,6 +448,7 @@ int main(void)
 			CHECK_DONE();
 
 	test_idle_and_hot();
+	test_sleep();
 	test_left();
 	test_reused();
 	test_second_queue();

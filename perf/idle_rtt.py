@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Ping round trips between two kernel pods through an idle kdp.
+
+An idle worker sleeps (config idle_sleep_us, a back-off of 1, 2, 4... us
+up to that ceiling). This measures what that costs a kernel pod's ping:
+kdp with two native tap pods, an uplink with no traffic, and 200 pings
+from p1 to p2 at 200 ms and at 10 ms intervals, for each build given and
+for idle_sleep_us 100 (the default) and 0 (busy polling). It prints the
+10th, 50th and 90th percentiles of the round trip, and the worker's
+sleeps and the sleeps a tap's frame cut short (nat_wakes).
+
+    /usr/bin/python3 perf/idle_rtt.py BUILD_DIR [BUILD_DIR...]
+
+Needs root and hugepages (it runs tests/integration/dp/podports.py's
+helpers).
+"""
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+POD = os.path.join(HERE, "..", "tests", "integration", "dp")
+
+
+def one(build, sleep_us):
+    sys.argv[1:] = [build]
+    sys.path.insert(0, POD)
+    import podports as pp
+    pp.BUILD = os.path.abspath(build)
+    pp.KDP = os.path.join(pp.BUILD, "dp", "main", "kdp")
+    nss = [pp.ns_name(p) for p in ("p1", "p2")]
+    for ns in nss:
+        pp.sh("ip", "netns", "add", ns, check_rc=False)
+    d = pp.make_dir("kdp-idlertt-", tap_ports="native",
+                    idle_sleep_us=sleep_us)
+
+    def body(kdp):
+        for p in ("p1", "p2"):
+            r = kdp.add_tap(p, pp.ns_name(p))
+            pp.check(r.get("ok"), "port_add %s: %s" % (p, r))
+            pp.pod_net_setup(p)
+        pp.ping("p1", "p2", count=3)
+        for interval in ("0.2", "0.01"):
+            r = pp.sh("ip", "netns", "exec", pp.ns_name("p1"), "ping",
+                      "-c", "200", "-i", interval, "-W", "2", pp.PODS["p2"],
+                      check_rc=False)
+            t = sorted(float(x) for x in
+                       re.findall(r"time=([\d.]+) ms", r.stdout))
+            if not t:
+                pp.check(False, "no reply")
+                return
+            q = lambda f: t[min(len(t) - 1, int(f * len(t)))]  # noqa: E731
+            print("%s idle_sleep_us=%d interval %s s: %d replies, rtt p10 "
+                  "%.3f median %.3f p90 %.3f ms" % (
+                      build, sleep_us, interval, len(t), q(0.1), q(0.5),
+                      q(0.9)), flush=True)
+        s = kdp.stats()
+        print("  idle_sleeps %d nat_wakes %s" % (
+            s["idle_sleeps"], s.get("nat_wakes", "(none)")), flush=True)
+    return pp.run_one(d, nss, body)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    rc = 0
+    for build in sys.argv[1:]:
+        for sleep_us in (100, 0):
+            # a process each: podports keeps module-level state
+            rc |= subprocess.run([sys.executable, __file__, "--one", build,
+                                  str(sleep_us)]).returncode
+    return rc
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        sys.exit(one(sys.argv[2], int(sys.argv[3])))
+    sys.exit(main())
