@@ -32,6 +32,20 @@
  * one worker (control gives each worker one queue of a tap), are read on
  * every iteration instead.
  *
+ * The set also wakes an idle worker (dp_natpoll_sleep()): a tap's frame,
+ * or a DPDK pod's kick. A DPDK pod (virtio-user) writes its queue's kick
+ * eventfd after it queued frames, unless told not to: kdp tells every pod
+ * not to (dp/vhost.c), as it polls. Before it sleeps, a worker asks the
+ * pods of its vhost-user queues to kick again and registers their kick
+ * eventfds (dp_natpoll_arm()); once it receives again, it tells them to
+ * stop (dp_natpoll_disarm()), so a busy pod pays no system call a burst.
+ * The registrations are the worker's own duplicates of the library's
+ * descriptors, edge-triggered and never read: the library may close and
+ * reuse its numbers at any time, and a duplicate kdp alone closes (after
+ * taking it out of the set) cannot name another file; reading would take
+ * a count from a file that may not be the kick's. They are made anew
+ * when the rx list or a pod's connection changes (dp_vhost_gen).
+ *
  * Thread-safety: one struct dp_natpoll per worker, used by that worker
  * only (init and fini by the main thread while the worker is stopped).
  */
@@ -51,6 +65,10 @@
 #define DP_NATPOLL_EVENTS 64
 /** Queues one iteration may read: hot, direct and ready ones. */
 #define DP_NATPOLL_MAX (2 * DP_VPORT_MAX + DP_NATPOLL_EVENTS)
+
+/** DPDK pods' kick eventfds one worker's sleep wakes for (the pairs of
+ * more queues wait for the back-off). */
+#define DP_NATPOLL_KICKS 256
 
 /** A native port's registration in a worker's set. */
 struct dp_natslot {
@@ -73,6 +91,13 @@ struct dp_natpoll {
 	uint16_t hot[DP_VPORT_MAX];           /**< port ids */
 	struct dp_rxq direct[DP_VPORT_MAX];
 	struct dp_natslot slot[DP_VPORT_MAX]; /**< by port - RTE_MAX_ETHPORTS */
+	/* DPDK pods' kicks (dp_natpoll_arm()) */
+	bool armed;               /**< the pods were asked to kick */
+	bool kicks_valid;         /**< kick_fd[] follows kick_seq, kick_gen */
+	uint64_t kick_seq;        /**< rx list the kicks were taken from */
+	uint32_t kick_gen;        /**< dp_vhost_gen then */
+	uint16_t n_kick;
+	int kick_fd[DP_NATPOLL_KICKS]; /**< duplicates, ours to close */
 };
 
 /** Open @p np's epoll set. @return 0 or -errno. */
@@ -98,13 +123,26 @@ unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
 			      struct dp_lcore_stats *st);
 
 /**
- * Sleep for up to @p us microseconds, or until a queue of @p np's set is
- * readable: an idle worker sleeps here, so that a frame from a kernel pod
- * is read at once, not after the rest of the back-off. Frames on ethdevs
- * still wait for the timeout. The set must follow the worker's rx list
- * (dp_natpoll_sync(), before the worker goes offline). A woken sleep is
- * counted in @p st (nat_wakes). Where the kernel lacks epoll_pwait2(), a
- * plain sleep.
+ * Before an idle worker sleeps (online, holding @p rl, which
+ * dp_natpoll_sync() followed): ask the DPDK pods of @p rl's vhost-user
+ * queues to kick, and register their kick eventfds when the list or a
+ * pod's connection changed since.
+ * @return true when it asked any: poll once more before sleeping, as a
+ * frame the pod queued before it saw the request came without a kick.
+ */
+bool dp_natpoll_arm(struct dp_natpoll *np, const struct dp_rxlist *rl);
+
+/** The worker received again (online, holding @p rl): the pods of its
+ * vhost-user queues stop kicking. */
+void dp_natpoll_disarm(struct dp_natpoll *np, const struct dp_rxlist *rl);
+
+/**
+ * Sleep for up to @p us microseconds, or until a tap of @p np's set is
+ * readable or a DPDK pod kicks (dp_natpoll_arm()): an idle worker sleeps
+ * here, so that a pod's frame is read at once, not after the rest of the
+ * back-off. Frames on ethdevs still wait for the timeout. Wakes are
+ * counted in @p st (nat_wakes, vh_wakes). Where the kernel lacks
+ * epoll_pwait2(), a plain sleep.
  */
 void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
 		      struct dp_lcore_stats *st);

@@ -48,6 +48,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->idle_sleeps += s->idle_sleeps;
 		out->nat_waits += s->nat_waits;
 		out->nat_wakes += s->nat_wakes;
+		out->vh_wakes += s->vh_wakes;
 		out->nat_empty += s->nat_empty;
 		out->vh_empty += s->vh_empty;
 		out->busy_cycles += s->busy_cycles;

@@ -40,7 +40,8 @@ struct dp_lcore_stats {
 	uint64_t express;     /**< forwarded by the express lane (pipeline/express_fast.h) */
 	uint64_t nat_waits;   /**< epoll_wait() calls on native queues (dp/natpoll.h) */
 	uint64_t nat_empty;   /**< reads of a native queue that found no frame */
-	uint64_t nat_wakes;   /**< idle sleeps a native queue's frame cut short */
+	uint64_t nat_wakes;   /**< idle sleeps a native tap's frame cut short */
+	uint64_t vh_wakes;    /**< idle sleeps a DPDK pod's kick cut short */
 	uint64_t vh_empty;    /**< polls of a vhost-user queue that found none */
 	uint64_t masq_host;   /**< natOutgoing packets given to the host to masquerade */
 } __rte_cache_aligned;

@@ -30,6 +30,15 @@
 static pthread_mutex_t vhost_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rte_rcu_qsbr *vhost_qs;
 
+uint32_t dp_vhost_gen;
+
+/* After a callback's change is visible (release: a worker that sees the
+ * new value sees the change). */
+static void vhost_changed(void)
+{
+	__atomic_fetch_add(&dp_vhost_gen, 1, __ATOMIC_RELEASE);
+}
+
 /* Guest features kdp does not take: offloads leave frames partial
  * (checksums, segments) and kdp's pipeline forwards whole frames only. */
 #define VHOST_NO_FEATURES                                                     \
@@ -80,7 +89,8 @@ static int vhost_new_device(int vid)
 	struct dp_vport *v = NULL;
 	uint16_t nr = rte_vhost_get_vring_num(vid), nqp = 0;
 
-	/* kdp polls: the pod need not kick it (as net_vhost does). */
+	/* kdp polls: the pod need not kick it (as net_vhost does). A worker
+	 * asks for kicks while it sleeps (dp/natpoll.h dp_natpoll_arm()). */
 	for (uint16_t i = 0; i < nr; i++)
 		rte_vhost_enable_guest_notification(vid, i, 0);
 	pthread_mutex_lock(&vhost_lock);
@@ -90,6 +100,7 @@ static int vhost_new_device(int vid)
 		nqp = v->nqp;
 	}
 	pthread_mutex_unlock(&vhost_lock);
+	vhost_changed();
 	if (v == NULL) {
 		KDP_LOG(ERR, "vhost-user device %d: no port for its socket", vid);
 		return -1;
@@ -112,6 +123,7 @@ int dp_vhost_detach(const char *path, char *name, size_t len)
 		snprintf(name, len, "%s", v->name);
 	}
 	pthread_mutex_unlock(&vhost_lock);
+	vhost_changed();
 	if (v == NULL)
 		return -ENOENT; /* closing: dp_vport_close() waited already */
 	/* Workers go offline while they sleep, so this waits at most for one
@@ -152,6 +164,9 @@ int dp_vhost_ring(const char *path, uint16_t vring, bool enable)
 		snprintf(name, sizeof(name), "%s", v->name);
 	}
 	pthread_mutex_unlock(&vhost_lock);
+	/* A vring's kick eventfd changes with it (SET_VRING_KICK takes the
+	 * vring out of service first). */
+	vhost_changed();
 	if (now != was)
 		KDP_LOG(INFO, "port %s: the pod runs %d queue pair(s)", name,
 			now);

@@ -39,6 +39,11 @@ struct dp_vport {
 	int fd[];                /**< tap: one per queue */
 };
 
+/** Changes whenever a DPDK pod connects, goes, or changes a vring (the
+ * vhost library's callbacks, dp/vhost.c): a worker's kick registrations
+ * follow it (dp/natpoll.h). */
+extern uint32_t dp_vhost_gen;
+
 /** Indexed by port id - RTE_MAX_ETHPORTS; NULL when not open. */
 extern struct dp_vport *dp_vport_tab[DP_VPORT_MAX];
 

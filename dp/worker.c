@@ -152,16 +152,22 @@ int dp_worker_main(void *arg)
 
 		busy = got != 0;
 		if (got || w->idle_sleep_us == 0) {
+			if (unlikely(w->nat->armed))
+				dp_natpoll_disarm(w->nat, rl);
 			idle = 0;
 			sleep_us = 1;
 			continue;
 		}
 		if (++idle < IDLE_SPINS)
 			continue;
-		/* The sleep wakes for the native taps' frames: their set must
-		 * follow the list, which is read only while online. */
+		/* The sleep wakes for the native taps' frames and the DPDK
+		 * pods' kicks: their set must follow the list, which is read
+		 * only while online. A pod asked to kick now may have queued
+		 * frames without one: one more poll first. */
 		if (rl && unlikely(rl->seq != w->nat->seq))
 			dp_natpoll_sync(w->nat, rl);
+		if (rl && dp_natpoll_arm(w->nat, rl))
+			continue;
 		/* Offline while asleep: control's grace periods need not wait. */
 		rte_rcu_qsbr_thread_offline(w->qs, w->idx);
 		dp_natpoll_sleep(w->nat, sleep_us, w->ctx.st);

@@ -4,10 +4,12 @@
 An idle worker sleeps (config idle_sleep_us, a back-off of 1, 2, 4... us
 up to that ceiling). This measures what that costs a kernel pod's ping:
 kdp with two native tap pods, an uplink with no traffic, and 200 pings
-from p1 to p2 at 200 ms and at 10 ms intervals, for each build given and
-for idle_sleep_us 100 (the default) and 0 (busy polling). It prints the
-10th, 50th and 90th percentiles of the round trip, and the worker's
-sleeps and the sleeps a tap's frame cut short (nat_wakes).
+from p1 to p2 at 200 ms and at 10 ms intervals; then the same from p1 to a
+DPDK pod (dpdk-testpmd in icmpecho mode on a vhost-user port); for each
+build given and for idle_sleep_us 100 (the default) and 0 (busy polling).
+It prints the 10th, 50th and 90th percentiles of the round trip, the
+worker's sleeps and the sleeps a tap's frame (nat_wakes) or a DPDK pod's
+kick (vh_wakes) cut short.
 
     /usr/bin/python3 perf/idle_rtt.py BUILD_DIR [BUILD_DIR...]
 
@@ -42,23 +44,39 @@ def one(build, sleep_us):
             pp.pod_net_setup(p)
         pp.ping("p1", "p2", count=3)
         for interval in ("0.2", "0.01"):
-            r = pp.sh("ip", "netns", "exec", pp.ns_name("p1"), "ping",
-                      "-c", "200", "-i", interval, "-W", "2", pp.PODS["p2"],
-                      check_rc=False)
-            t = sorted(float(x) for x in
-                       re.findall(r"time=([\d.]+) ms", r.stdout))
-            if not t:
-                pp.check(False, "no reply")
-                return
-            q = lambda f: t[min(len(t) - 1, int(f * len(t)))]  # noqa: E731
-            print("%s idle_sleep_us=%d interval %s s: %d replies, rtt p10 "
-                  "%.3f median %.3f p90 %.3f ms" % (
-                      build, sleep_us, interval, len(t), q(0.1), q(0.5),
-                      q(0.9)), flush=True)
+            pings(build, sleep_us, "p2", interval)
+        # A DPDK pod: testpmd answering pings on a vhost-user port.
+        v = kdp.api({"op": "port_add", "pod": "x/v", "kind": "vhost-user",
+                     "container_id": "cv"})
+        pp.check(v.get("ok"), "vhost-user port x/v: %s" % v)
+        tp = pp.testpmd_pod(v["socket"], v["mac"], "icmpecho", "ir")
+        try:
+            any(pp.ping("p1", "v", count=1, wait=1) for _ in range(20))
+            for interval in ("0.2", "0.01"):
+                pings(build, sleep_us, "v", interval)
+        finally:
+            pp.stop_pod(tp)
         s = kdp.stats()
-        print("  idle_sleeps %d nat_wakes %s" % (
-            s["idle_sleeps"], s.get("nat_wakes", "(none)")), flush=True)
-    return pp.run_one(d, nss, body)
+        print("  idle_sleeps %d nat_wakes %s vh_wakes %s" % (
+            s["idle_sleeps"], s.get("nat_wakes", "(none)"),
+            s.get("vh_wakes", "(none)")), flush=True)
+    return pp.run_one(d, nss, body, prefixes=(pp.PREFIX + "ir",))
+
+
+def pings(build, sleep_us, dst, interval):
+    """200 pings from p1 to @p dst; prints the percentiles."""
+    import podports as pp
+    r = pp.sh("ip", "netns", "exec", pp.ns_name("p1"), "ping", "-c", "200",
+              "-i", interval, "-W", "2", pp.PODS[dst], check_rc=False)
+    t = sorted(float(x) for x in re.findall(r"time=([\d.]+) ms", r.stdout))
+    if not t:
+        pp.check(False, "no reply from %s" % dst)
+        return
+    q = lambda f: t[min(len(t) - 1, int(f * len(t)))]  # noqa: E731
+    print("%s idle_sleep_us=%d to %s (%s) interval %s s: %d replies, rtt "
+          "p10 %.3f median %.3f p90 %.3f ms" % (
+              build, sleep_us, dst, "DPDK pod" if dst == "v" else "kernel pod",
+              interval, len(t), q(0.1), q(0.5), q(0.9)), flush=True)
 
 
 def main():

@@ -16,9 +16,12 @@
  * Needs hugepages (virtio-user shares its memory by file descriptor):
  * skipped (77) without.
  */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -26,6 +29,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "dp/natpoll.h"
 #include "tests/unit/dp/vhost_util.h"
 
 /* Frame @p i: 64 bytes, its index in the payload. */
@@ -80,6 +84,127 @@ static int wait_pairs(uint16_t port, int want)
 		usleep(1000);
 	}
 	return -1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct pod_send {
+	uint16_t pod;
+	struct rte_mbuf *m;
+	uint16_t sent;
+};
+
+/* The pod sends one frame 50 ms later (as a pod does, from its own
+ * thread), while the worker sleeps. */
+static void *send_later(void *arg)
+{
+	struct pod_send *ps = arg;
+
+	usleep(50000);
+	ps->sent = rte_eth_tx_burst(ps->pod, 0, &ps->m, 1);
+	return NULL;
+}
+
+/* dp_natpoll_sleep() of @p us with the pod sending one frame during it:
+ * the seconds it slept; the frame is received after it. First, short
+ * sleeps take any edge left from the last frame's kick (the pod may
+ * write the eventfd again after the first write woke the sleep): one
+ * such wake is what the next sleep of an idle worker sees, no more. */
+static double sleep_while_pod_sends(struct dp_natpoll *np, uint16_t pod,
+				    uint16_t port, unsigned int us,
+				    struct dp_lcore_stats *st, uint32_t i)
+{
+	struct pod_send ps = {pod, frame(i), 0};
+	struct dp_lcore_stats left = {0};
+	struct rte_mbuf *rx[4];
+	pthread_t th;
+	double t0, slept;
+	uint16_t got = 0;
+
+	for (int k = 0; k < 3; k++)
+		dp_natpoll_sleep(np, 1000, &left);
+	CHECK(left.vh_wakes <= 1);
+	t0 = now_s();
+	CHECK_EQ(pthread_create(&th, NULL, send_later, &ps), 0);
+	dp_natpoll_sleep(np, us, st);
+	slept = now_s() - t0;
+	pthread_join(th, NULL);
+	CHECK_EQ(ps.sent, 1);
+	if (ps.sent == 0)
+		rte_pktmbuf_free(ps.m);
+	for (int t = 0; t < 2000 && got == 0; t++) {
+		got = dp_vhost_rx(port, 0, rx, 4);
+		if (got == 0)
+			usleep(1000);
+	}
+	CHECK_EQ(got, 1);
+	CHECK(got == 0 || index_of(rx[0]) == i);
+	rte_pktmbuf_free_bulk(rx, got);
+	return slept;
+}
+
+/*
+ * An idle worker's sleep (dp/natpoll.h): asked to kick (armed), the pod's
+ * frame wakes it; told to stop (disarmed), the sleep runs its time. Loose
+ * bounds: only a 10 s sleep that ran whole, or a 200 ms one cut short,
+ * fail them.
+ */
+static void test_kick_wake(const struct dp_port *p, uint16_t pod)
+{
+	struct dp_rxlist *rl = calloc(1, sizeof(*rl) + sizeof(rl->q[0]));
+	struct dp_natpoll np;
+	struct dp_lcore_stats st = {0};
+	struct rte_mbuf *rx[4];
+
+	rl->seq = 1;
+	rl->n = rl->n_poll = 1; /* one vhost-user queue, no ethdev, no tap */
+	rl->q[0] = (struct dp_rxq){p->id, 0};
+	CHECK_EQ(dp_natpoll_init(&np), 0);
+	dp_natpoll_sync(&np, rl);
+
+	/* Kicks off (as a pod connects): the frame waits for the timeout. */
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 200000, &st, 400) >= 0.15);
+	CHECK_EQ(st.vh_wakes, 0);
+
+	/* Armed: asked, one poll, then the pod's frame wakes the sleep. */
+	CHECK(dp_natpoll_arm(&np, rl));
+	CHECK_EQ(np.n_kick, 1); /* the pod's one pair */
+	CHECK_EQ(dp_vhost_rx(p->id, 0, rx, 4), 0);
+	CHECK(!dp_natpoll_arm(&np, rl)); /* armed already */
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 401) < 5.0);
+	CHECK_EQ(st.vh_wakes, 1);
+	/* An edge a kick: the next one wakes it again. */
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 402) < 5.0);
+	CHECK_EQ(st.vh_wakes, 2);
+
+	/* Disarmed (the worker received): the pod kicks no more. */
+	dp_natpoll_disarm(&np, rl);
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 200000, &st, 403) >= 0.15);
+	CHECK_EQ(st.vh_wakes, 2);
+
+	/* Re-armed: the same registration, asked again. */
+	CHECK(dp_natpoll_arm(&np, rl));
+	CHECK_EQ(np.n_kick, 1);
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 404) < 5.0);
+	CHECK_EQ(st.vh_wakes, 3);
+
+	/* A callback's change (dp_vhost_gen): registered anew. */
+	int old = np.kick_fd[0];
+	__atomic_fetch_add(&dp_vhost_gen, 1, __ATOMIC_RELEASE);
+	CHECK(dp_natpoll_arm(&np, rl));
+	CHECK_EQ(np.n_kick, 1);
+	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 405) < 5.0);
+	CHECK_EQ(st.vh_wakes, 4);
+	CHECK(fcntl(old, F_GETFD) == -1 || np.kick_fd[0] == old);
+	dp_natpoll_disarm(&np, rl);
+	dp_natpoll_fini(&np);
+	free(rl);
 }
 
 int main(void)
@@ -165,6 +290,8 @@ int main(void)
 		CHECK_EQ(rx[i]->pkt_len, 64);
 	}
 	rte_pktmbuf_free_bulk(rx, got);
+
+	test_kick_wake(&p, pod);
 
 	/* The pod goes: link down, nothing sent. */
 	rte_eth_dev_stop(pod);
