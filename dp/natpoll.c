@@ -138,8 +138,13 @@ unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
 	st->nat_waits++;
 	int ne = epoll_wait(np->epfd, ev, DP_NATPOLL_EVENTS, 0);
 	for (int i = 0; i < ne; i++) {
-		if (ev[i].data.u64 & KICK_TAG)
-			continue; /* a DPDK pod's kick: polled anyway */
+		if (ev[i].data.u64 & KICK_TAG) {
+			/* A DPDK pod's kick: its queue is polled anyway, but
+			 * maybe before the kick; the next sleep must not wait
+			 * for another. */
+			np->kick_seen = true;
+			continue;
+		}
 		uint16_t port = (uint16_t)ev[i].data.u32;
 		struct dp_natslot *s = &np->slot[port - RTE_MAX_ETHPORTS];
 
@@ -250,6 +255,11 @@ void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
 	struct timespec ts = {.tv_sec = us / 1000000,
 			      .tv_nsec = (long)(us % 1000000) * 1000};
 
+	if (np->kick_seen) { /* taken by dp_natpoll_ready(): poll first */
+		np->kick_seen = false;
+		st->vh_wakes++;
+		return;
+	}
 	if (!np->open || np->no_pwait2) {
 		rte_delay_us_sleep(us);
 		return;

@@ -93,6 +93,7 @@ struct dp_natpoll {
 	struct dp_natslot slot[DP_VPORT_MAX]; /**< by port - RTE_MAX_ETHPORTS */
 	/* DPDK pods' kicks (dp_natpoll_arm()) */
 	bool armed;               /**< the pods were asked to kick */
+	bool kick_seen;           /**< dp_natpoll_ready() took a kick's edge */
 	bool kicks_valid;         /**< kick_fd[] follows kick_seq, kick_gen */
 	uint64_t kick_seq;        /**< rx list the kicks were taken from */
 	uint32_t kick_gen;        /**< dp_vhost_gen then */

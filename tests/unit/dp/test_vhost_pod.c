@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -194,13 +195,41 @@ static void test_kick_wake(const struct dp_port *p, uint16_t pod)
 	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 404) < 5.0);
 	CHECK_EQ(st.vh_wakes, 3);
 
+	/* A kick whose edge the poll's epoll_wait() took (an idle worker
+	 * asks epoll on every iteration): the next sleep does not wait. */
+	{
+		struct pod_send ps = {pod, frame(406), 0};
+		struct dp_rxq q[DP_NATPOLL_MAX];
+		struct dp_lcore_stats left = {0};
+		uint16_t got = 0;
+		double t0;
+
+		for (int k = 0; k < 3; k++)
+			dp_natpoll_sleep(&np, 1000, &left);
+		np.kick_seen = false;
+		ps.sent = rte_eth_tx_burst(pod, 0, &ps.m, 1);
+		CHECK_EQ(ps.sent, 1);
+		usleep(20000);
+		CHECK_EQ(dp_natpoll_ready(&np, rte_rdtsc(), true, q, &st), 0);
+		CHECK(np.kick_seen);
+		t0 = now_s();
+		dp_natpoll_sleep(&np, 10000000, &st);
+		CHECK(now_s() - t0 < 5.0);
+		CHECK_EQ(st.vh_wakes, 4);
+		for (int t = 0; t < 2000 && got == 0; t++)
+			if ((got = dp_vhost_rx(p->id, 0, rx, 4)) == 0)
+				usleep(1000);
+		CHECK_EQ(got, 1);
+		rte_pktmbuf_free_bulk(rx, got);
+	}
+
 	/* A callback's change (dp_vhost_gen): registered anew. */
 	int old = np.kick_fd[0];
 	__atomic_fetch_add(&dp_vhost_gen, 1, __ATOMIC_RELEASE);
 	CHECK(dp_natpoll_arm(&np, rl));
 	CHECK_EQ(np.n_kick, 1);
 	CHECK(sleep_while_pod_sends(&np, pod, p->id, 10000000, &st, 405) < 5.0);
-	CHECK_EQ(st.vh_wakes, 4);
+	CHECK_EQ(st.vh_wakes, 5);
 	CHECK(fcntl(old, F_GETFD) == -1 || np.kick_fd[0] == old);
 	dp_natpoll_disarm(&np, rl);
 	dp_natpoll_fini(&np);
