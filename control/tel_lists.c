@@ -174,6 +174,7 @@ int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "nat_waits", s->nat_waits);
 	rte_tel_data_add_dict_u64(d, "nat_wakes", s->nat_wakes);
 	rte_tel_data_add_dict_u64(d, "vh_wakes", s->vh_wakes);
+	rte_tel_data_add_dict_u64(d, "nat_gone", s->nat_gone);
 	rte_tel_data_add_dict_u64(d, "nat_empty", s->nat_empty);
 	rte_tel_data_add_dict_u64(d, "vh_empty", s->vh_empty);
 	rte_tel_data_add_dict_u64(d, "express", s->express);

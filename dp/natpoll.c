@@ -150,6 +150,15 @@ unsigned int dp_natpoll_ready(struct dp_natpoll *np, uint64_t now_tsc,
 
 		if (s->stamp == it || s->serial == 0)
 			continue; /* read already, or unregistered since */
+		if (unlikely((ev[i].events & (EPOLLERR | EPOLLHUP)) &&
+			     !(ev[i].events & EPOLLIN))) {
+			/* Detached (drivers/net/tun.c tun_chr_poll()): the
+			 * device went with its network namespace. The fd is
+			 * still kdp's, so it names the registered file. */
+			slot_drop(np, s);
+			st->nat_gone++;
+			continue;
+		}
 		s->stamp = it;
 		out[n].port = port;
 		out[n++].queue = s->queue;
@@ -260,7 +269,8 @@ void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
 		st->vh_wakes++;
 		return;
 	}
-	if (!np->open || np->no_pwait2) {
+	if (!np->open || np->no_pwait2 || np->tap_woke) {
+		np->tap_woke = false;
 		rte_delay_us_sleep(us);
 		return;
 	}
@@ -277,6 +287,7 @@ void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
 	}
 	st->nat_wakes += tap;
 	st->vh_wakes += kick;
+	np->tap_woke = tap;
 	if (n < 0 && errno == ENOSYS) {
 		np->no_pwait2 = true;
 		rte_delay_us_sleep(us);

@@ -46,6 +46,11 @@
  * a count from a file that may not be the kick's. They are made anew
  * when the rx list or a pod's connection changes (dp_vhost_gen).
  *
+ * A tap whose device is gone (its pod's network namespace was deleted
+ * before kdp was told) reports an error on every epoll_wait() and never
+ * brings a frame: it leaves the set at once (nat_gone), and comes back
+ * only with a new rx list (its port deleted, or another port's change).
+ *
  * Thread-safety: one struct dp_natpoll per worker, used by that worker
  * only (init and fini by the main thread while the worker is stopped).
  */
@@ -93,6 +98,7 @@ struct dp_natpoll {
 	struct dp_natslot slot[DP_VPORT_MAX]; /**< by port - RTE_MAX_ETHPORTS */
 	/* DPDK pods' kicks (dp_natpoll_arm()) */
 	bool armed;               /**< the pods were asked to kick */
+	bool tap_woke;            /**< a tap woke the last sleep; nothing came since */
 	bool kick_seen;           /**< dp_natpoll_ready() took a kick's edge */
 	bool kicks_valid;         /**< kick_fd[] follows kick_seq, kick_gen */
 	uint64_t kick_seq;        /**< rx list the kicks were taken from */
@@ -137,13 +143,25 @@ bool dp_natpoll_arm(struct dp_natpoll *np, const struct dp_rxlist *rl);
  * vhost-user queues stop kicking. */
 void dp_natpoll_disarm(struct dp_natpoll *np, const struct dp_rxlist *rl);
 
+/** The worker received (online, holding @p rl; NULL: none): call when
+ * @p np's armed or tap_woke is set. */
+static inline void dp_natpoll_got_any(struct dp_natpoll *np,
+				      const struct dp_rxlist *rl)
+{
+	np->tap_woke = false;
+	if (np->armed)
+		dp_natpoll_disarm(np, rl);
+}
+
 /**
  * Sleep for up to @p us microseconds, or until a tap of @p np's set is
  * readable or a DPDK pod kicks (dp_natpoll_arm()): an idle worker sleeps
  * here, so that a pod's frame is read at once, not after the rest of the
  * back-off. Frames on ethdevs still wait for the timeout. Wakes are
- * counted in @p st (nat_wakes, vh_wakes). Where the kernel lacks
- * epoll_pwait2(), a plain sleep.
+ * counted in @p st (nat_wakes, vh_wakes). A plain sleep where the kernel
+ * lacks epoll_pwait2(), and after a tap's wake that brought no frame
+ * (dp_natpoll_got_any() not called since): a tap that stays readable but
+ * cannot be read (no free mbuf) must not keep the worker from sleeping.
  */
 void dp_natpoll_sleep(struct dp_natpoll *np, unsigned int us,
 		      struct dp_lcore_stats *st);

@@ -49,6 +49,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->nat_waits += s->nat_waits;
 		out->nat_wakes += s->nat_wakes;
 		out->vh_wakes += s->vh_wakes;
+		out->nat_gone += s->nat_gone;
 		out->nat_empty += s->nat_empty;
 		out->vh_empty += s->vh_empty;
 		out->busy_cycles += s->busy_cycles;

@@ -42,6 +42,7 @@ struct dp_lcore_stats {
 	uint64_t nat_empty;   /**< reads of a native queue that found no frame */
 	uint64_t nat_wakes;   /**< idle sleeps a native tap's frame cut short */
 	uint64_t vh_wakes;    /**< idle sleeps a DPDK pod's kick cut short */
+	uint64_t nat_gone;    /**< native taps found detached (device gone) */
 	uint64_t vh_empty;    /**< polls of a vhost-user queue that found none */
 	uint64_t masq_host;   /**< natOutgoing packets given to the host to masquerade */
 } __rte_cache_aligned;

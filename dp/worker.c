@@ -152,8 +152,8 @@ int dp_worker_main(void *arg)
 
 		busy = got != 0;
 		if (got || w->idle_sleep_us == 0) {
-			if (unlikely(w->nat->armed))
-				dp_natpoll_disarm(w->nat, rl);
+			if (unlikely(w->nat->armed | w->nat->tap_woke))
+				dp_natpoll_got_any(w->nat, rl);
 			idle = 0;
 			sleep_us = 1;
 			continue;

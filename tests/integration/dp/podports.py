@@ -246,6 +246,29 @@ def test_idle_wake(kdp):
     check(r.returncode == 0 and sleeps > 20 and wakes >= 15,
           "idle worker: 20 pings p1 -> p2 woke it %d times (%d sleeps)" %
           (wakes, sleeps))
+    # A pod's network namespace deleted before kdp was told: its tap is
+    # detached, reports an error on every epoll_wait() and must not keep
+    # the idle worker awake (it did: 400,000 wakes a second).
+    ns = ns_name("gone")
+    sh("ip", "netns", "add", ns)
+    try:
+        a = kdp.add_tap("gone", ns)
+        check(a.get("ok"), "port_add x/gone: %s" % a)
+    finally:
+        sh("ip", "netns", "del", ns, check_rc=False)
+    time.sleep(0.5)
+    s0 = kdp.stats()
+    time.sleep(1.0)
+    s1 = kdp.stats()
+    wakes = s1.get("nat_wakes", 0) - s0.get("nat_wakes", 0)
+    sleeps = s1["idle_sleeps"] - s0["idle_sleeps"]
+    check(s1.get("nat_gone", 0) >= 1 and wakes < 100 and sleeps > 100,
+          "a tap whose netns is gone leaves the set (nat_gone %s) and does "
+          "not wake the worker: %d wakes, %d sleeps in 1 s" % (
+              s1.get("nat_gone"), wakes, sleeps))
+    check(ping("p1", "p2", count=1), "p1 and p2 still talk")
+    r = kdp.api({"op": "port_del", "pod": "x/gone"})
+    check(r.get("ok"), "port_del x/gone: %s" % r)
 
 
 def test_long_name(kdp):

@@ -278,6 +278,7 @@ static void test_sleep(void)
 	CHECK_EQ(read_due(1u << 2, 0), 1);
 	CHECK_EQ(due(false, np.next_tsc - 1), 1u << 2); /* hot */
 	CHECK_EQ(read_due(1u << 2, 0), 0);
+	dp_natpoll_got_any(&np, NULL); /* the worker received */
 
 	/* A frame that comes while it sleeps. */
 	CHECK_EQ(pthread_create(&th, NULL, send_later, &taps[4]), 0);
@@ -290,6 +291,7 @@ static void test_sleep(void)
 	CHECK_EQ(read_due(1u << 4, 0), 1);
 	CHECK_EQ(due(false, np.next_tsc - 1), 1u << 4);
 	CHECK_EQ(read_due(1u << 4, 0), 0);
+	dp_natpoll_got_any(&np, NULL);
 
 	/* A tap out of the list does not wake it. */
 	sync_to(11, q, NTAP - 1);
@@ -304,6 +306,83 @@ static void test_sleep(void)
 	CHECK_EQ(read_due(1u << (NTAP - 1), 0), 1);
 	CHECK_EQ(due(false, np.next_tsc - 1), 1u << (NTAP - 1));
 	CHECK_EQ(read_due(1u << (NTAP - 1), 0), 0);
+}
+
+/* A tap that stays readable but is not read (as when no mbuf is free):
+ * one wake, then a plain sleep, until the worker receives again. */
+static void test_unread(void)
+{
+	struct dp_rxq q[NTAP];
+	double t0;
+
+	for (int k = 0; k < NTAP; k++)
+		q[k] = (struct dp_rxq){taps[k].p.id, 0};
+	sync_to(13, q, NTAP);
+	np.tap_woke = false;
+	send_frame(&taps[1]);
+	usleep(10000);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 10000000, &st);
+	CHECK(now_s() - t0 < 5.0);
+	CHECK(np.tap_woke);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 20000, &st); /* plain, though still readable */
+	CHECK(now_s() - t0 >= 0.015);
+	CHECK(!np.tap_woke);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 10000000, &st); /* epoll again */
+	CHECK(now_s() - t0 < 5.0);
+	dp_natpoll_got_any(&np, NULL);
+	CHECK(!np.tap_woke);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 10000000, &st); /* received: epoll */
+	CHECK(now_s() - t0 < 5.0);
+	CHECK_EQ(due(true, rte_rdtsc()), 1u << 1);
+	CHECK_EQ(read_due(1u << 1, 0), 1);
+	CHECK_EQ(due(false, np.next_tsc - 1), 1u << 1);
+	CHECK_EQ(read_due(1u << 1, 0), 0);
+	dp_natpoll_got_any(&np, NULL);
+}
+
+/* A tap whose device went with its pod's network namespace (before kdp
+ * was told) reports an error on every epoll_wait(): it leaves the set,
+ * is not read and wakes no sleep. */
+static void test_gone(void)
+{
+	struct dp_rxq q[NTAP + 1];
+	struct tap g;
+	char cmd[256];
+	uint64_t gone0 = st.nat_gone;
+	double t0;
+
+	if (tap_open(&g, 20, 1) != 0)
+		return;
+	for (int k = 0; k < NTAP; k++)
+		q[k] = (struct dp_rxq){taps[k].p.id, 0};
+	q[NTAP] = (struct dp_rxq){g.p.id, 0};
+	sync_to(30, q, NTAP + 1);
+	CHECK_EQ(due(true, rte_rdtsc()), 0);
+	snprintf(cmd, sizeof(cmd), "ip netns add kgone%d && ip link set %s "
+		 "netns kgone%d && ip netns del kgone%d", (int)getpid(),
+		 g.ifname, (int)getpid(), (int)getpid());
+	CHECK_EQ(system(cmd), 0);
+	/* The namespace goes in the background: wait for the detach. */
+	for (int i = 0; i < 200 && st.nat_gone == gone0; i++) {
+		CHECK_EQ(due(true, rte_rdtsc()), 0);
+		usleep(10000);
+	}
+	CHECK_EQ(st.nat_gone - gone0, 1);
+	t0 = now_s();
+	dp_natpoll_sleep(&np, 20000, &st);
+	CHECK(now_s() - t0 >= 0.015);
+	CHECK_EQ(due(true, rte_rdtsc()), 0);
+	CHECK_EQ(st.nat_gone - gone0, 1);
+	/* Registered again with a new list: it leaves again at once. */
+	sync_to(31, q, NTAP + 1);
+	CHECK_EQ(due(true, rte_rdtsc()), 0);
+	CHECK_EQ(st.nat_gone - gone0, 2);
+	sync_to(32, q, NTAP);
+	tap_close(&g);
 }
 
 static void test_left(void)
@@ -449,6 +528,8 @@ int main(void)
 
 	test_idle_and_hot();
 	test_sleep();
+	test_unread();
+	test_gone();
 	test_left();
 	test_reused();
 	test_second_queue();
