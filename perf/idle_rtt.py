@@ -6,12 +6,13 @@ up to that ceiling). This measures what that costs a kernel pod's ping:
 kdp with two native tap pods, an uplink with no traffic, and 200 pings
 from p1 to p2 at 200 ms and at 10 ms intervals; then the same from p1 to a
 DPDK pod (dpdk-testpmd in icmpecho mode on a vhost-user port); for each
-build given and for idle_sleep_us 100 (the default) and 0 (busy polling).
-It prints the 10th, 50th and 90th percentiles of the round trip, the
+build given and for idle_sleep_us 100 (the default) and 0 (busy polling),
+or the values --sleep lists. It prints the share of a core the idle kdp
+uses (5 s), the 10th, 50th and 90th percentiles of the round trip, the
 worker's sleeps and the sleeps a tap's frame (nat_wakes) or a DPDK pod's
 kick (vh_wakes) cut short.
 
-    /usr/bin/python3 perf/idle_rtt.py BUILD_DIR [BUILD_DIR...]
+    /usr/bin/python3 perf/idle_rtt.py [--sleep 100,1000,0] BUILD_DIR [BUILD_DIR...]
 
 Needs root and hugepages (it runs tests/integration/dp/podports.py's
 helpers).
@@ -20,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POD = os.path.join(HERE, "..", "tests", "integration", "dp")
@@ -43,6 +45,11 @@ def one(build, sleep_us):
             pp.check(r.get("ok"), "port_add %s: %s" % (p, r))
             pp.pod_net_setup(p)
         pp.ping("p1", "p2", count=3)
+        time.sleep(1)
+        print("%s idle_sleep_us=%d: idle kdp used %.1f %% of a core (5 s, "
+              "/proc/PID/stat)" % (build, sleep_us, cpu_share(kdp.proc.pid,
+                                                               5.0)),
+              flush=True)
         for interval in ("0.2", "0.01"):
             pings(build, sleep_us, "p2", interval)
         # A DPDK pod: testpmd answering pings on a vhost-user port.
@@ -63,6 +70,16 @@ def one(build, sleep_us):
     return pp.run_one(d, nss, body, prefixes=(pp.PREFIX + "ir",))
 
 
+def cpu_share(pid, secs):
+    """Percent of one core process @p pid used over @p secs."""
+    def ticks():
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])  # utime, stime
+    t0 = ticks()
+    time.sleep(secs)
+    return (ticks() - t0) * 100.0 / os.sysconf("SC_CLK_TCK") / secs
+
+
 def pings(build, sleep_us, dst, interval):
     """200 pings from p1 to @p dst; prints the percentiles."""
     import podports as pp
@@ -80,12 +97,17 @@ def pings(build, sleep_us, dst, interval):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    sleeps = [100, 0]
+    if len(args) >= 2 and args[0] == "--sleep":
+        sleeps = [int(x) for x in args[1].split(",")]
+        args = args[2:]
+    if not args:
         print(__doc__)
         return 2
     rc = 0
-    for build in sys.argv[1:]:
-        for sleep_us in (100, 0):
+    for build in args:
+        for sleep_us in sleeps:
             # a process each: podports keeps module-level state
             rc |= subprocess.run([sys.executable, __file__, "--one", build,
                                   str(sleep_us)]).returncode
