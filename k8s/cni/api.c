@@ -111,25 +111,25 @@ int cni_api_call(struct cni_api *a, const char *method, const char *path,
 		 const char *ctype, const cJSON *body, long *http,
 		 cJSON **resp, char *err, size_t errlen)
 {
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-	struct buf out = { 0 };
-	int rc;
-
-	*resp = NULL;
-	if (body != NULL && text == NULL)
-		return -ENOMEM;
 	/* Answers are read by k8s_json_parse(): U+0000 in a string is U+FDD0
 	 * here, not a shortened string. An object read so (an IPAM block
 	 * someone gave such a handle) must not go back with U+FDD0 in its
 	 * place: refuse to write it. */
 	const char *nul = k8s_json_nul_key(body);
+	struct buf out = { 0 };
+	char *text;
+	int rc;
+
+	*resp = NULL;
 	if (nul != NULL) {
 		snprintf(err, errlen, "%s %s: the object holds U+0000 (or "
 			 "U+FDD0) at key \"%.64s\"; not written", method, path,
 			 nul);
-		free(text);
 		return -EPROTO;
 	}
+	text = body ? cJSON_PrintUnformatted(body) : NULL;
+	if (body != NULL && text == NULL)
+		return -ENOMEM;
 	rc = perform(a, method, path, ctype, text, http, &out, err, errlen);
 	if (rc == 0 && *http == 401) {
 		/* A rotated service-account token: read it again, once. */

@@ -112,25 +112,44 @@ static void *send_later(void *arg)
 	return NULL;
 }
 
-/* dp_natpoll_sleep() of @p us with the pod sending one frame during it:
- * the seconds it slept; the frame is received after it. First, short
- * sleeps take any edge left from the last frame's kick (the pod may
- * write the eventfd again after the first write woke the sleep): one
- * such wake is what the next sleep of an idle worker sees, no more. */
+/* Short sleeps that take any edge left from the last frame's kick (the
+ * pod may write the eventfd again after the first write woke the sleep):
+ * one such wake is what the next sleep of an idle worker sees, no more. */
+static void drain_edges(struct dp_natpoll *np)
+{
+	struct dp_lcore_stats left = {0};
+
+	for (int k = 0; k < 3; k++)
+		dp_natpoll_sleep(np, 1000, &left);
+	CHECK(left.vh_wakes <= 1);
+}
+
+/* The pod's frame @p i, received on @p port within 2 s. */
+static void rx_one(uint16_t port, uint32_t i)
+{
+	struct rte_mbuf *rx[4];
+	uint16_t got = 0;
+
+	for (int t = 0; t < 2000 && got == 0; t++)
+		if ((got = dp_vhost_rx(port, 0, rx, 4)) == 0)
+			usleep(1000);
+	CHECK_EQ(got, 1);
+	CHECK(got == 0 || index_of(rx[0]) == i);
+	rte_pktmbuf_free_bulk(rx, got);
+}
+
+/* dp_natpoll_sleep() of @p us with the pod sending one frame during it,
+ * after drain_edges(): the seconds it slept; the frame is received after
+ * it. */
 static double sleep_while_pod_sends(struct dp_natpoll *np, uint16_t pod,
 				    uint16_t port, unsigned int us,
 				    struct dp_lcore_stats *st, uint32_t i)
 {
 	struct pod_send ps = {pod, frame(i), 0};
-	struct dp_lcore_stats left = {0};
-	struct rte_mbuf *rx[4];
 	pthread_t th;
 	double t0, slept;
-	uint16_t got = 0;
 
-	for (int k = 0; k < 3; k++)
-		dp_natpoll_sleep(np, 1000, &left);
-	CHECK(left.vh_wakes <= 1);
+	drain_edges(np);
 	t0 = now_s();
 	CHECK_EQ(pthread_create(&th, NULL, send_later, &ps), 0);
 	dp_natpoll_sleep(np, us, st);
@@ -139,14 +158,7 @@ static double sleep_while_pod_sends(struct dp_natpoll *np, uint16_t pod,
 	CHECK_EQ(ps.sent, 1);
 	if (ps.sent == 0)
 		rte_pktmbuf_free(ps.m);
-	for (int t = 0; t < 2000 && got == 0; t++) {
-		got = dp_vhost_rx(port, 0, rx, 4);
-		if (got == 0)
-			usleep(1000);
-	}
-	CHECK_EQ(got, 1);
-	CHECK(got == 0 || index_of(rx[0]) == i);
-	rte_pktmbuf_free_bulk(rx, got);
+	rx_one(port, i);
 	return slept;
 }
 
@@ -200,12 +212,9 @@ static void test_kick_wake(const struct dp_port *p, uint16_t pod)
 	{
 		struct pod_send ps = {pod, frame(406), 0};
 		struct dp_rxq q[DP_NATPOLL_MAX];
-		struct dp_lcore_stats left = {0};
-		uint16_t got = 0;
 		double t0;
 
-		for (int k = 0; k < 3; k++)
-			dp_natpoll_sleep(&np, 1000, &left);
+		drain_edges(&np);
 		np.kick_seen = false;
 		ps.sent = rte_eth_tx_burst(pod, 0, &ps.m, 1);
 		CHECK_EQ(ps.sent, 1);
@@ -216,11 +225,7 @@ static void test_kick_wake(const struct dp_port *p, uint16_t pod)
 		dp_natpoll_sleep(&np, 10000000, &st);
 		CHECK(now_s() - t0 < 5.0);
 		CHECK_EQ(st.vh_wakes, 4);
-		for (int t = 0; t < 2000 && got == 0; t++)
-			if ((got = dp_vhost_rx(p->id, 0, rx, 4)) == 0)
-				usleep(1000);
-		CHECK_EQ(got, 1);
-		rte_pktmbuf_free_bulk(rx, got);
+		rx_one(p->id, 406);
 	}
 
 	/* A callback's change (dp_vhost_gen): registered anew. */
