@@ -190,9 +190,11 @@
  * Evaluation. Egress of the source pod is checked on the node that
  * receives the packet from the pod (before routing); ingress of the
  * destination pod on the node that delivers it (after decapsulation).
- * Traffic from the node itself (node IP, tunnel IP, or the host port) to its
- * pods is allowed (Calico's filterOutputChain), and tracked so that the
- * pod's replies pass.
+ * Traffic from the node itself (from the host port, with the node IP or the
+ * tunnel IP as source) to its pods is allowed (Calico's filterOutputChain),
+ * and tracked so that the pod's replies pass. What the host forwards (other
+ * sources from the host port) is policed, as in Felix's FORWARD chain; the
+ * uplink drops the node's own addresses as sources.
  *
  * Configuration (control/config.c): "policy": {"enabled": true} (the
  * default; false publishes no programs and creates no conntrack),

@@ -16,7 +16,8 @@
 	_(IP_LEN, "ip_len", "IPv4 total length inconsistent with frame")     \
 	_(IP_CKSUM, "ip_cksum", "bad IPv4 header checksum")                  \
 	_(IP_BAD_SRC, "ip_bad_src",                                          \
-	  "source on network 0 or 127, broadcast or multicast")              \
+	  "source on network 0 or 127, broadcast, multicast, or the node's " \
+	  "own address from the uplink")                                     \
 	_(IP_BAD_DST, "ip_bad_dst", "destination is 0, broadcast or multicast") \
 	_(FRAG_BAD, "frag_bad", "fragment offset beyond 64 KiB")             \
 	_(IP_OPTIONS, "ip_options",                                          \

@@ -288,6 +288,13 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, PL_ETH_HLEN);
 
 	*decapped = false;
+	/* A martian, as Linux takes it (a local source from outside): the
+	 * node's own addresses only ever come from the host port, and the
+	 * policy stage does not police them (pl_pol_exempt()). */
+	if (unlikely(pl_ip_src_is_own(t, ip->src_addr))) {
+		pl_drop(c, m, DP_DROP_IP_BAD_SRC, in_port);
+		return false;
+	}
 	if (ip->dst_addr != t->self_ip || t->self_ip == 0)
 		return true; /* stage 3 only lets local pods through */
 	if (ip->next_proto_id != IPPROTO_IPIP)
@@ -334,6 +341,13 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
+	const struct rte_ipv4_hdr *inner =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+					PL_ETH_HLEN + ohl);
+	if (unlikely(pl_ip_src_is_own(t, inner->src_addr))) {
+		pl_drop(c, m, DP_DROP_IP_BAD_SRC, in_port);
+		return false;
+	}
 	encap_ipip_pop(m, ohl);
 	c->st->ipip_decap++;
 	*decapped = true;
@@ -351,7 +365,7 @@ struct pl_pol_arg {
 	const struct pl_tables *t;
 	struct acl_worker *aw;
 	uint32_t src_ep, dst_ep; /* UINT32_MAX = not a local pod */
-	bool from_host;
+	bool from_host;          /* the packet came from the host port */
 	/* The packet being decided, its acl_classify_bulk() results per
 	 * direction (NULL: none, classify when asked), and whether it is
 	 * exempt (pl_pol_exempt(), found in the bulk pass). */
@@ -360,14 +374,23 @@ struct pl_pol_arg {
 	bool cur_exempt;
 };
 
-/* The node talking to its pods is not policed (Felix). */
+/*
+ * The node talking to its pods is not policed: Felix lets the host's own
+ * packets to its pods through (its OUTPUT chain returns for cali+). Those
+ * are the packets from the host port with the node IP or the tunnel IP as
+ * source. Not the host port alone: what the host forwards into kdp (from
+ * another interface, or natOutgoing replies it has turned back to the
+ * pod) takes Felix's FORWARD path, where the pod's ingress policy applies
+ * (replies pass as conntrack replies). Not the source alone: anyone can
+ * write it, and the uplink drops it (pl_uplink_in()). @p p is sent by the
+ * flow's originator (acl_classify_fn): when it is the packet's reverse,
+ * the packet came from the pod, and so did the flow's first packet.
+ */
 static inline bool pl_pol_exempt(const struct pl_pol_arg *a,
 				 const struct acl_pkt *p, bool reversed)
 {
-	rte_be32_t src = rte_cpu_to_be_32(p->src);
-
-	return (a->from_host && !reversed) || src == a->t->self_ip ||
-	       (a->t->tunnel_ip && src == a->t->tunnel_ip);
+	return a->from_host && !reversed &&
+	       pl_ip_src_is_own(a->t, rte_cpu_to_be_32(p->src));
 }
 
 static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)

@@ -165,7 +165,7 @@ pl_express_key(struct pl_express_pkt *x, const struct rte_ipv4_hdr *ip,
 
 /*
  * The uplink lane's test of an outer source @p src: a known node
- * (pl_node_set_has(), and not a special address). A burst comes from one
+ * (pl_node_set_has(), and not a special address nor this node's own). A burst comes from one
  * node or a few, so the source found last (@p *node_src, valid with
  * @p *node_ok: no address is safe as a "none" value) needs no second
  * search; the cache only ever holds a known node's address.
@@ -176,7 +176,8 @@ pl_express_node_known(const struct pl_tables *t, rte_be32_t src,
 {
 	if (likely(*node_ok && src == *node_src))
 		return true;
-	if (pl_ip_is_special(src) || !pl_node_set_has(t, src))
+	if (pl_ip_is_special(src) || pl_ip_src_is_own(t, src) ||
+	    !pl_node_set_has(t, src))
 		return false;
 	*node_src = src;
 	*node_ok = true;
@@ -306,6 +307,7 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     (ip->fragment_offset &
 		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
 		     pl_ip_src_is_bad(ip->src_addr) ||
+		     pl_ip_src_is_own(t, ip->src_addr) ||
 		     pl_ip_is_special(ip->dst_addr)))
 		return false;
 	if (!pl_express_node_known(t, o->src_addr, node_src, node_ok))
@@ -702,6 +704,9 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 		return 0;
 	/* Pass 1: both headers validated, the inner one keyed. */
 	pl_express_in_init(&in, t, self, false, NULL);
+#ifdef __SSE4_1__
+	in.v.tun = _mm_set1_epi32((int)t->tunnel_ip);
+#endif
 	k = pl_express_pass1(&in, true, pkts, n, aw, x, dst, &pre, &ct,
 			     multi);
 	if (k == 0)

@@ -47,6 +47,7 @@
 struct pl_express_x4 {
 	__m128i eth, eth_mask; /* source MAC (when known), EtherType, 0x45 */
 	__m128i src;           /* that address as frames carry it */
+	__m128i tun;           /* uplink: the tunnel IP (or 0), as carried */
 	uint32_t src_h;        /* and in host order, for the pod's keys */
 };
 
@@ -67,6 +68,7 @@ pl_express_x4_init(struct pl_express_x4 *v, rte_be32_t ip0, bool mac_known,
 	v->eth = _mm_loadu_si128((const __m128i *)e);
 	v->eth_mask = _mm_loadu_si128((const __m128i *)mk);
 	v->src = _mm_set1_epi32((int)ip0);
+	v->tun = _mm_setzero_si128();
 	v->src_h = rte_be_to_cpu_32(ip0);
 }
 

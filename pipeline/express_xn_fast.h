@@ -481,6 +481,10 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_src_bad)(in[0]),
 				   PL_XNF(pl_xv_special)(in[1])),
 			   good);
+	/* Nor the node's own (pl_ip_src_is_own(): a martian). */
+	good = PL_V_ANDNOT(PL_V_OR(PL_V_EQ(in[0], PL_V_FROM128(v->src)),
+				   PL_V_EQ(in[0], PL_V_FROM128(v->tun))),
+			   good);
 	PL_XV proto = PL_XNF(pl_xv_proto)(oi[3]);
 	if (track)
 		good = PL_V_AND(good, PL_V_OR(

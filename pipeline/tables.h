@@ -205,6 +205,15 @@ static inline bool pl_node_set_has(const struct pl_tables *t, rte_be32_t ip)
 	}
 }
 
+/**
+ * Is @p ip (big endian) one of the node's own addresses, the node IP or
+ * the tunnel IP? From the uplink such a source is a martian.
+ */
+static inline bool pl_ip_src_is_own(const struct pl_tables *t, rte_be32_t ip)
+{
+	return ip != 0 && (ip == t->self_ip || ip == t->tunnel_ip);
+}
+
 /** Is @p ip (host order) in one of the pools of @p t? */
 static inline bool pl_in_pools(const struct pl_tables *t, uint32_t ip)
 {

@@ -132,8 +132,9 @@ class TwoNode:
     """Context manager: builds the topology and starts both kdps on enter,
     tears everything down on exit (also after a failed setup)."""
 
-    def __init__(self, kdp, tag=None, log=None):
+    def __init__(self, kdp, tag=None, log=None, extra=()):
         self.kdp = kdp
+        self.extra = list(extra)  # objects beside objects(), on both nodes
         self.tag = tag or "%04x" % (os.getpid() & 0xffff)
         self.say = log or (lambda msg: None)
         self.work = tempfile.mkdtemp(prefix="kdp2n-")
@@ -205,7 +206,7 @@ class TwoNode:
             sh("ip", "netns", "add", n.netns)
             no_ipv6(n.netns)
             sh("ip", "-n", n.netns, "link", "set", "lo", "up")
-            cluster.write(os.path.join(n.dir, "ds"), objects())
+            cluster.write(os.path.join(n.dir, "ds"), objects() + self.extra)
             with open(os.path.join(n.dir, "kdp.json"), "w") as f:
                 json.dump(n.config(), f, indent=1)
         for n in self.nodes:

@@ -16,6 +16,12 @@ natOutgoing (host.nat_outgoing on node-a): x/a pings node-a's gateway, a
 router on the bridge with no route to the pool. It answers only when node-a
 hands the echo to its host, which masquerades it to the node IP.
 
+x/a's ingress is isolated (a NetworkPolicy with no rules): every reply it
+gets passes as a conntrack reply, the masqueraded ones too, which node-a's
+host turns back to x/a from the gateway's address. node-a's host pings x/a
+from the node IP (not policed: the node's own traffic), but not from
+another of its addresses: what the host forwards is policed, as in Felix.
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -31,6 +37,13 @@ import twonode  # noqa: E402
 from twonode import GATEWAY_IP, NODE_A_IP, NODE_B_IP, POD_X, POD_Y  # noqa: E402
 
 TUN_A = "10.244.1.1"  # node-a's tunnel IP (twonode.objects())
+OTHER_A = "198.51.100.11"  # another address of node-a's host
+
+# x/a takes no new flow in: only replies reach it.
+ISOLATE_XA = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "x-a-isolated", "namespace": "x"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
 
 NBYTES = 3 * 1024 * 1024
 TCP_PORT = 5001
@@ -97,7 +110,7 @@ def main():
         skip("no bpffs on /sys/fs/bpf (make host)")
 
     t0 = time.time()
-    with twonode.TwoNode(sys.argv[1], log=print) as t:
+    with twonode.TwoNode(sys.argv[1], log=print, extra=[ISOLATE_XA]) as t:
         global TOPO
         TOPO = t
         a, b = t.a, t.b
@@ -121,6 +134,19 @@ def main():
         check(int(s["masq_host"]) >= 3,
               "node-a gave %s packets to its host to masquerade" %
               s["masq_host"])
+
+        check_replies(sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w",
+                            "10", "-I", NODE_A_IP, POD_X), 3,
+                      "ping node-a's host (node IP) -> isolated x/a")
+        sh_ns(a.host_ns, "ip", "addr", "add", OTHER_A + "/32", "dev",
+              a.host_if)
+        denied = policy_drops(a)
+        r = sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w", "3",
+                  "-I", OTHER_A, POD_X)
+        got = policy_drops(a) - denied
+        check(" 0 received" in r.stdout and got >= 3,
+              "ping from another address of node-a's host -> isolated "
+              "x/a: no reply, %d policy drops" % got)
 
         got, same, secs = t.tcp_transfer(a, b, NBYTES, port=TCP_PORT)
         check(got == NBYTES, "TCP x/a -> y/a: %d of %d bytes received "
@@ -170,6 +196,10 @@ def main():
     check(not left, "nothing left behind %s" % (left or ""))
     print("PASS in %.1f s" % (time.time() - t0))
     return 0
+
+
+def policy_drops(n):
+    return int(n.telemetry("/kdp/stats")["drop_reasons"]["policy_deny"])
 
 
 def sh_ns(netns, *args):

@@ -8,6 +8,20 @@
  * through the bulk classification of new flows (pipeline/burst.c), whose
  * exemption is found once per packet and used again when the flow's
  * entry is made (pl_pol_arg.cur_exempt).
+ *
+ * The exemption is the node's own source, not the host port: a flow the
+ * host forwards into kdp from another address (Felix's FORWARD path) meets
+ * x/b's ingress and is dropped, while the replies of a flow x/b opened
+ * through the host (natOutgoing's hand-off, turned back by the host) pass
+ * as conntrack replies.
+ *
+ * From the uplink the node's own addresses are martians (Linux drops a
+ * local source from outside): a plain packet, or a tunnel's inner one,
+ * with the node IP or the tunnel IP as source is dropped as ip_bad_src,
+ * and so is a tunnel from the node IP. Else a packet spoofing the host's
+ * source could open flows to x/b, or ride on a flow the host opened:
+ * the spoofed frames come in bursts of 16, so that the express lane's
+ * vector pass sees them too, while the host's flow is established.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +37,19 @@
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
 
-enum { P_HOST = P_B + 1, N_PORTS };
+enum { P_HOST = P_B + 1, P_UP, N_PORTS };
 enum { NH_LOCAL = NH_TWO_PODS_END, N_NH };
 enum { S_HOST = S_B + 1 };
 
 #define NODE_A IP4A(192, 168, 10, 11)
+/* An address outside the cluster, reached through the host. */
+#define WORLD IP4A(203, 0, 113, 7)
+#define TUN_A IP4A(10, 244, 1, 1)
+#define NODE_B IP4A(192, 168, 10, 12)
+
+static const uint8_t MAC_UP[6] = {0x02, 0, 0, 0, 0x0f, 0x01};
+static const uint8_t MAC_NB[6] = {0x02, 0, 0, 0, 0x0f, 0x02};
+static rte_be32_t node_set[16];
 #define FLOWS 8
 
 static const uint8_t MAC_HOST[6] = {0x02, 0, 0, 0, 0x0e, 0x01};
@@ -92,6 +114,56 @@ static void flows(uint16_t port, uint32_t src, uint16_t sp0,
 	*back = take(port);
 }
 
+/* Frames from the uplink: @p n UDP datagrams @p src:@p sp.. -> x/b:7000,
+ * in IPIP from @p outer_src when it is not 0. */
+static void uplink(uint32_t outer_src, uint32_t src, uint16_t sp,
+		   unsigned int n)
+{
+	struct rte_mbuf *m[2 * FLOWS];
+	uint8_t l4[16] = {0};
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct frame f;
+		put16(l4, (uint16_t)(sp + i));
+		put16(l4 + 2, 7000);
+		put16(l4 + 4, sizeof(l4));
+		struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17,
+				.id = sp, .frag = G_DF, .src = src,
+				.dst = POD_B, .plen = sizeof(l4),
+				.payload = l4};
+		if (outer_src != 0) {
+			struct ip4 o = {.ver = 4, .ihl = 5, .ttl = 64,
+					.frag = G_DF, .id = sp,
+					.src = outer_src, .dst = NODE_A};
+			frame_ipip(&f, MAC_UP, MAC_NB, o, &h);
+		} else {
+			frame_ip(&f, MAC_UP, MAC_NB, &h, 0);
+		}
+		m[i] = frame_mbuf(mp, &f, P_UP);
+	}
+	/* The express lane rests after a burst it could not take: not
+	 * here, where each burst must meet it. */
+	ctx.express_rest[P_UP] = 0;
+	pl_process_burst(&ctx, &t, P_UP, m, (uint16_t)n);
+}
+
+/* FLOWS new flows from x/b to @p dst through the host; the replies from
+ * the host port in the next burst. */
+static void flows_out(uint32_t dst, uint16_t sp0, unsigned int *to_host,
+		      unsigned int *back)
+{
+	struct rte_mbuf *m[FLOWS];
+
+	for (unsigned int i = 0; i < FLOWS; i++)
+		m[i] = udp(P_B, POD_B, dst, (uint16_t)(sp0 + i), 53);
+	pl_process_burst(&ctx, &t, P_B, m, FLOWS);
+	*to_host = take(P_HOST);
+	for (unsigned int i = 0; i < FLOWS; i++)
+		m[i] = udp(P_HOST, dst, POD_B, 53, (uint16_t)(sp0 + i));
+	pl_process_burst(&ctx, &t, P_HOST, m, FLOWS);
+	*back = take(P_B);
+}
+
 int main(void)
 {
 	struct acl_ct_conf cc;
@@ -118,10 +190,26 @@ int main(void)
 	t.port[P_HOST] = (struct pl_port){.role = PL_PORT_HOST};
 	memcpy(t.port[P_HOST].mac.addr_bytes, MAC_GW, 6);
 	t.host_port = P_HOST;
+	t.port[P_UP] = (struct pl_port){.role = PL_PORT_UPLINK};
+	memcpy(t.port[P_UP].mac.addr_bytes, MAC_UP, 6);
+	t.uplink_port = P_UP;
+	t.tunnel_ip = rte_cpu_to_be_32(TUN_A);
+	/* The node set holds every node, this one too (control/compile.c). */
+	t.node_set = node_set;
+	t.node_set_mask = RTE_DIM(node_set) - 1;
+	const rte_be32_t nodes[] = {rte_cpu_to_be_32(NODE_A),
+				    rte_cpu_to_be_32(NODE_B)};
+	for (size_t i = 0; i < RTE_DIM(nodes); i++) {
+		uint32_t j = pl_node_set_slot(nodes[i], t.node_set_mask);
+		while (node_set[j] != 0)
+			j = (j + 1) & t.node_set_mask;
+		node_set[j] = nodes[i];
+	}
 	t.host_nh = NH_LOCAL;
 	t.self_ip = t.icmp_src = rte_cpu_to_be_32(NODE_A);
 	t.acl = two_pods_policy(DENY_B, POD_A, POD_B, 1, 1);
-	if (t.acl == NULL || rte_fib_add(t.fib, NODE_A, 32, NH_LOCAL) != 0) {
+	if (t.acl == NULL || rte_fib_add(t.fib, NODE_A, 32, NH_LOCAL) != 0 ||
+	    rte_fib_add(t.fib, WORLD & 0xffffff00u, 24, NH_LOCAL) != 0) {
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
@@ -144,6 +232,52 @@ int main(void)
 				to_b, (unsigned long)(st.drop[DP_DROP_POLICY_DENY] -
 						      denied));
 			bad = 1;
+		}
+		denied = st.drop[DP_DROP_POLICY_DENY];
+		flows(P_HOST, WORLD, (uint16_t)(3000 + 100 * w), &to_b, &back);
+		if (to_b != 0 || st.drop[DP_DROP_POLICY_DENY] - denied < FLOWS) {
+			fprintf(stderr, "FAIL: forwarded by the host to x/b: "
+				"%u passed, %lu denied\n", to_b,
+				(unsigned long)(st.drop[DP_DROP_POLICY_DENY] -
+						denied));
+			bad = 1;
+		}
+		unsigned int to_host;
+		flows_out(WORLD, (uint16_t)(4000 + 100 * w), &to_host, &back);
+		if (to_host != FLOWS || back != FLOWS) {
+			fprintf(stderr, "FAIL: x/b through the host: %u of %u "
+				"sent, %u replies\n", to_host, FLOWS, back);
+			bad = 1;
+		}
+
+		/* The host's flows NODE_A:5000+w*100.. -> x/b:7000 are
+		 * established; the same 5-tuples from the uplink must not
+		 * ride on them, nor may other sources of the node's own. */
+		uint16_t sp = (uint16_t)(5000 + 100 * w);
+		flows(P_HOST, NODE_A, sp, &to_b, &back);
+		static const struct {
+			const char *what;
+			uint32_t outer, src;
+		} own[] = {
+			{"plain, the node IP", 0, NODE_A},
+			{"plain, the tunnel IP", 0, TUN_A},
+			{"IPIP from node-b, inner the node IP", NODE_B, NODE_A},
+			{"IPIP from node-b, inner the tunnel IP", NODE_B, TUN_A},
+			{"IPIP from the node IP", NODE_A, IP4A(10, 244, 2, 5)},
+		};
+		for (size_t i = 0; i < RTE_DIM(own); i++) {
+			uint64_t bad_src = st.drop[DP_DROP_IP_BAD_SRC];
+			take(P_B);
+			uplink(own[i].outer, own[i].src,
+			       own[i].src == NODE_A ? sp : 6000, 2 * FLOWS);
+			unsigned int got = take(P_B);
+			uint64_t d = st.drop[DP_DROP_IP_BAD_SRC] - bad_src;
+			if (got != 0 || d != 2 * FLOWS) {
+				fprintf(stderr, "FAIL: uplink, %s: %u reached "
+					"x/b, %lu ip_bad_src\n", own[i].what,
+					got, (unsigned long)d);
+				bad = 1;
+			}
 		}
 	}
 	printf("%s\n", bad ? "FAIL" : "PASS");
