@@ -82,8 +82,21 @@ int acl_cidr_parse(const char *s, struct acl_cidr *out)
 	}
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
 		return -EINVAL;
-	if (v6)
-		return 1;
+	if (v6) {
+		/* An IPv4-mapped network (::ffff:a.b.c.d/n, n >= 96) is the
+		 * IPv4 one a.b.c.d/(n - 96), as Calico stores it: its
+		 * conversions keep Go's IPNet.String() of the parsed CIDR,
+		 * which prints the mapped form so. The API server takes
+		 * the form in an ipBlock (ParseCIDRSloppy). */
+		static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+		if (memcmp(buf, mapped, sizeof(mapped)) != 0 ||
+		    (plen >= 0 && plen < 96))
+			return 1;
+		memmove(buf, buf + 12, 4);
+		if (plen >= 0)
+			plen -= 96;
+	}
 	out->plen = plen < 0 ? 32 : (uint8_t)plen;
 	memcpy(&out->net, buf, 4);
 	out->net = ntohl(out->net);

@@ -152,7 +152,8 @@ const char *acl_action_name(enum acl_action a);
 
 /**
  * Parse an IPv4 or IPv6 CIDR (a bare address means a host route). IPv4
- * results have their host bits cleared.
+ * results have their host bits cleared. An IPv4-mapped IPv6 CIDR
+ * (::ffff:a.b.c.d/n, n >= 96) is the IPv4 one, as Calico reads it.
  * @return 0 for IPv4 (filled in), 1 for a valid IPv6 CIDR, -EINVAL otherwise.
  */
 int acl_cidr_parse(const char *s, struct acl_cidr *out);

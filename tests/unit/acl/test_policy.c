@@ -4,6 +4,7 @@
  * tier order, policy order, Pass, Log, tier defaultAction, named ports,
  * network sets, ICMP, notPorts, and the IP-set/plan views for compile.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,52 @@ static struct acl_verdict check(struct fix *f, const char *src, const char *dst,
 	TU_CHECK(acl_eval(f->w, &pkt, &v) == 0, "%s: eval", what);
 	TU_CHECK(v.allow == want, "%s: got %s", what, v.allow ? "allow" : "deny");
 	return v;
+}
+
+/* acl_cidr_parse(), IPv4-mapped IPv6 forms as Calico reads them (Go's
+ * IPNet.String() of the parsed CIDR): ::ffff:10.0.0.0/104 is 10.0.0.0/8. */
+static void test_cidrs(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		const char *net;
+		uint8_t plen;
+	} c[] = {
+		{"10.1.2.3/8", 0, "10.0.0.0", 8},
+		{"::ffff:10.0.0.0/104", 0, "10.0.0.0", 8},
+		{"::ffff:10.1.2.3/112", 0, "10.1.0.0", 16},
+		{"::FFFF:192.168.1.1", 0, "192.168.1.1", 32},
+		{"::ffff:a00:0/96", 0, "0.0.0.0", 0},
+		{"::ffff:10.0.0.0/95", 1, NULL, 0},
+		{"::fffe:10.0.0.0/104", 1, NULL, 0},
+		{"fd00::/8", 1, NULL, 0},
+		{"::ffff:10.0.0.0/129", -EINVAL, NULL, 0},
+	};
+
+	for (size_t i = 0; i < RTE_DIM(c); i++) {
+		struct acl_cidr r = {0};
+		int rc = acl_cidr_parse(c[i].s, &r);
+
+		TU_CHECK(rc == c[i].rc && (rc != 0 || (r.net == tu_ip(c[i].net) &&
+						       r.plen == c[i].plen)),
+			 "cidr '%s': rc %d, %u.%u.%u.%u/%u", c[i].s, rc,
+			 r.net >> 24, (r.net >> 16) & 0xff, (r.net >> 8) & 0xff,
+			 r.net & 0xff, r.plen);
+	}
+
+	/* In an ipBlock: the cidr and an except, mapped. */
+	struct fix f;
+
+	fix_init(&f);
+	fix_add(&f, acl_k8s_netpol_decode,
+		"{\"metadata\":{\"name\":\"k\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},"
+		"\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":"
+		"\"::ffff:10.0.0.0/104\",\"except\":[\"::ffff:10.9.0.0/112\"]}}]}]}}");
+	check(&f, "10.1.2.3", "10.0.0.2", 6, 80, true, "mapped ipBlock cidr");
+	check(&f, "10.9.2.3", "10.0.0.2", 6, 80, false, "mapped ipBlock except");
+	fix_free(&f);
 }
 
 static void test_tiers_and_pass(void)
@@ -452,6 +499,7 @@ int main(void)
 {
 	test_rejections();
 	test_tiers_and_pass();
+	test_cidrs();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */
