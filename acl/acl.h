@@ -154,7 +154,9 @@
  *    their hops, which the next packets through the general stages record
  *    again.
  *  - Several workers: flow ownership with handoff (below).
- *  - Fragments: non-first fragments carry no ports; they are classified
+ *  - Fragments: non-first fragments carry no ports. The pipeline keys them
+ *    with their first fragment's ports when the receiving worker saw it
+ *    (pipeline/frag_fast.h), so they meet their datagram's entry; else
  *    with ports 0 (only port-less rules allow them). No reassembly.
  *
  * Several workers. Rx queues are spread over workers (RSS, or whole ports
@@ -184,8 +186,9 @@
  * (this file's code unchanged, no atomics at all: rte_ring SP/SC uses only
  * acquire/release loads and stores), and its cost falls only on cross-worker
  * packets. Not handed over: packets neither from nor to a local pod.
- * Non-first fragments have no ports, hence another key and possibly another
- * owner than the first fragment (IP allows the reordering).
+ * Non-first fragments keyed with their first fragment's ports go to its
+ * owner, their ports in the mbuf (pipeline/frag_fast.h); others have
+ * another key and possibly another owner than the first fragment.
  *
  * Evaluation. Egress of the source pod is checked on the node that
  * receives the packet from the pod (before routing); ingress of the

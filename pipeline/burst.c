@@ -26,6 +26,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/stages_fast.h"
 #include "pipeline/express_fast.h"
+#include "pipeline/frag_fast.h"
 
 /* Stage 3 for one packet, below. */
 static void pl_route_one(struct pl_ctx *c, const struct pl_tables *t,
@@ -511,6 +512,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	uint8_t res[PL_BURST];
 	uint16_t miss[PL_BURST], n_miss = 0;
 	struct acl_ct_miss cm[PL_BURST]; /* where each miss would go */
+	/* Handed over by the worker that received them (pl_forward()). */
+	const bool drained = ho == NULL && c->ho != NULL;
 	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
 	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
@@ -525,19 +528,27 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		res[i] = SKIP;
 		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
 			continue;
-		res[i] = acl_flow_parse_fast(rte_pktmbuf_mtod_offset(m, void *,
-								     PL_ETH_HLEN),
-					     rte_pktmbuf_data_len(m) - PL_ETH_HLEN,
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
+		res[i] = acl_flow_parse_fast(ip, rte_pktmbuf_data_len(m) -
+						     PL_ETH_HLEN,
 					     &fl[i]) ? BAD : CHECK;
 		if (res[i] != CHECK)
 			continue;
+		/* A fragment: its datagram's ports (frag_fast.h). */
+		bool frag_ports = unlikely(ip->fragment_offset &
+					   rte_cpu_to_be_16(
+						   RTE_IPV4_HDR_MF_FLAG |
+						   RTE_IPV4_HDR_OFFSET_MASK)) &&
+				  pl_frag_note(c, m, ip, &fl[i], drained);
 		if (ho != NULL) {
 			unsigned int w = acl_flow_owner(&fl[i],
 							c->ho->n_workers);
 			if (w != c->wid) {
 				res[i] = HANDOFF;
 				m->port = in_port;
-				m->hash.usr = flags[i];
+				m->hash.usr = flags[i] |
+					      (frag_ports ? PL_FRAG_HO_PORTS : 0);
 				ho->owner[ho->n] = (uint8_t)w;
 				ho->m[ho->n++] = m;
 				continue;

@@ -243,7 +243,11 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 		     !pl_ipv4_common_src(m, PL_ETH_HLEN, &tlen, true)))
 		return false;
 	uint8_t proto = ip->next_proto_id;
+	/* A first fragment (MF) goes through the general stages, which
+	 * note its ports for the later ones (frag_fast.h). */
 	if (unlikely(tlen < sizeof(*ip) + 4 || ip->src_addr != ip0 ||
+		     (ip->fragment_offset &
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG)) ||
 		     proto == IPPROTO_IPIP || ip->time_to_live <= 1 ||
 		     (mac_known &&
 		      !rte_is_same_ether_addr(&eth->src_addr, mac))))
@@ -305,7 +309,8 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 		     ip->version_ihl != RTE_IPV4_VHL_DEF || tlen < hl + 4 ||
 		     ip->time_to_live <= 1 ||
 		     (ip->fragment_offset &
-		      rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) ||
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+				       RTE_IPV4_HDR_OFFSET_MASK)) ||
 		     pl_ip_src_is_bad(ip->src_addr) ||
 		     pl_ip_src_is_own(t, ip->src_addr) ||
 		     pl_ip_is_special(ip->dst_addr)))

@@ -355,13 +355,14 @@ PL_XNF(pl_express_pod)(struct rte_mbuf **pkts,
 		PL_V(cmpgt_epi32)(tl, av),
 		PL_V(cmpgt_epi32)(tl, PL_V_SET(sizeof(struct rte_ipv4_hdr) + 3)));
 
-	/* Fragment offset 0 (bytes 6-7, the MF flag aside); the pod's
+	/* Not a fragment (bytes 6-7: offset 0, no MF: a first fragment's
+	 * ports are noted by the general stages, frag_fast.h); the pod's
 	 * source; a destination that is not special; UDP or TCP when
 	 * tracked, anything but IPIP otherwise; the TTL; the checksum. */
 	const PL_XV zero = PL_V_ZERO();
 	PL_XV proto = PL_XNF(pl_xv_proto)(w[2]);
 	PL_XV good = PL_V_AND(
-		PL_V_EQ(PL_V_AND(w[1], PL_V_SET((int)0xff1f0000)), zero),
+		PL_V_EQ(PL_V_AND(w[1], PL_V_SET((int)0xff3f0000)), zero),
 		PL_V_EQ(w[3], PL_V_FROM128(v->src)));
 	good = PL_V_ANDNOT(PL_XNF(pl_xv_special)(u[0]), good);
 	good = track ?
@@ -466,8 +467,9 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 
 	const PL_XV zero = PL_V_ZERO();
 	/* Outer: to this node, IPIP, no fragment (nor MF), its checksum.
-	 * Inner: version 4 with 20 bytes, offset 0, addresses not special,
-	 * UDP or TCP when tracked, the TTL, its checksum. */
+	 * Inner: version 4 with 20 bytes, not a fragment (nor MF: see
+	 * frag_fast.h), addresses not special, UDP or TCP when tracked,
+	 * the TTL, its checksum. */
 	PL_XV good = PL_V_AND(
 		PL_V_EQ(oi[0], PL_V_FROM128(v->src)),
 		PL_V_EQ(PL_XNF(pl_xv_proto)(o[2]), PL_V_SET(IPPROTO_IPIP)));
@@ -477,7 +479,7 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 		PL_V_AND(oi[1], PL_V_SET(0xff)),
 		PL_V_SET(RTE_IPV4_VHL_DEF)));
 	good = PL_V_AND(good, PL_V_EQ(
-		PL_V_AND(oi[2], PL_V_SET((int)0xff1f0000)), zero));
+		PL_V_AND(oi[2], PL_V_SET((int)0xff3f0000)), zero));
 	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_src_bad)(in[0]),
 				   PL_XNF(pl_xv_special)(in[1])),
 			   good);

@@ -75,6 +75,20 @@ struct pl_txbuf {
 	struct rte_mbuf *pkts[PL_TX_BURST];
 };
 
+/* A datagram's first fragment, noted for its later ones (frag_fast.h). */
+struct pl_frag_ent {
+	uint32_t src, dst;  /**< host order */
+	uint32_t expire;    /**< now_ms + PL_FRAG_TTL_MS, wrapping */
+	uint32_t ports;     /**< pl_frag_ports() */
+	uint16_t id;        /**< the IP id */
+	uint8_t proto;
+	uint8_t used;
+};
+
+/** Slots of a context's table of first fragments: 2^PL_FRAG_BITS. */
+#define PL_FRAG_BITS 8
+#define PL_FRAG_SLOTS (1u << PL_FRAG_BITS)
+
 struct pl_ctx {
 	struct dp_lcore_stats *st;
 	struct rte_mempool *mp;   /**< for ICMP errors and ARP copies */
@@ -100,6 +114,8 @@ struct pl_ctx {
 	/** Per input port: bursts before the express lane runs again. */
 	uint16_t express_rest[KDP_MAX_PORTS];
 	struct pl_txbuf tx[KDP_MAX_PORTS];
+	/** First fragments seen, by datagram (frag_fast.h). */
+	struct pl_frag_ent frag[PL_FRAG_SLOTS];
 };
 
 /** ICMP errors each worker may send per second, and the burst it may save. */

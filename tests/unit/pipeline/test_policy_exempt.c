@@ -36,6 +36,7 @@
 #include "pipeline/tables.h"
 #include "tests/unit/golden.h"
 #include "tests/unit/pipeline/two_pods.h"
+#include "tests/unit/pipeline/txbufs.h"
 
 enum { P_HOST = P_B + 1, P_UP, N_PORTS };
 enum { NH_LOCAL = NH_TWO_PODS_END, N_NH };
@@ -70,31 +71,15 @@ static struct pl_ctx ctx;
 static struct rte_mbuf *udp(uint16_t port, uint32_t src, uint32_t dst,
 			    uint16_t sp, uint16_t dp)
 {
-	uint8_t l4[16] = {0};
-	struct frame f;
-
-	put16(l4, sp);
-	put16(l4 + 2, dp);
-	put16(l4 + 4, sizeof(l4));
-	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17,
-			.id = sp, .frag = G_DF, .src = src, .dst = dst,
-			.plen = sizeof(l4), .payload = l4};
-	frame_ip(&f, MAC_GW, port == P_HOST ? MAC_HOST :
-			     port == P_A ? MAC_A : MAC_B, &h, 0);
-	return frame_mbuf(mp, &f, port);
+	return two_pods_udp(mp, port, port == P_HOST ? MAC_HOST :
+				      port == P_A ? MAC_A : MAC_B,
+			    src, dst, sp, dp);
 }
 
 /* The frames buffered for @p port since the last call, freed. */
 static unsigned int take(uint16_t port)
 {
-	unsigned int n = ctx.tx[port].n;
-
-	rte_pktmbuf_free_bulk(ctx.tx[port].pkts, n);
-	ctx.tx[port].n = 0;
-	ctx.n_pending = 0;
-	for (uint16_t p = 0; p < N_PORTS; p++)
-		ctx.tx[p].listed = false;
-	return n;
+	return txbufs_take(&ctx, port, N_PORTS);
 }
 
 /* FLOWS new flows from @p port (source @p src) to x/b in one burst; the

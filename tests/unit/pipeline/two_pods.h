@@ -143,4 +143,25 @@ static inline int two_pods_tables(struct pl_tables *t, uint32_t n_nh,
 	return 0;
 }
 
+/* A 16-byte UDP datagram @p src:@p sp -> @p dst:@p dp (DF, id @p sp)
+ * from @p smac, as it arrives on @p port. */
+static inline struct rte_mbuf *two_pods_udp(struct rte_mempool *mp,
+					    uint16_t port,
+					    const uint8_t *smac, uint32_t src,
+					    uint32_t dst, uint16_t sp,
+					    uint16_t dp)
+{
+	uint8_t l4[16] = {0};
+	struct frame f;
+
+	put16(l4, sp);
+	put16(l4 + 2, dp);
+	put16(l4 + 4, sizeof(l4));
+	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17,
+			.id = sp, .frag = G_DF, .src = src, .dst = dst,
+			.plen = sizeof(l4), .payload = l4};
+	frame_ip(&f, MAC_GW, smac, &h, 0);
+	return frame_mbuf(mp, &f, port);
+}
+
 #endif /* KDP_TESTS_UNIT_PIPELINE_TWO_PODS_H */

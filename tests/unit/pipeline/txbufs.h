@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include <rte_mbuf.h>
+
 #include "pipeline/pipeline.h"
 
 static inline void txbufs_relist(struct pl_ctx *c, uint16_t n_ports)
@@ -20,6 +22,18 @@ static inline void txbufs_relist(struct pl_ctx *c, uint16_t n_ports)
 		if (c->tx[p].listed)
 			c->pending[c->n_pending++] = p;
 	}
+}
+
+/* The frames buffered for @p port since the last call, freed; how many. */
+static inline unsigned int txbufs_take(struct pl_ctx *c, uint16_t port,
+				       uint16_t n_ports)
+{
+	unsigned int n = c->tx[port].n;
+
+	rte_pktmbuf_free_bulk(c->tx[port].pkts, n);
+	c->tx[port].n = 0;
+	txbufs_relist(c, n_ports);
+	return n;
 }
 
 #endif /* KDP_TESTS_UNIT_PIPELINE_TXBUFS_H */
