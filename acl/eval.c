@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Endpoint plans and packet evaluation, in Felix's order: tiers by order
- * (missing last) then name; policies by order (missing = +inf) then
- * name/namespace/kind; rules in order. Allow ends evaluation, Deny drops,
- * Log continues, Pass leaves the tier. A tier that ends without a verdict
- * drops unless its defaultAction is Pass; when no tier decides, the kns
- * profile allows.
+ * (missing last) then name; policies by order (missing = +inf) then the
+ * string "name/namespace/kind"; rules in order. Allow ends evaluation, Deny
+ * drops, Log continues, Pass leaves the tier. A tier that ends without a
+ * verdict drops unless its defaultAction is Pass; when no tier decides, the
+ * kns profile allows.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include "acl/eval_priv.h"
 
@@ -52,6 +54,64 @@ static int cmp_double(double a, double b)
 	return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/* Felix's kind names (model.PolicyKey.Kind), which take part in the key. */
+static const char *pol_kind_name(enum acl_pol_kind k)
+{
+	static const char *const names[] = {
+		[ACL_POL_K8S] = "KubernetesNetworkPolicy",
+		[ACL_POL_CALICO] = "NetworkPolicy",
+		[ACL_POL_GLOBAL] = "GlobalNetworkPolicy",
+	};
+
+	return names[k];
+}
+
+/* A read cursor over the parts of "name/namespace/kind". */
+struct pol_key {
+	const char *part[5];
+	unsigned i;
+	const char *p;
+};
+
+static void pol_key_init(struct pol_key *k, const struct acl_policy *pol)
+{
+	*k = (struct pol_key){
+		{ pol->name, "/", pol->ns ? pol->ns : "", "/",
+		  pol_kind_name(pol->kind) }, 0, pol->name
+	};
+}
+
+/* The next byte, or -1 at the end (a prefix sorts first, as in Go). */
+static int pol_key_next(struct pol_key *k)
+{
+	while (!*k->p) {
+		if (++k->i == RTE_DIM(k->part))
+			return -1;
+		k->p = k->part[k->i];
+	}
+	return (unsigned char)*k->p++;
+}
+
+/*
+ * Felix breaks equal orders on the string "name/namespace/kind" as a whole
+ * (policy_sorter.go PolKVLess), not field by field: '-' and '.' sort before
+ * '/', so "allow-x" runs before "allow". Compare the concatenations without
+ * building them.
+ */
+static int cmp_pol_key(const struct acl_policy *a, const struct acl_policy *b)
+{
+	struct pol_key ka, kb;
+	int x, y;
+
+	pol_key_init(&ka, a);
+	pol_key_init(&kb, b);
+	do {
+		x = pol_key_next(&ka);
+		y = pol_key_next(&kb);
+	} while (x == y && x >= 0);
+	return x - y;
+}
+
 static int cmp_ent(const void *pa, const void *pb)
 {
 	const struct plan_ent *a = pa, *b = pb;
@@ -61,11 +121,9 @@ static int cmp_ent(const void *pa, const void *pb)
 	    (c = strcmp(a->tier.name, b->tier.name)))
 		return c;
 	if ((c = cmp_double(a->pol->has_order ? a->pol->order : INFINITY,
-			    b->pol->has_order ? b->pol->order : INFINITY)) ||
-	    (c = strcmp(a->pol->name, b->pol->name)) ||
-	    (c = strcmp(a->pol->ns ? a->pol->ns : "", b->pol->ns ? b->pol->ns : "")))
+			    b->pol->has_order ? b->pol->order : INFINITY)))
 		return c;
-	return (int)a->pol->kind - (int)b->pol->kind;
+	return cmp_pol_key(a->pol, b->pol);
 }
 
 void acl_plan_clear(struct acl_plan *p)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Decoder rejections (reason text checked) and focused evaluator cases:
- * tier order, policy order, Pass, Log, tier defaultAction, named ports,
- * network sets, ICMP, notPorts, and the IP-set/plan views for compile.
+ * tier order, policy order and its tie-break, Pass, Log, tier defaultAction,
+ * named ports, network sets, ICMP, notPorts, and the IP-set/plan views for
+ * compile.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -314,6 +315,87 @@ static void test_tiers_and_pass(void)
 	}
 }
 
+/*
+ * Ingress verdict at pod b (10.0.0.2) for TCP from @p src to port 80, from
+ * the evaluator and from the compiled program (what the dataplane runs):
+ * both must give Felix's verdict @p want.
+ */
+static void check_db_ingress(struct fix *f, const char *src, bool want,
+			     const char *what)
+{
+	struct acl_pkt pkt = { .src = tu_ip(src), .dst = tu_ip("10.0.0.2"),
+			       .proto = 6, .sport = 5555, .dport = 80 };
+	const struct ctl_pod *eps[3] = { &f->pods[0], &f->pods[1], &f->pods[2] };
+	struct acl_verdict v = { 0 };
+	char err[128] = "";
+	struct acl_set *set;
+
+	TU_CHECK(acl_eval(f->w, &pkt, &v) == 0, "%s: eval", what);
+	TU_CHECK(v.ingress.allow == want, "%s: evaluator says %s, Felix %s",
+		 what, v.ingress.allow ? "allow" : "deny",
+		 want ? "allow" : "deny");
+	set = acl_set_build(f->w, eps, 3, 1, 1, false, err, sizeof(err));
+	TU_CHECK(set, "%s: compile: %s", what, err);
+	if (set) {
+		bool got = acl_classify_linear(set, NULL, 1, ACL_DIR_INGRESS,
+					       &pkt);
+
+		TU_CHECK(got == want, "%s: compiled program says %s, Felix %s",
+			 what, got ? "allow" : "deny", want ? "allow" : "deny");
+		acl_set_free(set);
+	}
+}
+
+/*
+ * Equal orders break on the string "name/namespace/kind" as a whole
+ * (Felix's PolKVLess): '-' and '.' sort before '/', so "allow-x" runs
+ * before "allow", and "web.allow" before "web".
+ */
+static void test_order_tie_break(void)
+{
+	struct fix f;
+
+	fix_init(&f);
+	fix_add(&f, acl_global_netpol_decode,
+		"{\"metadata\":{\"name\":\"allow\"},\"spec\":{\"selector\":"
+		"\"app == 'db'\",\"ingress\":[{\"action\":\"Allow\"}]}}");
+	fix_add(&f, acl_global_netpol_decode,
+		"{\"metadata\":{\"name\":\"allow-x\"},\"spec\":{\"selector\":"
+		"\"app == 'db'\",\"ingress\":[{\"action\":\"Deny\"}]}}");
+	check_db_ingress(&f, "10.0.0.1", false, "'allow-x' runs before 'allow'");
+	fix_free(&f);
+
+	fix_init(&f);
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"order\":5,\"selector\":\"app == 'db'\",\"ingress\":"
+		"[{\"action\":\"Deny\"}]}}");
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"web.allow\",\"namespace\":\"ns\"},"
+		"\"spec\":{\"order\":5,\"selector\":\"app == 'db'\",\"ingress\":"
+		"[{\"action\":\"Allow\"}]}}");
+	check_db_ingress(&f, "10.0.0.1", true, "'web.allow' runs before 'web'");
+	fix_free(&f);
+
+	/* Same name and namespace: the kind decides, "Kubernetes…" first. */
+	fix_init(&f);
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"order\":1000,\"selector\":\"app == 'db'\",\"ingress\":"
+		"[{\"action\":\"Allow\"}]}}");
+	fix_add(&f, acl_k8s_netpol_decode,
+		"{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},"
+		"\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.9.0.0/16\"}}]}]}}");
+	struct acl_plan plan;
+	TU_CHECK(acl_plan_build(f.w, &f.pods[1], ACL_DIR_INGRESS, &plan) == 0 &&
+			 plan.n == 1 && plan.tiers[0].n == 2 &&
+			 plan.tiers[0].pols[0]->kind == ACL_POL_K8S,
+		 "KubernetesNetworkPolicy sorts before NetworkPolicy");
+	acl_plan_clear(&plan);
+	fix_free(&f);
+}
+
 static void test_named_ports_and_sets(void)
 {
 	struct fix f;
@@ -500,6 +582,7 @@ int main(void)
 	test_rejections();
 	test_tiers_and_pass();
 	test_cidrs();
+	test_order_tie_break();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */
