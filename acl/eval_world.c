@@ -178,17 +178,22 @@ struct set_ctx {
 	const struct acl_netset *s;
 };
 
-/* A namespaced network set carries its namespace and the kns profile labels,
- * like an endpoint of that namespace. */
+/*
+ * A namespaced network set carries its namespace and the kns profile labels,
+ * like an endpoint of that namespace. Its namespace label is always its own
+ * namespace, whatever metadata.labels says (Felix's networksetprocessor.go
+ * overwrites it): otherwise a set created in one namespace could claim
+ * another and be selected by that namespace's policies.
+ */
 static const char *set_lookup(const void *arg, const char *key)
 {
 	const struct set_ctx *c = arg;
-	const char *v = ctl_labels_get(&c->s->labels, key);
+	const char *v;
 
-	if (v || !c->s->ns)
-		return v;
-	if (!strcmp(key, LBL_NAMESPACE))
+	if (c->s->ns && !strcmp(key, LBL_NAMESPACE))
 		return c->s->ns;
+	if ((v = ctl_labels_get(&c->s->labels, key)) || !c->s->ns)
+		return v;
 	if (!strncmp(key, PFX_NS, strlen(PFX_NS)))
 		return ns_profile_label(c->w, c->s->ns, key);
 	return NULL;

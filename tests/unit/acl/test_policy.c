@@ -396,6 +396,36 @@ static void test_order_tie_break(void)
 	fix_free(&f);
 }
 
+/*
+ * A namespaced NetworkSet's projectcalico.org/namespace is its own
+ * namespace, whatever its labels say (Felix's networksetprocessor.go
+ * overwrites the label): a set in "other" claiming "ns" is not one of ns's
+ * peers, a set in "ns" is.
+ */
+static void test_netset_namespace(void)
+{
+	struct fix f;
+
+	fix_init(&f);
+	fix_add(&f, acl_netset_decode,
+		"{\"metadata\":{\"name\":\"evil\",\"namespace\":\"other\","
+		"\"labels\":{\"role\":\"trusted\","
+		"\"projectcalico.org/namespace\":\"ns\"}},"
+		"\"spec\":{\"nets\":[\"198.51.100.0/24\"]}}");
+	fix_add(&f, acl_netset_decode,
+		"{\"metadata\":{\"name\":\"good\",\"namespace\":\"ns\","
+		"\"labels\":{\"role\":\"trusted\"}},"
+		"\"spec\":{\"nets\":[\"203.0.113.0/24\"]}}");
+	fix_add(&f, acl_calico_netpol_decode,
+		"{\"metadata\":{\"name\":\"db\",\"namespace\":\"ns\"},\"spec\":"
+		"{\"selector\":\"app == 'db'\",\"ingress\":[{\"action\":\"Allow\","
+		"\"source\":{\"selector\":\"role == 'trusted'\"}}]}}");
+	check_db_ingress(&f, "198.51.100.7", false,
+			 "NetworkSet of 'other' claiming namespace 'ns'");
+	check_db_ingress(&f, "203.0.113.7", true, "NetworkSet of 'ns'");
+	fix_free(&f);
+}
+
 static void test_named_ports_and_sets(void)
 {
 	struct fix f;
@@ -583,6 +613,7 @@ int main(void)
 	test_tiers_and_pass();
 	test_cidrs();
 	test_order_tie_break();
+	test_netset_namespace();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */
