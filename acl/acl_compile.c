@@ -554,7 +554,8 @@ static int rule_build(struct cbuild *b, struct acl_crule *c,
 	c->op = ACL_OP_RULE;
 	c->action = (uint8_t)r->action;
 	c->never = (r->flags & ACL_RULE_V6_ONLY) || r->src.nets_v6_only ||
-		   r->dst.nets_v6_only;
+		   r->dst.nets_v6_only || r->src.not_nets_v6_only ||
+		   r->dst.not_nets_v6_only;
 	c->proto = (int16_t)r->proto;
 	c->not_proto = (int16_t)r->not_proto;
 	c->icmp = r->icmp;

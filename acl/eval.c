@@ -216,7 +216,8 @@ static bool cidrs_have(const struct acl_cidr *c, size_t n, uint32_t ip)
 static bool entity_match(const struct acl_world *w, const struct acl_entity *e,
 			 uint32_t ip, uint8_t proto, uint16_t port)
 {
-	if (e->nets_v6_only || (e->n_nets && !cidrs_have(e->nets, e->n_nets, ip)) ||
+	if (e->nets_v6_only || e->not_nets_v6_only ||
+	    (e->n_nets && !cidrs_have(e->nets, e->n_nets, ip)) ||
 	    cidrs_have(e->not_nets, e->n_not_nets, ip))
 		return false;
 	if ((e->sel && !world_sel_has_ip(w, e->sel, ip)) ||

@@ -101,6 +101,9 @@ static int parse_entity(const cJSON *j, const char *ns, struct acl_entity *e,
 	if ((rc = pol_cidrs(pj(j, "notNets"), w, &e->not_nets, &e->n_not_nets,
 			    &not_v6, err, errlen)) < 0)
 		return rc;
+	/* Felix renders no IPv4 rule when the v4 filter empties notNets
+	 * (rules/policy.go FilterRuleToIPVersion): the rule never matches. */
+	e->not_nets_v6_only = not_v6 && !e->n_not_nets;
 	snprintf(w, sizeof(w), "%s.ports", what);
 	if ((rc = pol_ports(pj(j, "ports"), w, &e->ports, &e->n_ports, err,
 			    errlen)) < 0)

@@ -147,8 +147,12 @@ static int peer_to_entity(const cJSON *peer, const char *ns,
 		}
 		e->nets_v6_only = kind == 1;
 		snprintf(w, sizeof(w), "%s.ipBlock.except", what);
-		return pol_cidrs(pj(ipb, "except"), w, &e->not_nets,
-				 &e->n_not_nets, &v6, err, errlen);
+		rc = pol_cidrs(pj(ipb, "except"), w, &e->not_nets,
+			       &e->n_not_nets, &v6, err, errlen);
+		/* The except list becomes the Calico rule's notNets, which
+		 * Felix filters per IP version like any other. */
+		e->not_nets_v6_only = v6 && !e->n_not_nets;
+		return rc;
 	}
 	if (!(sel = acl_sel_from_k8s(pod, ACL_K8S_SEL_POD, err, errlen)) ||
 	    !(nsel = acl_sel_from_k8s(nss, ACL_K8S_SEL_NAMESPACE, err, errlen)))

@@ -75,6 +75,7 @@ struct acl_entity {
 	size_t n_not_nets;
 	struct acl_cidr *not_nets;
 	bool nets_v6_only;     /**< nets given, all IPv6: never matches IPv4 */
+	bool not_nets_v6_only; /**< notNets given, all IPv6: likewise */
 	struct acl_sel *sel;   /**< effective peer selector (namespaced), or NULL */
 	struct acl_sel *not_sel; /**< or NULL */
 	size_t n_ports;

@@ -426,6 +426,47 @@ static void test_netset_namespace(void)
 	fix_free(&f);
 }
 
+/*
+ * A rule whose notNets (no ipVersion) are all IPv6 is not rendered for
+ * IPv4 at all (Felix's FilterRuleToIPVersion drops it when the filter
+ * empties the list), like one whose nets are all IPv6: the Deny below
+ * never matches IPv4 and the Allow after it decides. Mixed notNets keep
+ * their IPv4 entries.
+ */
+static void test_not_nets_v6_only(void)
+{
+	static const struct {
+		const char *side, *nets;
+		const char *src;
+		bool want;
+		const char *what;
+	} c[] = {
+		{ "source", "\"fd00::/8\"", "10.0.0.1", true,
+		  "IPv6-only source notNets" },
+		{ "destination", "\"fd00::/8\"", "10.0.0.1", true,
+		  "IPv6-only destination notNets" },
+		{ "source", "\"fd00::/8\",\"10.0.0.0/24\"", "10.0.0.1", true,
+		  "mixed notNets, source inside the IPv4 entry" },
+		{ "source", "\"fd00::/8\",\"10.0.0.0/24\"", "10.0.1.3", false,
+		  "mixed notNets, source outside the IPv4 entry" },
+	};
+
+	for (size_t i = 0; i < RTE_DIM(c); i++) {
+		char buf[512];
+		struct fix f;
+
+		fix_init(&f);
+		snprintf(buf, sizeof(buf),
+			 "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
+			 "\"app == 'db'\",\"ingress\":[{\"action\":\"Deny\","
+			 "\"%s\":{\"notNets\":[%s]}},{\"action\":\"Allow\"}]}}",
+			 c[i].side, c[i].nets);
+		fix_add(&f, acl_global_netpol_decode, buf);
+		check_db_ingress(&f, c[i].src, c[i].want, c[i].what);
+		fix_free(&f);
+	}
+}
+
 static void test_named_ports_and_sets(void)
 {
 	struct fix f;
@@ -614,6 +655,7 @@ int main(void)
 	test_cidrs();
 	test_order_tie_break();
 	test_netset_namespace();
+	test_not_nets_v6_only();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */
