@@ -146,7 +146,8 @@ int acl_plan_build(const struct acl_world *w, const struct ctl_pod *pod,
 	for (size_t i = 0; i < w->pols.n; i++) {
 		const struct acl_policy *p = w->pols.v[i];
 
-		if (p->applies[d] && world_ep_matches(w, pod, p->selector))
+		if (p->applies[d] && !p->host_only &&
+		    world_ep_matches(w, pod, p->selector))
 			ents[n++] = (struct plan_ent){ tier_of(w, p->tier), p };
 	}
 	qsort(ents, n, sizeof(*ents), cmp_ent);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "acl/pol_priv.h"
+#include "dp/log.h"
 
 static int parse_action(const cJSON *v, enum acl_action *a)
 {
@@ -308,6 +309,22 @@ static void *decode_policy(const cJSON *obj, bool global, char *err,
 	if (parse_rules(p, pj(spec, "ingress"), ACL_DIR_INGRESS, err, errlen) < 0 ||
 	    parse_rules(p, pj(spec, "egress"), ACL_DIR_EGRESS, err, errlen) < 0)
 		goto fail;
+	/*
+	 * Felix files doNotTrack and preDNAT policies under a host endpoint's
+	 * untracked and pre-DNAT tiers and never gives them to a workload
+	 * endpoint (calc/event_sequencer.go). kdp has no host endpoints:
+	 * keep the policy, in no pod's plan, and say so. The store decodes
+	 * an object again only when it changed, so this logs once a version.
+	 */
+	if (global && (cJSON_IsTrue(pj(spec, "doNotTrack")) ||
+		       cJSON_IsTrue(pj(spec, "preDNAT")))) {
+		p->host_only = true;
+		KDP_LOG(NOTICE, "policy: GlobalNetworkPolicy %s is %s: it "
+			"applies to host endpoints only, and kdp ignores it "
+			"for pods", p->name,
+			cJSON_IsTrue(pj(spec, "doNotTrack")) ? "doNotTrack" :
+							       "preDNAT");
+	}
 	return p;
 oom:
 	snprintf(err, errlen, "out of memory");

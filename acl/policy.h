@@ -111,6 +111,9 @@ struct acl_policy {
 	double order; /**< meaningful when has_order (missing = +inf) */
 	struct acl_sel *selector; /**< effective endpoint selector */
 	bool applies[ACL_DIR_MAX]; /**< spec.types, defaulted */
+	/** doNotTrack or preDNAT: Felix applies it to host endpoints only,
+	 * which kdp has none of, so it is in no pod's plan. */
+	bool host_only;
 	size_t n_rules[ACL_DIR_MAX];
 	struct acl_rule *rules[ACL_DIR_MAX];
 };

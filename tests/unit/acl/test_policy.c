@@ -467,6 +467,45 @@ static void test_not_nets_v6_only(void)
 	}
 }
 
+/*
+ * doNotTrack and preDNAT GlobalNetworkPolicies apply to host endpoints
+ * only (Felix's event_sequencer.go never gives them to a workload
+ * endpoint): accepted, but they police no pod. applyOnForward alone
+ * changes nothing for pods.
+ */
+static void test_host_only_policies(void)
+{
+	static const struct {
+		const char *flags;
+		bool want;
+		const char *what;
+	} c[] = {
+		{ "\"doNotTrack\":true,\"applyOnForward\":true", true,
+		  "doNotTrack policy does not police a pod" },
+		{ "\"preDNAT\":true,\"applyOnForward\":true", true,
+		  "preDNAT policy does not police a pod" },
+		{ "\"applyOnForward\":true", false,
+		  "applyOnForward alone still polices a pod" },
+		{ "\"doNotTrack\":false,\"preDNAT\":false", false,
+		  "doNotTrack/preDNAT false still police a pod" },
+	};
+
+	for (size_t i = 0; i < RTE_DIM(c); i++) {
+		char buf[512];
+		struct fix f;
+
+		fix_init(&f);
+		snprintf(buf, sizeof(buf),
+			 "{\"metadata\":{\"name\":\"host-fw\"},\"spec\":{%s,"
+			 "\"selector\":\"all()\",\"ingress\":[{\"action\":\"Deny\","
+			 "\"protocol\":\"TCP\",\"destination\":{\"ports\":[80]}}]}}",
+			 c[i].flags);
+		fix_add(&f, acl_global_netpol_decode, buf);
+		check_db_ingress(&f, "10.0.0.1", c[i].want, c[i].what);
+		fix_free(&f);
+	}
+}
+
 static void test_named_ports_and_sets(void)
 {
 	struct fix f;
@@ -656,6 +695,7 @@ int main(void)
 	test_order_tie_break();
 	test_netset_namespace();
 	test_not_nets_v6_only();
+	test_host_only_policies();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */
