@@ -287,22 +287,29 @@ static void *decode_policy(const cJSON *obj, bool global, char *err,
 	    parse_types(p, spec, err, errlen) < 0)
 		goto fail;
 	s = pj_str(spec, "selector");
-	if (!(p->selector = pol_sel(s ? s : "", NULL, false, "selector", err,
-				    errlen)))
+	if (!(p->selector = pol_sel(s ? s : "", NULL, ACL_SEL_SCOPE_NONE,
+				    "selector", err, errlen)))
 		goto fail;
-	/* The namespace scope of the policy itself. */
+	/*
+	 * The namespace scope of the policy itself. A GlobalNetworkPolicy's
+	 * namespaceSelector has only all() rewritten, to
+	 * has(projectcalico.org/namespace): global() stays, and selects pods
+	 * too (globalnetworkpolicyprocessor.go). Felix's textual rewrite also
+	 * reaches an all() in spec.selector, which makes no difference here:
+	 * every pod has the namespace label.
+	 */
 	s = global ? pj_str(spec, "namespaceSelector") : p->ns;
 	if (s) {
-		part = global ? pol_sel(s, PFX_NS, true, "namespaceSelector",
-					err, errlen) :
+		part = global ? pol_sel(s, PFX_NS, ACL_SEL_SCOPE_POLICY,
+					"namespaceSelector", err, errlen) :
 				pol_ns_sel(s, err, errlen);
 		if (!part ||
 		    !(p->selector = pol_and(p->selector, part, err, errlen)))
 			goto fail;
 	}
 	if ((s = pj_str(spec, "serviceAccountSelector"))) {
-		if (!(part = pol_sel(s, PFX_SA, false, "serviceAccountSelector",
-				     err, errlen)) ||
+		if (!(part = pol_sel(s, PFX_SA, ACL_SEL_SCOPE_NONE,
+				     "serviceAccountSelector", err, errlen)) ||
 		    !(p->selector = pol_and(p->selector, part, err, errlen)))
 			goto fail;
 	}

@@ -246,8 +246,9 @@ int pol_ports(const cJSON *arr, const char *what, struct acl_port **out,
 	return 0;
 }
 
-struct acl_sel *pol_sel(const char *text, const char *prefix, bool ns_scope,
-			const char *what, char *err, size_t errlen)
+struct acl_sel *pol_sel(const char *text, const char *prefix,
+			enum acl_sel_scope scope, const char *what, char *err,
+			size_t errlen)
 {
 	char perr[384];
 	struct acl_sel *s = acl_sel_parse(text, perr, sizeof(perr)), *p;
@@ -258,7 +259,7 @@ struct acl_sel *pol_sel(const char *text, const char *prefix, bool ns_scope,
 	}
 	if (!prefix)
 		return s;
-	p = acl_sel_prefixed(s, prefix, ns_scope);
+	p = acl_sel_prefixed(s, prefix, scope);
 	acl_sel_free(s);
 	if (!p)
 		snprintf(err, errlen, "out of memory");
@@ -285,7 +286,7 @@ struct acl_sel *pol_ns_sel(const char *ns, char *err, size_t errlen)
 	char buf[320];
 
 	snprintf(buf, sizeof(buf), LBL_NAMESPACE " == '%s'", ns);
-	return pol_sel(buf, NULL, false, "namespace", err, errlen);
+	return pol_sel(buf, NULL, ACL_SEL_SCOPE_NONE, "namespace", err, errlen);
 }
 
 /* "projectcalico.org/serviceaccount in {'a', 'b'}" */
@@ -315,7 +316,8 @@ static struct acl_sel *sa_names_sel(const cJSON *names, char *err,
 		strcat(buf, "'");
 	}
 	strcat(buf, "}");
-	s = pol_sel(buf, NULL, false, "serviceAccounts.names", err, errlen);
+	s = pol_sel(buf, NULL, ACL_SEL_SCOPE_NONE, "serviceAccounts.names", err,
+		    errlen);
 	free(buf);
 	return s;
 }
@@ -335,15 +337,16 @@ int pol_entity_selectors(struct acl_entity *e, const char *sel,
 	/* The namespace scope: explicit namespaceSelector (rewritten onto the
 	 * endpoints' pcns.* labels), else the policy's own namespace. */
 	if (ns_sel) {
-		if (!(eff = pol_sel(ns_sel, PFX_NS, true, "namespaceSelector",
-				    err, errlen)))
+		if (!(eff = pol_sel(ns_sel, PFX_NS, ACL_SEL_SCOPE_RULE,
+				    "namespaceSelector", err, errlen)))
 			return -EINVAL;
 	} else if (ns && (sel || not_sel || has_sa)) {
 		if (!(eff = pol_ns_sel(ns, err, errlen)))
 			return -EINVAL;
 	}
 	if (sel) {
-		if (!(part = pol_sel(sel, NULL, false, "selector", err, errlen)))
+		if (!(part = pol_sel(sel, NULL, ACL_SEL_SCOPE_NONE, "selector",
+				     err, errlen)))
 			goto fail;
 		if (!(eff = pol_and(eff, part, err, errlen)))
 			return -ENOMEM;
@@ -355,7 +358,7 @@ int pol_entity_selectors(struct acl_entity *e, const char *sel,
 			return -ENOMEM;
 	}
 	if (sa_sel) {
-		if (!(part = pol_sel(sa_sel, PFX_SA, false,
+		if (!(part = pol_sel(sa_sel, PFX_SA, ACL_SEL_SCOPE_NONE,
 				     "serviceAccounts.selector", err, errlen)))
 			goto fail;
 		if (!(eff = pol_and(eff, part, err, errlen)))
@@ -363,8 +366,8 @@ int pol_entity_selectors(struct acl_entity *e, const char *sel,
 	}
 	e->sel = eff;
 	if (not_sel &&
-	    !(e->not_sel = pol_sel(not_sel, NULL, false, "notSelector", err,
-				   errlen)))
+	    !(e->not_sel = pol_sel(not_sel, NULL, ACL_SEL_SCOPE_NONE,
+				   "notSelector", err, errlen)))
 		return -EINVAL;
 	return 0;
 fail:

@@ -297,7 +297,8 @@ void *acl_k8s_netpol_decode(const cJSON *obj, char *err, size_t errlen)
 	}
 	if (!(sel = acl_sel_from_k8s(pj(spec, "podSelector"), ACL_K8S_SEL_POD,
 				     err, errlen)) ||
-	    !(p->selector = pol_sel(sel, NULL, false, "podSelector", err, errlen)) ||
+	    !(p->selector = pol_sel(sel, NULL, ACL_SEL_SCOPE_NONE,
+				    "podSelector", err, errlen)) ||
 	    !(nsel = pol_ns_sel(p->ns, err, errlen)) ||
 	    !(p->selector = pol_and(p->selector, nsel, err, errlen)))
 		goto fail;

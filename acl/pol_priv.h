@@ -41,10 +41,11 @@ int pol_entity_selectors(struct acl_entity *e, const char *sel,
 			 const cJSON *sa_names, const char *sa_sel,
 			 const char *ns, char *err, size_t errlen);
 
-/** Parse @p text, prefixed with @p prefix (ns_scope per acl_sel_prefixed)
+/** Parse @p text, prefixed with @p prefix (@p scope per acl_sel_prefixed)
  * when @p prefix is not NULL. */
-struct acl_sel *pol_sel(const char *text, const char *prefix, bool ns_scope,
-			const char *what, char *err, size_t errlen);
+struct acl_sel *pol_sel(const char *text, const char *prefix,
+			enum acl_sel_scope scope, const char *what, char *err,
+			size_t errlen);
 /** a && b, consuming both (either may be NULL). */
 struct acl_sel *pol_and(struct acl_sel *a, struct acl_sel *b, char *err,
 			size_t errlen);

@@ -306,12 +306,13 @@ fail:
 
 /* Deep copy, optionally prefixing labels; NULL on allocation failure. */
 static struct sel_node *node_copy(const struct sel_node *n, const char *prefix,
-				  bool ns_scope)
+				  enum acl_sel_scope scope)
 {
 	struct sel_node *c;
 	bool tree = n->op == SEL_NOT || n->op == SEL_AND || n->op == SEL_OR;
 
-	if (ns_scope && (n->op == SEL_ALL || n->op == SEL_GLOBAL))
+	if ((scope != ACL_SEL_SCOPE_NONE && n->op == SEL_ALL) ||
+	    (scope == ACL_SEL_SCOPE_RULE && n->op == SEL_GLOBAL))
 		return node_has_ns(n->op == SEL_GLOBAL);
 	if (!(c = calloc(1, sizeof(*c))))
 		return NULL;
@@ -326,7 +327,7 @@ static struct sel_node *node_copy(const struct sel_node *n, const char *prefix,
 		goto fail;
 	for (; c->n < n->n; c->n++) {
 		if (tree)
-			c->kids[c->n] = node_copy(n->kids[c->n], prefix, ns_scope);
+			c->kids[c->n] = node_copy(n->kids[c->n], prefix, scope);
 		else
 			c->vals[c->n] = strdup(n->vals[c->n]);
 		if (tree ? !c->kids[c->n] : !c->vals[c->n])
@@ -339,9 +340,9 @@ fail:
 }
 
 struct acl_sel *acl_sel_prefixed(const struct acl_sel *s, const char *prefix,
-				 bool ns_scope)
+				 enum acl_sel_scope scope)
 {
-	return sel_wrap(node_copy(s->root, prefix, ns_scope));
+	return sel_wrap(node_copy(s->root, prefix, scope));
 }
 
 struct acl_sel *acl_sel_and(const struct acl_sel *a, const struct acl_sel *b)
@@ -351,16 +352,18 @@ struct acl_sel *acl_sel_and(const struct acl_sel *a, const struct acl_sel *b)
 	if (!a && !b)
 		return acl_sel_parse("", NULL, 0);
 	if (!a || !b)
-		return sel_wrap(node_copy(a ? a->root : b->root, NULL, false));
+		return sel_wrap(node_copy(a ? a->root : b->root, NULL,
+					  ACL_SEL_SCOPE_NONE));
 	if (!(n = calloc(1, sizeof(*n))) ||
 	    !(n->kids = calloc(2, sizeof(*n->kids)))) {
 		free(n);
 		return NULL;
 	}
 	n->op = SEL_AND;
-	if ((n->kids[0] = node_copy(a->root, NULL, false)))
+	if ((n->kids[0] = node_copy(a->root, NULL, ACL_SEL_SCOPE_NONE)))
 		n->n++;
-	if (n->n && (n->kids[1] = node_copy(b->root, NULL, false)))
+	if (n->n &&
+	    (n->kids[1] = node_copy(b->root, NULL, ACL_SEL_SCOPE_NONE)))
 		n->n++;
 	if (n->n != 2) {
 		sel_node_free(n);

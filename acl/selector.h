@@ -55,16 +55,27 @@ const char *acl_sel_str(const struct acl_sel *s);
 /** True when the selector is all() (it then matches every label set). */
 bool acl_sel_is_all(const struct acl_sel *s);
 
+/** How acl_sel_prefixed() reads all() and global(). */
+enum acl_sel_scope {
+	ACL_SEL_SCOPE_NONE,   /**< left as they are */
+	/** A rule's namespaceSelector (rules.go): all() becomes
+	 * has(projectcalico.org/namespace), global() its negation. */
+	ACL_SEL_SCOPE_RULE,
+	/** A GlobalNetworkPolicy's spec.namespaceSelector
+	 * (globalnetworkpolicyprocessor.go): only all() is rewritten;
+	 * global() stays, and is true. */
+	ACL_SEL_SCOPE_POLICY,
+};
+
 /**
  * Copy @p s with every label name prefixed by @p prefix (Calico's
- * PrefixVisitor). With @p ns_scope, all() becomes
- * has(projectcalico.org/namespace) and global() becomes
- * !has(projectcalico.org/namespace), which is how a namespaceSelector is
- * turned into an endpoint selector (§3 "Namespacing of selectors").
+ * PrefixVisitor), all() and global() rewritten as @p scope says: that is
+ * how a namespaceSelector is turned into an endpoint selector (§3
+ * "Namespacing of selectors").
  * @return the new selector, or NULL on allocation failure.
  */
 struct acl_sel *acl_sel_prefixed(const struct acl_sel *s, const char *prefix,
-				 bool ns_scope);
+				 enum acl_sel_scope scope);
 
 /**
  * The conjunction of @p a and @p b (either may be NULL = no constraint).

@@ -506,6 +506,51 @@ static void test_host_only_policies(void)
 	}
 }
 
+/*
+ * A GlobalNetworkPolicy's spec.namespaceSelector has only all() rewritten
+ * (to has(projectcalico.org/namespace)); global() stays and is true, so
+ * the policy still selects pods (globalnetworkpolicyprocessor.go). A
+ * rule's namespaceSelector global() still means "no namespace": it selects
+ * no pod.
+ */
+static void test_gnp_namespace_selector(void)
+{
+	static const struct {
+		const char *ns_sel;
+		bool want;
+		const char *what;
+	} c[] = {
+		{ "global()", false, "namespaceSelector global() selects pods" },
+		{ "all()", false, "namespaceSelector all() selects pods" },
+		{ "!global()", true, "namespaceSelector !global() selects none" },
+		{ "team == 'a'", false, "namespaceSelector team == 'a'" },
+		{ "team == 'b'", true, "namespaceSelector team == 'b'" },
+	};
+	char buf[512];
+	struct fix f;
+
+	for (size_t i = 0; i < RTE_DIM(c); i++) {
+		fix_init(&f);
+		snprintf(buf, sizeof(buf),
+			 "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
+			 "\"app == 'db'\",\"namespaceSelector\":\"%s\","
+			 "\"ingress\":[{\"action\":\"Deny\"}]}}", c[i].ns_sel);
+		fix_add(&f, acl_global_netpol_decode, buf);
+		check_db_ingress(&f, "10.0.0.1", c[i].want, c[i].what);
+		fix_free(&f);
+	}
+
+	/* Rule level: global() is the non-namespaced peers only. */
+	fix_init(&f);
+	fix_add(&f, acl_global_netpol_decode,
+		"{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
+		"\"app == 'db'\",\"ingress\":[{\"action\":\"Deny\",\"source\":"
+		"{\"namespaceSelector\":\"global()\"}},{\"action\":\"Allow\"}]}}");
+	check_db_ingress(&f, "10.0.0.1", true,
+			 "rule namespaceSelector global() matches no pod");
+	fix_free(&f);
+}
+
 static void test_named_ports_and_sets(void)
 {
 	struct fix f;
@@ -696,6 +741,7 @@ int main(void)
 	test_netset_namespace();
 	test_not_nets_v6_only();
 	test_host_only_policies();
+	test_gnp_namespace_selector();
 	test_named_ports_and_sets();
 	test_pod_matters(false);
 	test_pod_matters(true); /* with rte_acl builds (freed while running) */

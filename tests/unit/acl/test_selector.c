@@ -108,8 +108,8 @@ static void test_rewrites(void)
 {
 	struct acl_sel *s = acl_sel_parse("a == 'x' || all()", NULL, 0);
 	struct acl_sel *g = acl_sel_parse("!global()", NULL, 0);
-	struct acl_sel *p = acl_sel_prefixed(s, "pcns.", true);
-	struct acl_sel *q = acl_sel_prefixed(g, "pcns.", true);
+	struct acl_sel *p = acl_sel_prefixed(s, "pcns.", ACL_SEL_SCOPE_RULE);
+	struct acl_sel *q = acl_sel_prefixed(g, "pcns.", ACL_SEL_SCOPE_RULE);
 	struct acl_sel *both = acl_sel_and(p, q);
 	struct acl_sel *none = acl_sel_and(NULL, NULL);
 	char err[256];
@@ -130,6 +130,17 @@ static void test_rewrites(void)
 	acl_sel_free(q);
 	acl_sel_free(both);
 	acl_sel_free(none);
+
+	/* A GlobalNetworkPolicy's spec.namespaceSelector: only all() is
+	 * rewritten, global() stays (globalnetworkpolicyprocessor.go). */
+	s = acl_sel_parse("all() || !global() || a == 'x'", NULL, 0);
+	p = s ? acl_sel_prefixed(s, "pcns.", ACL_SEL_SCOPE_POLICY) : NULL;
+	TU_CHECK(p && !strcmp(acl_sel_str(p),
+			      "(has(projectcalico.org/namespace) || !global() || "
+			      "pcns.a == \"x\")"),
+		 "policy-level rewrite: %s", p ? acl_sel_str(p) : "NULL");
+	acl_sel_free(s);
+	acl_sel_free(p);
 
 	/* Error messages name the position and the problem. */
 	TU_CHECK(!acl_sel_parse("a == 'b' && ", err, sizeof(err)) &&

@@ -425,8 +425,8 @@ static void check_tree(const struct rnode *t, const struct acl_sel *s,
 		       const char *text)
 {
 	struct acl_sel *c = acl_sel_parse(acl_sel_str(s), NULL, 0);
-	struct acl_sel *p = acl_sel_prefixed(s, "pcns.", false);
-	struct acl_sel *q = acl_sel_prefixed(s, "pcns.", true);
+	struct acl_sel *p = acl_sel_prefixed(s, "pcns.", ACL_SEL_SCOPE_NONE);
+	struct acl_sel *q = acl_sel_prefixed(s, "pcns.", ACL_SEL_SCOPE_RULE);
 
 	FAIL_IF(!c, "'%s': canonical form '%s' does not parse", text,
 		acl_sel_str(s));
