@@ -122,7 +122,8 @@
  *    the responder marks the flow replied. ICMP echo is keyed on its id;
  *    an echo reply without an entry is invalid. ICMP errors (3, 4, 5, 11,
  *    12) pass when the flow they quote is tracked and allowed under the
- *    current policy generation (RELATED); a flow not re-checked since a
+ *    current policy generation and they go to the quoted packet's sender
+ *    (RELATED; else invalid, as in Linux); a flow not re-checked since a
  *    policy change (no packet of its own yet) has no related errors.
  *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_transitory_s for
  *    other TCP states, udp_s for UDP/other, icmp_s for ICMP.

@@ -635,9 +635,13 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	 * decided under another generation has had no packet re-checked
 	 * since (the packet that caused the error would have been): the new
 	 * policy may cut it, as Felix flushes its conntrack entry, and the
-	 * error's endpoints are not the flow's to classify it again. */
+	 * error's endpoints are not the flow's to classify it again. And it
+	 * must go back to the quoted packet's sender, as Linux's
+	 * nf_conntrack_inet_error() requires: else any host could pass a
+	 * flow's "error" to a third one, past that one's ingress policy. */
 	if (f->kind == ACL_FLOW_ICMP_ERR)
-		return e && (e->flags & F_ALLOW) && e->gen == gen ?
+		return e && (e->flags & F_ALLOW) && e->gen == gen &&
+		       f->pkt.dst == (f->src_lo ? k->a : k->b) ?
 			       ACL_CT_PASS : ACL_CT_INVALID;
 	if (e) {
 		bool orig = f->src_lo == !!(e->flags & F_ORIG_LO);

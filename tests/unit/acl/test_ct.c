@@ -248,6 +248,20 @@ static void test_icmp(void)
 	run(aw, udp, 1, 0);
 	TU_CHECK(run(aw, icmp_err(B, &udp), 1, 0) == ACL_CT_PASS,
 		 "error about a tracked flow is related");
+	/* The same error sent to a third host (B + 1), not to the quoted
+	 * packet's sender: Linux's nf_conntrack_inet_error() finds it
+	 * invalid, and it must not pass the third host's policy as
+	 * related. Nor an error to the flow's other end. */
+	struct pkt misdir = icmp_err(B, &udp), back = icmp_err(A, &udp);
+	struct rte_ipv4_hdr *mip = (struct rte_ipv4_hdr *)misdir.b;
+	struct rte_ipv4_hdr *bip = (struct rte_ipv4_hdr *)back.b;
+
+	mip->dst_addr = rte_cpu_to_be_32(B + 1);
+	bip->dst_addr = rte_cpu_to_be_32(B);
+	TU_CHECK(run(aw, misdir, 1, 0) == ACL_CT_INVALID,
+		 "error about a tracked flow to a third host");
+	TU_CHECK(run(aw, back, 1, 0) == ACL_CT_INVALID,
+		 "error about a tracked flow to the quoted packet's receiver");
 	/* Under a policy not yet applied to the flow (no packet of it
 	 * since), its errors are not related: the new policy may cut it. */
 	int c0 = calls;
