@@ -115,7 +115,10 @@
  * entry holds its slot.
  *  - TCP: SYN opens (SYN_SENT), SYN-ACK from the responder (SYN_RECV), ACK
  *    from the originator (ESTABLISHED); FIN → CLOSING, RST → CLOSED; a new
- *    SYN on a CLOSING/CLOSED flow reopens it. Without an entry only a SYN
+ *    SYN on a CLOSING flow, or the originator's on a CLOSED one, reopens
+ *    it as a new flow from the SYN's sender, classified in its direction;
+ *    the responder's SYN on a CLOSED flow is invalid (as in Linux's
+ *    CLOSE state). Without an entry only a SYN
  *    (or, like Linux's loose pickup, a bare ACK) may start a flow; SYN-ACK,
  *    FIN, RST without an entry are invalid and dropped (ct_invalid).
  *  - UDP, SCTP and other protocols: the first packet opens, a packet from

@@ -645,9 +645,16 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 			       ACL_CT_PASS : ACL_CT_INVALID;
 	if (e) {
 		bool orig = f->src_lo == !!(e->flags & F_ORIG_LO);
-		bool reopen = e->k.proto == IPPROTO_TCP && orig &&
-			      e->state >= ST_CLOSING &&
-			      (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+		bool syn = e->k.proto == IPPROTO_TCP &&
+			   (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+		/* A SYN on a closing flow opens a new one, from either
+		 * side (Linux: a SYN in TIME_WAIT kills the entry and is
+		 * looked up again as NEW); the responder's then is the new
+		 * flow's originator, checked by policy in its direction. On
+		 * a flow cut by RST only the originator's may (sCL -> sIV
+		 * for the reply direction, below). */
+		bool reopen = syn && (orig ? e->state >= ST_CLOSING :
+					     e->state == ST_CLOSING);
 
 		if (!reopen && (orig || (e->flags & F_ALLOW))) {
 			if (e->gen != gen) {
@@ -664,13 +671,17 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 			}
 			if (!(e->flags & F_ALLOW))
 				return ACL_CT_DENY;
+			/* Passed, the responder's SYN would open a flow into
+			 * the originator without its policy. */
+			if (syn && !orig && e->state == ST_CLOSED)
+				return ACL_CT_INVALID;
 			advance(e, f, orig);
 			e->expire = (uint32_t)now + timeout_ms(aw, e);
 			e->hop[f->src_lo] = hop;
 			return ACL_CT_PASS;
 		}
 		/* A responder answering a denied flow, or a new SYN on a
-		 * closed one: a new flow, decided afresh. */
+		 * closing or closed one: a new flow, decided afresh. */
 		hint = (uint32_t)(e - aw->slot);
 	}
 	if (miss != NULL) {

@@ -182,6 +182,69 @@ static void test_tcp(void)
 	acl_worker_free(aw);
 }
 
+/*
+ * A SYN from the responder's side (B:80 -> A:40000) once A's connection
+ * to B:80 is over. Linux: in CLOSE (after RST) it is invalid; in
+ * TIME_WAIT (after FINs) the entry is killed and the SYN is a NEW flow,
+ * through policy in its own direction. Before, both passed as replies:
+ * B opened a connection into A without A's ingress policy. On a live
+ * flow a SYN retransmit and a simultaneous open still pass.
+ */
+static void test_tcp_reverse_syn(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	uint64_t t = 1000;
+
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, SYN), 1, t) == ACL_CT_PASS &&
+		 run(aw, mk(6, A, B, 40000, 80, SYN), 1, t) == ACL_CT_PASS &&
+		 calls == 1, "SYN retransmit passes, classified once");
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN), 1, t) == ACL_CT_PASS &&
+		 calls == 1, "simultaneous open: B's SYN passes");
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN | ACK), 1, t) ==
+		 ACL_CT_PASS && run(aw, mk(6, A, B, 40000, 80, ACK), 1, t) ==
+		 ACL_CT_PASS, "handshake");
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, RST | ACK), 1, t) ==
+		 ACL_CT_PASS && strstr(state_of(aw, t), "CLOSED"), "RST: %s",
+		 state_of(aw, t));
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN), 1, t) == ACL_CT_INVALID &&
+		 calls == 1, "B's SYN after RST is invalid (%d calls)", calls);
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN), 2, t) == ACL_CT_INVALID,
+		 "and under a new generation, once re-checked");
+	acl_worker_free(aw);
+
+	aw = fresh(1024);
+	run(aw, mk(6, A, B, 40000, 80, SYN), 1, t);
+	run(aw, mk(6, B, A, 80, 40000, SYN | ACK), 1, t);
+	run(aw, mk(6, A, B, 40000, 80, ACK), 1, t);
+	run(aw, mk(6, A, B, 40000, 80, FIN | ACK), 1, t);
+	run(aw, mk(6, B, A, 80, 40000, FIN | ACK), 1, t);
+	run(aw, mk(6, A, B, 40000, 80, ACK), 1, t);
+	TU_CHECK(strstr(state_of(aw, t), "CLOSING") && calls == 1, "%s",
+		 state_of(aw, t));
+	/* B's policy says no: a new flow from B, denied. */
+	verdict = false;
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN), 1, t) == ACL_CT_DENY &&
+		 calls == 2 && last.src == B && last.sport == 80 &&
+		 last.dport == 40000 && !last_rev,
+		 "B's SYN after FINs classified as B's own flow (%d calls)",
+		 calls);
+	TU_CHECK(run(aw, mk(6, A, B, 40000, 80, SYN | ACK), 1, t) ==
+		 ACL_CT_INVALID, "no SYN-ACK to a denied SYN");
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, ACK), 1, t) == ACL_CT_DENY,
+		 "nor its ACK");
+	acl_worker_free(aw);
+
+	/* Allowed: B's new connection, B its originator. */
+	aw = fresh(1024);
+	run(aw, mk(6, A, B, 40000, 80, SYN), 1, t);
+	run(aw, mk(6, B, A, 80, 40000, FIN | ACK), 1, t);
+	TU_CHECK(run(aw, mk(6, B, A, 80, 40000, SYN), 1, t) == ACL_CT_PASS &&
+		 calls == 2 && strstr(state_of(aw, t), "SYN_SENT") &&
+		 strstr(state_of(aw, t), "10.244.1.11:80 -> 10.244.1.10:40000"),
+		 "B's SYN after a FIN opens B's flow: %s", state_of(aw, t));
+	acl_worker_free(aw);
+}
+
 static void test_deny(void)
 {
 	struct acl_worker *aw = fresh(1024);
@@ -914,6 +977,7 @@ int main(void)
 		test_keys();
 		test_lookup();
 		test_tcp();
+		test_tcp_reverse_syn();
 		test_deny();
 		test_generation();
 		test_icmp();
