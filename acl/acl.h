@@ -118,16 +118,19 @@
  *    SYN on a CLOSING flow, or the originator's on a CLOSED one, reopens
  *    it as a new flow from the SYN's sender, classified in its direction;
  *    the responder's SYN on a CLOSED flow is invalid (as in Linux's
- *    CLOSE state). Without an entry only a SYN
- *    (or, like Linux's loose pickup, a bare ACK) may start a flow; SYN-ACK,
- *    FIN, RST without an entry are invalid and dropped (ct_invalid).
+ *    CLOSE state). Without an entry only a SYN (or, like Linux's loose
+ *    pickup, a bare ACK) may start a flow; SYN-ACK, FIN, RST without an
+ *    entry are invalid and dropped (ct_invalid).
  *  - UDP, SCTP and other protocols: the first packet opens, a packet from
  *    the responder marks the flow replied. ICMP echo is keyed on its id;
- *    an echo reply without an entry is invalid. ICMP errors (3, 4, 5, 11,
- *    12) pass when the flow they quote is tracked and allowed under the
- *    current policy generation and they go to the quoted packet's sender
- *    (RELATED; else invalid, as in Linux); a flow not re-checked since a
- *    policy change (no packet of its own yet) has no related errors.
+ *    only a query's request (echo, timestamp, information, address mask:
+ *    8, 13, 15, 17) opens an ICMP flow, any other ICMP message but an
+ *    error is invalid without an entry (Linux's valid_new[]). ICMP errors
+ *    (3, 4, 5, 11, 12) pass when the flow they quote is tracked and
+ *    allowed under the current policy generation and they go to the
+ *    quoted packet's sender (RELATED; else invalid, as in Linux); a flow
+ *    not re-checked since a policy change (no packet of its own yet) has
+ *    no related errors.
  *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_transitory_s for
  *    other TCP states, udp_s for UDP/other, icmp_s for ICMP.
  *  - Verdicts are cached in the entry, denials included, so a blocked

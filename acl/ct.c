@@ -204,6 +204,12 @@ static bool icmp_is_error(uint8_t type)
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
+/* A query's request: echo, timestamp, information, address mask. */
+static bool icmp_is_request(uint8_t type)
+{
+	return type == 8 || type == 13 || type == 15 || type == 17;
+}
+
 /* Ports of an L4 header: ICMP echo uses its id on both sides. */
 static int l4_ports(const uint8_t *l4, uint32_t len, uint8_t proto,
 		    uint16_t *sp, uint16_t *dp)
@@ -491,7 +497,8 @@ static inline uint32_t timeout_ms(const struct acl_worker *aw,
 }
 
 /* May this packet open a flow? (Linux conntrack: SYN, or a bare ACK with
- * loose pickup; an echo request; anything for connectionless protocols.) */
+ * loose pickup; an ICMP query's request; anything for connectionless
+ * protocols.) */
 static bool valid_start(const struct acl_flow *f, uint8_t *state)
 {
 	uint8_t fl = f->tcp_flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST);
@@ -509,7 +516,12 @@ static bool valid_start(const struct acl_flow *f, uint8_t *state)
 		return false;
 	case IPPROTO_ICMP:
 		*state = ST_NEW;
-		return f->pkt.icmp_type != 0; /* echo reply needs a request */
+		/* Linux's valid_new[]: a reply needs its request, and
+		 * other types (router advertisements, redirects...) start
+		 * nothing (errors are related, never new). Else an
+		 * unsolicited reply opened a flow through policy, and its
+		 * "answer", a request, passed as a reply. */
+		return icmp_is_request(f->pkt.icmp_type);
 	default:
 		*state = ST_NEW;
 		return true;

@@ -306,6 +306,18 @@ static void test_icmp(void)
 		 calls == 1, "echo reply matched by id");
 	TU_CHECK(run(aw, mk(1, B, A, 0, 8, 0), 1, 0) == ACL_CT_INVALID,
 		 "echo reply with another id");
+	/* Only a query's request opens a flow (Linux's valid_new[]): an
+	 * unsolicited timestamp reply (14) or a router advertisement (9)
+	 * is invalid, never classified. */
+	int c1 = calls;
+	TU_CHECK(run(aw, mk(1, A, B, 14, 9, 0), 1, 0) == ACL_CT_INVALID &&
+		 run(aw, mk(1, A, B, 9, 0, 0), 1, 0) == ACL_CT_INVALID &&
+		 run(aw, mk(1, A, B, 18, 3, 0), 1, 0) == ACL_CT_INVALID &&
+		 calls == c1, "ICMP types that cannot open a flow");
+	for (uint8_t ty = 13; ty <= 17; ty += 2)
+		TU_CHECK(run(aw, mk(1, A, B + ty, ty, 100, 0), 1, 0) ==
+			 ACL_CT_PASS &&
+			 calls == ++c1, "query request %u opens a flow", ty);
 	TU_CHECK(run(aw, icmp_err(B, &udp), 1, 0) == ACL_CT_INVALID,
 		 "error about an unknown flow");
 	run(aw, udp, 1, 0);
