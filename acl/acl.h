@@ -122,10 +122,14 @@
  *    pickup, a bare ACK) may start a flow; SYN-ACK, FIN, RST without an
  *    entry are invalid and dropped (ct_invalid).
  *  - UDP, SCTP and other protocols: the first packet opens, a packet from
- *    the responder marks the flow replied. ICMP echo is keyed on its id;
- *    only a query's request (echo, timestamp, information, address mask:
- *    8, 13, 15, 17) opens an ICMP flow, any other ICMP message but an
- *    error is invalid without an entry (Linux's valid_new[]). ICMP errors
+ *    the responder marks the flow replied. An ICMP query is keyed on its
+ *    id, its request's type and the side that sent the request (Linux's
+ *    reply tuple has the reply's type): only the matching reply from the
+ *    other side is the flow's reply, that side's own request with the
+ *    same id is a flow of its own. Only a query's request (echo,
+ *    timestamp, information, address mask: 8, 13, 15, 17) opens an ICMP
+ *    flow, any other ICMP message but an error is invalid without an
+ *    entry (Linux's valid_new[]). ICMP errors
  *    (3, 4, 5, 11, 12) pass when the flow they quote is tracked and
  *    allowed under the current policy generation and they go to the
  *    quoted packet's sender (RELATED; else invalid, as in Linux); a flow

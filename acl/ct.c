@@ -210,7 +210,28 @@ static bool icmp_is_request(uint8_t type)
 	return type == 8 || type == 13 || type == 15 || type == 17;
 }
 
-/* Ports of an L4 header: ICMP echo uses its id on both sides. */
+/* The request's type of a query's request or reply; 0 for other types. */
+static uint8_t icmp_query_of(uint8_t type)
+{
+	switch (type) {
+	case 0:
+	case 8:
+		return 8;
+	case 13:
+	case 14:
+		return 13;
+	case 15:
+	case 16:
+		return 15;
+	case 17:
+	case 18:
+		return 17;
+	default:
+		return 0;
+	}
+}
+
+/* Ports of an L4 header: an ICMP query uses its id on both sides. */
 static int l4_ports(const uint8_t *l4, uint32_t len, uint8_t proto,
 		    uint16_t *sp, uint16_t *dp)
 {
@@ -228,12 +249,42 @@ static int l4_ports(const uint8_t *l4, uint32_t len, uint8_t proto,
 	case IPPROTO_ICMP:
 		if (len < 8)
 			return -EINVAL;
-		if (l4[0] == 0 || l4[0] == 8)
+		if (icmp_query_of(l4[0]) != 0)
 			*sp = *dp = (uint16_t)(l4[4] << 8 | l4[5]);
 		return 0;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The key of an ICMP query of @p type from @p src to @p dst, made by
+ * acl_ct_key_make() (the id on both sides): Linux keys ICMP on type, code
+ * and id, a request's reply tuple holding the reply's type. Keyed on the
+ * id alone, the pinged side's own echo request with the same id passed as
+ * a reply, without its policy. So icmp_q holds the request's type and
+ * which side sent it: a reply finds its request's entry, a request from
+ * the other side or of another query is a flow of its own. (The code is
+ * not keyed: queries have only code 0.)
+ */
+static void icmp_query_key(struct acl_flow *f, uint8_t type, uint32_t src,
+			   uint32_t dst)
+{
+	uint8_t req = icmp_query_of(type);
+	uint64_t w[2];
+
+	if (req == 0)
+		return;
+	/* The requester: a request's sender, a reply's receiver; a host
+	 * that pings itself is both sides (src_lo is true both ways). */
+	bool req_lo = src == dst || f->src_lo == (type == req);
+
+	memcpy(w, f->key, sizeof(w));
+	w[1] |= (uint64_t)(req | (req_lo ? 0x80 : 0)) << 40;
+	_Static_assert(offsetof(struct acl_ct_key, icmp_q) == 13,
+		       "icmp_q is byte 5 of the key's second word");
+	memcpy(f->key, w, sizeof(w));
+	f->hash = acl_ct_key_hash(w);
 }
 
 int acl_flow_parse(const void *ipv, uint32_t len, struct acl_flow *f)
@@ -287,10 +338,17 @@ int acl_flow_parse(const void *ipv, uint32_t len, struct acl_flow *f)
 		acl_ct_key_make(f, rte_be_to_cpu_32(in->src_addr),
 			 rte_be_to_cpu_32(in->dst_addr), sp, dp,
 			 in->next_proto_id);
+		/* An error about a query: its flow's key. */
+		if (in->next_proto_id == IPPROTO_ICMP)
+			icmp_query_key(f, ((const uint8_t *)in + ihl)[0],
+				       rte_be_to_cpu_32(in->src_addr),
+				       rte_be_to_cpu_32(in->dst_addr));
 		return 0;
 	}
 	acl_ct_key_make(f, f->pkt.src, f->pkt.dst, f->pkt.sport, f->pkt.dport,
 		 f->pkt.proto);
+	if (first && f->pkt.proto == IPPROTO_ICMP)
+		icmp_query_key(f, f->pkt.icmp_type, f->pkt.src, f->pkt.dst);
 	return 0;
 }
 

@@ -31,7 +31,10 @@ struct acl_ct_key {
 	uint32_t a, b;     /**< lower (ip, port) side first */
 	uint16_t pa, pb;
 	uint8_t proto;
-	uint8_t pad[3];
+	/** ICMP queries: the request's type, | 0x80 when side a sent the
+	 * request (acl/ct.c icmp_query_key()); else 0 */
+	uint8_t icmp_q;
+	uint8_t pad[2];
 };
 
 #define ACL_CT_F_USED 0x1

@@ -356,6 +356,48 @@ static void test_icmp(void)
 	acl_worker_free(aw);
 }
 
+/*
+ * ICMP queries are keyed on the request's type and its sender's side as
+ * well as the id (Linux keys them on type, code and id, the reply tuple
+ * holding the reply's type): A pings B with id 7; B's own echo request
+ * with id 7 is no reply but B's new flow, checked by policy; only the
+ * matching reply type from B passes on A's flow.
+ */
+static void test_icmp_query(void)
+{
+	struct acl_worker *aw = fresh(1024);
+	struct pkt ping = mk(1, A, B, 8, 7, 0);
+
+	TU_CHECK(run(aw, ping, 1, 0) == ACL_CT_PASS && calls == 1, "A's ping");
+	verdict = false;
+	TU_CHECK(run(aw, mk(1, B, A, 8, 7, 0), 1, 0) == ACL_CT_DENY &&
+		 calls == 2 && last.src == B && last.icmp_type == 8 &&
+		 !last_rev, "B's echo request, same id: B's own flow (%d)",
+		 calls);
+	TU_CHECK(run(aw, mk(1, B, A, 0, 7, 0), 1, 0) == ACL_CT_PASS &&
+		 calls == 2, "B's echo reply still passes on A's flow");
+	TU_CHECK(run(aw, mk(1, A, B, 0, 7, 0), 1, 0) == ACL_CT_INVALID &&
+		 calls == 2, "A's reply to B's denied request: none passed");
+	TU_CHECK(run(aw, mk(1, B, A, 14, 7, 0), 1, 0) == ACL_CT_INVALID &&
+		 run(aw, mk(1, B, A, 16, 7, 0), 1, 0) == ACL_CT_INVALID &&
+		 calls == 2, "another query's reply from B: invalid");
+	TU_CHECK(run(aw, mk(1, A, B, 13, 7, 0), 1, 0) == ACL_CT_DENY &&
+		 calls == 3 && last.icmp_type == 13,
+		 "A's timestamp request, same id: a flow of its own");
+	verdict = true;
+	TU_CHECK(run(aw, mk(1, B, A, 17, 7, 0), 1, 0) == ACL_CT_PASS &&
+		 calls == 4 && run(aw, mk(1, A, B, 18, 7, 0), 1, 0) ==
+		 ACL_CT_PASS && calls == 4,
+		 "B's address mask request and A's reply");
+	TU_CHECK(run(aw, icmp_err(B, &ping), 1, 0) == ACL_CT_PASS,
+		 "an error about A's ping is related to it");
+	/* A host that pings itself: its reply is its request's. */
+	TU_CHECK(run(aw, mk(1, A, A, 8, 9, 0), 1, 0) == ACL_CT_PASS &&
+		 calls == 5 && run(aw, mk(1, A, A, 0, 9, 0), 1, 0) ==
+		 ACL_CT_PASS && calls == 5, "ping to itself");
+	acl_worker_free(aw);
+}
+
 static void test_aging_and_full(void)
 {
 	struct acl_worker *aw = fresh(2000);
@@ -993,6 +1035,7 @@ int main(void)
 		test_deny();
 		test_generation();
 		test_icmp();
+		test_icmp_query();
 		test_aging_and_full();
 		test_full_evict();
 		test_hit_probe();
