@@ -135,7 +135,8 @@
  *    quoted packet's sender (RELATED; else invalid, as in Linux); a flow
  *    not re-checked since a policy change (no packet of its own yet) has
  *    no related errors.
- *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_transitory_s for
+ *  - Timeouts: tcp_established_s for ESTABLISHED, tcp_close_s for CLOSED
+ *    (Linux's CLOSE, 10 s: an RST's flow is over), tcp_transitory_s for
  *    other TCP states, udp_s for UDP/other, icmp_s for ICMP.
  *  - Verdicts are cached in the entry, denials included, so a blocked
  *    sender does not cost a classification per packet. A responder packet
@@ -215,7 +216,7 @@
  * "policy": {"classifier": "rte_acl"} (the default: rte_acl forms built in
  * the background; "linear" builds none), and
  * "conntrack": {"max_flows", "tcp_established_s", "tcp_transitory_s",
- * "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
+ * "tcp_close_s", "udp_s", "icmp_s"}. Memory: 2 * max_flows rounded up to a power of two
  * slots of 32 bytes per worker (64 MiB for 1M flows), in ordinary memory
  * (transparent huge pages where the kernel allows), populated when the
  * worker's state is created: a table that does not fit fails kdp's start
@@ -388,6 +389,7 @@ struct acl_ct_conf {
 	uint32_t max_flows;         /**< default 1M */
 	uint32_t tcp_established_s; /**< default 3600 */
 	uint32_t tcp_transitory_s;  /**< default 120 */
+	uint32_t tcp_close_s;       /**< CLOSED (after an RST), default 10 */
 	uint32_t udp_s;             /**< default 60 */
 	uint32_t icmp_s;            /**< default 30 */
 };

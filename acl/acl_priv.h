@@ -215,7 +215,8 @@ struct acl_worker {
 	/* Sweep pacing (acl_ct_housekeep()): TSC cycles per step, next due. */
 	uint64_t sweep_period_tsc, sweep_next_tsc;
 	/* conf's timeouts in ms, for the hot path (acl/ct_fast.h) */
-	uint32_t tmo_tcp_est_ms, tmo_tcp_other_ms, tmo_udp_ms, tmo_icmp_ms;
+	uint32_t tmo_tcp_est_ms, tmo_tcp_other_ms, tmo_tcp_close_ms;
+	uint32_t tmo_udp_ms, tmo_icmp_ms;
 	struct acl_ct_stats st;
 	uint32_t dels; /**< entries deleted, wrapping (struct acl_ct_miss) */
 	uint64_t log_tokens, log_last_ms;

@@ -60,6 +60,7 @@ void acl_ct_conf_default(struct acl_ct_conf *c)
 		.max_flows = 1u << 20,
 		.tcp_established_s = 3600,
 		.tcp_transitory_s = 120,
+		.tcp_close_s = 10,
 		.udp_s = 60,
 		.icmp_s = 30,
 	};
@@ -174,6 +175,7 @@ struct acl_worker *acl_worker_create(const struct acl_ct_conf *conf,
 	aw->conf = *conf;
 	aw->tmo_tcp_est_ms = conf->tcp_established_s * 1000u;
 	aw->tmo_tcp_other_ms = conf->tcp_transitory_s * 1000u;
+	aw->tmo_tcp_close_ms = conf->tcp_close_s * 1000u;
 	aw->tmo_udp_ms = conf->udp_s * 1000u;
 	aw->tmo_icmp_ms = conf->icmp_s * 1000u;
 	aw->mask = (uint32_t)(slots - 1);
@@ -550,7 +552,8 @@ static inline uint32_t timeout_ms(const struct acl_worker *aw,
 {
 	if (e->k.proto == IPPROTO_TCP)
 		return e->state == ST_ESTABLISHED ? aw->tmo_tcp_est_ms :
-						    aw->tmo_tcp_other_ms;
+		       e->state == ST_CLOSED ? aw->tmo_tcp_close_ms :
+					       aw->tmo_tcp_other_ms;
 	return e->k.proto == IPPROTO_ICMP ? aw->tmo_icmp_ms : aw->tmo_udp_ms;
 }
 

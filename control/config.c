@@ -390,7 +390,7 @@ static int parse_policy(struct cfg_err *e, const cJSON *root,
 {
 	static const char *const pkeys[] = {"enabled", "classifier", NULL};
 	static const char *const ckeys[] = {"max_flows", "tcp_established_s",
-		"tcp_transitory_s", "udp_s", "icmp_s", NULL};
+		"tcp_transitory_s", "tcp_close_s", "udp_s", "icmp_s", NULL};
 	const cJSON *o;
 	int rc;
 
@@ -420,6 +420,8 @@ static int parse_policy(struct cfg_err *e, const cJSON *root,
 			   7 * 86400, &c->ct_tcp_established_s)) ||
 	    (rc = get_uint(e, o, "tcp_transitory_s", "conntrack", 1, 86400,
 			   &c->ct_tcp_transitory_s)) ||
+	    (rc = get_uint(e, o, "tcp_close_s", "conntrack", 1, 86400,
+			   &c->ct_tcp_close_s)) ||
 	    (rc = get_uint(e, o, "udp_s", "conntrack", 1, 86400,
 			   &c->ct_udp_s)) ||
 	    (rc = get_uint(e, o, "icmp_s", "conntrack", 1, 86400,
@@ -458,6 +460,7 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 	c->ct_max_flows = 1u << 20;
 	c->ct_tcp_established_s = 3600;
 	c->ct_tcp_transitory_s = 120;
+	c->ct_tcp_close_s = 10;
 	c->ct_udp_s = 60;
 	c->ct_icmp_s = 30;
 

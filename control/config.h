@@ -104,6 +104,7 @@ struct ctl_config {
 	unsigned int ct_max_flows;   /**< default 1048576 */
 	unsigned int ct_tcp_established_s; /**< default 3600 */
 	unsigned int ct_tcp_transitory_s;  /**< default 120 */
+	unsigned int ct_tcp_close_s;       /**< default 10 */
 	unsigned int ct_udp_s;       /**< default 60 */
 	unsigned int ct_icmp_s;      /**< default 30 */
 };

@@ -316,6 +316,7 @@ static int start(struct app *a)
 				.max_flows = cfg->ct_max_flows,
 				.tcp_established_s = cfg->ct_tcp_established_s,
 				.tcp_transitory_s = cfg->ct_tcp_transitory_s,
+				.tcp_close_s = cfg->ct_tcp_close_s,
 				.udp_s = cfg->ct_udp_s,
 				.icmp_s = cfg->ct_icmp_s,
 			};

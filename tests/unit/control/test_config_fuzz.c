@@ -53,7 +53,7 @@ static const char *const seeds[] = {
 	"'tap_ports':'native','vhost_ports':'native',"
 	"'policy':{'enabled':true,'classifier':'linear'},'conntrack':{"
 	"'max_flows':65536,'tcp_established_s':7200,'tcp_transitory_s':60,"
-	"'udp_s':30,'icmp_s':10}}",
+	"'tcp_close_s':5,'udp_s':30,'icmp_s':10}}",
 	/* kubernetes, the upper ends of the ranges */
 	"{'node':'worker-2','datastore':{'type':'kubernetes','kubeconfig':"
 	"'/root/.kube/config'},'uplink':{'devargs':'0000:00:08.0','mtu':9600,"
@@ -63,7 +63,8 @@ static const char *const seeds[] = {
 	"'tap_ports':'pmd','vhost_ports':'pmd',"
 	"'policy':{'enabled':false,'classifier':'rte_acl'},'conntrack':{"
 	"'max_flows':67108864,'tcp_established_s':604800,"
-	"'tcp_transitory_s':86400,'udp_s':86400,'icmp_s':86400}}",
+	"'tcp_transitory_s':86400,'tcp_close_s':86400,'udp_s':86400,"
+	"'icmp_s':86400}}",
 	/* in-cluster, the lower ends */
 	"{'node':'n','datastore':{'type':'kubernetes'},'uplink':{'devargs':"
 	"'net_null0','mtu':576,'gateway':'10.0.0.254','mac':"
@@ -71,7 +72,7 @@ static const char *const seeds[] = {
 	"'host':{'iface':'a23456789012345'},'workers':1,'mbufs':1023,"
 	"'arp_timeout_s':1,'max_api_ports':0,'policy':{},'conntrack':{"
 	"'max_flows':1024,'tcp_established_s':1,'tcp_transitory_s':1,"
-	"'udp_s':1,'icmp_s':1}}",
+	"'tcp_close_s':1,'udp_s':1,'icmp_s':1}}",
 	/* the required keys alone */
 	"{'node':'n1','datastore':{'type':'file','path':'/d'},"
 	"'uplink':{'devargs':'net_null0'}}",
@@ -146,6 +147,7 @@ static const struct field {
 	     OFF(ct_tcp_established_s)),
 	UINT("conntrack", "tcp_transitory_s", 1, 86400, 120,
 	     OFF(ct_tcp_transitory_s)),
+	UINT("conntrack", "tcp_close_s", 1, 86400, 10, OFF(ct_tcp_close_s)),
 	UINT("conntrack", "udp_s", 1, 86400, 60, OFF(ct_udp_s)),
 	UINT("conntrack", "icmp_s", 1, 86400, 30, OFF(ct_icmp_s)),
 	STR("pod_ports[]", "pod", true, NULL, NONE),
