@@ -478,6 +478,15 @@ enum {
 int acl_flow_parse(const void *ip, uint32_t len, struct acl_flow *f);
 
 /**
+ * Key @p f, a packet without a transport header of its own (a later
+ * fragment), as acl_flow_parse() keys a first packet with those ports
+ * (ICMP: @p sport and @p dport the query's id, and its type and code).
+ * Its TCP flags are none.
+ */
+void acl_flow_rekey(struct acl_flow *f, uint16_t sport, uint16_t dport,
+		    uint8_t icmp_type, uint8_t icmp_code);
+
+/**
  * The worker that owns flow @p f among @p n_workers (see "Several
  * workers"): a function of the normalised key only, so both directions of a
  * flow, and ICMP errors quoting it, map to the same worker. Multiply-shift

@@ -354,6 +354,20 @@ int acl_flow_parse(const void *ipv, uint32_t len, struct acl_flow *f)
 	return 0;
 }
 
+void acl_flow_rekey(struct acl_flow *f, uint16_t sport, uint16_t dport,
+		    uint8_t icmp_type, uint8_t icmp_code)
+{
+	f->pkt.sport = sport;
+	f->pkt.dport = dport;
+	f->pkt.icmp_type = icmp_type;
+	f->pkt.icmp_code = icmp_code;
+	f->tcp_flags = 0;
+	f->kind = ACL_FLOW_NORMAL;
+	acl_ct_key_make(f, f->pkt.src, f->pkt.dst, sport, dport, f->pkt.proto);
+	if (f->pkt.proto == IPPROTO_ICMP)
+		icmp_query_key(f, icmp_type, f->pkt.src, f->pkt.dst);
+}
+
 /* -------------------------------------------------------------- table */
 
 

@@ -79,22 +79,15 @@ static __rte_always_inline uint32_t pl_frag_ports(const struct acl_flow *f)
 }
 
 /* Key @p f, a later fragment, with its first fragment's @p ports. */
-static __rte_always_inline void pl_frag_apply(struct acl_flow *f,
-					      uint32_t ports)
+static inline void pl_frag_apply(struct acl_flow *f, uint32_t ports)
 {
 	uint16_t hi = (uint16_t)(ports >> 16);
 
-	if (f->pkt.proto == IPPROTO_ICMP) {
-		f->pkt.sport = f->pkt.dport = hi;
-		f->pkt.icmp_type = (uint8_t)(ports >> 8);
-		f->pkt.icmp_code = (uint8_t)ports;
-	} else {
-		f->pkt.sport = hi;
-		f->pkt.dport = (uint16_t)ports;
-	}
-	f->tcp_flags = 0;
-	acl_ct_key_make(f, f->pkt.src, f->pkt.dst, f->pkt.sport, f->pkt.dport,
-			f->pkt.proto);
+	if (f->pkt.proto == IPPROTO_ICMP)
+		acl_flow_rekey(f, hi, hi, (uint8_t)(ports >> 8),
+			       (uint8_t)ports);
+	else
+		acl_flow_rekey(f, hi, (uint16_t)ports, 0, 0);
 }
 
 /*

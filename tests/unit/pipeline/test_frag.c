@@ -13,6 +13,8 @@
  *    conntrack reply, all of it;
  *  - fragments of established flows in full bursts: the express lanes
  *    leave first fragments to the general stages, which note them;
+ *  - a large ping from x/b to x/a: the fragmented echo reply passes to
+ *    isolated x/b, keyed as its query; x/a's own request does not;
  *  - two workers: x/b's fragmented replies are received by worker 1 and
  *    handed to the flow's owner, worker 0, with their ports.
  *
@@ -50,6 +52,16 @@ static const char *const POLICY =
 static struct rte_mempool *mp;
 static struct pl_tables t;
 static struct acl_set *set1, *set2; /* for one worker, for two */
+/* x/b alone isolated (UDP 5000 from x/a): x/b may ping x/a. */
+static const char *const POLICY_B =
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+	"\"metadata\":{\"name\":\"b-udp5000-from-a\",\"namespace\":\"x\"},"
+	"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"b\"}},"
+	"\"policyTypes\":[\"Ingress\"],"
+	"\"ingress\":[{\"from\":[{\"podSelector\":"
+	"{\"matchLabels\":{\"app\":\"a\"}}}],"
+	"\"ports\":[{\"protocol\":\"UDP\",\"port\":5000}]}]}}";
+static struct acl_set *set_b;
 static int bad;
 
 #define FAILF(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); \
@@ -65,28 +77,51 @@ static const struct {
 #define N_FRAGS 3
 #define DGRAM_LEN 64
 
-/* Fragment @p k of the datagram @p id from @p src:@p sp to @p dst:@p dp,
- * as it arrives on @p port. */
-static struct rte_mbuf *frag(uint16_t port, uint32_t src, uint32_t dst,
-			     uint16_t sp, uint16_t dp, uint16_t id,
-			     unsigned int k)
+/* Fragment @p k of the datagram @p id of protocol @p proto, whose first
+ * 8 bytes are @p l4, from @p src to @p dst, as it arrives on @p port. */
+static struct rte_mbuf *frag_l4(uint16_t port, uint32_t src, uint32_t dst,
+				uint8_t proto, const uint8_t l4[8],
+				uint16_t id, unsigned int k)
 {
 	uint8_t d[DGRAM_LEN];
 	struct frame f;
 
 	for (unsigned int i = 0; i < sizeof(d); i++)
 		d[i] = (uint8_t)(id + i);
-	put16(d, sp);
-	put16(d + 2, dp);
-	put16(d + 4, DGRAM_LEN);
-	put16(d + 6, 0);
-	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17, .id = id,
+	memcpy(d, l4, 8);
+	struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = proto, .id = id,
 			.frag = (uint16_t)((FRAGS[k].more ? G_MF : 0) |
 					   FRAGS[k].off8),
 			.src = src, .dst = dst, .plen = FRAGS[k].len,
 			.payload = d + FRAGS[k].off8 * 8};
 	frame_ip(&f, MAC_GW, port == P_A ? MAC_A : MAC_B, &h, 0);
 	return frame_mbuf(mp, &f, port);
+}
+
+/* Fragment @p k of the UDP datagram @p id from @p src:@p sp to
+ * @p dst:@p dp. */
+static struct rte_mbuf *frag(uint16_t port, uint32_t src, uint32_t dst,
+			     uint16_t sp, uint16_t dp, uint16_t id,
+			     unsigned int k)
+{
+	uint8_t l4[8] = {0};
+
+	put16(l4, sp);
+	put16(l4 + 2, dp);
+	put16(l4 + 4, DGRAM_LEN);
+	return frag_l4(port, src, dst, IPPROTO_UDP, l4, id, k);
+}
+
+/* An ICMP echo request (@p type 8) or reply (0) of @p qid, seq 1, in
+ * fragment @p k of datagram @p id (the checksum is not tested). */
+static struct rte_mbuf *echo_frag(uint16_t port, uint32_t src, uint32_t dst,
+				  uint8_t type, uint16_t qid, uint16_t id,
+				  unsigned int k)
+{
+	uint8_t l4[8] = {type, 0, 0, 0, 0, 0, 0, 1};
+
+	put16(l4 + 4, qid);
+	return frag_l4(port, src, dst, IPPROTO_ICMP, l4, id, k);
 }
 
 /* An unfragmented UDP datagram. */
@@ -201,6 +236,40 @@ static void one_worker(struct pl_ctx *c, uint16_t base)
 		      got, N_FRAGS * NF);
 }
 
+/* x/b pings x/a with a large echo request; x/a's reply, in fragments, is
+ * a conntrack reply to isolated x/b: all of it, keyed as the query (its
+ * type and id; acl/ct.c keys ICMP queries on the request's type). */
+static void icmp_reply(struct pl_ctx *c, uint16_t base)
+{
+	uint16_t qid = (uint16_t)(base + 60);
+	struct rte_mbuf *m[N_FRAGS];
+
+	for (unsigned int k = 0; k < N_FRAGS; k++)
+		m[k] = echo_frag(P_B, POD_B, POD_A, 8, qid,
+				 (uint16_t)(base + 61), k);
+	burst(c, P_B, m, N_FRAGS);
+	unsigned int got = take(c, P_A);
+	if (got != N_FRAGS)
+		FAILF("echo request x/b -> x/a: %u of %d fragments", got,
+		      N_FRAGS);
+	for (unsigned int k = 0; k < N_FRAGS; k++)
+		m[k] = echo_frag(P_A, POD_A, POD_B, 0, qid,
+				 (uint16_t)(base + 62), k);
+	burst(c, P_A, m, N_FRAGS);
+	got = take(c, P_B);
+	if (got != N_FRAGS)
+		FAILF("echo reply x/a -> isolated x/b: %u of %d fragments",
+		      got, N_FRAGS);
+	/* x/a's own request with the same id is no reply: denied. */
+	for (unsigned int k = 0; k < N_FRAGS; k++)
+		m[k] = echo_frag(P_A, POD_A, POD_B, 8, qid,
+				 (uint16_t)(base + 63), k);
+	burst(c, P_A, m, N_FRAGS);
+	got = take(c, P_B);
+	if (got != 0)
+		FAILF("echo request x/a -> isolated x/b: %u fragments", got);
+}
+
 /* The worker that owns the flow x/a:@p sp - x/b:@p dp (UDP). */
 static unsigned int owner(uint16_t sp, uint16_t dp)
 {
@@ -283,8 +352,9 @@ int main(void)
 	}
 	set1 = two_pods_policy(POLICY, POD_A, POD_B, 1, 1);
 	set2 = two_pods_policy(POLICY, POD_A, POD_B, 2, 1);
+	set_b = two_pods_policy(POLICY_B, POD_A, POD_B, 1, 2);
 	struct pl_handoff *h = pl_handoff_create(2, 256);
-	if (set1 == NULL || set2 == NULL || h == NULL) {
+	if (set1 == NULL || set2 == NULL || set_b == NULL || h == NULL) {
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
@@ -296,6 +366,8 @@ int main(void)
 		pl_ctx_init(&c, &st[0], mp, NULL, 0);
 		c.acl = aw;
 		one_worker(&c, base);
+		t.acl = set_b;
+		icmp_reply(&c, base);
 
 		t.acl = set2;
 		struct acl_worker *w0 = acl_worker_create(&cc, 0);
