@@ -422,7 +422,11 @@ def model(port, f):
         else:
             forward(o, ip, route(ip.dst))
         return o
-    # Uplink.
+    # Uplink. The node's own addresses as a source are martians (README
+    # "Validation"): plain, a tunnel's outer one, or its inner one.
+    if ip.src in (A, TUN_A):
+        o.drop = "ip_bad_src"
+        return o
     if ip.dst == A and ip.proto == 4:
         if ip.src not in NODE_IPS:
             o.drop = "ipip_unknown_node"
@@ -433,6 +437,9 @@ def model(port, f):
         why, inner = check_ipv4(ip.payload())
         if why:
             o.drop = "ipip_inner_bad"
+            return o
+        if inner.src in (A, TUN_A):
+            o.drop = "ip_bad_src"
             return o
         r = route(inner.dst)
         if r[0] not in ("pod", "host"):  # local pods and the node only
@@ -715,16 +722,16 @@ class Gen:
                               self.data(r.randrange(0, 80)))
         if k == "plain":
             src = self.pick((50, r.choice(REMOTE_PODS)), (30, r.choice(OTHER_DSTS)),
-                            (5, r.choice(BAD_ADDRS)))
+                            (5, r.choice(BAD_ADDRS)), (2, r.choice(HOST_DSTS)))
             dst = self.pick((60, r.choice(list(PODS.values()))), (10, r.choice(HOST_DSTS)),
                             (15, r.choice(REMOTE_PODS + OTHER_DSTS + LOCAL_UNUSED)),
                             (3, r.choice(BAD_ADDRS)))
             return self.ip_frame(src, dst, smac, UPLINK_MAC)
         # IPIP to the node IP.
         osrc = self.pick((80, r.choice([B, C])), (10, r.choice(["192.168.10.99", "8.8.8.8", GW])),
-                         (2, r.choice(BAD_ADDRS)))
+                         (2, r.choice(BAD_ADDRS)), (1, A))
         isrc = self.pick((85, r.choice(REMOTE_PODS)), (10, r.choice(OTHER_DSTS)),
-                         (5, r.choice(BAD_ADDRS)))
+                         (5, r.choice(BAD_ADDRS)), (2, r.choice(HOST_DSTS)))
         idst = self.pick((75, r.choice(list(PODS.values()))), (8, r.choice(HOST_DSTS)),
                          (12, r.choice(REMOTE_PODS + LOCAL_UNUSED + OTHER_DSTS)),
                          (3, r.choice(BAD_ADDRS)))
