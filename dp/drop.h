@@ -32,6 +32,8 @@
 	_(IPIP_UNKNOWN_NODE, "ipip_unknown_node",                            \
 	  "IPIP from a source that is not a known node IP")                  \
 	_(IPIP_INNER_BAD, "ipip_inner_bad", "invalid inner IPv4 packet")     \
+	_(IPIP_ECN, "ipip_ecn",                                              \
+	  "Not-ECT inner packet under a CE outer header (RFC 6040)")         \
 	_(IPIP_INNER_NOT_LOCAL, "ipip_inner_not_local",                      \
 	  "decapsulated packet not for a local pod or the node")             \
 	_(IPIP_TO_HOST, "ipip_to_host",                                      \

@@ -342,12 +342,26 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 		pl_drop(c, m, DP_DROP_IPIP_INNER_BAD, in_port);
 		return false;
 	}
-	const struct rte_ipv4_hdr *inner =
-		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+	struct rte_ipv4_hdr *inner =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 					PL_ETH_HLEN + ohl);
 	if (unlikely(pl_ip_src_is_own(t, inner->src_addr))) {
 		pl_drop(c, m, DP_DROP_IP_BAD_SRC, in_port);
 		return false;
+	}
+	/* The outer ECN field at the tunnel's egress (RFC 6040 4.2, as
+	 * Linux's ip_tunnel_rcv()): an underlay's congestion mark reaches
+	 * the inner packet. */
+	uint8_t iecn = inner->type_of_service & RTE_IPV4_HDR_ECN_MASK;
+	int ecn = pl_ecn_decap(iecn, ip->type_of_service & RTE_IPV4_HDR_ECN_MASK);
+	if (unlikely(ecn != iecn)) {
+		if (ecn < 0) {
+			pl_drop(c, m, DP_DROP_IPIP_ECN, in_port);
+			return false;
+		}
+		pl_ipv4_set_tos(inner,
+				(uint8_t)((inner->type_of_service &
+					   ~RTE_IPV4_HDR_ECN_MASK) | ecn));
 	}
 	encap_ipip_pop(m, ohl);
 	c->st->ipip_decap++;

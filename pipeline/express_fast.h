@@ -313,6 +313,11 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 				       RTE_IPV4_HDR_OFFSET_MASK)) ||
 		     pl_ip_src_is_bad(ip->src_addr) ||
 		     pl_ip_src_is_own(t, ip->src_addr) ||
+		     /* ECN the decapsulation would change (RFC 6040):
+		      * the general stages do it (pl_uplink_in()). */
+		     ((o->type_of_service & 1) &&
+		      ((o->type_of_service ^ ip->type_of_service) &
+		       RTE_IPV4_HDR_ECN_MASK)) ||
 		     pl_ip_is_special(ip->dst_addr)))
 		return false;
 	if (!pl_express_node_known(t, o->src_addr, node_src, node_ok))

@@ -483,6 +483,13 @@ PL_XNF(pl_express_uplink)(const struct pl_tables *t, struct rte_mbuf **pkts,
 	good = PL_V_ANDNOT(PL_V_OR(PL_XNF(pl_xv_src_bad)(in[0]),
 				   PL_XNF(pl_xv_special)(in[1])),
 			   good);
+	/* Nor ECN the decapsulation would change (RFC 6040: an outer ECT(1)
+	 * or CE, bit 8 of word 0, over another inner field; the general
+	 * stages set it, pl_uplink_in()). */
+	good = PL_V_AND(good, PL_V_OR(
+		PL_V_EQ(PL_V_AND(o[0], PL_V_SET(0x100)), zero),
+		PL_V_EQ(PL_V_AND(PL_V_XOR(o[0], oi[1]), PL_V_SET(0x300)),
+			zero)));
 	/* Nor the node's own (pl_ip_src_is_own(): a martian). */
 	good = PL_V_ANDNOT(PL_V_OR(PL_V_EQ(in[0], PL_V_FROM128(v->src)),
 				   PL_V_EQ(in[0], PL_V_FROM128(v->tun))),

@@ -254,4 +254,41 @@ static __rte_always_inline uint32_t pl_ipv4_ttl_word(uint32_t w2)
 	return w2 + 0xffff + ((w2 >> 17) == 0x7fff ? 0x10000 : 0);
 }
 
+/**
+ * Set the TOS byte of @p ip to @p tos, patching the checksum incrementally
+ * (RFC 1624: HC' = ~(~HC + ~m + m'), m the header's first 16-bit word).
+ */
+static inline void pl_ipv4_set_tos(struct rte_ipv4_hdr *ip, uint8_t tos)
+{
+	uint16_t m = (uint16_t)(ip->version_ihl << 8 | ip->type_of_service);
+	uint16_t m2 = (uint16_t)(ip->version_ihl << 8 | tos);
+	uint32_t s = (uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) +
+		     (uint32_t)(uint16_t)~m + m2;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~s);
+	ip->type_of_service = tos;
+}
+
+/**
+ * RFC 6040 4.2 (Figure 4): the inner header's ECN field at a tunnel's
+ * egress, from the inner @p in and outer @p out ECN fields: -1 for a
+ * packet to drop (Not-ECT under CE: the endpoints could not see the
+ * congestion mark). Else CE from the outer header, ECT(1) over ECT(0),
+ * and the inner field in every other case.
+ */
+static __rte_always_inline int pl_ecn_decap(uint8_t in, uint8_t out)
+{
+	const uint8_t not_ect = 0, ect1 = 1, ect0 = 2, ce = 3;
+
+	if (in == not_ect)
+		return out == ce ? -1 : not_ect;
+	if (out == ce)
+		return ce;
+	if (out == ect1 && in == ect0)
+		return ect1;
+	return in;
+}
+
 #endif /* KDP_PIPELINE_PARSE_FAST_H */

@@ -337,6 +337,27 @@ def send_error(o, ip, typ, code, mtu=0):
         o.note = "error to unroutable source"
 
 
+# RFC 6040 4.2, Figure 4: the inner ECN field at decapsulation, by
+# [inner][outer] (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE); None: dropped.
+ECN_FIG4 = [[0, 0, 0, None], [1, 1, 1, 3], [2, 1, 2, 3], [3, 3, 3, 3]]
+
+
+def ecn_decap(o, outer, inner):
+    """The inner datagram as the tunnel's egress passes it on (README
+    "Uplink"), or None when it is dropped (ipip_ecn)."""
+    e = ECN_FIG4[inner.tos & 3][outer.tos & 3]
+    if e is None:
+        o.drop = "ipip_ecn"
+        return None
+    if e == inner.tos & 3:
+        return inner
+    b = bytearray(inner.b)
+    b[1] = (b[1] & 0xfc) | e
+    b[10:12] = b"\0\0"
+    b[10:12] = struct.pack("!H", csum(bytes(b[:inner.ihl])))
+    return Ip(bytes(b))
+
+
 def forward(o, ip, r):
     """The routed hop (RFC 1812 5.2/5.3): route, TTL, MTU, rewrite."""
     if r[0] == "host":
@@ -440,6 +461,9 @@ def model(port, f):
             return o
         if inner.src in (A, TUN_A):
             o.drop = "ip_bad_src"
+            return o
+        inner = ecn_decap(o, ip, inner)
+        if inner is None:
             return o
         r = route(inner.dst)
         if r[0] not in ("pod", "host"):  # local pods and the node only
@@ -740,7 +764,8 @@ class Gen:
             inner = inner[:r.randrange(0, min(len(inner), 40))]
         opts = self.options() if r.random() < 0.08 else b""
         o = IP(src=osrc, dst=A, proto=4, ttl=self.ttl(), id=r.getrandbits(16),
-               tos=r.choice([0, 0x28]), flags=r.choice([0, 2])) / Raw(inner)
+               tos=r.choice([0, 0x28, 0, 0x28, 0x29, 0x2a, 0x2b, 0x03]),
+               flags=r.choice([0, 2])) / Raw(inner)
         b = bytearray(with_options(bytes(o), opts))
         if r.random() < 0.04:          # an outer fragment
             ff = r.choice([0x2000, 0x0001, 0x20b9])

@@ -171,9 +171,36 @@ static void test_ttl_word(void)
 	CHECK_EQ(bad, 0);
 }
 
+/* pl_ipv4_set_tos() (RFC 6040's ECN at decapsulation): a valid header
+ * stays valid, its TOS the new one; and pl_ecn_decap() is Figure 4. */
+static void test_set_tos(void)
+{
+	static const int fig4[4][4] = { /* [inner][outer], -1: drop */
+		{0, 0, 0, -1}, {1, 1, 1, 3}, {2, 1, 2, 3}, {3, 3, 3, 3},
+	};
+	struct rte_ipv4_hdr h;
+	int bad = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		outer_ref(&h, (uint8_t)rnd(), (uint16_t)rnd(), (uint16_t)rnd(),
+			  rnd(), rnd());
+		h.time_to_live = (uint8_t)rnd();
+		h.hdr_checksum = rte_ipv4_cksum(&h);
+		uint8_t tos = (uint8_t)rnd();
+		pl_ipv4_set_tos(&h, tos);
+		if (h.type_of_service != tos || pl_ip_hdr_sum(&h, 20) != 0xffff)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	for (uint8_t in = 0; in < 4; in++)
+		for (uint8_t out = 0; out < 4; out++)
+			CHECK_EQ(pl_ecn_decap(in, out), fig4[in][out]);
+}
+
 int main(void)
 {
 	srandom(1);
+	test_set_tos();
 	test_outer();
 	test_hdr_sum();
 	test_dec_ttl();

@@ -200,6 +200,8 @@ enum corrupt {
 	C_NIC_GOOD,    /* the NIC vouches for a header with a wrong sum */
 	C_NIC_BAD,     /* the NIC condemns a good header */
 	C_NIC_OUTER_BAD, /* ... or a good tunnel's outer one */
+	C_ECN,         /* ECN fields at random (a tunnel's outer and inner:
+			* RFC 6040 at decapsulation) */
 	C_FUZZ, /* random bytes flipped, maybe truncated */
 	C_MAX,
 };
@@ -280,6 +282,8 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 	}
 	if (c == C_TTL1)
 		h.ttl = 1;
+	if (c == C_ECN)
+		h.tos = (uint8_t)(rand() % 4);
 	if (c == C_FRAG)
 		h.frag = 0x0004;
 	if (c == C_SPOOF_IP && port_of(src) != P_UP)
@@ -297,6 +301,8 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 			o.csum_delta = 1, h.csum_delta = 0;
 		if (c == C_OUTER_DST)
 			o.dst = NODE_X;
+		if (c == C_ECN)
+			o.tos = (uint8_t)(rand() % 4);
 		if (c == C_OUTER_FRAG)
 			o.frag = rand() % 2 ? 0x2000 : 0x0001;
 		if (c == C_TUNNEL_PAD || c == C_OUTER_PROTO) {

@@ -1064,6 +1064,36 @@ static void b_decap(struct input *in, struct outcome *o, int arg)
 }
 
 /*
+ * ECN at decapsulation (RFC 6040 4.2, Figure 4): IPIP whose outer ECN
+ * field is @p arg / 4 and the inner's @p arg % 4 (0 Not-ECT, 1 ECT(1),
+ * 2 ECT(0), 3 CE), the DSCP 0x28 in both; the inner packet goes on with
+ * the field of the figure, its checksum patched, or is dropped as
+ * ipip_ecn (Not-ECT under CE).
+ */
+#define ECN(out, in) ((out) * 4 + (in))
+static void b_decap_ecn(struct input *in, struct outcome *o, int arg)
+{
+	static const int8_t fig4[4][4] = { /* [inner][outer] */
+		{0, 0, 0, -1}, {1, 1, 1, 3}, {2, 1, 2, 3}, {3, 3, 3, 3},
+	};
+	int outer = arg / 4, inner = arg % 4;
+	struct ip4 h = IP4(.src = REMOTE_B, .dst = POD_A, .ttl = 63,
+			   .tos = (uint8_t)(0x28 | inner));
+
+	frame_ipip(in_add(in), MAC_UP, MAC_NODE_B,
+		   (struct ip4){.ver = 4, .ihl = 5, .ttl = 64, .id = 0x99,
+				.tos = (uint8_t)(0x28 | outer), .frag = G_DF,
+				.src = NODE_B, .dst = SELF},
+		   &h);
+	if (fig4[inner][outer] < 0)
+		return;
+	h.tos = (uint8_t)(0x28 | fig4[inner][outer]);
+	h.ttl--;
+	frame_ip(tx_add(o, P_A), MAC_A, MAC_EE, &h, 0);
+	o->ipip_decap = 1;
+}
+
+/*
  * IPIP with the NIC's checksum flags. A NIC that parses the tunnel reports
  * the inner header in RX_IP_CKSUM and the outer in RX_OUTER_IP_CKSUM_BAD;
  * one that does not reports the outer. So GOOD vouches for neither header
@@ -1490,6 +1520,22 @@ static const struct gcase cases[] = {
 	  (int)IP4A(127, 0, 0, 1), "ip_bad_src"),
 	C("uplink: plain packet from network 0", P_UP, b_uplink_src,
 	  (int)IP4A(0, 1, 2, 3), "ip_bad_src"),
+	C("uplink: ECN, outer CE over inner ECT(0): CE", P_UP, b_decap_ecn,
+	  ECN(3, 2), NULL),
+	C("uplink: ECN, outer CE over inner ECT(1): CE", P_UP, b_decap_ecn,
+	  ECN(3, 1), NULL),
+	C("uplink: ECN, outer CE over inner Not-ECT: dropped", P_UP,
+	  b_decap_ecn, ECN(3, 0), "ipip_ecn"),
+	C("uplink: ECN, outer ECT(1) over inner ECT(0): ECT(1)", P_UP,
+	  b_decap_ecn, ECN(1, 2), NULL),
+	C("uplink: ECN, outer ECT(1) over inner Not-ECT: unchanged", P_UP,
+	  b_decap_ecn, ECN(1, 0), NULL),
+	C("uplink: ECN, outer ECT(0) over inner ECT(1): unchanged", P_UP,
+	  b_decap_ecn, ECN(2, 1), NULL),
+	C("uplink: ECN, outer Not-ECT over inner CE: unchanged", P_UP,
+	  b_decap_ecn, ECN(0, 3), NULL),
+	C("uplink: ECN, outer CE over inner CE: unchanged", P_UP, b_decap_ecn,
+	  ECN(3, 3), NULL),
 	C("uplink: IPIP inner to a remote pod", P_UP, b_decap_to,
 	  (int)REMOTE_B, "ipip_inner_not_local"),
 	C("uplink: IPIP inner to the internet", P_UP, b_decap_to,
