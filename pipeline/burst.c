@@ -186,8 +186,10 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 	/* Ineligible packets must not spend (or count against) the limit. */
 	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
 		return;
+	/* The IDs of our encapsulations' counter: unique for the node's
+	 * address whatever the destination (RFC 6864). */
 	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
-					   mtu);
+					   mtu, c->ip_id++);
 	if (e == NULL)
 		return;
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(

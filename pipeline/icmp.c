@@ -37,7 +37,8 @@ __rte_cold bool pl_icmp_wanted(const struct rte_mbuf *orig)
 
 __rte_cold struct rte_mbuf *
 pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
-	      rte_be32_t src, uint8_t type, uint8_t code, uint16_t mtu)
+	      rte_be32_t src, uint8_t type, uint8_t code, uint16_t mtu,
+	      uint16_t id)
 {
 	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(
 		orig, const struct rte_ipv4_hdr *, PL_ETH_HLEN);
@@ -69,7 +70,7 @@ pl_icmp_build(struct rte_mempool *mp, const struct rte_mbuf *orig,
 	 * the packet's own. */
 	ip->type_of_service = 0xc0;
 	ip->total_length = rte_cpu_to_be_16(len - PL_ETH_HLEN);
-	ip->packet_id = 0;
+	ip->packet_id = rte_cpu_to_be_16(id);
 	ip->fragment_offset = 0;
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_ICMP;

@@ -227,13 +227,13 @@ static inline void frame_ipip(struct frame *f, const uint8_t *dmac,
 	frame_ip(f, dmac, smac, &outer, 0);
 }
 
-/** Ethernet + IPv4 + ICMP error quoting @p quote (checksums by reference),
- * with precedence 6 (RFC 1812 4.3.2.5). */
+/** Ethernet + IPv4 (ID @p id) + ICMP error quoting @p quote (checksums
+ * by reference), with precedence 6 (RFC 1812 4.3.2.5). */
 static inline void frame_icmp_err(struct frame *f, const uint8_t *dmac,
 				  const uint8_t *smac, uint32_t src,
 				  uint32_t dst, uint8_t type, uint8_t code,
 				  uint16_t mtu, const uint8_t *quote,
-				  unsigned int qlen)
+				  unsigned int qlen, uint16_t id)
 {
 	uint8_t icmp[FRAME_MAX];
 
@@ -245,7 +245,7 @@ static inline void frame_icmp_err(struct frame *f, const uint8_t *dmac,
 	memcpy(icmp + 8, quote, qlen);
 	put16(icmp + 2, ref_csum(icmp, 8 + qlen));
 	struct ip4 h = {.ver = 4, .ihl = 5, .tos = 0xc0, .ttl = 64, .proto = 1,
-			.src = src, .dst = dst,
+			.id = id, .src = src, .dst = dst,
 			.plen = (uint16_t)(8 + qlen), .payload = icmp};
 	frame_ip(f, dmac, smac, &h, 0);
 }

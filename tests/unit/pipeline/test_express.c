@@ -476,26 +476,49 @@ static int pending_ok(const struct pl_ctx *c, const char *who,
 	return 0;
 }
 
+/* An IPv4 header at @p h that kdp numbered from its context's IDs: an
+ * IPIP outer header, or an ICMP error of kdp's (precedence 6). */
+static bool numbered_by_kdp(const uint8_t *h)
+{
+	return h[0] == 0x45 &&
+	       (h[9] == IPPROTO_IPIP || (h[9] == IPPROTO_ICMP && h[1] == 0xc0));
+}
+
 /*
- * An IPIP frame's outer ID and checksum: the lane numbers the outer IDs
- * of the frames it takes by their place in the burst, skipping those it
- * does not encapsulate (express_fast.h struct pl_express_pre), so the two
- * sides' IDs may differ there, and their checksums with them. Such frames
- * are compared without those 4 bytes, and the express side's outer
- * checksum must then be right: an error in the other fields or the sum
- * still fails.
+ * The IDs of the headers kdp numbers, and their checksums: the lane
+ * numbers the outer IDs of the frames it takes by their place in the
+ * burst, skipping those it does not encapsulate (express_fast.h struct
+ * pl_express_pre), and kdp's ICMP errors take the next IDs (RFC 6864),
+ * so the two sides' IDs may differ there, and their checksums with them.
+ * Such frames are compared without those bytes (the outer header's and,
+ * in a tunnel, an error's inside it), and the express side's checksums
+ * must then be right: an error in the other fields or the sums still
+ * fails.
  */
 static bool outer_id_only(const uint8_t *a, const uint8_t *b, uint32_t len)
 {
-	const uint32_t id = 14 + 4, sum = 14 + 10;
+	static uint8_t ca[FRAME_MAX], cb[FRAME_MAX];
+	uint32_t off[2], n = 0;
 
-	if (len < 14 + 40 || memcmp(a, b, id) != 0 ||
-	    memcmp(a + id + 2, b + id + 2, sum - id - 2) != 0 ||
-	    memcmp(a + sum + 2, b + sum + 2, len - sum - 2) != 0)
+	if (len < 14 + 28 || len > FRAME_MAX || a[12] != 0x08 ||
+	    a[13] != 0x00 || !numbered_by_kdp(a + 14))
 		return false;
-	return a[12] == 0x08 && a[13] == 0x00 && a[14] == 0x45 &&
-	       a[14 + 9] == IPPROTO_IPIP && rte_ipv4_cksum(
-			(const struct rte_ipv4_hdr *)(a + 14)) == 0;
+	off[n++] = 14;
+	if (a[14 + 9] == IPPROTO_IPIP && len >= 14 + 40 &&
+	    numbered_by_kdp(a + 34))
+		off[n++] = 34;
+	memcpy(ca, a, len);
+	memcpy(cb, b, len);
+	for (uint32_t i = 0; i < n; i++) {
+		if (rte_ipv4_cksum((const struct rte_ipv4_hdr *)(a + off[i])))
+			return false;
+		memset(ca + off[i] + 4, 0, 2);
+		memset(cb + off[i] + 4, 0, 2);
+		memset(ca + off[i] + 10, 0, 2);
+		memset(cb + off[i] + 10, 0, 2);
+	}
+	/* An error's ICMP checksum covers its quote only: unchanged. */
+	return memcmp(ca, cb, len) == 0;
 }
 
 /* @p m's bytes, in however many segments, copied to @p buf

@@ -837,7 +837,8 @@ static void b_mtu_fits(struct input *in, struct outcome *o, int arg)
 	expect_remote(o, r, &h, IP_ID0);
 }
 
-/* The ICMP error pod A gets about @p quoted (its IP bytes as quoted). */
+/* The ICMP error pod A gets about @p quoted (its IP bytes as quoted): the
+ * case's errors take the context's IDs from IP_ID0 on (RFC 6864). */
 static void expect_icmp_to_a(struct outcome *o, const struct ip4 *quoted,
 			     uint8_t type, uint8_t code, uint16_t mtu)
 {
@@ -847,7 +848,7 @@ static void expect_icmp_to_a(struct outcome *o, const struct ip4 *quoted,
 	if (n > 548)
 		n = 548; /* 576-byte error */
 	frame_icmp_err(tx_add(o, P_A), MAC_A, MAC_EE, SELF, POD_A, type, code,
-		       mtu, q, n);
+		       mtu, q, n, (uint16_t)(IP_ID0 + o->icmp_sent));
 	o->icmp_sent++;
 }
 
@@ -879,8 +880,8 @@ static void b_too_big(struct input *in, struct outcome *o, int arg)
 	"01 11 45 8b 0a f4 01 0a 0a f4 01 0b 04 d2 16 2e 00 0c f1 53 6b 64 " \
 	"70 21"
 #define TTL_OUT                                                              \
-	"02 00 00 00 01 01 ee ee ee ee ee ee 08 00 45 c0 00 3c 00 00 00 00 " \
-	"40 01 a3 50 c0 a8 0a 0b 0a f4 01 0a 0b 00 0d 1a 00 00 00 00 45 00 " \
+	"02 00 00 00 01 01 ee ee ee ee ee ee 08 00 45 c0 00 3c 12 34 00 00 " \
+	"40 01 91 1c c0 a8 0a 0b 0a f4 01 0a 0b 00 0d 1a 00 00 00 00 45 00 " \
 	"00 20 1c 46 40 00 01 11 45 8b 0a f4 01 0a 0a f4 01 0b 04 d2 16 2e " \
 	"00 0c f1 53 6b 64 70 21"
 
@@ -1186,13 +1187,14 @@ static void b_decap_ttl(struct input *in, struct outcome *o, int arg)
 	ipip_in(in_add(in), NODE_B, &h, 5, G_DF);
 	struct frame err;
 	frame_icmp_err(&err, MAC_ZERO, MAC_ZERO, SELF, REMOTE_B, 11, 0, 0, q,
-		       n);
-	/* The error is local: encapsulated as it is, no TTL decrement. */
+		       n, IP_ID0);
+	/* The error is local: encapsulated as it is, no TTL decrement; its
+	 * ID is the context's first, the tunnel's outer header the next. */
 	struct ip4 eh = IP4(.src = SELF, .dst = REMOTE_B, .proto = 1,
-			    .tos = 0xc0, .ttl = 64, .id = 0, .frag = 0,
+			    .tos = 0xc0, .ttl = 64, .id = IP_ID0, .frag = 0,
 			    .plen = (uint16_t)(err.len - 14 - 20),
 			    .payload = err.b + 14 + 20);
-	expect_remote(o, &R_IPIP_B, &eh, IP_ID0);
+	expect_remote(o, &R_IPIP_B, &eh, IP_ID0 + 1);
 	o->icmp_sent = 1;
 	o->ipip_decap = 1;
 }
