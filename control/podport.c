@@ -148,6 +148,22 @@ static bool cid_ok(const char *s)
 	return true;
 }
 
+int ctl_pp_check_cid(const char *cid, char *err, size_t errlen)
+{
+	if (cid_ok(cid))
+		return 0;
+	snprintf(err, errlen, "container_id: \"%.200s\" must be 1-127 "
+		 "characters of [A-Za-z0-9_.-], not starting with '.'",
+		 cid ? cid : "");
+	return -EINVAL;
+}
+
+bool ctl_pp_cid_match(const struct ctl_pp *pp, const char *cid)
+{
+	return cid == NULL || pp->container_id[0] == '\0' ||
+	       strcmp(pp->container_id, cid) == 0;
+}
+
 /* The API kind names; CTL_PP_CONFIG when @p name is none of them. */
 static enum ctl_pp_kind kind_of(const char *name)
 {
@@ -221,10 +237,7 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 				 strerror(errno));
 			return -ENOENT;
 		}
-	} else if (!cid_ok(q->container_id)) {
-		snprintf(err, errlen, "container_id: \"%s\" must be 1-127 "
-			 "characters of [A-Za-z0-9_.-]",
-			 q->container_id ? q->container_id : "");
+	} else if (ctl_pp_check_cid(q->container_id, err, errlen) != 0) {
 		return -EINVAL;
 	} else if (strlen(r->cfg->vhost_dir) + strlen(q->container_id) +
 		   sizeof("/.sock") > sizeof(((struct ctl_pp *)0)->socket)) {
@@ -232,12 +245,13 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 			 "path in %s", r->cfg->vhost_dir);
 		return -EINVAL;
 	}
-	if (q->container_id && strlen(q->container_id) >=
-				   sizeof(((struct ctl_pp *)0)->container_id)) {
-		snprintf(err, errlen, "container_id: too long");
+	/* Optional for a tap (older clients), but when given it tells the
+	 * pod's sandboxes apart (port_add, port_del), so the same rules. */
+	if (kind == CTL_PP_TAP && q->container_id &&
+	    ctl_pp_check_cid(q->container_id, err, errlen) != 0)
 		return -EINVAL;
-	}
-	if (r->n_api >= r->cfg->max_api_ports) {
+	/* A port replaced gives its place to the new one. */
+	if (r->n_api - (q->replaces ? 1 : 0) >= r->cfg->max_api_ports) {
 		snprintf(err, errlen, "max_api_ports (%u) reached",
 			 r->cfg->max_api_ports);
 		return -ENOSPC;
@@ -465,6 +479,16 @@ void ctl_pods_unlink(struct ctl_pods *r, struct ctl_pp *pp)
 		r->n_api--;
 	pp->next_dying = r->dying;
 	r->dying = pp;
+}
+
+void ctl_pods_relink(struct ctl_pods *r, struct ctl_pp *pp)
+{
+	RTE_VERIFY(r->dying == pp);
+	r->dying = pp->next_dying;
+	pp->next_dying = NULL;
+	HASH_ADD_STR(r->by_pod, pod, pp);
+	if (pp->kind != CTL_PP_CONFIG)
+		r->n_api++;
 }
 
 static void pp_close(struct ctl_pp *pp)

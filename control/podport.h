@@ -81,6 +81,10 @@ struct ctl_pp {
 	char netns[256];             /**< tap: the pod's netns file */
 	uint32_t ip;                 /**< tap: pod IPv4, host order; 0 unknown */
 	bool net_pending;            /**< tap: re-created, not yet configured */
+	/** The sandbox the port was added for (port_add's container_id):
+	 * port_add and port_del of another sandbox of the pod leave the port
+	 * alone or replace it. "" unknown (a tap of an older client or state
+	 * file), which any sandbox matches. */
 	char container_id[128];
 	char socket[108];            /**< vhost-user: socket path */
 	UT_hash_handle hh;
@@ -108,6 +112,9 @@ struct ctl_pp_req {
 	const char *ip;              /**< tap: "a.b.c.d" or "a.b.c.d/32" */
 	const struct rte_ether_addr *mac; /**< restore: keep this MAC */
 	bool restore;                /**< from the state file */
+	/** The pod's port is being replaced (another sandbox): its place
+	 * counts as free against max_api_ports. */
+	bool replaces;
 	/** The first of the keys above given with a value that is no
 	 * string; ctl_pods_check() refuses the request. */
 	const char *not_string;
@@ -137,11 +144,33 @@ int ctl_pods_check(const struct ctl_pods *r, const struct ctl_pp_req *q,
 int ctl_pods_open(struct ctl_pods *r, const struct ctl_pp_req *q,
 		  struct ctl_pp **out, char *err, size_t errlen);
 
+/**
+ * Check a container id (port_add, port_del): 1-127 of [A-Za-z0-9_.-], no
+ * leading dot (it names a vhost socket). 0 or -EINVAL + message.
+ */
+int ctl_pp_check_cid(const char *cid, char *err, size_t errlen);
+
+/**
+ * Whether a request of sandbox @p cid is about @p pp: @p cid is the one
+ * recorded, or either is unknown (NULL: a client that sends none; "": a
+ * tap of an older state file). A runtime sends DEL for a pod's old
+ * sandbox after its new one was added (CNI: an attachment is
+ * CNI_CONTAINERID and CNI_IFNAME, not the pod).
+ */
+bool ctl_pp_cid_match(const struct ctl_pp *pp, const char *cid);
+
 struct ctl_pp *ctl_pods_find(const struct ctl_pods *r, const char *pod);
 struct ctl_pp *ctl_pods_find_port(const struct ctl_pods *r, uint16_t port);
 
 /** Take @p pp out of the registry; it is closed by ctl_pods_reap(). */
 void ctl_pods_unlink(struct ctl_pods *r, struct ctl_pp *pp);
+
+/**
+ * Undo the last ctl_pods_unlink(), of @p pp, when no publish succeeded
+ * since (the tables in force still have it): a port_add that was to
+ * replace it failed.
+ */
+void ctl_pods_relink(struct ctl_pods *r, struct ctl_pp *pp);
 
 /**
  * Take @p pp out of the registry and close it at once: only for a member

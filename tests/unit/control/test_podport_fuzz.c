@@ -242,17 +242,24 @@ static bool netns_ok(const char *s)
 	return s && s[0] == '/' && strlen(s) < 256 && access(s, R_OK) == 0;
 }
 
-/* A file name: 1-127 of [A-Za-z0-9_.-], no leading dot, and
- * <vhost_dir>/<id>.sock a socket path (107 bytes at most). */
-static bool cid_ok(const char *s)
+/* A file name: 1-127 of [A-Za-z0-9_.-], no leading dot (any container
+ * id given, a tap's too: it tells a pod's sandboxes apart). */
+static bool cid_name_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n == 0 || n > 127 || s[0] == '.' ||
-	    strlen(vhost_dir) + n + strlen("/.sock") > 107)
+	if (n == 0 || n > 127 || s[0] == '.')
 		return false;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			 "0123456789_.-") == n;
+}
+
+/* A vhost port's: a file name, and <vhost_dir>/<id>.sock a socket path
+ * (107 bytes at most). */
+static bool cid_ok(const char *s)
+{
+	return cid_name_ok(s) &&
+	       strlen(vhost_dir) + strlen(s) + strlen("/.sock") <= 107;
 }
 
 /* "a.b.c.d" or "a.b.c.d/32", not 0.0.0.0; @p out gets "a.b.c.d". */
@@ -310,7 +317,7 @@ static void spec_req(const cJSON *o, unsigned int n_api, struct bad *b,
 			bad_add(b, "ifname");
 		if (!netns_ok(netns))
 			bad_add(b, "netns");
-		if (cid && strlen(cid) >= sizeof(m->cid))
+		if (cid && !cid_name_ok(cid))
 			bad_add(b, "container_id");
 	} else if (k != CTL_PP_CONFIG && !cid_ok(cid)) {
 		bad_add(b, "container_id");
@@ -556,9 +563,12 @@ static cJSON *gen_add(bool state)
 
 	const char *pod = PICK(pool_pods);
 
-	/* mostly a pod without a port: one with a port answers at once */
+	/* mostly a pod without a port; now and then one with a port, which
+	 * answers at once (its sandbox) or is replaced (another) */
 	for (int i = 0; !state && i < 4 && model_find(pod); i++)
 		pod = PICK(pool_pods);
+	if (!state && n_model && rand() % 8 == 0)
+		pod = model[rand() % n_model].pod;
 	if (!state)
 		cJSON_AddStringToObject(o, "op", "port_add");
 	cJSON_AddStringToObject(o, "pod", pod);
@@ -601,6 +611,15 @@ static cJSON *gen_request(void)
 		cJSON_AddStringToObject(o, "pod", n_model && rand() % 4 ?
 					model[rand() % n_model].pod :
 					PICK(pool_pods));
+		/* its sandbox's DEL, another's (a late one), or an older
+		 * client's (none) */
+		if (rand() % 3) {
+			const struct mpod *m = model_find(jstr(o, "pod"));
+
+			cJSON_AddStringToObject(o, "container_id",
+						m && m->cid[0] && rand() % 2 ?
+						m->cid : PICK(pool_cids));
+		}
 		return o;
 	case 8:
 		return tj("{'op':'port_list'}");
@@ -640,11 +659,34 @@ static void report(const char *what, const cJSON *req, const char *detail)
 	free(t);
 }
 
+/* podapi.md: a port_add of the sandbox that has the pod's port (the same
+ * kind, and the same container id or either unknown; no key of another
+ * type) answers that port; another sandbox's replaces it. */
+static bool same_sandbox(const cJSON *req, const struct mpod *ex)
+{
+	static const char *const str_keys[] = {"pod", "kind", "ifname",
+					       "netns", "container_id", "ip"};
+	const char *cid = jstr(req, "container_id");
+
+	for (size_t i = 0; i < RTE_DIM(str_keys); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(req,
+								  str_keys[i]);
+
+		if (v != NULL && !cJSON_IsString(v))
+			return false;
+	}
+	return str_is_(jstr(req, "kind"), ctl_pp_kind_name(ex->kind)) &&
+	       (cid == NULL || (cid_name_ok(cid) &&
+				(ex->cid[0] == '\0' || strcmp(cid, ex->cid) == 0)));
+}
+
+static unsigned int replaced;
+
 static bool check_add(const cJSON *req, const cJSON *ans, bool ok,
 		      const char *err, unsigned int opens0, bool pf)
 {
 	const char *pod = jstr(req, "pod");
-	const struct mpod *ex = model_find(pod);
+	struct mpod *ex = model_find(pod);
 	const struct ctl_pp *pp;
 	struct bad b = {0};
 	struct mpod m;
@@ -652,12 +694,14 @@ static bool check_add(const cJSON *req, const cJSON *ans, bool ok,
 	if (str_is_(pod, CFG_POD)) /* idempotent: the existing port */
 		return ok && cJSON_GetNumberValue(cJSON_GetObjectItem(ans,
 			"port")) == ctl_pods_find(&c.pods, CFG_POD)->port.id;
-	if (ex)
+	if (ex && same_sandbox(req, ex))
 		return ok && entry_is(ans, ex);
-	spec_req(req, n_model, &b, &m);
+	/* a port replaced leaves its place to the new one */
+	spec_req(req, n_model - (ex != NULL), &b, &m);
 	/* refused before anything is touched */
 	if (b.n)
 		return !ok && names_bad_key(err, &b) && opens == opens0;
+	/* failed: a port replaced stays as it was (the model's) */
 	if (m.fails || pf || (m.ip[0] && strstr(m.netns, "ns-nonet")))
 		return !ok;
 	pp = ctl_pods_find(&c.pods, m.pod);
@@ -665,26 +709,41 @@ static bool check_add(const cJSON *req, const cJSON *ans, bool ok,
 		return false;
 	m.port = pp->port.id;
 	m.mac = pp->mac;
-	model[n_model++] = m;
+	if (ex) {
+		*ex = m;
+		replaced++;
+	} else {
+		model[n_model++] = m;
+	}
 	added++;
 	return entry_is(ans, &m);
 }
 
-static bool check_del(const cJSON *req, bool ok, const char *err, bool pf)
+static bool check_del(const cJSON *req, const cJSON *ans, bool ok,
+		      const char *err, bool pf)
 {
 	const char *pod = jstr(req, "pod");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "container_id");
+	const char *cid = cJSON_GetStringValue(v);
+	const cJSON *deleted = cJSON_GetObjectItemCaseSensitive(ans, "deleted");
 	struct mpod *m = model_find(pod);
 
 	if (pod == NULL)
 		return !ok && strncmp(err, "pod:", 4) == 0;
+	if (v != NULL && !cid_name_ok(cid))
+		return !ok && strncmp(err, "container_id:", 13) == 0;
 	if (strcmp(pod, CFG_POD) == 0)
 		return !ok && strstr(err, "configuration");
 	if (m == NULL) /* idempotent */
-		return ok;
+		return ok && cJSON_IsFalse(deleted);
+	/* another sandbox's (a late DEL): the port stays */
+	if (cid && m->cid[0] && strcmp(cid, m->cid) != 0)
+		return ok && cJSON_IsFalse(deleted);
 	/* gone, even if the publish failed (it closes with the next) */
 	memmove(m, m + 1, (size_t)(model + n_model - m - 1) * sizeof(*m));
 	n_model--;
-	return pf ? !ok && strstr(err, "not published") : ok;
+	return pf ? !ok && strstr(err, "not published") :
+		    ok && cJSON_IsTrue(deleted);
 }
 
 static bool check_list(const cJSON *ans, bool ok)
@@ -732,7 +791,7 @@ static bool check_request(const cJSON *req)
 	else if (strcmp(op, "port_add") == 0)
 		good = check_add(req, ans, ok, err, opens0, pf);
 	else if (strcmp(op, "port_del") == 0)
-		good = check_del(req, ok, err, pf);
+		good = check_del(req, ans, ok, err, pf);
 	else if (strcmp(op, "port_list") == 0)
 		good = check_list(ans, ok);
 	else if (strcmp(op, "status") == 0)
@@ -991,6 +1050,135 @@ static void test_cases(void)
 	}
 }
 
+/* The answer to @p json (single quotes), and whether it is ok. */
+static bool api(const char *json, cJSON **ans)
+{
+	cJSON *req = tj(json);
+
+	cJSON_Delete(*ans);
+	*ans = ctl_api_handle(&c, req);
+	cJSON_Delete(req);
+	return cJSON_IsTrue(cJSON_GetObjectItem(*ans, "ok"));
+}
+
+static uint16_t port_of(const cJSON *ans)
+{
+	return (uint16_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ans, "port"));
+}
+
+/* The pod's port in the registry is @p port, open, of container @p cid. */
+static bool has_port(const char *pod, uint16_t port, const char *cid)
+{
+	const struct ctl_pp *pp = ctl_pods_find(&c.pods, pod);
+
+	return pp && pp->port.id == port && port_open[port] &&
+	       strcmp(pp->container_id, cid) == 0;
+}
+
+#define SB_TAP "'op':'port_add','kind':'tap','netns':'/proc/self/ns/net'," \
+	       "'pod':'s/web'"
+
+/*
+ * A pod's sandboxes. CNI names an attachment by its container id, and a
+ * runtime sends DEL for a pod's old sandbox after its new one was added;
+ * kdp took a pod's port for the pod's, whatever the sandbox: a late DEL
+ * removed the new sandbox's port (the pod lost its network), and a new
+ * sandbox's ADD got the old one's (which kdp-cni's rollback then deleted).
+ */
+static void test_sandboxes(void)
+{
+	cJSON *a = NULL;
+	uint16_t pa, pb;
+	char path[160], *t;
+
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbA'}", &a));
+	pa = port_of(a);
+	/* its ADD again (a retry): the same port */
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbA'}", &a));
+	CHECK_EQ(port_of(a), pa);
+	CHECK_STR(jstr(a, "container_id"), "sbA");
+	/* a DEL of another sandbox leaves it */
+	CHECK(api("{'op':'port_del','pod':'s/web','container_id':'sbX'}", &a));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(a, "deleted")));
+	CHECK(has_port("s/web", pa, "sbA"));
+	/* another sandbox's ADD replaces it; the old port closes */
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbB'}", &a));
+	pb = port_of(a);
+	CHECK(pb != pa && !port_open[pa]);
+	CHECK(has_port("s/web", pb, "sbB"));
+	CHECK_EQ(c.pods.n_api, 1);
+	/* saved with its container id, and listed with it */
+	snprintf(path, sizeof(path), "%s/ports.json", cfg->state_dir);
+	t = read_all(path);
+	CHECK(t && strstr(t, "\"container_id\":\t\"sbB\"") &&
+	      !strstr(t, "sbA"));
+	free(t);
+	CHECK(api("{'op':'port_list'}", &a));
+	t = cJSON_PrintUnformatted(a);
+	CHECK(t && strstr(t, "\"container_id\":\"sbB\""));
+	free(t);
+	/* the old sandbox's late DEL leaves the new one's port */
+	CHECK(api("{'op':'port_del','pod':'s/web','container_id':'sbA'}", &a));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(a, "deleted")));
+	CHECK(has_port("s/web", pb, "sbB"));
+	/* a replacement that fails changes nothing: no device, no publish */
+	CHECK(!api("{" SB_TAP ",'ifname':'taken0','container_id':'sbC'}", &a));
+	CHECK(has_port("s/web", pb, "sbB"));
+	publish_fail = true;
+	CHECK(!api("{" SB_TAP ",'ifname':'eth0','container_id':'sbC'}", &a));
+	publish_fail = false;
+	CHECK(has_port("s/web", pb, "sbB"));
+	CHECK_EQ(c.pods.n_api, 1);
+	CHECK_EQ(open_ports, 2);
+	/* container ids as port_add's */
+	CHECK(!api("{'op':'port_del','pod':'s/web','container_id':'../x'}",
+		   &a));
+	CHECK(strncmp(jstr(a, "error"), "container_id: ", 14) == 0);
+	CHECK(!api("{'op':'port_del','pod':'s/web','container_id':5}", &a));
+	CHECK(strncmp(jstr(a, "error"), "container_id: ", 14) == 0);
+	CHECK(!api("{'op':'port_del','pod':'s/web','container_id':''}", &a));
+	CHECK(!api("{" SB_TAP ",'ifname':'eth0','container_id':'.x'}", &a));
+	CHECK(strncmp(jstr(a, "error"), "container_id: ", 14) == 0);
+	CHECK(has_port("s/web", pb, "sbB"));
+	/* a replacement at max_api_ports: the old port's place is free */
+	for (int i = 1; i < MAX_API; i++) {
+		char json[256];
+
+		snprintf(json, sizeof(json), "{'op':'port_add','pod':'s/p%d',"
+			 "'kind':'vhost-user','container_id':'v%d'}", i, i);
+		CHECK(api(json, &a));
+	}
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbD'}", &a));
+	CHECK(has_port("s/web", port_of(a), "sbD"));
+	for (int i = 1; i < MAX_API; i++) {
+		char json[256];
+
+		snprintf(json, sizeof(json), "{'op':'port_del','pod':'s/p%d'}",
+			 i);
+		CHECK(api(json, &a));
+	}
+	/* its own DEL removes it */
+	CHECK(api("{'op':'port_del','pod':'s/web','container_id':'sbD'}", &a));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(a, "deleted")));
+	CHECK(ctl_pods_find(&c.pods, "s/web") == NULL);
+	/* an unknown container id (an older client's tap, or an older state
+	 * file's) is any sandbox's */
+	CHECK(api("{" SB_TAP ",'ifname':'eth0'}", &a));
+	pa = port_of(a);
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbE'}", &a));
+	CHECK_EQ(port_of(a), pa);
+	CHECK(api("{'op':'port_del','pod':'s/web','container_id':'sbF'}", &a));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(a, "deleted")));
+	/* and an older client's DEL (none) any port's */
+	CHECK(api("{" SB_TAP ",'ifname':'eth0','container_id':'sbG'}", &a));
+	CHECK(api("{'op':'port_del','pod':'s/web'}", &a));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(a, "deleted")));
+	CHECK(ctl_pods_find(&c.pods, "s/web") == NULL);
+	CHECK_EQ(c.pods.n_api, 0);
+	CHECK_EQ(open_ports, 1);
+	cJSON_Delete(a);
+}
+
 static void fill(char *s, size_t n, const char *head)
 {
 	memset(s, 'a', n);
@@ -1056,6 +1244,7 @@ int main(void)
 	rte_srand(seed);
 	log_reset();
 	test_cases();
+	test_sandboxes();
 	srand(seed);
 	for (unsigned int it = 0; it < iters; it++) {
 		cJSON *req = gen_request();
@@ -1075,12 +1264,14 @@ int main(void)
 			free(t);
 		}
 	}
-	printf("podport fuzz: %u requests, %u accepted, %u ports added; %u "
-	       "state files, %u members restored (seed %u)\n", iters,
-	       accepted, added, restores, restored_total, seed);
+	printf("podport fuzz: %u requests, %u accepted, %u ports added (%u "
+	       "replacing another sandbox's); %u state files, %u members "
+	       "restored (seed %u)\n", iters, accepted, added, replaced,
+	       restores, restored_total, seed);
 	/* The mutations are not all refused, nor all harmless. */
 	CHECK(accepted > iters / 10 && accepted < iters - iters / 10);
 	CHECK(added > iters / 50);
+	CHECK(replaced > iters / 1000);
 	CHECK(restored_total > restores / 4);
 	ctl_pods_fini(&c.pods);
 	CHECK_EQ(open_ports, 0);
