@@ -115,6 +115,9 @@ static int kdp_code(int rc)
 	return rc == -EPROTO ? CNI_ERR_KDP : CNI_ERR_AGAIN;
 }
 
+/* A request about this attachment's port: the pod and the container,
+ * which kdp needs to tell the pod's sandboxes apart (a late DEL for an old
+ * sandbox must leave the new one's port alone). */
 static cJSON *pod_req(const char *op, const struct cni_env *e)
 {
 	cJSON *r = cJSON_CreateObject();
@@ -123,6 +126,7 @@ static cJSON *pod_req(const char *op, const struct cni_env *e)
 	snprintf(pod, sizeof(pod), "%s/%s", e->pod_ns, e->pod_name);
 	cJSON_AddStringToObject(r, "op", op);
 	cJSON_AddStringToObject(r, "pod", pod);
+	cJSON_AddStringToObject(r, "container_id", e->cid);
 	return r;
 }
 
@@ -329,7 +333,6 @@ static int cmd_add(const struct cni_conf *c, struct cni_env *e)
 	cJSON_AddStringToObject(req, "kind", kind);
 	cJSON_AddStringToObject(req, "ifname", e->ifname);
 	cJSON_AddStringToObject(req, "netns", e->netns);
-	cJSON_AddStringToObject(req, "container_id", e->cid);
 	/* kdp re-creates a tap with this address after a restart. */
 	if (strcmp(kind, "tap") == 0)
 		cJSON_AddStringToObject(req, "ip", ip);
@@ -470,16 +473,23 @@ static int cmd_check(const struct cni_conf *c, struct cni_env *e)
 	if (rc < 0)
 		return fail(kdp_code(rc), "kdp port_list failed", err);
 	snprintf(pod, sizeof(pod), "%s/%s", e->pod_ns, e->pod_name);
+	/* The pod's port, of this container: another sandbox's (the pod's
+	 * new one) is not this attachment's. kdp leaves out an unknown one
+	 * (a port of an older kdp). */
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "ports")) {
 		const char *p = cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(it, "pod"));
+		const char *cid = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(it, "container_id"));
 
-		if (p != NULL && strcmp(p, pod) == 0)
+		if (p != NULL && strcmp(p, pod) == 0 &&
+		    (cid == NULL || strcmp(cid, e->cid) == 0))
 			found = true;
 	}
 	cJSON_Delete(resp);
 	if (!found)
-		return fail(CNI_ERR_KDP, "kdp has no port for the pod", pod);
+		return fail(CNI_ERR_KDP, "kdp has no port for the pod's "
+			    "container", pod);
 
 	if (sock != NULL) {
 		if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))

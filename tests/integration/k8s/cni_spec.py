@@ -166,6 +166,64 @@ def run(lab, kdp, nets, tmp):
     rc, out, _ = pl.run("ADD", "c5", ns4, "default/w")
     check_error(rc, out, 7)
 
+    sandboxes(c, pl, kdp, nets)
+
+
+def sandboxes(c, pl, kdp, nets):
+    """A pod's sandboxes: CNI names an attachment by CNI_CONTAINERID (and
+    CNI_IFNAME), not by the pod. A runtime sends DEL for a pod's old
+    sandbox after its new one was added (kubelet retries and restarts;
+    calicoctl#1592, cni-plugin#383), and may add the new one while the old
+    one's port is still there."""
+    make_pod(c, "web")
+    ns_a, ns_b, ns_c = nets.new("sbA"), nets.new("sbB"), nets.new("sbC")
+    rc, out, err = pl.run("ADD", "sbA", ns_a, "default/web")
+    assert rc == 0, (out, err)
+    rc, _, err = pl.run("DEL", "sbA", ns_a, "default/web")
+    assert rc == 0, err
+    rc, out_b, err = pl.run("ADD", "sbB", ns_b, "default/web")
+    assert rc == 0, (out_b, err)
+    ip_b = check_result(out_b, "1.0.0", "eth0", ns_b)
+    # The old sandbox's DEL again, its netns gone: B keeps its port.
+    rc, _, err = pl.run("DEL", "sbA", None, "default/web")
+    assert rc == 0, err
+    dels = [r for r in kdp.requests if r["op"] == "port_del"]
+    assert dels[-1] == {"op": "port_del", "pod": "default/web",
+                        "container_id": "sbA"}, dels[-1]
+    assert all("container_id" in r for r in dels), dels
+    port = kdp.ports.get("default/web")
+    assert port and port["container_id"] == "sbB", port
+    links = sh("ip", "-n", os.path.basename(ns_b), "-o", "link")
+    assert " eth0@" in links or " eth0:" in links, links
+    assert holders(c)[ip_b][0] == "k8s-pod-network.sbB", holders(c)
+    rc, o, err = pl.run("CHECK", "sbB", ns_b, "default/web",
+                        conf=dict(pl.conf, prevResult=out_b))
+    assert rc == 0, (o, err)
+
+    # A new sandbox's ADD while B's port is there (B's DEL not yet run):
+    # kdp gives the pod's port to C.
+    rc, out_c, err = pl.run("ADD", "sbC", ns_c, "default/web")
+    assert rc == 0, (out_c, err)
+    ip_c = check_result(out_c, "1.0.0", "eth0", ns_c)
+    port = kdp.ports.get("default/web")
+    assert port and port["netns"] == ns_c and \
+        port["container_id"] == "sbC", port
+    # B's CHECK: the pod's port is not B's any more.
+    rc, o, _ = pl.run("CHECK", "sbB", ns_b, "default/web",
+                      conf=dict(pl.conf, prevResult=out_b))
+    check_error(rc, o, 100)
+    rc, o, err = pl.run("CHECK", "sbC", ns_c, "default/web",
+                        conf=dict(pl.conf, prevResult=out_c))
+    assert rc == 0, (o, err)
+    # B's late DEL releases B's address only; C's DEL removes the port.
+    rc, _, err = pl.run("DEL", "sbB", ns_b, "default/web")
+    assert rc == 0, err
+    assert ip_b not in holders(c) and ip_c in holders(c)
+    assert kdp.ports.get("default/web", {}).get("container_id") == "sbC"
+    rc, _, err = pl.run("DEL", "sbC", ns_c, "default/web")
+    assert rc == 0, err
+    assert "default/web" not in kdp.ports and ip_c not in holders(c)
+
 
 if __name__ == "__main__":
     harness(run, "cni spec")

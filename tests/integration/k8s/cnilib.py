@@ -23,7 +23,10 @@ def sh(*args):
 class FakeKdp:
     """One JSON request per connection, like kdp. tap ports are dummy
     links created in the pod netns (so address/route/CHECK are real);
-    vhost-user ports are plain Unix sockets."""
+    vhost-user ports are plain Unix sockets. A port belongs to the
+    sandbox (container_id) that added it, as in kdp (control/ctl_api.c):
+    port_del of another sandbox leaves it, port_add of another replaces
+    it."""
 
     def __init__(self, path, vhost_dir):
         self.path, self.vhost_dir = path, vhost_dir
@@ -76,24 +79,32 @@ class FakeKdp:
             with self.lock:
                 return {"ok": True, "ports": list(self.ports.values())}
         if op == "port_del":
+            cid = req.get("container_id")
             with self.lock:
-                p = self.ports.pop(req["pod"], None)
-            if p and p["kind"] == "tap":
-                subprocess.run(["nsenter", "--net=" + p["netns"], "ip",
-                                "link", "del", p["ifname"]],
-                               capture_output=True)
-            return {"ok": True}
+                p = self.ports.get(req["pod"])
+                if p and cid and p.get("container_id", cid) != cid:
+                    return {"ok": True, "deleted": False}
+                self.ports.pop(req["pod"], None)
+            self._close(p)
+            return {"ok": True, "deleted": p is not None}
         if op != "port_add":
             return {"ok": False, "error": f"unknown op {op}"}
+        cid = req.get("container_id")
         with self.lock:
-            if req["pod"] in self.ports:
-                return dict(self.ports[req["pod"]], ok=True)
+            old = self.ports.get(req["pod"])
+            if old and old["kind"] == req["kind"] and \
+                    old.get("container_id", cid) == cid:
+                return dict(old, ok=True)
+            self.ports.pop(req["pod"], None)
             self.n += 1
             n = self.n
+        self._close(old)
         mac = "02:00:00:aa:%02x:%02x" % (n >> 8, n & 0xff)
         port = {"pod": req["pod"], "kind": req["kind"], "port": n,
                 "mac": mac, "ifname": req["ifname"], "netns": req["netns"],
                 "mtu": 1480}
+        if cid:
+            port["container_id"] = cid
         if req["kind"] == "tap":
             ns = "--net=" + req["netns"]
             # A veth pair inside the pod netns (the peer stands in for
@@ -113,6 +124,12 @@ class FakeKdp:
         with self.lock:
             self.ports[req["pod"]] = port
         return dict(port, ok=True)
+
+    @staticmethod
+    def _close(p):
+        if p and p["kind"] == "tap":
+            subprocess.run(["nsenter", "--net=" + p["netns"], "ip", "link",
+                            "del", p["ifname"]], capture_output=True)
 
 
 class Netns:
