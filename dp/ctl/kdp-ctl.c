@@ -6,7 +6,7 @@
  *   kdp-ctl [--socket PATH] port list
  *   kdp-ctl [--socket PATH] port add NS/NAME tap IFNAME NETNS [CONTAINER_ID]
  *   kdp-ctl [--socket PATH] port add NS/NAME vhost-user CONTAINER_ID
- *   kdp-ctl [--socket PATH] port del NS/NAME
+ *   kdp-ctl [--socket PATH] port del NS/NAME [CONTAINER_ID]
  *
  * Prints kdp's JSON answer; exits 0 when it says "ok", 1 when kdp refused,
  * 2 on usage or connection errors.
@@ -32,7 +32,8 @@ static int usage(void)
 		"[CONTAINER_ID]\n"
 		"       kdp-ctl [--socket PATH] port add NS/NAME vhost-user "
 		"CONTAINER_ID\n"
-		"       kdp-ctl [--socket PATH] port del NS/NAME\n");
+		"       kdp-ctl [--socket PATH] port del NS/NAME "
+		"[CONTAINER_ID]\n");
 	return 2;
 }
 
@@ -48,10 +49,13 @@ static cJSON *build(int argc, char **argv)
 	} else if (argc == 2 && strcmp(argv[0], "port") == 0 &&
 		   strcmp(argv[1], "list") == 0) {
 		cJSON_AddStringToObject(r, "op", "port_list");
-	} else if (argc == 3 && strcmp(argv[0], "port") == 0 &&
+	} else if ((argc == 3 || argc == 4) && strcmp(argv[0], "port") == 0 &&
 		   strcmp(argv[1], "del") == 0) {
 		cJSON_AddStringToObject(r, "op", "port_del");
 		cJSON_AddStringToObject(r, "pod", argv[2]);
+		/* only that container's port (docs/podapi.md) */
+		if (argc == 4)
+			cJSON_AddStringToObject(r, "container_id", argv[3]);
 	} else if (argc >= 5 && strcmp(argv[0], "port") == 0 &&
 		   strcmp(argv[1], "add") == 0) {
 		const char *kind = argv[3];
