@@ -40,6 +40,26 @@ def main():
             assert st == 200, doc
         assert names == [f"p{i:02d}" for i in range(12)], names
         assert "kind" not in first["items"][0]     # built-in list items
+        # A limit that is not positive pages nothing (the apiserver pages
+        # only when limit > 0).
+        for lim in (0, -1):
+            st, d = c.get(PODS, limit=lim)
+            assert st == 200 and len(d["items"]) == 12 and \
+                not d["metadata"].get("continue"), (lim, st, d)
+
+        # A namespace's name is a DNS label (no dots, 63 characters at
+        # most: ValidateNamespaceName); other kinds' are subdomains.
+        for bad in ("a.b", "x" * 64):
+            st, d = c.request("POST", "/api/v1/namespaces",
+                              {"metadata": {"name": bad}})
+            assert st == 422 and d["reason"] == "Invalid" and \
+                "RFC 1123 label" in d["message"], (bad, st, d)
+        st, d = c.request("POST", "/api/v1/namespaces",
+                          {"metadata": {"name": "x" * 63}})
+        assert st == 201, (st, d)
+        st, d = c.request("POST", "/api/v1/nodes",
+                          {"metadata": {"name": "a.b"}})
+        assert st == 201, (st, d)
 
         # Selectors.
         st, d = c.get("/api/v1/pods", labelSelector="app=a",

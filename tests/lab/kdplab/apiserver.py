@@ -16,6 +16,7 @@ from . import labelsel, patch, pki, protobuf, resources
 from .store import DROP, ApiError, Store, dumps
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 READ_ONLY_GROUP = "kdp:read-only"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -256,7 +257,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             meta = obj["metadata"]
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + os.urandom(3).hex()[:5]
-            self._check_name(meta.get("name"))
+            self._check_name(meta.get("name"), res.kind == "Namespace")
             return self._send(201, store.create(res, ns, obj, dry).full())
         if m == "PUT" and name:
             obj = self._check_body(res, ns, self._body())
@@ -292,10 +293,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return obj
 
     @staticmethod
-    def _check_name(name):
+    def _check_name(name, label=False):
+        """A DNS subdomain; a namespace's, a DNS label (the apiserver's
+        ValidateNamespaceName)."""
         if not isinstance(name, str) or not name:
             raise ApiError(422, "Invalid", "metadata.name: Required value: "
                            "name or generateName is required")
+        if label and (len(name) > 63 or not LABEL_RE.match(name)):
+            raise ApiError(422, "Invalid",
+                           f'metadata.name: Invalid value: "{name}": a '
+                           f'lowercase RFC 1123 label must consist of lower '
+                           f'case alphanumeric characters or \'-\', and must '
+                           f'start and end with an alphanumeric character')
         if len(name) > 253 or not NAME_RE.match(name):
             raise ApiError(422, "Invalid",
                            f'metadata.name: Invalid value: "{name}": a '
@@ -352,6 +361,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             limit = int(q.get("limit") or 0)
         except ValueError:
             raise ApiError(400, "BadRequest", "limit must be an integer")
+        limit = max(limit, 0)   # the apiserver pages only when limit > 0
         rvm = q.get("resourceVersionMatch")
         rvp = q.get("resourceVersion")
         store = self.server.store
