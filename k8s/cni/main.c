@@ -512,7 +512,12 @@ static int cmd_version(const char *in)
 	const char *v = cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(conf, "cniVersion"));
 
-	cJSON_AddStringToObject(o, "cniVersion", v ? v : "1.0.0");
+	/* Stamped with the caller's version when it is one we speak; else
+	 * our newest (a result's cniVersion is one of its writer's). */
+	bool known = false;
+	for (size_t i = 0; v != NULL && cni_versions[i] != NULL; i++)
+		known |= strcmp(v, cni_versions[i]) == 0;
+	cJSON_AddStringToObject(o, "cniVersion", known ? v : "1.0.0");
 	cJSON_Delete(conf);
 	arr = cJSON_AddArrayToObject(o, "supportedVersions");
 	for (size_t i = 0; cni_versions[i] != NULL; i++)

@@ -19,6 +19,9 @@ def run(lab, kdp, nets, tmp):
     rc, out, _ = pl.run("VERSION", stdin='{"cniVersion":"0.4.0"}')
     assert rc == 0 and out == {"cniVersion": "0.4.0", "supportedVersions":
                                ["0.3.0", "0.3.1", "0.4.0", "1.0.0"]}, out
+    # ... or, for a version we do not speak, our newest.
+    rc, out, _ = pl.run("VERSION", stdin='{"cniVersion":"9.9.9"}')
+    assert rc == 0 and out["cniVersion"] == "1.0.0", out
 
     # Environment and netconf errors.
     ns1 = nets.new("a")
