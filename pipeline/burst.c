@@ -400,13 +400,16 @@ struct pl_pol_arg {
  * pod) takes Felix's FORWARD path, where the pod's ingress policy applies
  * (replies pass as conntrack replies). Not the source alone: anyone can
  * write it, and the uplink drops it (pl_uplink_in()). @p p is sent by the
- * flow's originator (acl_classify_fn): when it is the packet's reverse,
- * the packet came from the pod, and so did the flow's first packet.
+ * flow's originator (acl_classify_fn). When the packet goes the other
+ * way (@p reversed: a reply re-checks its flow after a policy change), it
+ * is the pod's answer to the node: the flow's first packet, from the
+ * node's address, can only have come from the host port (the uplink
+ * drops that source, and a pod port's anti-spoofing any but the pod's).
  */
 static inline bool pl_pol_exempt(const struct pl_pol_arg *a,
 				 const struct acl_pkt *p, bool reversed)
 {
-	return a->from_host && !reversed &&
+	return (a->from_host || reversed) &&
 	       pl_ip_src_is_own(a->t, rte_cpu_to_be_32(p->src));
 }
 

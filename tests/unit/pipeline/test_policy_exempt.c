@@ -235,6 +235,30 @@ int main(void)
 			bad = 1;
 		}
 
+		/* A policy change re-checks every flow at its next packet:
+		 * the host's flows stay exempt when x/b's replies come
+		 * first (the re-check runs in the flow's direction). */
+		struct rte_mbuf *rm[FLOWS];
+		uint16_t sp2 = (uint16_t)(6500 + 100 * w);
+		for (unsigned int i = 0; i < FLOWS; i++)
+			rm[i] = udp(P_HOST, NODE_A, POD_B,
+				    (uint16_t)(sp2 + i), 7000);
+		pl_process_burst(&ctx, &t, P_HOST, rm, FLOWS);
+		to_b = take(P_B);
+		t.acl = two_pods_policy(DENY_B, POD_A, POD_B, 1,
+					(uint64_t)(10 + w));
+		for (unsigned int i = 0; i < FLOWS; i++)
+			rm[i] = udp(P_B, POD_B, NODE_A, 7000,
+				    (uint16_t)(sp2 + i));
+		pl_process_burst(&ctx, &t, P_B, rm, FLOWS);
+		back = take(P_HOST);
+		if (t.acl == NULL || to_b != FLOWS || back != FLOWS) {
+			fprintf(stderr, "FAIL: host's flows after a policy "
+				"change, x/b first: %u sent, %u replies\n",
+				to_b, back);
+			bad = 1;
+		}
+
 		/* The host's flows NODE_A:5000+w*100.. -> x/b:7000 are
 		 * established; the same 5-tuples from the uplink must not
 		 * ride on them, nor may other sources of the node's own. */
