@@ -186,10 +186,20 @@ static __rte_noinline void pl_icmp_error(struct pl_ctx *c, const struct pl_table
 	/* Ineligible packets must not spend (or count against) the limit. */
 	if (t->icmp_src == 0 || !pl_icmp_wanted(m) || !pl_icmp_allowed(c))
 		return;
+	/* To the node itself (its own packet through the host port), not
+	 * from the node IP: the host's kernel drops a packet from its own
+	 * address that comes in on an interface as a martian, and a
+	 * traceroute or a PMTU probe of the host's would see nothing. From
+	 * the pods' gateway instead, the address kdp answers for. */
+	rte_be32_t src = t->icmp_src;
+	if (pl_ip_src_is_own(t, rte_pktmbuf_mtod_offset(
+				     m, const struct rte_ipv4_hdr *,
+				     PL_ETH_HLEN)->src_addr))
+		src = rte_cpu_to_be_32(PL_GW_IP);
 	/* The IDs of our encapsulations' counter: unique for the node's
 	 * address whatever the destination (RFC 6864). */
-	struct rte_mbuf *e = pl_icmp_build(c->mp, m, t->icmp_src, type, code,
-					   mtu, c->ip_id++);
+	struct rte_mbuf *e = pl_icmp_build(c->mp, m, src, type, code, mtu,
+					   c->ip_id++);
 	if (e == NULL)
 		return;
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(

@@ -138,6 +138,15 @@ def main():
         check_replies(sh_ns(a.host_ns, "ping", "-c", "3", "-i", "0.2", "-w",
                             "10", "-I", NODE_A_IP, POD_X), 3,
                       "ping node-a's host (node IP) -> isolated x/a")
+        # The host's own packet expiring: the error reaches the host's
+        # kernel, from the pods' gateway (from the node IP it would be a
+        # martian there, and dropped).
+        r = sh_ns(a.host_ns, "ping", "-c", "1", "-t", "1", "-W", "3",
+                  "-I", NODE_A_IP, POD_X)
+        check("From 169.254.1.1" in r.stdout and
+              "Time to live exceeded" in r.stdout,
+              "TTL 1 from node-a's host: time exceeded from 169.254.1.1 "
+              "(%s)" % r.stdout.strip().splitlines()[1:2])
         sh_ns(a.host_ns, "ip", "addr", "add", OTHER_A + "/32", "dev",
               a.host_if)
         denied = policy_drops(a)

@@ -1004,6 +1004,21 @@ static void b_from_host(struct input *in, struct outcome *o, int arg)
 	frame_ip(tx_add(o, P_A), MAC_A, MAC_EE, &h, 0);
 }
 
+/* The host's own packet with TTL 1: its error comes from the pods'
+ * gateway, not the node IP, which the host's kernel would drop as a
+ * martian (a local source from outside). */
+static void b_host_ttl(struct input *in, struct outcome *o, int arg)
+{
+	uint8_t q[FRAME_MAX];
+	struct ip4 h = IP4(.src = (uint32_t)arg, .dst = POD_A, .ttl = 1);
+
+	frame_ip(in_add(in), MAC_EE, MAC_HOST, &h, 0);
+	unsigned int n = ip4_bytes(q, &h);
+	frame_icmp_err(tx_add(o, P_HOST), MAC_HOST, MAC_EE, GW_LL,
+		       (uint32_t)arg, 11, 0, 0, q, n, IP_ID0);
+	o->icmp_sent = 1;
+}
+
 /* --- unresolved neighbors --- */
 
 static void b_hold_local(struct input *in, struct outcome *o, int arg)
@@ -1436,6 +1451,10 @@ static const struct gcase cases[] = {
 	C("route: local pod without port", P_A, b_pod_to,
 	  (int)POD_NOPORT, "no_port"),
 	C("route: host port to pod", P_HOST, b_from_host, 0, NULL),
+	C("ttl: the host's own packet: the error from 169.254.1.1", P_HOST,
+	  b_host_ttl, (int)SELF, "ttl_exceeded"),
+	C("ttl: the host's, from the tunnel IP: from 169.254.1.1", P_HOST,
+	  b_host_ttl, (int)TUNNEL, "ttl_exceeded"),
 	C("mtu: IPIP at 1480 fits", P_A, b_mtu_fits, MTU_IPIP_FITS, NULL),
 	C("mtu: direct at 1500 fits", P_A, b_mtu_fits, MTU_DIRECT_FITS, NULL),
 	C("mtu: IPIP 1481 DF: frag needed 1480", P_A, b_too_big, BIG_IPIP_DF,
