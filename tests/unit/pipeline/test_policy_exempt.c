@@ -245,8 +245,10 @@ int main(void)
 				    (uint16_t)(sp2 + i), 7000);
 		pl_process_burst(&ctx, &t, P_HOST, rm, FLOWS);
 		to_b = take(P_B);
+		struct acl_set *older = t.acl;
 		t.acl = two_pods_policy(DENY_B, POD_A, POD_B, 1,
 					(uint64_t)(10 + w));
+		acl_set_free(older);
 		for (unsigned int i = 0; i < FLOWS; i++)
 			rm[i] = udp(P_B, POD_B, NODE_A, 7000,
 				    (uint16_t)(sp2 + i));
