@@ -346,6 +346,19 @@ static void check_db_ingress(struct fix *f, const char *src, bool want,
 	}
 }
 
+/* check_db_ingress() in the fixture with the one GlobalNetworkPolicy
+ * @p gnp_json. */
+static void check_gnp_db_ingress(const char *gnp_json, const char *src,
+				 bool want, const char *what)
+{
+	struct fix f;
+
+	fix_init(&f);
+	fix_add(&f, acl_global_netpol_decode, gnp_json);
+	check_db_ingress(&f, src, want, what);
+	fix_free(&f);
+}
+
 /*
  * Equal orders break on the string "name/namespace/kind" as a whole
  * (Felix's PolKVLess): '-' and '.' sort before '/', so "allow-x" runs
@@ -453,17 +466,13 @@ static void test_not_nets_v6_only(void)
 
 	for (size_t i = 0; i < RTE_DIM(c); i++) {
 		char buf[512];
-		struct fix f;
 
-		fix_init(&f);
 		snprintf(buf, sizeof(buf),
 			 "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
 			 "\"app == 'db'\",\"ingress\":[{\"action\":\"Deny\","
 			 "\"%s\":{\"notNets\":[%s]}},{\"action\":\"Allow\"}]}}",
 			 c[i].side, c[i].nets);
-		fix_add(&f, acl_global_netpol_decode, buf);
-		check_db_ingress(&f, c[i].src, c[i].want, c[i].what);
-		fix_free(&f);
+		check_gnp_db_ingress(buf, c[i].src, c[i].want, c[i].what);
 	}
 }
 
@@ -492,17 +501,13 @@ static void test_host_only_policies(void)
 
 	for (size_t i = 0; i < RTE_DIM(c); i++) {
 		char buf[512];
-		struct fix f;
 
-		fix_init(&f);
 		snprintf(buf, sizeof(buf),
 			 "{\"metadata\":{\"name\":\"host-fw\"},\"spec\":{%s,"
 			 "\"selector\":\"all()\",\"ingress\":[{\"action\":\"Deny\","
 			 "\"protocol\":\"TCP\",\"destination\":{\"ports\":[80]}}]}}",
 			 c[i].flags);
-		fix_add(&f, acl_global_netpol_decode, buf);
-		check_db_ingress(&f, "10.0.0.1", c[i].want, c[i].what);
-		fix_free(&f);
+		check_gnp_db_ingress(buf, "10.0.0.1", c[i].want, c[i].what);
 	}
 }
 
@@ -527,28 +532,21 @@ static void test_gnp_namespace_selector(void)
 		{ "team == 'b'", true, "namespaceSelector team == 'b'" },
 	};
 	char buf[512];
-	struct fix f;
 
 	for (size_t i = 0; i < RTE_DIM(c); i++) {
-		fix_init(&f);
 		snprintf(buf, sizeof(buf),
 			 "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
 			 "\"app == 'db'\",\"namespaceSelector\":\"%s\","
 			 "\"ingress\":[{\"action\":\"Deny\"}]}}", c[i].ns_sel);
-		fix_add(&f, acl_global_netpol_decode, buf);
-		check_db_ingress(&f, "10.0.0.1", c[i].want, c[i].what);
-		fix_free(&f);
+		check_gnp_db_ingress(buf, "10.0.0.1", c[i].want, c[i].what);
 	}
 
 	/* Rule level: global() is the non-namespaced peers only. */
-	fix_init(&f);
-	fix_add(&f, acl_global_netpol_decode,
+	check_gnp_db_ingress(
 		"{\"metadata\":{\"name\":\"p\"},\"spec\":{\"selector\":"
 		"\"app == 'db'\",\"ingress\":[{\"action\":\"Deny\",\"source\":"
-		"{\"namespaceSelector\":\"global()\"}},{\"action\":\"Allow\"}]}}");
-	check_db_ingress(&f, "10.0.0.1", true,
-			 "rule namespaceSelector global() matches no pod");
-	fix_free(&f);
+		"{\"namespaceSelector\":\"global()\"}},{\"action\":\"Allow\"}]}}",
+		"10.0.0.1", true, "rule namespaceSelector global() matches no pod");
 }
 
 static void test_named_ports_and_sets(void)
