@@ -88,6 +88,9 @@ struct ctl_pool {
 	bool nat_outgoing;
 	bool disabled;
 	unsigned allowed_uses; /**< CTL_USE_* bits, defaulted */
+	/** An IPv6 pool of a dual-stack cluster: stored, never routed (kdp
+	 *  forwards IPv4); net, plen and block_size are then 0. */
+	bool ipv6;
 };
 
 /** One allocated ordinal of an IPAMBlock. */
@@ -105,6 +108,7 @@ struct ctl_block {
 	uint8_t plen;
 	char *host;   /**< affinity "host:<node>" stripped; NULL if none/virtual */
 	bool deleted; /**< being torn down: routing treats it as absent */
+	bool ipv6;    /**< IPv6 block: stored, never routed; no allocs */
 	size_t n_allocs;
 	struct ctl_block_alloc *allocs; /**< allocated ordinals only */
 };
@@ -122,6 +126,7 @@ struct ctl_affinity {
 	uint8_t plen;
 	enum ctl_affinity_state state;
 	bool deleted;
+	bool ipv6; /**< of an IPv6 block: net and plen are 0 */
 };
 
 enum ctl_proto {

@@ -279,19 +279,24 @@ static int tunnel_route(struct rt_ctx *x, const struct ctl_node *n)
 	return add_remote(x, pool, n->tunnel_ip, 32, n->name, RANK_TUNNEL);
 }
 
+/* IPv6 pools and blocks (dual stack) are stored but never routed. */
 static int collect_pool(void *arg, const void *d, const cJSON *raw)
 {
 	struct rt_ctx *x = arg;
+	const struct ctl_pool *p = d;
 
-	x->pools[x->n_pools++] = d;
+	if (!p->ipv6)
+		x->pools[x->n_pools++] = p;
 	return 0;
 }
 
 static int collect_block(void *arg, const void *d, const cJSON *raw)
 {
 	struct rt_ctx *x = arg;
+	const struct ctl_block *b = d;
 
-	x->blocks[x->n_blocks++] = d;
+	if (!b->ipv6)
+		x->blocks[x->n_blocks++] = b;
 	return 0;
 }
 
@@ -528,7 +533,7 @@ static bool block_same_routes(const struct ctl_block *a,
 {
 	size_t i = 0, j = 0;
 
-	if (a->net != b->net || a->plen != b->plen ||
+	if (a->net != b->net || a->plen != b->plen || a->ipv6 != b->ipv6 ||
 	    a->deleted != b->deleted || !str_eq(a->host, b->host))
 		return false;
 	for (;;) {
@@ -571,10 +576,18 @@ bool ctl_routes_change_matters(enum ctl_res res, const void *old,
 		       !pod_local(b, self) || a->n_ips != b->n_ips ||
 		       memcmp(a->ips, b->ips, a->n_ips * sizeof(a->ips[0]));
 	}
-	case CTL_RES_IPAMBLOCK:
-		return !old || !cur || !block_same_routes(old, cur, self);
-	case CTL_RES_IPPOOL:
-		return true;
+	case CTL_RES_IPAMBLOCK: {
+		const struct ctl_block *a = old, *b = cur;
+
+		if ((!a || a->ipv6) && (!b || b->ipv6))
+			return false;
+		return !a || !b || !block_same_routes(a, b, self);
+	}
+	case CTL_RES_IPPOOL: {
+		const struct ctl_pool *a = old, *b = cur;
+
+		return !((!a || a->ipv6) && (!b || b->ipv6));
+	}
 	default:
 		return false;
 	}

@@ -12,6 +12,7 @@
 #ifndef KDP_K8S_DECODE_H
 #define KDP_K8S_DECODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -58,6 +59,13 @@ int k8s_parse_cidr(const char *s, uint32_t *ip, uint8_t *plen);
  * and affinity CIDRs). @return 0, or -EINVAL (also for set host bits).
  */
 int k8s_parse_net(const char *s, uint32_t *net, uint8_t *plen);
+
+/**
+ * Whether @p s is an IPv6 CIDR "addr/len" (len 0–128), as dual-stack
+ * clusters give IPPools and IPAMBlocks. kdp keeps those objects without
+ * routing them, rather than rejecting them on every resync.
+ */
+bool k8s_is_ipv6_cidr(const char *s);
 
 /** Host-order netmask of a prefix length 0–32. */
 static inline uint32_t k8s_plen_mask(uint8_t plen)

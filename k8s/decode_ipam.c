@@ -78,6 +78,11 @@ void *k8s_decode_ippool(const cJSON *obj, char *err, size_t errlen)
 		dj_fail(&e, "spec.cidr missing");
 		goto out_err;
 	}
+	if (k8s_is_ipv6_cidr(cidr)) {
+		/* Dual stack: kept, not routed (its blockSize is 116-128) */
+		p->ipv6 = true;
+		return p;
+	}
 	/* Go's ParseCIDR masks the address: so does Calico for pools */
 	if (k8s_parse_cidr(cidr, &ip, &p->plen) < 0) {
 		dj_fail(&e, "spec.cidr: bad IPv4 CIDR '%s'", cidr);
@@ -106,9 +111,10 @@ out_err:
 	return NULL;
 }
 
-/* Required network-aligned spec.cidr of a block or affinity. */
+/* Required network-aligned spec.cidr of a block or affinity; *@p ipv6
+ * (net and plen left 0) for an IPv6 one. */
 static int spec_net(const cJSON *spec, uint32_t *net, uint8_t *plen,
-		    struct dj_err *e)
+		    bool *ipv6, struct dj_err *e)
 {
 	const char *cidr;
 
@@ -116,6 +122,9 @@ static int spec_net(const cJSON *spec, uint32_t *net, uint8_t *plen,
 		return -EINVAL;
 	if (cidr == NULL)
 		return dj_fail(e, "spec.cidr missing");
+	*ipv6 = k8s_is_ipv6_cidr(cidr);
+	if (*ipv6)
+		return 0;
 	if (k8s_parse_net(cidr, net, plen) < 0)
 		return dj_fail(e, "spec.cidr: not an aligned IPv4 network '%s'",
 			       cidr);
@@ -199,10 +208,12 @@ void *k8s_decode_ipamblock(const cJSON *obj, char *err, size_t errlen)
 	}
 	if (dj_meta(obj, false, NULL, &b->name, &e) < 0 ||
 	    dj_object(obj, "spec", &spec, &e) < 0 ||
-	    spec_net(spec, &b->net, &b->plen, &e) < 0 ||
+	    spec_net(spec, &b->net, &b->plen, &b->ipv6, &e) < 0 ||
 	    dj_str(spec, "affinity", &aff, &e) < 0 ||
 	    dj_bool(spec, "deleted", &b->deleted, &e) < 0)
 		goto out_err;
+	if (b->ipv6)
+		return b; /* not routed: its allocations do not matter */
 	/* AllocationBlock.Host(): only "host:<node>" names a node */
 	if (aff != NULL && strncmp(aff, "host:", 5) == 0 && aff[5] != '\0' &&
 	    dj_dup(aff + 5, &b->host, &e) < 0)
@@ -249,7 +260,7 @@ void *k8s_decode_blockaffinity(const cJSON *obj, char *err, size_t errlen)
 	}
 	if (dj_meta(obj, false, NULL, &a->name, &e) < 0 ||
 	    dj_object(obj, "spec", &spec, &e) < 0 ||
-	    spec_net(spec, &a->net, &a->plen, &e) < 0 ||
+	    spec_net(spec, &a->net, &a->plen, &a->ipv6, &e) < 0 ||
 	    dj_str(spec, "node", &node, &e) < 0 ||
 	    dj_str(spec, "state", &state, &e) < 0 ||
 	    affinity_deleted(spec, &a->deleted, &e) < 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Strict IPv4 / CIDR parsing, shaped after Go's net.ParseIP/ParseCIDR. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -76,4 +77,21 @@ int k8s_parse_net(const char *s, uint32_t *net, uint8_t *plen)
 	*net = ip;
 	*plen = len;
 	return 0;
+}
+
+bool k8s_is_ipv6_cidr(const char *s)
+{
+	struct in6_addr a;
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char buf[INET6_ADDRSTRLEN];
+	unsigned len;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	/* parse_dec() takes at most three digits, without a leading zero */
+	slash++;
+	return strchr(buf, ':') != NULL && inet_pton(AF_INET6, buf, &a) == 1 &&
+	       parse_dec(&slash, 128, &len) == 0 && *slash == '\0';
 }

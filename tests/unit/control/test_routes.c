@@ -328,6 +328,17 @@ static void test_change_matters(void)
 		 ",'affinity':'host:n3'"), NULL, "b4", 1, 1},
 		{CTL_RES_IPPOOL, POOL("never", "10.246.0.0/16",
 		 ",'ipipMode':'Always'"), NULL, "never", 1, 1},
+		/* dual stack: IPv6 pools and blocks are kept, never routed
+		 * (not even an IPIP mode Calico would refuse on them) */
+		{CTL_RES_IPPOOL, POOL("v6", "fd00:10:244::/64",
+		 ",'blockSize':122,'ipipMode':'Always','natOutgoing':true"),
+		 NULL, "v6", 0, 0},
+		{CTL_RES_IPAMBLOCK, BLOCK("b6v6", "fd00:10:244::40/122",
+		 ",'affinity':'host:n2','allocations':[0],'attributes':["
+		 "{'handle_id':'h','secondary':{'node':'n3'}}]"),
+		 NULL, "b6v6", 0, 0},
+		{CTL_RES_IPAMBLOCK, NULL, NULL, "b6v6", 0, 0},
+		{CTL_RES_IPPOOL, NULL, NULL, "v6", 0, 0},
 	};
 	struct ctl_route_set a, b;
 

@@ -339,10 +339,21 @@ static void test_ippool(void)
 	CHECK(p && p->allowed_uses == CTL_USE_LOADBALANCER && p->ipip == CTL_ENCAP_CROSS_SUBNET &&
 	      p->block_size == 32);
 
+	/* A dual-stack cluster's IPv6 pool (blockSize 122) is kept, not
+	 * rejected on every resync; routing skips it (test_routes). */
+	CHECK_EQ(put(CTL_RES_IPPOOL,
+		     "{'metadata':{'name':'v6'},'spec':{'cidr':'fd00:10:244::/64','blockSize':122,"
+		     "'ipipMode':'Never','natOutgoing':true}}"), 0);
+	p = ctl_store_get(st, CTL_RES_IPPOOL, NULL, "v6");
+	CHECK(p && p->ipv6 && p->net == 0 && p->plen == 0);
+
 	static const char *const bad[] = {
 		"{'metadata':{'name':'b'},'spec':{}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/33'}}",
-		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00::/48'}}",
+		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00::/129'}}",
+		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00::g/48'}}",
+		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00::/048'}}",
+		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00::'}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/16','blockSize':19}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/16','blockSize':33}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.0.0.0/16','blockSize':26.5}}",
@@ -399,8 +410,17 @@ static void test_ipamblock(void)
 	CHECK(b && b->host == NULL && b->n_allocs == 1 && b->allocs[0].ip == IP4(10, 244, 106, 1) &&
 	      b->allocs[0].node == NULL);
 
+	/* IPv6 block: kept without its allocations */
+	CHECK_EQ(put(CTL_RES_IPAMBLOCK,
+		     "{'metadata':{'name':'fd00-10-244--40-122'},'spec':{'cidr':'fd00:10:244::40/122',"
+		     "'affinity':'host:worker-1','allocations':[0],'attributes':[{'handle_id':'h',"
+		     "'secondary':{'node':'worker-1'}}]}}"), 0);
+	b = ctl_store_get(st, CTL_RES_IPAMBLOCK, NULL, "fd00-10-244--40-122");
+	CHECK(b && b->ipv6 && b->n_allocs == 0 && b->host == NULL);
+
 	static const char *const bad[] = {
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.104.1/26'}}",       /* not aligned */
+		"{'metadata':{'name':'b'},'spec':{'cidr':'fd00:10:244::40/200'}}",
 		"{'metadata':{'name':'b'},'spec':{}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.104.0/26','allocations':[0],'attributes':[]}}",
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.104.0/26','allocations':[-1],'attributes':[{}]}}",
@@ -439,6 +459,10 @@ static void test_blockaffinity(void)
 		     "{'metadata':{'name':'a4'},'spec':{'cidr':'10.244.3.0/26','deleted':false,'node':'n','state':'confirmed'}}"), 0);
 	a = ctl_store_get(st, CTL_RES_BLOCKAFFINITY, NULL, "a4");
 	CHECK(a && !a->deleted);
+	CHECK_EQ(put(CTL_RES_BLOCKAFFINITY,
+		     "{'metadata':{'name':'a6'},'spec':{'cidr':'fd00:10:244::40/122','deleted':'false','node':'n','state':'confirmed'}}"), 0);
+	a = ctl_store_get(st, CTL_RES_BLOCKAFFINITY, NULL, "a6");
+	CHECK(a && a->ipv6 && a->net == 0);
 
 	static const char *const bad[] = {
 		"{'metadata':{'name':'b'},'spec':{'cidr':'10.244.1.0/26','deleted':'maybe','node':'n','state':'confirmed'}}",
