@@ -198,6 +198,10 @@ static int nh_to_node(struct build *b, uint8_t kind, uint32_t ip)
 		return -ENOSPC;
 	}
 	uint16_t mtu = b->in->cfg->uplink_mtu;
+	uint16_t learned = kind == PL_NH_IPIP ? ctl_pmtu_get(b->in->pmtu, ip) : 0;
+
+	if (learned != 0 && learned < mtu)
+		mtu = learned;
 	struct pl_nh nh = {
 		.kind = kind,
 		.port = b->in->ports->uplink,

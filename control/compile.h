@@ -41,6 +41,7 @@
 
 #include "control/config.h"
 #include "control/neigh.h"
+#include "control/pmtu.h"
 #include "control/routes.h"
 #include "control/store.h"
 #include "pipeline/tables.h"
@@ -68,6 +69,8 @@ struct ctl_compile_in {
 	const struct ctl_route_set *rs;
 	const struct ctl_ports *ports;
 	struct ctl_neigh *neigh;
+	/** Learned tunnel MTUs (control/pmtu.h), or NULL. */
+	const struct ctl_pmtu *pmtu;
 	uint64_t gen;
 	int socket;
 	/** The published tables, or NULL: their FIB, node set and policy

@@ -103,7 +103,8 @@ struct ctl *ctl_create(const struct ctl_params *p, char *err, size_t errlen)
 		}
 	c->neigh = ctl_neigh_create(p->mp, ctl_send, c, p->cfg->arp_timeout_s);
 	c->store = ctl_store_create();
-	if (c->neigh == NULL || c->store == NULL)
+	c->pmtu = ctl_pmtu_create();
+	if (c->neigh == NULL || c->store == NULL || c->pmtu == NULL)
 		goto nomem;
 	k8s_decode_register(c->store);
 	acl_register(c->store);
@@ -355,6 +356,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 
 	c->built_gen = gen;
 	c->dirty_since_ms = 0;
+	c->pmtu_dirty = false;
 	route_gens(c, rs_gen);
 	rs_kept = routes_current(c);
 	if (rs_kept)
@@ -376,6 +378,7 @@ static int publish(struct ctl *c, uint64_t gen, uint64_t now, bool wait)
 		.rs = &rs,
 		.ports = &c->p.ports,
 		.neigh = c->neigh,
+		.pmtu = c->pmtu,
 		.gen = c->pub_gen + 1,
 		.socket = (int)rte_socket_id(),
 		.prev = pl_tables_cur,
@@ -488,7 +491,48 @@ out:
 	return rc;
 }
 
-static void drain_punts(struct ctl *c)
+static int cmp_ip(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A node of the published routes (their node IPs are sorted). */
+static bool is_node_ip(const struct ctl *c, uint32_t ip)
+{
+	return c->have_rs && c->rs.n_node_ips &&
+	       bsearch(&ip, c->rs.node_ips, c->rs.n_node_ips,
+		       sizeof(uint32_t), cmp_ip) != NULL;
+}
+
+/* An ICMP "fragmentation needed" about one of our tunnel packets
+ * (pipeline/burst.c pl_pmtu_punt()): control/pmtu.h. */
+static void pmtu_input(struct ctl *c, struct rte_mbuf *m, uint64_t now)
+{
+	uint32_t node;
+	uint16_t mtu;
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    sizeof(struct rte_ether_hdr));
+	size_t len = rte_pktmbuf_data_len(m) > sizeof(struct rte_ether_hdr) ?
+		     rte_pktmbuf_data_len(m) - sizeof(struct rte_ether_hdr) : 0;
+
+	/* The node test again: the tables may have changed since. */
+	if (ctl_pmtu_parse(ip, len, c->rs.self_ip, &node, &mtu) == 0 &&
+	    is_node_ip(c, node) &&
+	    ctl_pmtu_learn(c->pmtu, node, mtu, c->p.cfg->uplink_mtu, now)) {
+		c->pmtu_dirty = true;
+		c->pmtu_learned++;
+		KDP_LOG(NOTICE, "tunnel to %u.%u.%u.%u: path MTU %u (ICMP from "
+			"%u.%u.%u.%u), pods' packets to it at most %u",
+			node >> 24, (node >> 16) & 0xff, (node >> 8) & 0xff,
+			node & 0xff, ctl_pmtu_get(c->pmtu, node), ip[12],
+			ip[13], ip[14], ip[15], ctl_pmtu_get(c->pmtu, node) - 20);
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void drain_punts(struct ctl *c, uint64_t now)
 {
 	struct rte_mbuf *pkts[PUNT_BURST];
 
@@ -500,6 +544,8 @@ static void drain_punts(struct ctl *c)
 			if ((tag >> 24) == PL_PUNT_HOLD)
 				ctl_neigh_hold(c->neigh, pkts[i],
 					       tag & 0xffffff);
+			else if ((tag >> 24) == PL_PUNT_PMTU)
+				pmtu_input(c, pkts[i], now);
 			else
 				ctl_neigh_input(c->neigh, pkts[i]);
 		}
@@ -515,13 +561,15 @@ void ctl_step(struct ctl *c)
 	if (c->ds->ops->poll(c->ds, 0) < 0 && c->last_error[0] == '\0')
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "datastore poll failed");
-	drain_punts(c);
+	drain_punts(c, now);
 	ctl_retire_poll(c);
 	ctl_acl_poll(c);
 	if (c->api)
 		ctl_api_poll(c->api);
 	if (now - c->last_tick_ms >= TICK_MS) {
 		ctl_neigh_tick(c->neigh, now);
+		if (ctl_pmtu_expire(c->pmtu, now))
+			c->pmtu_dirty = true;
 		c->last_tick_ms = now;
 	}
 	uint64_t gen = ctl_store_generation(c->store);
@@ -538,7 +586,9 @@ void ctl_step(struct ctl *c)
 	bool synced = c->ds->ops->synced(c->ds);
 	if (synced && c->first_sync_mono == 0)
 		c->first_sync_mono = ctl_now_mono();
-	if (synced && (!c->published || gen != c->built_gen)) {
+	if (synced && c->published && gen == c->built_gen && c->pmtu_dirty)
+		publish(c, gen, now, false); /* not data from the API */
+	else if (synced && (!c->published || gen != c->built_gen)) {
 		uint64_t co = c->p.cfg->coalesce_ms;
 		if (!c->published || now - c->last_change_ms >= co ||
 		    now - c->dirty_since_ms >= 20 * co)
@@ -581,6 +631,7 @@ void ctl_free(struct ctl *c)
 	if (c->have_rs)
 		ctl_routes_free(&c->rs);
 	ctl_neigh_free(c->neigh);
+	ctl_pmtu_free(c->pmtu);
 	ctl_store_free(c->store);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

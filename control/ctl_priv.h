@@ -9,6 +9,7 @@
 #include "control/ctl.h"
 #include "control/ds.h"
 #include "control/neigh.h"
+#include "control/pmtu.h"
 #include "control/podport.h"
 #include "control/routes.h"
 #include "control/store.h"
@@ -22,6 +23,9 @@ struct ctl {
 	struct ctl_store *store;
 	struct ctl_ds *ds;
 	struct ctl_neigh *neigh;
+	struct ctl_pmtu *pmtu;      /**< learned tunnel MTUs */
+	bool pmtu_dirty;            /**< they changed since the publish */
+	uint64_t pmtu_learned;      /**< ICMP messages that lowered one */
 	pthread_mutex_t lock;       /**< control state vs telemetry */
 
 	struct ctl_route_set rs;    /**< routes of the published tables */

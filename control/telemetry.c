@@ -212,6 +212,49 @@ static int tel_conntrack(const char *cmd, const char *params,
 	return 0;
 }
 
+struct pmtu_tel {
+	struct rte_tel_data *t;
+	uint64_t now;
+};
+
+static void pmtu_visit(void *arg, uint32_t node, uint16_t mtu,
+		       uint64_t expire_ms)
+{
+	struct pmtu_tel *x = arg;
+	struct rte_tel_data *e = rte_tel_data_alloc();
+	char key[16];
+
+	if (e == NULL)
+		return;
+	snprintf(key, sizeof(key), "%u_%u_%u_%u", node >> 24,
+		 (node >> 16) & 0xff, (node >> 8) & 0xff, node & 0xff);
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_int(e, "path_mtu", mtu);
+	rte_tel_data_add_dict_int(e, "pod_mtu", mtu - 20);
+	rte_tel_data_add_dict_u64(e, "expires_in_s",
+				  (expire_ms - x->now) / 1000);
+	rte_tel_data_add_dict_container(x->t, key, e, 0);
+}
+
+/* Every learned MTU fits one answer (CTL_PMTU_MAX). */
+static int tel_pmtu(const char *cmd, const char *params,
+		   struct rte_tel_data *d)
+{
+	struct pmtu_tel x = {.t = rte_tel_data_alloc()};
+
+	if (x.t == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_dict(x.t);
+	pthread_mutex_lock(&tel_ctl->lock);
+	x.now = ctl_now_ms();
+	rte_tel_data_add_dict_u64(d, "learned", tel_ctl->pmtu_learned);
+	ctl_pmtu_foreach(tel_ctl->pmtu, pmtu_visit, &x);
+	pthread_mutex_unlock(&tel_ctl->lock);
+	rte_tel_data_add_dict_container(d, "tunnels", x.t, 0);
+	return 0;
+}
+
 void ctl_telemetry_register(struct ctl *c)
 {
 	tel_ctl = c;
@@ -241,4 +284,6 @@ void ctl_telemetry_register(struct ctl *c)
 		"Parameters: int start (endpoint; the answer's endpoints_next)");
 	rte_telemetry_register_cmd("/kdp/conntrack", tel_conntrack,
 		"Per worker: conntrack counts and a bounded dump of flows");
+	rte_telemetry_register_cmd("/kdp/pmtu", tel_pmtu,
+		"Tunnels' path MTUs learned from ICMP (by node IP, dots as _)");
 }

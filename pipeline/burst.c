@@ -289,6 +289,42 @@ pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 
 /* Next-hop kinds that route the packet on (stage 3's common case). */
 
+/* Whether @p node (network order) is a known node's IP. */
+static inline bool pl_is_node(const struct pl_tables *t, rte_be32_t node)
+{
+	return likely(t->node_set != NULL) ? pl_node_set_has(t, node) :
+	       rte_hash_lookup(t->nodes, &node) >= 0;
+}
+
+/*
+ * An ICMP "fragmentation needed" to the node IP about an IPIP packet we
+ * sent to another node: control learns that tunnel's MTU from it
+ * (control/pmtu.h), as Linux's ipip_err() would; the host, which did not
+ * send it, has no use for it. True when @p m was consumed.
+ */
+static __rte_noinline bool pl_pmtu_punt(struct pl_ctx *c,
+					const struct pl_tables *t,
+					struct rte_mbuf *m,
+					const struct rte_ipv4_hdr *ip,
+					uint16_t in_port)
+{
+	uint32_t hl = (ip->version_ihl & 0xf) * 4u;
+
+	if (rte_pktmbuf_data_len(m) < PL_ETH_HLEN + hl + 8 + 20 ||
+	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)))
+		return false;
+	const uint8_t *icmp = (const uint8_t *)ip + hl;
+	const struct rte_ipv4_hdr *q =
+		(const struct rte_ipv4_hdr *)(icmp + 8);
+
+	if (icmp[0] != PL_ICMP_DEST_UNREACH || icmp[1] != PL_ICMP_FRAG_NEEDED ||
+	    (q->version_ihl >> 4) != 4 || q->next_proto_id != IPPROTO_IPIP ||
+	    q->src_addr != t->self_ip || !pl_is_node(t, q->dst_addr))
+		return false;
+	pl_punt(c, m, PL_PUNT_PMTU, 0, in_port);
+	return true;
+}
+
 /*
  * Stage 1 on the uplink. Returns true when @p m should be routed (the inner
  * packet, after decapsulation); false when it was consumed.
@@ -310,8 +346,12 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	if (ip->dst_addr != t->self_ip || t->self_ip == 0)
 		return true; /* stage 3 only lets local pods through */
-	if (ip->next_proto_id != IPPROTO_IPIP)
+	if (ip->next_proto_id != IPPROTO_IPIP) {
+		if (unlikely(ip->next_proto_id == IPPROTO_ICMP) &&
+		    pl_pmtu_punt(c, t, m, ip, in_port))
+			return false;
 		return true; /* host traffic: the FIB has the node IP → LOCAL */
+	}
 
 	/*
 	 * IPIP is accepted only from a known node (calico-model.md §2.7). The
@@ -319,9 +359,7 @@ static inline bool pl_uplink_in(struct pl_ctx *c, const struct pl_tables *t,
 	 * alignment, and the CRC hash loads it as a uint32_t.
 	 */
 	rte_be32_t outer_src = ip->src_addr;
-	if (likely(t->node_set != NULL) ?
-	    !pl_node_set_has(t, outer_src) :
-	    rte_hash_lookup(t->nodes, &outer_src) < 0) {
+	if (!pl_is_node(t, outer_src)) {
 		pl_drop(c, m, DP_DROP_IPIP_UNKNOWN_NODE, in_port);
 		return false;
 	}

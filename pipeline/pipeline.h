@@ -60,6 +60,7 @@
 enum pl_punt {
 	PL_PUNT_ARP = 1,  /**< ARP from the uplink, or a pod's ARP to learn */
 	PL_PUNT_HOLD = 2, /**< waiting for neighbor slot (bits 0–23); m->port = tx port */
+	PL_PUNT_PMTU = 3, /**< ICMP "fragmentation needed" about our IPIP (control/pmtu.h) */
 };
 
 struct acl_worker;

@@ -22,6 +22,11 @@ host turns back to x/a from the gateway's address. node-a's host pings x/a
 from the node IP (not policed: the node's own traffic), but not from
 another of its addresses: what the host forwards is policed, as in Felix.
 
+The gateway, as a router on a narrower path, sends node-a ICMP
+fragmentation-needed about node-a's IPIP to node-b: node-a learns the
+tunnel's MTU (/kdp/pmtu), and x/a's DF pings that no longer fit get
+fragmentation-needed from node-a.
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -184,6 +189,8 @@ def main():
                p not in tun]
         check(not odd, "no other IPIP on the underlay (%d)" % len(odd))
 
+        check_pmtu(t, a)
+
         for n, peer in ((a, b), (b, a)):
             s = n.telemetry("/kdp/stats")
             print("%s: rx=%s tx=%s ipip_encap=%s ipip_decap=%s drops=%s" %
@@ -205,6 +212,46 @@ def main():
     check(not left, "nothing left behind %s" % (left or ""))
     print("PASS in %.1f s" % (time.time() - t0))
     return 0
+
+
+# The gateway, as a router on a 1400-byte path to node-b, refuses a DF
+# IPIP packet of node-a's: the ICMP quotes its outer header and 28 bytes.
+PMTU_ICMP = r'''
+import sys
+from scapy.all import ICMP, IP, UDP, Raw, send
+a, b, x, y = sys.argv[1:5]
+quote = bytes(IP(src=a, dst=b, proto=4, flags="DF") /
+              IP(src=x, dst=y, flags="DF") / UDP() / Raw(b"q" * 1372))[:48]
+send(IP(src=sys.argv[5], dst=a) / ICMP(type=3, code=4, nexthopmtu=1400) /
+     Raw(quote), verbose=False)
+'''
+
+
+def check_pmtu(t, a):
+    """node-a learns the tunnel's path MTU (control/pmtu.h): x/a's
+    1400-byte DF packets to y/a then get "fragmentation needed" with MTU
+    1380 from node-a, the 1380-byte ones still pass."""
+    r = sh_ns(t.gw_ns, "/usr/bin/python3", "-c", PMTU_ICMP, NODE_A_IP,
+              NODE_B_IP, POD_X, POD_Y, GATEWAY_IP)
+    check(r.returncode == 0, "scapy sent the ICMP (%s)" % r.stdout.strip())
+    key = NODE_B_IP.replace(".", "_")
+    for _ in range(50):
+        pm = a.telemetry("/kdp/pmtu") or {}
+        if key in pm.get("tunnels", {}):
+            break
+        time.sleep(0.1)
+    tun = pm.get("tunnels", {}).get(key, {})
+    check(tun.get("path_mtu") == 1400 and tun.get("pod_mtu") == 1380 and
+          int(pm.get("learned", 0)) == 1,
+          "node-a learned the path MTU to node-b: %s" % pm)
+    r = sh_ns(a.netns, "ping", "-M", "do", "-s", "1372", "-c", "2", "-i",
+              "0.2", "-W", "2", POD_Y)
+    check("mtu = 1380" in r.stdout or "mtu=1380" in r.stdout,
+          "1400-byte DF ping x/a -> y/a: told MTU 1380 (%s)" %
+          r.stdout.strip().splitlines()[1:3])
+    check_replies(sh_ns(a.netns, "ping", "-M", "do", "-s", "1352", "-c",
+                        "3", "-i", "0.2", "-w", "10", POD_Y), 3,
+                  "1380-byte DF ping x/a -> y/a: replies")
 
 
 def policy_drops(n):

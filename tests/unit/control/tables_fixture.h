@@ -24,6 +24,7 @@ struct tfix {
 	struct rte_mempool *mp;
 	struct ctl_neigh *nb;
 	struct ctl_store *st;
+	const struct ctl_pmtu *pmtu; /* learned tunnel MTUs, or NULL */
 };
 
 /* ARP requests the neighbor table sends go nowhere. */
@@ -90,8 +91,8 @@ static inline struct pl_tables *tfix_build(struct tfix *f,
 	ctl_neigh_mark_begin(f->nb);
 	struct ctl_compile_in in = {
 		.cfg = f->cfg, .st = f->st, .rs = &rs, .ports = pp,
-		.neigh = f->nb, .gen = gen, .socket = (int)rte_socket_id(),
-		.prev = prev,
+		.neigh = f->nb, .pmtu = f->pmtu, .gen = gen,
+		.socket = (int)rte_socket_id(), .prev = prev,
 	};
 	struct pl_tables *t = ctl_tables_build(&in, err, sizeof(err));
 

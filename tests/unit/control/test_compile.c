@@ -105,6 +105,42 @@ static void check_dense(const struct pl_tables *t, uint32_t base, uint32_t n)
 	CHECK(t->fib_dense[(2 << 8) + 1] != t->fib_dense[(9 << 8) + 1]);
 }
 
+/* A tunnel's learned path MTU (control/pmtu.h) lowers its IPIP next hop's
+ * MTU by the outer header; the FIB stays shared, other hops keep theirs. */
+static void test_pmtu(struct ctl_ports *pp, const struct pl_tables *prev)
+{
+	struct ctl_pmtu *pm = ctl_pmtu_create();
+	uint32_t ips[] = {0x0af40201, 0x0af40209}; /* n2's block */
+	uint64_t nh[2];
+
+	CHECK(pm != NULL);
+	CHECK(ctl_pmtu_learn(pm, IP4(192, 168, 10, 12), 1400, 1500, 0));
+	fx.pmtu = pm;
+	struct pl_tables *t = tfix_build(&fx, pp, 20, prev);
+	fx.pmtu = NULL;
+	if (t != NULL) {
+		CHECK(t->fib == prev->fib);
+		rte_fib_lookup_bulk(t->fib, ips, nh, 2);
+		for (int i = 0; i < 2; i++) {
+			CHECK_EQ(t->nh[nh[i]].kind, PL_NH_IPIP);
+			CHECK_EQ(t->nh[nh[i]].mtu, 1380);
+			CHECK_EQ(prev->nh[nh[i]].mtu, 1480);
+		}
+	}
+	/* Expired: the uplink's MTU again. */
+	CHECK(ctl_pmtu_expire(pm, CTL_PMTU_EXPIRE_MS));
+	fx.pmtu = pm;
+	struct pl_tables *t2 = t ? tfix_build(&fx, pp, 21, t) : NULL;
+	fx.pmtu = NULL;
+	if (t2 != NULL) {
+		rte_fib_lookup_bulk(t2->fib, ips, nh, 1);
+		CHECK_EQ(t2->nh[nh[0]].mtu, 1480);
+	}
+	ctl_tables_free(t2);
+	ctl_tables_free(t);
+	ctl_pmtu_free(pm);
+}
+
 int main(void)
 {
 	if (tfix_init(&fx, "kdp_test_compile", "") != 0)
@@ -128,6 +164,8 @@ int main(void)
 		check_dense(t1, 0x0af40000, 1u << 16);
 		CHECK(t2->fib_dense == t1->fib_dense);
 	}
+	if (t2)
+		test_pmtu(&pp, t2);
 	/* A new remote block: new routes, a new FIB, a new generation. */
 	put(CTL_RES_IPAMBLOCK, BLOCK("b3", "10.244.3.0/26", "n2"));
 	struct pl_tables *t3 = t2 ? tfix_build(&fx, &pp, 3, t2) : NULL;

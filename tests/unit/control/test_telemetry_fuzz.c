@@ -243,7 +243,7 @@ int main(void)
 	unsigned int seed = fuzz_env("TEL_SEED", 1);
 	unsigned int iters = fuzz_env("TEL_ITERS", 5000);
 	static const char *const others[] = {
-		"/kdp/stats", "/kdp/config", "/kdp/conntrack",
+		"/kdp/stats", "/kdp/config", "/kdp/conntrack", "/kdp/pmtu",
 	};
 	static const char *const paged[] = {
 		"/kdp/ports", "/kdp/endpoints", "/kdp/nodes", "/kdp/policy",
@@ -270,8 +270,14 @@ int main(void)
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	c.store = ctl_store_create();
 	c.neigh = mp ? ctl_neigh_create(mp, send_nothing, NULL, 60) : NULL;
-	if (c.p.cfg == NULL || c.store == NULL || c.neigh == NULL)
+	c.pmtu = ctl_pmtu_create();
+	if (c.p.cfg == NULL || c.store == NULL || c.neigh == NULL ||
+	    c.pmtu == NULL)
 		abort();
+	/* As many learned MTUs as there may be: one answer holds them all. */
+	for (uint32_t i = 0; i < CTL_PMTU_MAX; i++)
+		ctl_pmtu_learn(c.pmtu, 0xc0a80000 + i * 257, 1400, 1500,
+			       ctl_now_ms());
 	ctl_pods_init(&c.pods, c.p.cfg, mp, 1);
 	pthread_mutex_init(&c.lock, NULL);
 	ctl_telemetry_register(&c);
@@ -289,6 +295,13 @@ int main(void)
 	}
 	if (recv(sock, buf, sizeof(buf), 0) <= 0) /* the greeting */
 		abort();
+
+	cJSON *pm = ask("/kdp/pmtu", NULL);
+	const cJSON *tun = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(pm, "/kdp/pmtu"), "tunnels");
+	CHECK_EQ(cJSON_GetArraySize(tun), CTL_PMTU_MAX);
+	CHECK(cJSON_GetObjectItem(tun, "192_168_1_1") != NULL);
+	cJSON_Delete(pm);
 
 	set_routes(300);
 	for (size_t i = 0; i < RTE_DIM(cases); i++)
@@ -314,6 +327,7 @@ int main(void)
 	CHECK(pages > iters / 10);
 	close(sock);
 	ctl_neigh_free(c.neigh);
+	ctl_pmtu_free(c.pmtu);
 	ctl_store_free(c.store);
 	ctl_config_free((struct ctl_config *)c.p.cfg);
 	rte_mempool_free(mp);

@@ -1275,6 +1275,49 @@ static void b_uplink_bad_cksum(struct input *in, struct outcome *o, int arg)
 		   IP4(.src = NODE_B, .dst = SELF, .csum_delta = 2), &h);
 }
 
+/*
+ * ICMP "fragmentation needed" to the node from a router on the underlay
+ * (STRANGER). About an IPIP packet of ours to a node, control learns that
+ * tunnel's MTU from it (control/pmtu.h): punted as received. Anything
+ * else goes to the host as before.
+ */
+enum { PM_OURS, PM_NOT_NODE, PM_NOT_IPIP, PM_OTHER_SRC, PM_OTHER_TYPE,
+       PM_SHORT };
+
+static void b_pmtu(struct input *in, struct outcome *o, int how)
+{
+	struct ip4 inner = IP4(.src = POD_A, .dst = REMOTE_C, .frag = G_DF,
+			       .plen = 1400);
+	struct ip4 outer = IP4(.src = how == PM_OTHER_SRC ? NODE_B : SELF,
+			       .dst = how == PM_NOT_NODE ? STRANGER : NODE_C,
+			       .frag = G_DF);
+	uint8_t pkt[FRAME_MAX], q[FRAME_MAX];
+
+	outer.plen = (uint16_t)ip4_bytes(q, &inner);
+	outer.payload = q;
+	outer.proto = how == PM_NOT_IPIP ? IPPROTO_UDP : IPPROTO_IPIP;
+	unsigned int qlen = how == PM_SHORT ? 16 : 20 + 28;
+
+	ip4_bytes(pkt, &outer);
+	for (int k = 0; k < 2; k++) {
+		bool rx = k == 0;
+		struct frame *f = rx ? in_add(in) : NULL;
+
+		if (!rx && how == PM_OURS) {
+			f = punt_add(o, PL_PUNT_PMTU, 0, P_UP);
+			*f = in->f[0];
+			break;
+		}
+		if (!rx)
+			f = tx_add(o, P_HOST);
+		frame_icmp_err(f, rx ? MAC_UP : MAC_HOST,
+			       rx ? MAC_NODE_B : MAC_EE, STRANGER, SELF,
+			       how == PM_OTHER_TYPE ? 11 : 3,
+			       how == PM_OTHER_TYPE ? 0 : 4, 1300, pkt, qlen,
+			       77);
+	}
+}
+
 /* A port with no role routes nothing. */
 static void b_none_port(struct input *in, struct outcome *o, int arg)
 {
@@ -1593,6 +1636,18 @@ static const struct gcase cases[] = {
 	  (int)HOLE, "uplink_not_local"),
 	C("uplink: plain packet to the node, host port", P_UP,
 	  b_uplink_plain, 0, NULL),
+	C("uplink: frag needed about our IPIP, to control", P_UP, b_pmtu,
+	  PM_OURS, NULL),
+	C("uplink: frag needed about IPIP to a non-node, host", P_UP, b_pmtu,
+	  PM_NOT_NODE, NULL),
+	C("uplink: frag needed about UDP, host", P_UP, b_pmtu, PM_NOT_IPIP,
+	  NULL),
+	C("uplink: frag needed about another's IPIP, host", P_UP, b_pmtu,
+	  PM_OTHER_SRC, NULL),
+	C("uplink: time exceeded about our IPIP, host", P_UP, b_pmtu,
+	  PM_OTHER_TYPE, NULL),
+	C("uplink: frag needed quoting 16 bytes, host", P_UP, b_pmtu,
+	  PM_SHORT, NULL),
 	{"uplink: plain packet to the node, no host port", P_UP, T_NOHOST,
 	 b_uplink_drop, (int)SELF, "host_no_port"},
 };
