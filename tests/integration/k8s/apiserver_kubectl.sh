@@ -27,6 +27,8 @@ k get ippools.crd.projectcalico.org default-ipv4-ippool -o json >"$dir/pool.json
 grep -q '"cidr": "10.244.0.0/16"' "$dir/pool.json" || fail "ippool spec"
 grep -q '"resourceVersion"' "$dir/pool.json" || fail "ippool rv"
 k get ipamblocks -o json | grep -q '"affinity": "host:worker-1"' || fail ipamblock
+[ "$(k get ipamconfigs default -o jsonpath='{.spec.strictAffinity}/{.spec.maxBlocksPerHost}')" = true/4 ] ||
+    fail ipamconfig
 k get globalnetworkpolicies.crd.projectcalico.org security.block-meta -o name |
     grep -q security.block-meta || fail gnp
 k get networkpolicies.networking.k8s.io -n demo allow-web -o json |
@@ -73,7 +75,7 @@ k create -f "$m/node.yaml" 2>&1 | grep -q AlreadyExists || fail "create twice"
 k delete pod -n demo db-0
 k get pod -n demo db-0 2>&1 | grep -q NotFound || fail "delete"
 k delete -f "$m/calico.yaml"
-[ -z "$(k get ippools -o name)" ] || fail "delete -f"
+[ -z "$(k get ippools -o name)$(k get ipamconfigs -o name)" ] || fail "delete -f"
 k delete namespace demo
 [ -z "$(k get pods -A -o name)" ] || fail "namespace cascade"
 

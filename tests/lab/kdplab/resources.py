@@ -63,6 +63,7 @@ RESOURCES = [
     Resource(CALICO, "v1", "ippools", "IPPool", False),
     Resource(CALICO, "v1", "ipamblocks", "IPAMBlock", False),
     Resource(CALICO, "v1", "blockaffinities", "BlockAffinity", False),
+    Resource(CALICO, "v1", "ipamconfigs", "IPAMConfig", False),
     Resource(CALICO, "v1", "networkpolicies", "NetworkPolicy", True),
     Resource(CALICO, "v1", "globalnetworkpolicies", "GlobalNetworkPolicy",
              False),
