@@ -10,6 +10,7 @@
  *  - api.c: synchronous Kubernetes API calls over k8s/client.h;
  *  - ipam.c: Calico-style IPAM through IPAMBlock/BlockAffinity/IPPool;
  *  - ipam_block.c: pure edits of one IPAMBlock (unit tested);
+ *  - ipam_config.c: Calico's IPAMConfig, read without I/O (unit tested);
  *  - netcfg.c: address and routes inside the pod netns (control/netlink.h);
  *  - kdpsock.c: kdp's pod-port API (PODAPI.md) over its Unix socket.
  *
@@ -169,6 +170,29 @@ int cni_block_release(cJSON *spec, const char *handle);
 
 /** Go's time.String() of now in UTC, as Calico writes "timestamp". */
 void cni_timestamp(char *out, size_t n);
+
+/* ---- ipam_config.c ---- */
+
+/** Calico's autoAssign cap on a node's blocks when maxBlocksPerHost is 0. */
+#define CNI_IPAM_DEFAULT_MAX_BLOCKS 20
+
+/** The IPAMConfig "default" fields cni_ipam_alloc() honours. */
+struct cni_ipam_config {
+	bool strict_affinity;      /**< never borrow from other blocks */
+	bool auto_allocate_blocks; /**< claim new blocks for the node */
+	unsigned max_blocks_per_host; /**< blocks affine to a node, at most */
+};
+
+/** Calico's defaults, as when no IPAMConfig exists. */
+void cni_ipam_config_default(struct cni_ipam_config *cfg);
+
+/**
+ * Read IPAMConfig @p obj (a GET answer; NULL: there is none, so defaults).
+ * @return 0, or -EINVAL with @p err naming the field that is missing or of
+ *   the wrong type or range (@p cfg then holds the defaults, unused).
+ */
+int cni_ipam_config_parse(const cJSON *obj, struct cni_ipam_config *cfg,
+			  char *err, size_t errlen);
 
 /* ---- ipam.c ---- */
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* kdp-cni's pure IPAMBlock edits (k8s/cni/ipam_block.c). */
+/*
+ * kdp-cni's pure IPAMBlock edits (k8s/cni/ipam_block.c) and IPAMConfig
+ * reading (k8s/cni/ipam_config.c).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +334,88 @@ static void test_conf(void)
 	cni_conf_free(&c);
 }
 
+/* IPAMConfig "default": Calico's defaults without one; a bad one names the
+ * field and is not read as anything. */
+static void test_ipam_config(void)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		bool strict, autoalloc;
+		unsigned max;
+		const char *err; /* part of the message when rc < 0 */
+	} cases[] = {
+		{ "{'spec':{'strictAffinity':true,'autoAllocateBlocks':false}}",
+		  0, true, false, CNI_IPAM_DEFAULT_MAX_BLOCKS, NULL },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':4}}", 0, false, true, 4, NULL },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':0}}", 0, false, true,
+		  CNI_IPAM_DEFAULT_MAX_BLOCKS, NULL },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':2147483647,'kubeVirtVMAddressPersistence':"
+		  "'Enabled'}}", 0, false, true, 2147483647u, NULL },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':null}}", 0, false, true,
+		  CNI_IPAM_DEFAULT_MAX_BLOCKS, NULL },
+		{ "{'metadata':{'name':'default'}}", -EINVAL, 0, 0, 0,
+		  "spec is missing" },
+		{ "{'spec':[]}", -EINVAL, 0, 0, 0, "spec is not an object" },
+		{ "{'spec':{'autoAllocateBlocks':true}}", -EINVAL, 0, 0, 0,
+		  "spec.strictAffinity is missing" },
+		{ "{'spec':{'strictAffinity':null,'autoAllocateBlocks':true}}",
+		  -EINVAL, 0, 0, 0, "spec.strictAffinity is missing" },
+		{ "{'spec':{'strictAffinity':'true','autoAllocateBlocks':true}}",
+		  -EINVAL, 0, 0, 0, "spec.strictAffinity is not a boolean" },
+		{ "{'spec':{'strictAffinity':false}}", -EINVAL, 0, 0, 0,
+		  "spec.autoAllocateBlocks is missing" },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':1}}",
+		  -EINVAL, 0, 0, 0, "spec.autoAllocateBlocks is not a boolean" },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':-1}}", -EINVAL, 0, 0, 0,
+		  "spec.maxBlocksPerHost" },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':1.5}}", -EINVAL, 0, 0, 0,
+		  "spec.maxBlocksPerHost" },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':2147483648}}", -EINVAL, 0, 0, 0,
+		  "spec.maxBlocksPerHost" },
+		{ "{'spec':{'strictAffinity':false,'autoAllocateBlocks':true,"
+		  "'maxBlocksPerHost':'4'}}", -EINVAL, 0, 0, 0,
+		  "spec.maxBlocksPerHost" },
+	};
+	struct cni_ipam_config cfg;
+	char err[256];
+
+	CHECK(cni_ipam_config_parse(NULL, &cfg, err, sizeof(err)) == 0);
+	CHECK(!cfg.strict_affinity && cfg.auto_allocate_blocks &&
+	      cfg.max_blocks_per_host == CNI_IPAM_DEFAULT_MAX_BLOCKS);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char json[512];
+		cJSON *o;
+		int rc;
+
+		snprintf(json, sizeof(json), "%s", cases[i].json);
+		for (char *c = json; *c != '\0'; c++)
+			if (*c == '\'')
+				*c = '"';
+		o = cJSON_Parse(json);
+		CHECK(o != NULL);
+		err[0] = '\0';
+		rc = cni_ipam_config_parse(o, &cfg, err, sizeof(err));
+		cJSON_Delete(o);
+		if (rc != cases[i].rc ||
+		    (rc == 0 && (cfg.strict_affinity != cases[i].strict ||
+				 cfg.auto_allocate_blocks != cases[i].autoalloc ||
+				 cfg.max_blocks_per_host != cases[i].max)) ||
+		    (rc < 0 && strstr(err, cases[i].err) == NULL)) {
+			fprintf(stderr, "ipam config case %zu: rc %d err '%s'\n",
+				i, rc, err);
+			failures++;
+		}
+	}
+}
+
 int main(void)
 {
 	test_cidr();
@@ -338,6 +423,7 @@ int main(void)
 	test_calico_shape();
 	test_random();
 	test_conf();
+	test_ipam_config();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	return failures ? 1 : 0;
