@@ -203,8 +203,12 @@ enum cni_ipam_use {
 
 /**
  * Give @p handle one IPv4 address on @p node (idempotent: an address the
- * handle already holds is returned). @p secondary is recorded as is.
- * @return 0 with @p ip set; -ENOSPC (no pool or all full), -EIO (API
+ * handle already holds is returned). @p secondary is recorded as is. As
+ * Calico does: a block affine to @p node, else a newly claimed block, else
+ * (unless IPAMConfig strictAffinity) an address borrowed from any other
+ * block of the pools.
+ * @return 0 with @p ip set; -ENOSPC (no pool, all full, or the IPAMConfig
+ *   forbids what is left), -EINVAL (malformed IPAMConfig), -EIO (API
  *   unreachable), -EPROTO (API refused), -EAGAIN (too many conflicts).
  */
 int cni_ipam_alloc(struct cni_api *a, const char *node, enum cni_ipam_use use,

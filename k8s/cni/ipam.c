@@ -12,6 +12,15 @@
  * Affine blocks are found by IPAMBlock.spec.affinity (what Felix routes on)
  * rather than by confirmed BlockAffinity objects alone, so concurrent ADDs on
  * one node see a block the moment it exists and do not each claim their own.
+ *
+ * The order is Calico's autoAssign (libcalico-go/lib/ipam/ipam.go): the
+ * node's own blocks, then a new block (unless IPAMConfig autoAllocateBlocks
+ * is false, or the node holds maxBlocksPerHost blocks already, which fails
+ * the allocation as ErrBlockLimit does), then, unless IPAMConfig
+ * strictAffinity is true, a "borrowed" address from any other block of the
+ * pools. A borrowed address keeps secondary.node = this node, and every
+ * other node routes it by a /32 to us (calico-model.md §2.2, control/
+ * routes.c); the block keeps its affinity.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -454,38 +463,185 @@ static int find_in(const cJSON *blocks, const char *handle, uint32_t *ip)
 	return -ENOENT;
 }
 
+/* The name of listed block @p it when it is live and a block of @p pools. */
+static const char *pool_block(const cJSON *it, const struct pool *pools,
+			      size_t n_pools)
+{
+	const char *name = str_at(it, "metadata", "name");
+	uint32_t net;
+	unsigned plen;
+
+	if (name == NULL || block_deleted(it) ||
+	    cni_cidr_parse(str_at(it, "spec", "cidr"), &net, &plen) < 0 ||
+	    !in_pools(pools, n_pools, net, plen))
+		return NULL;
+	return name;
+}
+
+static bool affine_to(const cJSON *block, const char *node)
+{
+	const char *aff = str_at(block, "spec", "affinity");
+
+	return aff != NULL && strncmp(aff, "host:", 5) == 0 &&
+	       strcmp(aff + 5, node) == 0;
+}
+
+/* Allocate from block @p it; 0, or -ENOSPC when full or gone, or error. */
+static int alloc_in(struct cni_api *a, const char *name, const cJSON *it,
+		    struct alloc_arg *x, char *err, size_t errlen)
+{
+	int rc = edit_block(a, name, cJSON_Duplicate(it, true), edit_alloc, x,
+			    err, errlen);
+
+	return rc == -ENOENT ? -ENOSPC : rc;
+}
+
 /* Try each block affine to @p node; 0 with x->ip, or -ENOSPC / error. */
 static int alloc_affine(struct cni_api *a, const char *node,
 			const struct pool *pools, size_t n_pools,
 			const cJSON *blocks, struct alloc_arg *x, char *err,
 			size_t errlen)
 {
-	char want[300];
 	const cJSON *it;
 
-	snprintf(want, sizeof(want), "host:%s", node);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(blocks,
 								"items")) {
-		const char *aff = str_at(it, "spec", "affinity");
-		const char *name = str_at(it, "metadata", "name");
-		uint32_t net;
-		unsigned plen;
+		const char *name = pool_block(it, pools, n_pools);
 		int rc;
 
-		if (aff == NULL || name == NULL || strcmp(aff, want) != 0 ||
-		    block_deleted(it) ||
-		    cni_cidr_parse(str_at(it, "spec", "cidr"), &net, &plen) <
-			    0 ||
-		    !in_pools(pools, n_pools, net, plen))
+		if (name == NULL || !affine_to(it, node))
 			continue;
-		rc = edit_block(a, name, cJSON_Duplicate(it, true), edit_alloc,
-				x, err, errlen);
-		if (rc == 0)
-			return 0;
-		if (rc != -ENOSPC && rc != -ENOENT)
+		rc = alloc_in(a, name, it, x, err, errlen);
+		if (rc != -ENOSPC)
 			return rc;
 	}
 	return -ENOSPC;
+}
+
+/* Live blocks of @p pools affine to @p node: what maxBlocksPerHost caps. */
+static unsigned count_affine(const char *node, const struct pool *pools,
+			     size_t n_pools, const cJSON *blocks)
+{
+	unsigned n = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(blocks,
+								"items"))
+		if (pool_block(it, pools, n_pools) != NULL &&
+		    affine_to(it, node))
+			n++;
+	return n;
+}
+
+/*
+ * Borrow: an address from any other live block of @p pools, pool by pool,
+ * whoever the block is affine to (another node, or none). Each node starts
+ * its walk at its own place in the list, as Calico's randomBlockGenerator
+ * seeds its shuffle with the host name, so that nodes borrowing at once
+ * spread over the blocks instead of all racing for the first one.
+ * @return 0 with x->ip, -ENOSPC when no block has a free address, or error.
+ */
+static int alloc_borrow(struct cni_api *a, const char *node,
+			const struct pool *pools, size_t n_pools,
+			const cJSON *blocks, struct alloc_arg *x, char *err,
+			size_t errlen)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(blocks, "items");
+	int n = cJSON_GetArraySize(items);
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const cJSON *first;
+
+	if (n == 0)
+		return -ENOSPC;
+	for (const char *c = node; *c != '\0'; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	first = cJSON_GetArrayItem(items, (int)(h % (uint32_t)n));
+	for (size_t p = 0; p < n_pools; p++) {
+		const cJSON *it = first;
+
+		do {
+			const char *name = pool_block(it, &pools[p], 1);
+			char ip[16];
+			int rc;
+
+			if (name != NULL && !affine_to(it, node)) {
+				rc = alloc_in(a, name, it, x, err, errlen);
+				if (rc == 0) {
+					cni_ip_str(x->ip, ip);
+					KDP_LOG(INFO, "kdp-cni: node %s borrowed "
+						"%s from block %s", node, ip,
+						name);
+				}
+				if (rc != -ENOSPC)
+					return rc;
+			}
+			it = it->next != NULL ? it->next : items->child;
+		} while (it != first);
+	}
+	return -ENOSPC;
+}
+
+/* IPAMConfig "default": Calico's defaults when there is none (404). */
+static int load_config(struct cni_api *a, struct cni_ipam_config *cfg,
+		       char *err, size_t errlen)
+{
+	cJSON *obj = NULL;
+	int rc = api_get(a, CRD "/ipamconfigs/default", &obj, err, errlen);
+
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	rc = cni_ipam_config_parse(obj, cfg, err, errlen);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+/*
+ * Past the node's full blocks: claim a new one (0: go round again), or
+ * borrow (0 with x->ip). -ENOSPC has @p err say what was tried and what
+ * the IPAMConfig ruled out.
+ */
+static int claim_or_borrow(struct cni_api *a, const char *node,
+			   const struct cni_ipam_config *cfg,
+			   const struct pool *pools, size_t n_pools,
+			   const cJSON *blocks, struct alloc_arg *x,
+			   bool *claimed, char *err, size_t errlen)
+{
+	char name[64], head[400];
+	unsigned owned = count_affine(node, pools, n_pools, blocks);
+	int rc;
+
+	*claimed = false;
+	if (!cfg->auto_allocate_blocks) {
+		snprintf(head, sizeof(head), "node %s has no free address in "
+			 "its blocks and IPAMConfig autoAllocateBlocks is "
+			 "false", node);
+	} else if (owned >= cfg->max_blocks_per_host) {
+		/* Calico fails here (ErrBlockLimit) and does not borrow. */
+		snprintf(err, errlen, "node %s has no free address in its %u "
+			 "blocks and may not claim another: the limit is %u "
+			 "blocks per host (IPAMConfig maxBlocksPerHost; %d "
+			 "when unset)", node, owned, cfg->max_blocks_per_host,
+			 CNI_IPAM_DEFAULT_MAX_BLOCKS);
+		return -ENOSPC;
+	} else {
+		rc = claim_block(a, node, pools, n_pools, blocks, name,
+				 sizeof(name), err, errlen);
+		*claimed = rc == 0;
+		if (rc != -ENOSPC)
+			return rc;
+		snprintf(head, sizeof(head), "no free block left in the IP "
+			 "pools for node %s", node);
+	}
+	if (cfg->strict_affinity) {
+		snprintf(err, errlen, "%s, and borrowing from other nodes' "
+			 "blocks is disabled (IPAMConfig strictAffinity)", head);
+		return -ENOSPC;
+	}
+	rc = alloc_borrow(a, node, pools, n_pools, blocks, x, err, errlen);
+	if (rc == -ENOSPC)
+		snprintf(err, errlen, "%s, and no other block of the pools has "
+			 "a free address to borrow", head);
+	return rc;
 }
 
 int cni_ipam_alloc(struct cni_api *a, const char *node, enum cni_ipam_use use,
@@ -493,6 +649,7 @@ int cni_ipam_alloc(struct cni_api *a, const char *node, enum cni_ipam_use use,
 		   char *err, size_t errlen)
 {
 	struct alloc_arg x = { .handle = handle, .secondary = secondary };
+	struct cni_ipam_config cfg;
 	struct pool *pools = NULL;
 	size_t n_pools = 0;
 	int rc;
@@ -507,34 +664,33 @@ int cni_ipam_alloc(struct cni_api *a, const char *node, enum cni_ipam_use use,
 		free(pools);
 		return -ENOSPC;
 	}
-	rc = -EAGAIN;
-	for (int round = 0; round < CLAIM_ROUNDS; round++) {
-		char name[64];
+	rc = load_config(a, &cfg, err, errlen);
+	for (int round = 0; rc == 0 && round < CLAIM_ROUNDS; round++) {
 		cJSON *blocks = NULL;
+		bool claimed = false;
 
 		rc = list_blocks(a, &blocks, err, errlen);
 		if (rc < 0)
 			break;
 		if (find_in(blocks, handle, ip) == 0) {
 			cJSON_Delete(blocks);
-			rc = 0;
 			break;
 		}
 		rc = alloc_affine(a, node, pools, n_pools, blocks, &x, err,
 				  errlen);
-		if (rc != -ENOSPC) {
-			cJSON_Delete(blocks);
-			if (rc == 0)
-				*ip = x.ip;
-			break;
-		}
-		rc = claim_block(a, node, pools, n_pools, blocks, name,
-				 sizeof(name), err, errlen);
+		if (rc == -ENOSPC)
+			rc = claim_or_borrow(a, node, &cfg, pools, n_pools,
+					     blocks, &x, &claimed, err,
+					     errlen);
 		cJSON_Delete(blocks);
 		if (rc < 0)
 			break;
-		/* Fill it on the next round (siblings may race us). */
-		rc = -EAGAIN;
+		if (!claimed) {
+			*ip = x.ip;
+			break;
+		}
+		/* Fill the new block on the next round (siblings may race). */
+		rc = round + 1 < CLAIM_ROUNDS ? 0 : -EAGAIN;
 	}
 	if (rc == -EAGAIN)
 		snprintf(err, errlen, "IPAM: no address after %d block claims",

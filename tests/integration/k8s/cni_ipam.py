@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """kdp-cni IPAM against the API server stand-in: concurrent ADDs, release,
-block exhaustion and claims, two nodes racing, the IPIP tunnel address."""
+block exhaustion and claims, two nodes racing, the IPIP tunnel address;
+then, on a pool of two blocks, borrowing from another node's block and the
+IPAMConfig fields that rule it (strictAffinity, autoAllocateBlocks,
+maxBlocksPerHost)."""
 
 import ipaddress
 import json
@@ -8,8 +11,9 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from cnilib import (CRD, KDP_CNI, Plugin, blocks, check_result, harness,
-                    holders, make_pod, setup_cluster)
+from cnilib import (CRD, KDP_CNI, Plugin, block_path, blocks, check_error,
+                    check_result, fill_block, harness, holders, make_pod,
+                    setup_cluster)
 
 
 def ipam(lab, *args):
@@ -144,5 +148,155 @@ def run(lab, kdp, nets, tmp):
     assert len(blocks(c)) == nblocks
 
 
+IPAMCONFIG = CRD + "/ipamconfigs"
+
+
+def ipam_config(c, spec):
+    """Replace IPAMConfig "default" by one with @p spec (None: none)."""
+    c.must("DELETE", IPAMCONFIG + "/default", want=(200, 404))
+    if spec is not None:
+        c.must("POST", IPAMCONFIG, {
+            "apiVersion": "crd.projectcalico.org/v1", "kind": "IPAMConfig",
+            "metadata": {"name": "default"}, "spec": spec})
+
+
+def borrow(lab, kdp, nets, tmp):
+    """A /25 pool holds two /26 blocks: once node-a and node-b each have
+    one, node-a gets no new block, and borrows from node-b's."""
+    c = lab.client()
+    setup_cluster(c, ["node-a", "node-b", "node-x"],
+                  pools=[("tiny", "10.99.0.0/25", "Always", "all()"),
+                         ("x-only", "10.98.0.0/26", "Always",
+                          "kubernetes.io/hostname == 'node-x'")])
+    pl = Plugin(lab, kdp.path, os.path.join(tmp, "share"))
+    assert ipam(lab, "alloc", "--node", "node-a", "--handle", "a0")[0] == 0
+    assert ipam(lab, "alloc", "--node", "node-b", "--handle", "b0")[0] == 0
+    assert ipam(lab, "alloc", "--node", "node-x", "--handle", "x0")[0] == 0
+    A, B, X = "10.99.0.0/26", "10.99.0.64/26", "10.98.0.0/26"
+    assert affine(c, "node-a") == [A] and affine(c, "node-b") == [B] and \
+        affine(c, "node-x") == [X], (affine(c, "node-a"), affine(c, "node-b"))
+    assert fill_block(c, A, "node-a") == 63
+    n = [0]
+
+    def add():
+        n[0] += 1
+        i = n[0]
+        make_pod(c, f"q{i}")
+        ns = nets.new(f"q{i}")
+        return (f"bc{i}", ns, f"default/q{i}",
+                *pl.run("ADD", f"bc{i}", ns, f"default/q{i}"))
+
+    def in_block(ip, cidr):
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
+
+    def claims():
+        return sorted(b["spec"]["cidr"] for b in blocks(c))
+
+    before = claims()
+
+    # Borrowed: an address of node-b's block, held by node-a's pod.
+    cid, ns, pod, rc, out, err = add()
+    assert rc == 0, (out, err)
+    ip = check_result(out, "1.0.0", "eth0", ns)
+    handle, sec, aff = holders(c)[ip]
+    assert in_block(ip, B) and aff == "host:node-b", (ip, aff)
+    assert handle == "k8s-pod-network." + cid, handle
+    assert sec["node"] == "node-a" and sec["pod"] == "q1", sec
+    assert claims() == before and affine(c, "node-a") == [A]
+    # Idempotent: the same ADD again finds the borrowed address.
+    rc, out, err = pl.run("ADD", cid, ns, pod)
+    assert rc == 0 and out["ips"][0]["address"] == ip + "/32", (out, err)
+
+    # DEL gives it back to node-b's block, which stays node-b's.
+    rc, out, err = pl.run("DEL", cid, None, pod)
+    assert rc == 0, (out, err)
+    assert ip not in holders(c)
+    assert c.must("GET", block_path(B))["spec"]["affinity"] == "host:node-b"
+    assert [h for h, s, a in holders(c).values() if a == "host:node-b"] == \
+        ["b0"]
+
+    # Nothing to borrow: node-b's block is being deleted, and node-x's pool
+    # does not select node-a. The error says borrowing was tried.
+    c.must("PATCH", block_path(B), {"spec": {"deleted": True}},
+           ctype="application/merge-patch+json")
+    held = holders(c)
+    _, _, _, rc, out, err = add()
+    check_error(rc, out, 101)
+    assert "no free block left" in out["details"] and \
+        "no other block of the pools has a free address to borrow" in \
+        out["details"], out
+    assert holders(c) == held
+    c.must("PATCH", block_path(B), {"spec": {"deleted": False}},
+           ctype="application/merge-patch+json")
+
+    # strictAffinity: no borrowing, and the error says so.
+    ipam_config(c, {"strictAffinity": True, "autoAllocateBlocks": True})
+    _, _, _, rc, out, err = add()
+    check_error(rc, out, 101)
+    assert "no free block left" in out["details"] and \
+        "borrowing from other nodes' blocks is disabled (IPAMConfig " \
+        "strictAffinity)" in out["details"], out
+    assert holders(c) == held
+
+    # The IPIP tunnel address borrows too (no IPAMConfig: Calico's
+    # defaults), and is released from node-b's block.
+    ipam_config(c, None)
+    rc, tip, err = ipam(lab, "tunnel-addr", "--node", "node-a")
+    assert rc == 0 and in_block(tip, B), (tip, err)
+    assert holders(c)[tip] == ("ipip-tunnel-addr-node-a", {
+        "node": "node-a", "type": "ipipTunnelAddress"}, "host:node-b")
+    rc, cnt, err = ipam(lab, "release", "--handle", "ipip-tunnel-addr-node-a")
+    assert rc == 0 and cnt == "1" and tip not in holders(c), (cnt, err)
+
+    # With a free block in another pool: maxBlocksPerHost 1 stops node-a
+    # from claiming it (and, as Calico's ErrBlockLimit, from borrowing);
+    # autoAllocateBlocks false borrows instead; maxBlocksPerHost 2 claims.
+    setup_cluster(c, [], pools=[("spare", "10.99.1.0/26", "Always",
+                                 "all()")])
+    ipam_config(c, {"strictAffinity": False, "autoAllocateBlocks": True,
+                    "maxBlocksPerHost": 1})
+    _, _, _, rc, out, err = add()
+    check_error(rc, out, 101)
+    assert "may not claim another: the limit is 1 blocks per host " \
+        "(IPAMConfig maxBlocksPerHost" in out["details"], out
+    assert claims() == before and holders(c) == held
+
+    ipam_config(c, {"strictAffinity": False, "autoAllocateBlocks": False})
+    _, ns, _, rc, out, err = add()
+    assert rc == 0, (out, err)
+    ip = check_result(out, "1.0.0", "eth0", ns)
+    assert in_block(ip, B) and holders(c)[ip][1]["node"] == "node-a", ip
+    assert claims() == before
+
+    ipam_config(c, {"strictAffinity": True, "autoAllocateBlocks": False})
+    _, _, _, rc, out, err = add()
+    check_error(rc, out, 101)
+    assert "autoAllocateBlocks is false, and borrowing" in out["details"] \
+        and "strictAffinity" in out["details"], out
+
+    ipam_config(c, {"strictAffinity": False, "autoAllocateBlocks": True,
+                    "maxBlocksPerHost": 2})
+    _, ns, _, rc, out, err = add()
+    assert rc == 0, (out, err)
+    ip = check_result(out, "1.0.0", "eth0", ns)
+    assert affine(c, "node-a") == [A, "10.99.1.0/26"], affine(c, "node-a")
+    assert in_block(ip, "10.99.1.0/26"), ip
+
+    # A malformed IPAMConfig fails the ADD naming the field.
+    held = holders(c)
+    for spec, field in (({"strictAffinity": "yes",
+                          "autoAllocateBlocks": True}, "spec.strictAffinity"),
+                        ({"strictAffinity": False},
+                         "spec.autoAllocateBlocks is missing"),
+                        ({"strictAffinity": False, "autoAllocateBlocks": True,
+                          "maxBlocksPerHost": -1}, "spec.maxBlocksPerHost")):
+        ipam_config(c, spec)
+        _, _, _, rc, out, err = add()
+        check_error(rc, out, 102)
+        assert field in out["details"], (spec, out)
+        assert holders(c) == held
+
+
 if __name__ == "__main__":
     harness(run, "cni ipam")
+    harness(borrow, "cni ipam borrow")
