@@ -176,11 +176,17 @@ static void test_from_n2(void)
 {
 	struct ctl_route_set rs;
 	const struct ctl_route *r;
+	bool third = false;
 	size_t i;
 
 	CHECK_EQ(ctl_routes_compute(st, "n2", &rs), 0);
 	for (i = 0; i < rs.n; i++) {
 		r = &rs.v[i];
+		/* n3 borrowed 10.244.1.3 from n1's block: a third node routes
+		 * it to n3, past n1's block route */
+		if (r->net == IP4(10, 244, 1, 3) && r->plen == 32)
+			third = r->kind == CTL_RT_IPIP && r->via == N3 &&
+				strcmp(r->node, "n3") == 0;
 		if (r->net == IP4(10, 244, 1, 0) && r->plen == 26)
 			CHECK(r->kind == CTL_RT_DIRECT && r->via == N1 && strcmp(r->node, "n1") == 0);
 		if (r->net == IP4(10, 244, 2, 0) && r->plen == 26)
@@ -193,6 +199,7 @@ static void test_from_n2(void)
 		/* pods of other nodes never become LOCAL_POD */
 		CHECK(r->kind != CTL_RT_LOCAL_POD || strcmp(r->pod_name, "remote") == 0);
 	}
+	CHECK(third);
 	ctl_routes_free(&rs);
 }
 
