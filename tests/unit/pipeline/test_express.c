@@ -642,11 +642,17 @@ static int compare_worker(struct worker *e, struct worker *g,
 			}
 			break;
 		}
+		/* A held frame kdp numbered (an ICMP error, an IPIP outer
+		 * header) may differ in its ID, as a sent one. */
+		const uint8_t *fa = rte_pktmbuf_mtod(a, const uint8_t *);
+		const uint8_t *fb = rte_pktmbuf_mtod(b, const uint8_t *);
 		if (a->hash.usr != b->hash.usr || a->data_len != b->data_len ||
-		    memcmp(rte_pktmbuf_mtod(a, void *),
-			   rte_pktmbuf_mtod(b, void *), a->data_len) != 0) {
+		    (memcmp(fa, fb, a->data_len) != 0 &&
+		     !outer_id_only(fa, fb, a->data_len))) {
 			fprintf(stderr, "FAIL burst %lu: punted frames differ\n",
 				burst);
+			hexdump("express", fa, a->data_len);
+			hexdump("general", fb, b->data_len);
 			bad = 1;
 		}
 		rte_pktmbuf_free(a);
