@@ -9,6 +9,10 @@
 
 #define foreach_dp_drop(_)                                                   \
 	_(RUNT, "runt", "frame shorter than its headers")                    \
+	_(L2_OTHER_HOST, "l2_other_host",                                    \
+	  "uplink: unicast frame for another host's MAC")                    \
+	_(L2_NOT_UNICAST, "l2_not_unicast",                                  \
+	  "uplink: IPv4 in a broadcast or multicast frame")                  \
 	_(VLAN, "vlan", "VLAN-tagged frame (not supported)")                 \
 	_(NOT_IP, "not_ip", "ethertype is neither IPv4 nor ARP")             \
 	_(IP_VERSION, "ip_version", "IPv4 header with version != 4")         \

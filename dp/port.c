@@ -126,7 +126,11 @@ int dp_port_open(const char *what, const char *devargs, unsigned int workers,
 	} else {
 		rte_eth_macaddr_get(pid, &out->mac);
 	}
-	/* We rewrite L2 ourselves and answer ARP for several addresses. */
+	/* We rewrite L2 ourselves and answer ARP for several addresses; a
+	 * device may also keep its own MAC while kdp uses the configured
+	 * one. The workers drop what the uplink receives for other hosts'
+	 * MACs, as Linux drops PACKET_OTHERHOST (pipeline/parse_fast.h
+	 * pl_uplink_l2()). */
 	rte_eth_promiscuous_enable(pid);
 	out->id = pid;
 	out->nb_rxq = nb_rxq;

@@ -856,6 +856,9 @@ static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
 	} else if (ep != NULL) {
 		ep_mac_known = true; /* no address: always the slow test */
 	}
+	/* The uplink's own MAC, the one control answers ARP with: frames to
+	 * another are not ours (pl_uplink_l2()). */
+	const struct pl_mac_key up_mac = pl_mac_key(&pp->mac);
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -869,6 +872,14 @@ static void process_burst(struct pl_ctx *c, const struct pl_tables *t,
 			rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		uint16_t et = eth->ether_type;
 
+		if (role == PL_PORT_UPLINK &&
+		    unlikely(!pl_mac_is(&eth->dst_addr, up_mac))) {
+			enum dp_drop l2 = pl_uplink_l2(eth);
+			if (l2 != DP_DROP_MAX) {
+				pl_drop(c, m, l2, in_port);
+				continue;
+			}
+		}
 		if (unlikely(et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 			if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
 				if (role == PL_PORT_UPLINK) {

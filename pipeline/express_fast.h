@@ -264,14 +264,16 @@ pl_express_pod_one(struct rte_mbuf *m, rte_be32_t ip0, bool mac_known,
 }
 
 /*
- * Pass 1 of pl_express_uplink() for one frame, the @p idx th: both
- * headers validated (the inner TTL above 1 included), the inner one's
- * @p pre entry computed and, @p aw: policy on, keyed; the outer source a
- * known node (pl_express_node_known()). False when the frame is not the
- * lane's; no frame is changed.
+ * Pass 1 of pl_express_uplink() for one frame, the @p idx th: to the
+ * uplink's MAC @p up_mac (any other goes to the general stages, which drop
+ * it: pl_uplink_l2()), both headers validated (the inner TTL above 1
+ * included), the inner one's @p pre entry computed and, @p aw: policy on,
+ * keyed; the outer source a known node (pl_express_node_known()). False
+ * when the frame is not the lane's; no frame is changed.
  */
 static __rte_always_inline bool
 pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
+		      struct pl_mac_key up_mac,
 		      rte_be32_t self, rte_be32_t *node_src, bool *node_ok,
 		      const struct acl_worker *aw, struct pl_express_pkt *x,
 		      uint32_t *dst, struct pl_express_pre *pre, uint16_t idx,
@@ -288,7 +290,8 @@ pl_express_uplink_one(const struct pl_tables *t, struct rte_mbuf *m,
 
 	/* Ethernet, two IPv4 headers and the four port bytes. */
 	if (unlikely(len < PL_ETH_HLEN + 2 * hl + 4 ||
-		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+		     eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+		     !pl_mac_is(&eth->dst_addr, up_mac)))
 		return false;
 	uint32_t otlen = rte_be_to_cpu_16(o->total_length);
 	uint32_t tlen = rte_be_to_cpu_16(ip->total_length);
@@ -336,6 +339,7 @@ struct pl_express_in {
 	rte_be32_t ip;     /**< the pod's address; uplink: the node's */
 	bool mac_known;    /**< pod lane: the pod's MAC is known */
 	struct rte_ether_addr mac;
+	struct pl_mac_key dst; /**< uplink: its own MAC, the frames' dest */
 	rte_be32_t node_src; /**< uplink: pl_express_node_known()'s cache */
 	bool node_ok;
 #ifdef __SSE4_1__
@@ -343,19 +347,24 @@ struct pl_express_in {
 #endif
 };
 
+/* @p dst: the uplink's MAC, which the uplink lane's frames must be sent
+ * to; NULL in the pod lane (pods send to the gateway MAC, whatever it is:
+ * Calico's proxy ARP makes every address theirs). */
 static __rte_always_inline void
 pl_express_in_init(struct pl_express_in *in, const struct pl_tables *t,
 		   rte_be32_t ip, bool mac_known,
-		   const struct rte_ether_addr *mac)
+		   const struct rte_ether_addr *mac,
+		   const struct rte_ether_addr *dst)
 {
 	in->t = t;
 	in->ip = ip;
 	in->mac_known = mac_known;
 	in->mac = mac_known ? *mac : (struct rte_ether_addr){{0}};
+	in->dst = dst != NULL ? pl_mac_key(dst) : (struct pl_mac_key){0, 0};
 	in->node_src = 0;
 	in->node_ok = false;
 #ifdef __SSE4_1__
-	pl_express_x4_init(&in->v, ip, mac_known, mac);
+	pl_express_x4_init(&in->v, ip, mac_known, mac, dst);
 #endif
 }
 
@@ -463,8 +472,8 @@ pl_express_pass1(struct pl_express_in *in, const bool uplink,
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1],
 							       void *));
 			bool ok = uplink ?
-				pl_express_uplink_one(in->t, pkts[k], in->ip,
-						      &in->node_src,
+				pl_express_uplink_one(in->t, pkts[k], in->dst,
+						      in->ip, &in->node_src,
 						      &in->node_ok, aw, &x[k],
 						      &dst[k], pre, k, ct,
 						      multi) :
@@ -612,7 +621,7 @@ pl_express_pod(struct pl_ctx *c, const struct pl_tables *t,
 	/* Pass 1: validate, key, hash, prefetch the conntrack slot. The
 	 * pod's addresses are copied (pl_express_in): the frame stores of
 	 * pass 2 could alias the tables' fields. */
-	pl_express_in_init(&in, t, ip0, ep->mac_known, &ep->mac);
+	pl_express_in_init(&in, t, ip0, ep->mac_known, &ep->mac, NULL);
 	pre.ip_id = c->ip_id;
 	k = pl_express_pass1(&in, false, pkts, n, aw, x, dst, &pre, &ct,
 			     multi);
@@ -712,8 +721,9 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 	 * only; the general stages refuse special ones first. */
 	if (self == 0 || pl_ip_is_special(self) || t->node_set == NULL)
 		return 0;
-	/* Pass 1: both headers validated, the inner one keyed. */
-	pl_express_in_init(&in, t, self, false, NULL);
+	/* Pass 1: to the uplink's MAC, both headers validated, the inner one
+	 * keyed. */
+	pl_express_in_init(&in, t, self, false, NULL, &t->port[in_port].mac);
 #ifdef __SSE4_1__
 	in.v.tun = _mm_set1_epi32((int)t->tunnel_ip);
 #endif

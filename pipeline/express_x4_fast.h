@@ -34,7 +34,9 @@
 #include <smmintrin.h>
 
 /* Offsets in the first 16 bytes of a frame, which the Ethernet test
- * loads: the source MAC and the (outer) IPv4 version/IHL byte. */
+ * loads: the destination and source MACs and the (outer) IPv4
+ * version/IHL byte. */
+#define PL_X4_ETH_DST 0
 #define PL_X4_ETH_SRC 6
 #define PL_X4_VHL 14
 /* Second load: IPv4 bytes 16-31 (destination, ports, ...); 14 + 16 + 16. */
@@ -45,21 +47,30 @@
 /* What a burst's frames must match, built once per burst: a pod's
  * source (or, uplink, the node as the outer destination). */
 struct pl_express_x4 {
-	__m128i eth, eth_mask; /* source MAC (when known), EtherType, 0x45 */
+	/* uplink: the destination MAC; pod: the source MAC (when known);
+	 * EtherType, 0x45 */
+	__m128i eth, eth_mask;
 	__m128i src;           /* that address as frames carry it */
 	__m128i tun;           /* uplink: the tunnel IP (or 0), as carried */
 	uint32_t src_h;        /* and in host order, for the pod's keys */
 };
 
+/* @p dst: the destination MAC every frame must have (the uplink's own:
+ * the test costs nothing more in the vector compare), or NULL. */
 static __rte_always_inline void
 pl_express_x4_init(struct pl_express_x4 *v, rte_be32_t ip0, bool mac_known,
-		   const struct rte_ether_addr *mac)
+		   const struct rte_ether_addr *mac,
+		   const struct rte_ether_addr *dst)
 {
 	uint8_t e[16] = {0}, mk[16] = {0};
 
 	if (mac_known) {
 		memcpy(e + PL_X4_ETH_SRC, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
 		memset(mk + PL_X4_ETH_SRC, 0xff, RTE_ETHER_ADDR_LEN);
+	}
+	if (dst != NULL) {
+		memcpy(e + PL_X4_ETH_DST, dst->addr_bytes, RTE_ETHER_ADDR_LEN);
+		memset(mk + PL_X4_ETH_DST, 0xff, RTE_ETHER_ADDR_LEN);
 	}
 	e[12] = RTE_ETHER_TYPE_IPV4 >> 8;
 	e[13] = RTE_ETHER_TYPE_IPV4 & 0xff;
@@ -82,7 +93,7 @@ pl_express_x4_init(struct pl_express_x4 *v, rte_be32_t ip0, bool mac_known,
  * the sums are tested anyway, and a GOOD header with a wrong sum goes to
  * the one-packet pass, which takes it), TCP's flags in the segment and
  * the datagram, and the Ethernet bytes @p v expects (EtherType, version
- * and IHL, the MAC). The lengths' tests (room for the ports, the
+ * and IHL, the MAC: a pod's source, the uplink's destination). The lengths' tests (room for the ports, the
  * datagram within the frame) are the vector pass's; TCP's reads its
  * header's length here, as only TCP needs it.
  */

@@ -17,6 +17,57 @@
 
 #include "dp/drop.h"
 
+/**
+ * A MAC address as a 4-byte and a 2-byte word, so that a frame's address is
+ * matched against it with one load and compare of each (pl_mac_is()).
+ */
+struct pl_mac_key {
+	uint32_t lo; /**< bytes 0-3 as they lie in memory */
+	uint16_t hi; /**< bytes 4-5 */
+};
+
+static inline struct pl_mac_key pl_mac_key(const struct rte_ether_addr *a)
+{
+	struct pl_mac_key k;
+
+	memcpy(&k.lo, a->addr_bytes, sizeof(k.lo));
+	memcpy(&k.hi, a->addr_bytes + 4, sizeof(k.hi));
+	return k;
+}
+
+/** Is @p a the address of @p k? */
+static __rte_always_inline bool pl_mac_is(const struct rte_ether_addr *a,
+					  struct pl_mac_key k)
+{
+	uint32_t lo;
+	uint16_t hi;
+
+	memcpy(&lo, a->addr_bytes, sizeof(lo));
+	memcpy(&hi, a->addr_bytes + 4, sizeof(hi));
+	return ((lo ^ k.lo) | (uint32_t)(uint16_t)(hi ^ k.hi)) == 0;
+}
+
+/**
+ * What Linux's eth_type_trans() tells of a frame from the uplink by its
+ * destination MAC, as ip_rcv() and ip_forward() act on it, for a frame
+ * whose destination is not the uplink's own MAC (pl_mac_is()): unicast to
+ * another host is dropped before anything else is looked at
+ * (PACKET_OTHERHOST: the NIC is promiscuous, dp/port.c), and so is IPv4 in
+ * a broadcast or multicast frame, which Linux never forwards (ip_forward():
+ * pkt_type != PACKET_HOST) and kdp does not give the host either (README
+ * "Uplink"). ARP and the other EtherTypes of such frames go on, to be
+ * punted or counted under their own reasons. DP_DROP_MAX: goes on.
+ */
+static __rte_always_inline enum dp_drop
+pl_uplink_l2(const struct rte_ether_hdr *eth)
+{
+	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
+		return DP_DROP_L2_OTHER_HOST;
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return DP_DROP_L2_NOT_UNICAST;
+	return DP_DROP_MAX;
+}
+
 /** True for addresses a unicast packet must never carry as source or dest. */
 static __rte_always_inline bool pl_ip_is_special(rte_be32_t a)
 {

@@ -5,8 +5,10 @@
  *
  * Stages, per burst:
  *  1. parse and validate (Ethernet, ARP, IPv4), per input role: pods get
- *     anti-spoofing and proxy ARP; the uplink gets IPIP termination and its
- *     ARP punted to control;
+ *     anti-spoofing and proxy ARP; the uplink gets Linux's L2 rule (only
+ *     frames to its own MAC, and ARP in broadcast or multicast ones:
+ *     parse_fast.h pl_uplink_l2()), IPIP termination and its ARP punted
+ *     to control;
  *  2. one bulk FIB lookup for every packet still alive;
  *  3. act on the next hop: TTL, MTU, IPIP encap, L2 rewrite, tx buffering,
  *     or a hold for neighbor resolution (punted to control).

@@ -63,6 +63,8 @@ enum { S_NB = S_B + 1 };
 static const uint8_t MAC_UP[6] = {0x02, 0, 0, 0, 0x0a, 0x01};
 static const uint8_t MAC_NB[6] = {0x02, 0, 0, 0, 0x0b, 0x01};
 static const uint8_t MAC_X[6] = {0x02, 0, 0, 0, 0x99, 0x99};
+static const uint8_t MAC_BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t MAC_MCAST[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x05};
 
 static struct rte_mempool *mp;
 static struct pl_tables tables;
@@ -202,6 +204,10 @@ enum corrupt {
 	C_NIC_OUTER_BAD, /* ... or a good tunnel's outer one */
 	C_ECN,         /* ECN fields at random (a tunnel's outer and inner:
 			* RFC 6040 at decapsulation) */
+	C_L2_OTHER,    /* to another host's MAC: the uplink drops it (a pod
+			* port takes any) */
+	C_L2_GROUP,    /* to the broadcast or a multicast MAC: the uplink
+			* drops IPv4 in it (a pod port takes any) */
 	C_FUZZ, /* random bytes flipped, maybe truncated */
 	C_MAX,
 };
@@ -322,6 +328,10 @@ static void make_frame(struct frame *f, uint32_t src, uint32_t dst,
 			while (f->len < 120)
 				f->b[f->len++] = 0;
 	}
+	if (c == C_L2_OTHER)
+		memcpy(f->b, MAC_X, 6);
+	if (c == C_L2_GROUP)
+		memcpy(f->b, rand() % 2 ? MAC_BCAST : MAC_MCAST, 6);
 	if (c == C_SHORT)
 		f->len = 14 + 20 + 2;
 	if (c == C_SHORT_L4 && port_of(src) != P_UP) {
@@ -980,6 +990,86 @@ static int special_source(void)
 }
 
 /*
+ * The uplink's L2 rule (pipeline/parse_fast.h pl_uplink_l2()), in the lane
+ * exactly as in the general stages: bursts of 16 frames the lane takes
+ * (IPIP from node B to x/a; policy off, so that no conntrack miss ends
+ * the lane's prefix first) but the one at @c pos, which goes to another
+ * host's MAC, the broadcast or a multicast MAC. The lane must take the
+ * frames before it and leave it and the rest to the general stages, which
+ * drop it under its reason and forward the other 15; the same frames and
+ * counters on both sides. Each position ends the lane's prefix in one of
+ * its passes: eight frames (AVX2), four, or one.
+ */
+static int l2_dst(void)
+{
+	static const struct {
+		const uint8_t *mac;
+		enum dp_drop why;
+	} bad[] = {
+		{MAC_X, DP_DROP_L2_OTHER_HOST},
+		{MAC_BCAST, DP_DROP_L2_NOT_UNICAST},
+		{MAC_MCAST, DP_DROP_L2_NOT_UNICAST},
+	};
+	const uint16_t n = 16;
+	struct side e, g;
+	int fail = 0;
+
+	if (side_init(&e, 14, true, 1) || side_init(&g, 15, false, 1))
+		return 1;
+	e.w[0].ctx.acl = g.w[0].ctx.acl = NULL;
+	for (size_t b = 0; b < RTE_DIM(bad) && !fail; b++) {
+		for (uint16_t pos = 0; pos < n && !fail; pos++) {
+			struct rte_mbuf *pe[PL_BURST], *pg[PL_BURST];
+			uint64_t ex0 = e.w[0].st.express;
+			uint64_t d0 = e.w[0].st.drop[bad[b].why];
+			unsigned long fwd = 0;
+
+			for (uint16_t i = 0; i < n; i++) {
+				struct frame f;
+
+				make_frame(&f, REMOTE, POD_A, IPPROTO_UDP,
+					   (uint16_t)(50000 + i), 7000, 0,
+					   C_NONE);
+				if (i == pos)
+					memcpy(f.b, bad[b].mac, 6);
+				pe[i] = frame_mbuf(mp, &f, P_UP);
+				pg[i] = frame_mbuf(mp, &f, P_UP);
+				if (pe[i] == NULL || pg[i] == NULL)
+					return 1;
+			}
+			/* No rest from the burst before (pos 0). */
+			e.w[0].ctx.express_rest[P_UP] = 0;
+			pl_process_burst(&e.w[0].ctx, &tables, P_UP, pe, n);
+			collect_sent(&e.w[0]);
+			pl_process_burst(&g.w[0].ctx, &tables, P_UP, pg, n);
+			collect_sent(&g.w[0]);
+			fail = compare_worker(&e.w[0], &g.w[0],
+					      b * n + pos, true, &fwd);
+			if (!fail && (e.w[0].st.express - ex0 != pos ||
+				      e.w[0].st.drop[bad[b].why] - d0 != 1 ||
+				      fwd != n - 1u)) {
+				fprintf(stderr, "FAIL: %s at %u: the lane took "
+					"%lu (want %u), %lu dropped as %s, "
+					"%lu forwarded\n",
+					bad[b].mac == MAC_X ? "other MAC" :
+					"group MAC", pos,
+					(unsigned long)(e.w[0].st.express - ex0),
+					pos,
+					(unsigned long)(e.w[0].st.drop[bad[b].why] -
+							d0),
+					dp_drop_name(bad[b].why), fwd);
+				fail = 1;
+			}
+		}
+	}
+	side_free(&e);
+	side_free(&g);
+	printf("uplink L2 rule, lane and general stages: %s\n",
+	       fail ? "FAIL" : "ok");
+	return fail;
+}
+
+/*
  * Conntrack time is the context's poll clock (pl_ctx_tick()), in the lane
  * and in the general stages alike: an allowed UDP flow's entry is hit
  * while the clock stands, and once the clock passes its timeout the next
@@ -1063,6 +1153,8 @@ int main(int argc, char **argv)
 			bad = special_source();
 		if (!bad)
 			bad = ctx_clock();
+		if (!bad)
+			bad = l2_dst();
 	}
 	acl_set_free(tables.acl);
 	rte_fib_free(fib_home);

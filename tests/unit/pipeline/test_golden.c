@@ -1318,6 +1318,118 @@ static void b_pmtu(struct input *in, struct outcome *o, int how)
 	}
 }
 
+/*
+ * The uplink's L2 rule (README "Uplink"; Linux's eth_type_trans(), then
+ * ip_rcv() and ip_forward()): a frame kdp would otherwise take -- one the
+ * cases above forward or punt -- sent to another destination MAC.
+ */
+static const uint8_t MAC_MCAST[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x05};
+static const uint8_t MAC_V6_MCAST[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
+
+enum { L2_DECAP, L2_PLAIN_POD, L2_PLAIN_HOST, L2_ARP_REQUEST, L2_ARP_REPLY,
+       L2_VLAN, L2_IPV6 };
+
+static void l2_frame(struct frame *f, const uint8_t *dmac, int what)
+{
+	struct ip4 h = IP4(.src = DIRECT_B, .dst = POD_A);
+
+	switch (what) {
+	case L2_DECAP:
+		h = IP4(.src = REMOTE_B, .dst = POD_A, .ttl = 63);
+		ipip_in(f, NODE_B, &h, 5, G_DF);
+		break;
+	case L2_PLAIN_HOST:
+		h.dst = SELF;
+		/* fall through */
+	case L2_PLAIN_POD:
+		frame_ip(f, MAC_UP, MAC_NODE_B, &h, 0);
+		break;
+	case L2_ARP_REQUEST:
+		frame_arp(f, MAC_UP, MAC_NODE_B, 1, MAC_NODE_B, NODE_B,
+			  MAC_ZERO, SELF, 60);
+		break;
+	case L2_ARP_REPLY: /* to control's request for node B */
+		frame_arp(f, MAC_UP, MAC_NODE_B, 2, MAC_NODE_B, NODE_B, MAC_UP,
+			  SELF, 60);
+		break;
+	case L2_VLAN:
+		frame_ip(f, MAC_UP, MAC_NODE_B, &h, 0);
+		put16(f->b + 12, 0x8100);
+		break;
+	case L2_IPV6:
+		frame_ip(f, MAC_UP, MAC_NODE_B, &h, 0);
+		put16(f->b + 12, 0x86dd);
+		break;
+	}
+	memcpy(f->b, dmac, 6);
+}
+
+/* To another host's MAC: dropped as l2_other_host whatever it carries. */
+static void b_l2_other(struct input *in, struct outcome *o, int what)
+{
+	l2_frame(in_add(in), MAC_OTHER, what);
+}
+
+/* To the broadcast MAC (@p what < 0x100) or a multicast one: IPv4 is
+ * dropped as l2_not_unicast; what else the case names goes on. */
+static void b_l2_group(struct input *in, struct outcome *o, int what)
+{
+	struct frame *f = in_add(in);
+
+	l2_frame(f, what & 0x100 ? MAC_MCAST : MAC_BCAST, what & 0xff);
+	if ((what & 0xff) == L2_ARP_REQUEST)
+		*punt_add(o, PL_PUNT_ARP, 0, P_UP) = *f;
+}
+
+/* ARP to the uplink's MAC: punted, as a broadcast request is. */
+static void b_l2_arp_ours(struct input *in, struct outcome *o, int what)
+{
+	struct frame *f = in_add(in);
+
+	l2_frame(f, MAC_UP, what);
+	*punt_add(o, PL_PUNT_ARP, 0, P_UP) = *f;
+}
+
+/* IPv6 multicast (33:33:...), common on an underlay: not_ip as before. */
+static void b_l2_v6_mcast(struct input *in, struct outcome *o, int arg)
+{
+	l2_frame(in_add(in), MAC_V6_MCAST, L2_IPV6);
+}
+
+/* One burst: tunnelled packets for pod A to the uplink's MAC, forwarded,
+ * between two to another host's MAC, dropped. */
+static void b_l2_mixed(struct input *in, struct outcome *o, int arg)
+{
+	struct ip4 h = IP4(.src = REMOTE_B, .dst = POD_A, .ttl = 63);
+
+	for (int i = 0; i < 4; i++) {
+		struct frame *f = in_add(in);
+
+		h.id = (uint16_t)(0x100 + i);
+		ipip_in(f, NODE_B, &h, 5, G_DF);
+		if (i == 1 || i == 3) {
+			memcpy(f->b, MAC_OTHER, 6);
+			continue;
+		}
+		struct ip4 out = h;
+		out.ttl--;
+		frame_ip(tx_add(o, P_A), MAC_A, MAC_EE, &out, 0);
+		o->ipip_decap++;
+	}
+	o->n_drop = 2;
+}
+
+/* Pod and host ports are point to point: any destination MAC goes. */
+static void b_l2_pod_any_dst(struct input *in, struct outcome *o, int port)
+{
+	struct ip4 h = IP4(.src = port == P_A ? POD_A : SELF, .dst = POD_B);
+
+	frame_ip(in_add(in), MAC_OTHER, port == P_A ? MAC_A : MAC_HOST, &h,
+		 0);
+	h.ttl--;
+	frame_ip(tx_add(o, P_B), MAC_B, MAC_EE, &h, 0);
+}
+
 /* A port with no role routes nothing. */
 static void b_none_port(struct input *in, struct outcome *o, int arg)
 {
@@ -1650,6 +1762,46 @@ static const struct gcase cases[] = {
 	  PM_SHORT, NULL),
 	{"uplink: plain packet to the node, no host port", P_UP, T_NOHOST,
 	 b_uplink_drop, (int)SELF, "host_no_port"},
+
+	/* the uplink's L2 rule */
+	C("l2: IPIP to pod, another host's MAC", P_UP, b_l2_other, L2_DECAP,
+	  "l2_other_host"),
+	C("l2: plain packet to pod, another host's MAC", P_UP, b_l2_other,
+	  L2_PLAIN_POD, "l2_other_host"),
+	C("l2: plain packet to the node, another host's MAC", P_UP,
+	  b_l2_other, L2_PLAIN_HOST, "l2_other_host"),
+	C("l2: ARP request, another host's MAC", P_UP, b_l2_other,
+	  L2_ARP_REQUEST, "l2_other_host"),
+	C("l2: ARP reply, another host's MAC", P_UP, b_l2_other,
+	  L2_ARP_REPLY, "l2_other_host"),
+	C("l2: VLAN frame, another host's MAC", P_UP, b_l2_other, L2_VLAN,
+	  "l2_other_host"),
+	C("l2: IPv6 frame, another host's MAC", P_UP, b_l2_other, L2_IPV6,
+	  "l2_other_host"),
+	C("l2: ARP request to the uplink's MAC punted", P_UP, b_l2_arp_ours,
+	  L2_ARP_REQUEST, NULL),
+	C("l2: ARP reply to the uplink's MAC punted", P_UP, b_l2_arp_ours,
+	  L2_ARP_REPLY, NULL),
+	C("l2: IPIP to pod, broadcast MAC", P_UP, b_l2_group, L2_DECAP,
+	  "l2_not_unicast"),
+	C("l2: plain packet to pod, broadcast MAC", P_UP, b_l2_group,
+	  L2_PLAIN_POD, "l2_not_unicast"),
+	C("l2: plain packet to the node, broadcast MAC", P_UP, b_l2_group,
+	  L2_PLAIN_HOST, "l2_not_unicast"),
+	C("l2: plain packet to pod, multicast MAC", P_UP, b_l2_group,
+	  0x100 | L2_PLAIN_POD, "l2_not_unicast"),
+	C("l2: IPIP to pod, multicast MAC", P_UP, b_l2_group,
+	  0x100 | L2_DECAP, "l2_not_unicast"),
+	C("l2: ARP request, multicast MAC, punted", P_UP, b_l2_group,
+	  0x100 | L2_ARP_REQUEST, NULL),
+	C("l2: VLAN frame, broadcast MAC", P_UP, b_l2_group, L2_VLAN, "vlan"),
+	C("l2: IPv6 multicast frame", P_UP, b_l2_v6_mcast, 0, "not_ip"),
+	C("l2: a burst mixing the uplink's MAC and another", P_UP, b_l2_mixed,
+	  0, "l2_other_host"),
+	C("l2: pod port, any destination MAC", P_A, b_l2_pod_any_dst, P_A,
+	  NULL),
+	C("l2: host port, any destination MAC", P_HOST, b_l2_pod_any_dst,
+	  P_HOST, NULL),
 };
 
 /* ------------------------------------------------------------ the runner */
