@@ -27,6 +27,12 @@ fragmentation-needed about node-a's IPIP to node-b: node-a learns the
 tunnel's MTU (/kdp/pmtu), and x/a's DF pings that no longer fit get
 fragmentation-needed from node-a.
 
+The uplink takes only frames sent to its MAC (README "Uplink"): from the
+gateway's namespace, UDP for y/a in frames to a MAC no port has (the bridge
+floods such unknown unicast to both nodes) and to the broadcast MAC must
+not reach y/a, and each node counts them (l2_other_host, l2_not_unicast);
+the same packets to node-b's MAC reach y/a.
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -52,6 +58,41 @@ ISOLATE_XA = {
 
 NBYTES = 3 * 1024 * 1024
 TCP_PORT = 5001
+L2_PORT = 5002
+L2_OTHER_MAC = "02:00:00:00:99:99"  # no port on the bridge has it
+L2_BCAST = "ff:ff:ff:ff:ff:ff"
+L2_N = 5
+
+# In a pod's namespace: the payloads of the UDP datagrams to port argv[1],
+# one a line, until 1.5 s pass without one after the first (or 30 s).
+_UDP_RECV = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+end, got = time.time() + 30, False
+while time.time() < end:
+    s.settimeout(1.5 if got else end - time.time())
+    try:
+        d = s.recv(2048)
+    except socket.timeout:
+        break
+    got = True
+    print(d.decode(errors="replace"), flush=True)
+"""
+
+# On the bridge (the gateway's gw0): argv[4] UDP datagrams from argv[1] to
+# argv[2]:argv[3], plain, in frames to each MAC after them in turn, each
+# tagged "MAC i".
+_L2_SEND = r"""
+import sys
+from scapy.all import IP, UDP, Ether, Raw, get_if_hwaddr, sendp
+src, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+me = get_if_hwaddr("gw0")
+sendp([Ether(dst=mac, src=me) / IP(src=src, dst=dst) /
+       UDP(sport=4000 + i, dport=port) / Raw(("%s %d" % (mac, i)).encode())
+       for mac in sys.argv[5:] for i in range(n)], iface="gw0", verbose=False)
+"""
 
 
 def skip(why):
@@ -190,6 +231,7 @@ def main():
         check(not odd, "no other IPIP on the underlay (%d)" % len(odd))
 
         check_pmtu(t, a)
+        l2_rule(t)
 
         for n, peer in ((a, b), (b, a)):
             s = n.telemetry("/kdp/stats")
@@ -256,6 +298,49 @@ def check_pmtu(t, a):
 
 def policy_drops(n):
     return int(n.telemetry("/kdp/stats")["drop_reasons"]["policy_deny"])
+
+
+def l2_drops(n):
+    d = n.telemetry("/kdp/stats")["drop_reasons"]
+    return int(d.get("l2_other_host", 0)), int(d.get("l2_not_unicast", 0))
+
+
+def l2_rule(t):
+    """The uplinks' L2 rule, from the underlay: UDP from the gateway to y/a
+    in frames to a MAC the bridge floods, to the broadcast MAC, then to
+    node-b's own MAC; only the last reach y/a."""
+    b = t.b
+    ours = sh_mac(b.uplink)
+    before = {n.name: l2_drops(n) for n in t.nodes}
+    recv = b.popen_ns(sys.executable, "-c", _UDP_RECV, str(L2_PORT),
+                      stdout=subprocess.PIPE, text=True)
+    try:
+        check(recv.stdout.readline().strip() == "ready",
+              "UDP receiver listening in y/a")
+        r = sh_ns(t.gw_ns, sys.executable, "-c", _L2_SEND, GATEWAY_IP,
+                  POD_Y, str(L2_PORT), str(L2_N), L2_OTHER_MAC, L2_BCAST,
+                  ours)
+        check(r.returncode == 0, "scapy sent %d frames on the bridge%s" %
+              (3 * L2_N, (": " + r.stdout.strip()) if r.returncode else ""))
+        out = recv.communicate(timeout=40)[0]
+    finally:
+        if recv.poll() is None:
+            recv.kill()
+            recv.wait()
+    got = [line for line in out.splitlines() if line]
+    for mac, what in ((L2_OTHER_MAC, "an unknown unicast MAC (flooded)"),
+                      (L2_BCAST, "the broadcast MAC")):
+        seen = [g for g in got if g.startswith(mac + " ")]
+        check(not seen, "UDP for y/a in frames to %s not delivered (%d "
+              "were)" % (what, len(seen)))
+    mine = [g for g in got if g.startswith(ours + " ")]
+    check(len(mine) == L2_N, "the same to node-b's MAC %s delivered to "
+          "y/a: %d of %d" % (ours, len(mine), L2_N))
+    for n in t.nodes:
+        other, group = (x - y for x, y in zip(l2_drops(n), before[n.name]))
+        check(other >= L2_N and group >= L2_N,
+              "%s counted them: l2_other_host +%d, l2_not_unicast +%d "
+              "(want %d each)" % (n.name, other, group, L2_N))
 
 
 def sh_ns(netns, *args):
