@@ -21,7 +21,10 @@ or counted in icmp_ratelimited.
 Where README and the RFCs left a choice open, the model follows kdp's
 documented one (README "Forwarding behaviour"): no MTU toward pods; every
 uplink ARP frame to control, which answers probes for the node IP too
-(RFC 5227); outer fragments as ipip_inner_bad; decapsulated packets only
+(RFC 5227), unless it is unicast to another host's MAC (l2_other_host, as
+any such frame); IPv4 in a broadcast or multicast frame on the uplink
+never routed nor given to the host (l2_not_unicast); outer fragments as
+ipip_inner_bad; decapsulated packets only
 to local pods; no ICMP error about ICMP other than echo and timestamp; a
 pod's source MAC tested before its source IP; a header longer than the
 frame as ip_len.
@@ -420,6 +423,16 @@ def model(port, f):
         o.drop = "runt"
         return o
     et = struct.unpack("!H", f[12:14])[0]
+    if port == "uplink" and f[:6] != mac_b(UPLINK_MAC):
+        # README "Uplink": a unicast frame for another host is dropped
+        # before anything else, ARP included; from a group MAC, only IPv4
+        # is (never routed, nor given to the host), the rest goes on.
+        if not f[0] & 1:
+            o.drop = "l2_other_host"
+            return o
+        if et == 0x0800:
+            o.drop = "l2_not_unicast"
+            return o
     if et in (0x8100, 0x88a8):
         o.drop = "vlan"
         return o
@@ -730,8 +743,14 @@ class Gen:
             b[i] ^= 1 << r.randrange(8)
         if r.random() < 0.04:
             b = b[:r.randrange(0, 28)]
-        return self.frame(r.choice([dst_mac, GW_MAC if pod else UPLINK_MAC]),
+        return self.frame(r.choice([dst_mac, GW_MAC if pod else self.uplink_dst()]),
                           mac, 0x0806, bytes(b))
+
+    def uplink_dst(self):
+        """The uplink's MAC, or now and then another host's (a switch
+        flooding unknown unicast) or a group MAC."""
+        return self.pick((94, UPLINK_MAC), (3, "02:00:00:00:77:02"),
+                         (2, "ff:ff:ff:ff:ff:ff"), (1, "01:00:5e:00:00:05"))
 
     def uplink_frame(self):
         r = self.r
@@ -742,7 +761,7 @@ class Gen:
             mac = NODE_B_MAC if spa == B else GATEWAY_MAC
             return self.arp(mac, spa, "ff:ff:ff:ff:ff:ff", pod=False)
         if k == "other_et":
-            return self.frame(UPLINK_MAC, smac, r.choice([0x86dd, 0x88cc]),
+            return self.frame(self.uplink_dst(), smac, r.choice([0x86dd, 0x88cc]),
                               self.data(r.randrange(0, 80)))
         if k == "plain":
             src = self.pick((50, r.choice(REMOTE_PODS)), (30, r.choice(OTHER_DSTS)),
@@ -750,7 +769,7 @@ class Gen:
             dst = self.pick((60, r.choice(list(PODS.values()))), (10, r.choice(HOST_DSTS)),
                             (15, r.choice(REMOTE_PODS + OTHER_DSTS + LOCAL_UNUSED)),
                             (3, r.choice(BAD_ADDRS)))
-            return self.ip_frame(src, dst, smac, UPLINK_MAC)
+            return self.ip_frame(src, dst, smac, self.uplink_dst())
         # IPIP to the node IP.
         osrc = self.pick((80, r.choice([B, C])), (10, r.choice(["192.168.10.99", "8.8.8.8", GW])),
                          (2, r.choice(BAD_ADDRS)), (1, A))
@@ -777,7 +796,7 @@ class Gen:
         b[10:12] = struct.pack("!H", csum(bytes(b[:ihl])))
         if r.random() < 0.03:
             b[11] ^= 0x40
-        return self.frame(UPLINK_MAC, smac, 0x0800, bytes(b))
+        return self.frame(self.uplink_dst(), smac, 0x0800, bytes(b))
 
     def run_of_common(self, port, n):
         """A run of valid UDP/TCP frames of a few flows, the express lanes'
