@@ -454,6 +454,11 @@ enum acl_ct_res {
 	ACL_CT_INVALID, /**< no entry and not a valid start, or truncated */
 	ACL_CT_FULL,    /**< new flow, table full */
 	ACL_CT_MISS,    /**< acl_ct_lookup(): no entry decides the packet */
+	/** ACL_CT_PASS for a packet that must go to the host, whatever its
+	 * route: it goes the reply way of a flow whose originator's packet
+	 * came through the host port (ACL_CT_HOP_VIA_HOST), so the host's
+	 * own conntrack sees both ways and un-NATs it ("Host return"). */
+	ACL_CT_PASS_HOST,
 };
 
 /** A packet's flow identity, parsed from its IPv4 header. */
@@ -507,12 +512,24 @@ typedef bool (*acl_classify_fn)(void *arg, const struct acl_pkt *p,
 				bool reversed);
 
 /**
+ * A bit of the @p hop of acl_ct_packet(), acl_ct_lookup() and
+ * acl_ct_create(): the packet came in through the host port. A flow it
+ * opens returns through the host: every packet the other way passes as
+ * ACL_CT_PASS_HOST (acl/ct_fast.h ACL_CT_F_VIA_HOST). The host may have
+ * translated the packet (kube-proxy's DNAT of a Service, a NodePort);
+ * only its own conntrack can translate the replies back, as a Linux
+ * router's does. Above every FIB hop (15 bits) and ACL_CT_HOP_NONE.
+ */
+#define ACL_CT_HOP_VIA_HOST (1ull << 32)
+
+/**
  * Run one packet through conntrack: find or create its entry, advance the
  * state machine, and call @p fn when policy must decide (new flow, or an
  * entry decided under a generation other than @p gen). A packet passed
  * leaves @p hop, the FIB's next hop for its destination under @p gen
  * (ACL_CT_HOP_NONE: unknown), as its direction's in the entry
- * (acl_ct_entry.hop).
+ * (acl_ct_entry.hop), unless that direction returns through the host
+ * (ACL_CT_HOP_HOST); @p hop may carry ACL_CT_HOP_VIA_HOST.
  */
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 			      uint32_t gen, uint64_t now_ms, uint64_t hop,

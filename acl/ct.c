@@ -23,6 +23,7 @@
 #define F_USED ACL_CT_F_USED
 #define F_ORIG_LO ACL_CT_F_ORIG_LO
 #define F_ALLOW ACL_CT_F_ALLOW
+#define F_VIA_HOST ACL_CT_F_VIA_HOST
 #define ST_NEW ACL_ST_NEW
 #define ST_REPLIED ACL_ST_REPLIED
 #define ST_SYN_SENT ACL_ST_SYN_SENT
@@ -640,6 +641,15 @@ static void orig_pkt(const struct acl_ct_entry *e, struct acl_pkt *p)
 	p->icmp_code = e->icmp_code;
 }
 
+/* Both hops unknown, but the reply direction's of a flow the host
+ * forwarded: always to the host (ACL_CT_HOP_HOST). */
+static inline void ct_hops_reset(struct acl_ct_entry *e)
+{
+	e->hop[0] = e->hop[1] = ACL_CT_HOP_NONE;
+	if (e->flags & F_VIA_HOST)
+		e->hop[!(e->flags & F_ORIG_LO)] = ACL_CT_HOP_HOST;
+}
+
 /*
  * A new flow's entry, in slot @p n, in @p state, with policy's verdict.
  * @p fresh: the slot is free; else it held an expired entry, counted as
@@ -648,8 +658,8 @@ static void orig_pkt(const struct acl_ct_entry *e, struct acl_pkt *p)
 static __rte_always_inline enum acl_ct_res
 ct_create(struct acl_worker *aw, const struct acl_flow *f,
 	  struct acl_ct_entry *n, bool fresh, bool counted, uint32_t gen,
-	  uint64_t now, uint16_t hop, acl_classify_fn fn, void *arg,
-	  uint8_t state)
+	  uint64_t now, uint16_t hop, bool via_host, acl_classify_fn fn,
+	  void *arg, uint8_t state)
 {
 	bool allow = fn(arg, &f->pkt, false);
 
@@ -658,15 +668,16 @@ ct_create(struct acl_worker *aw, const struct acl_flow *f,
 	else if (!counted)
 		aw->st.expired++; /* reusing an expired slot */
 	n->k = *(const struct acl_ct_key *)f->key;
-	n->hop[0] = n->hop[1] = ACL_CT_HOP_NONE;
-	if (allow)
-		n->hop[f->src_lo] = hop;
 	n->gen = gen;
 	n->state = state;
 	n->icmp_type = f->pkt.icmp_type;
 	n->icmp_code = f->pkt.icmp_code;
 	n->flags = (uint8_t)(F_USED | (f->src_lo ? F_ORIG_LO : 0) |
-			     (allow ? F_ALLOW : 0));
+			     (allow ? F_ALLOW : 0) |
+			     (via_host ? F_VIA_HOST : 0));
+	ct_hops_reset(n);
+	if (allow)
+		n->hop[f->src_lo] = hop;
 	n->expire = (uint32_t)now + timeout_ms(aw, n);
 	aw->st.created++;
 	return allow ? ACL_CT_PASS : ACL_CT_DENY;
@@ -710,8 +721,8 @@ ct_room(struct acl_worker *aw, const struct acl_flow *f, uint64_t now,
  * *@p miss where. */
 static __rte_noinline enum acl_ct_res
 ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
-	       uint64_t now, uint16_t hop, acl_classify_fn fn, void *arg,
-	       struct acl_ct_miss *miss)
+	       uint64_t now, uint16_t hop, bool via_host, acl_classify_fn fn,
+	       void *arg, struct acl_ct_miss *miss)
 {
 	const struct acl_ct_key *k = (const struct acl_ct_key *)f->key;
 	uint32_t hint;
@@ -726,10 +737,16 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	 * must go back to the quoted packet's sender, as Linux's
 	 * nf_conntrack_inet_error() requires: else any host could pass a
 	 * flow's "error" to a third one, past that one's ingress policy. */
-	if (f->kind == ACL_FLOW_ICMP_ERR)
-		return e && (e->flags & F_ALLOW) && e->gen == gen &&
-		       f->pkt.dst == (f->src_lo ? k->a : k->b) ?
-			       ACL_CT_PASS : ACL_CT_INVALID;
+	if (f->kind == ACL_FLOW_ICMP_ERR) {
+		if (!(e && (e->flags & F_ALLOW) && e->gen == gen &&
+		      f->pkt.dst == (f->src_lo ? k->a : k->b)))
+			return ACL_CT_INVALID;
+		/* To the originator of a flow the host forwarded: the host
+		 * translates the quoted packet back too. */
+		return (e->flags & F_VIA_HOST) &&
+			       f->src_lo == !!(e->flags & F_ORIG_LO) ?
+			       ACL_CT_PASS_HOST : ACL_CT_PASS;
+	}
 	if (e) {
 		bool orig = f->src_lo == !!(e->flags & F_ORIG_LO);
 		bool syn = e->k.proto == IPPROTO_TCP &&
@@ -753,7 +770,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 						     (allow ? F_ALLOW : 0));
 				e->gen = gen;
 				/* The hops were the old generation's. */
-				e->hop[0] = e->hop[1] = ACL_CT_HOP_NONE;
+				ct_hops_reset(e);
 				aw->st.reclassified++;
 			}
 			if (!(e->flags & F_ALLOW))
@@ -764,8 +781,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 				return ACL_CT_INVALID;
 			advance(e, f, orig);
 			e->expire = (uint32_t)now + timeout_ms(aw, e);
-			e->hop[f->src_lo] = hop;
-			return ACL_CT_PASS;
+			return acl_ct_hop_record(e, f->src_lo, hop);
 		}
 		/* A responder answering a denied flow, or a new SYN on a
 		 * closing or closed one: a new flow, decided afresh. */
@@ -784,7 +800,7 @@ ct_packet_slow(struct acl_worker *aw, const struct acl_flow *f, uint32_t gen,
 	struct acl_ct_entry *n = &aw->slot[hint];
 	/* Replacing the flow's own entry (e) is no expired slot's reuse. */
 	return ct_create(aw, f, n, fresh, counted || n == e, gen, now, hop,
-			 fn, arg, state);
+			 via_host, fn, arg, state);
 }
 
 enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
@@ -792,12 +808,12 @@ enum acl_ct_res acl_ct_packet(struct acl_worker *aw, const struct acl_flow *f,
 			      acl_classify_fn fn, void *arg)
 {
 	struct acl_ct_entry *e = acl_ct_hit_entry(aw, f, gen, now);
+	uint16_t h = acl_ct_hop(hop & ~ACL_CT_HOP_VIA_HOST);
 
-	if (likely(e != NULL)) {
-		e->hop[f->src_lo] = acl_ct_hop(hop);
-		return ACL_CT_PASS;
-	}
-	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg, NULL);
+	if (likely(e != NULL))
+		return acl_ct_hop_record(e, f->src_lo, h);
+	return ct_packet_slow(aw, f, gen, now, h, hop & ACL_CT_HOP_VIA_HOST,
+			      fn, arg, NULL);
 }
 
 enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
@@ -807,7 +823,9 @@ enum acl_ct_res acl_ct_lookup(struct acl_worker *aw, const struct acl_flow *f,
 {
 	struct acl_ct_miss m;
 
-	return ct_packet_slow(aw, f, gen, now, acl_ct_hop(hop), fn, arg,
+	return ct_packet_slow(aw, f, gen, now,
+			      acl_ct_hop(hop & ~ACL_CT_HOP_VIA_HOST),
+			      hop & ACL_CT_HOP_VIA_HOST, fn, arg,
 			      miss != NULL ? miss : &m);
 }
 
@@ -836,7 +854,8 @@ enum acl_ct_res acl_ct_create(struct acl_worker *aw, const struct acl_flow *f,
 	if (!valid_start(f, &state))
 		return ACL_CT_INVALID;
 	return ct_create(aw, f, &aw->slot[slot], fresh, false, gen, now,
-			 acl_ct_hop(hop), fn, arg, state);
+			 acl_ct_hop(hop & ~ACL_CT_HOP_VIA_HOST),
+			 hop & ACL_CT_HOP_VIA_HOST, fn, arg, state);
 }
 
 bool acl_flow_may_start(const struct acl_flow *f)

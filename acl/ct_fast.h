@@ -40,6 +40,9 @@ struct acl_ct_key {
 #define ACL_CT_F_USED 0x1
 #define ACL_CT_F_ORIG_LO 0x2  /**< the originator is side a */
 #define ACL_CT_F_ALLOW 0x4
+/** The originator's first packet came through the host port
+ * (ACL_CT_HOP_VIA_HOST): the reply direction's hop is ACL_CT_HOP_HOST. */
+#define ACL_CT_F_VIA_HOST 0x8
 
 enum acl_ct_state {
 	ACL_ST_NEW = 1,      /**< non-TCP: only the originator has sent */
@@ -53,6 +56,16 @@ enum acl_ct_state {
 
 /** An entry's hop for a direction not (yet) recorded: see acl_ct_entry. */
 #define ACL_CT_HOP_NONE UINT16_MAX
+/**
+ * An entry's hop for the reply direction of a flow the host forwarded
+ * (ACL_CT_F_VIA_HOST): to the host port, whatever the FIB says. Set at
+ * creation and at every reset of the hops, never overwritten by a
+ * recorded one, so it outlives generation changes. Above every FIB hop
+ * (15 bits): the express lanes, which route by an entry's hop only when
+ * it is below pl_tables.n_nh, leave such packets to the general stages,
+ * where the hit gives ACL_CT_PASS_HOST.
+ */
+#define ACL_CT_HOP_HOST (UINT16_MAX - 1)
 
 struct acl_ct_entry {
 	struct acl_ct_key k;
@@ -393,10 +406,25 @@ static __rte_always_inline bool acl_ct_hit(struct acl_worker *aw,
 	return acl_ct_hit_entry(aw, f, gen, now) != NULL;
 }
 
-/** The hop an entry records for @p hop, a FIB next hop (any value). */
+/** The hop an entry records for @p hop, a FIB next hop (any value; a
+ * hop of ACL_CT_HOP_HOST is recorded as unknown). */
 static __rte_always_inline uint16_t acl_ct_hop(uint64_t hop)
 {
-	return hop < ACL_CT_HOP_NONE ? (uint16_t)hop : ACL_CT_HOP_NONE;
+	return hop < ACL_CT_HOP_HOST ? (uint16_t)hop : ACL_CT_HOP_NONE;
+}
+
+/**
+ * Record @p hop (acl_ct_hop()) as the hop of the packets sent by side
+ * @p lo of the passed flow @p e, unless that direction returns through
+ * the host (ACL_CT_HOP_HOST): ACL_CT_PASS_HOST then, else ACL_CT_PASS.
+ */
+static __rte_always_inline enum acl_ct_res
+acl_ct_hop_record(struct acl_ct_entry *e, bool lo, uint16_t hop)
+{
+	if (unlikely(e->hop[lo] == ACL_CT_HOP_HOST))
+		return ACL_CT_PASS_HOST;
+	e->hop[lo] = hop;
+	return ACL_CT_PASS;
 }
 
 /**

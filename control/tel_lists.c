@@ -179,6 +179,7 @@ int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "vh_empty", s->vh_empty);
 	rte_tel_data_add_dict_u64(d, "express", s->express);
 	rte_tel_data_add_dict_u64(d, "masq_host", s->masq_host);
+	rte_tel_data_add_dict_u64(d, "host_return", s->host_return);
 	rte_tel_data_add_dict_u64(d, "frag_ports", s->frag_ports);
 	rte_tel_data_add_dict_u64(d, "frag_noports", s->frag_noports);
 	/* Leak checks: per-lcore caches count as available, so in_use is

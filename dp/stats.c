@@ -58,6 +58,7 @@ void dp_stats_sum(struct dp_lcore_stats *out)
 		out->handoff_in += s->handoff_in;
 		out->express += s->express;
 		out->masq_host += s->masq_host;
+		out->host_return += s->host_return;
 		out->frag_ports += s->frag_ports;
 		out->frag_noports += s->frag_noports;
 	}

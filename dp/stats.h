@@ -45,6 +45,7 @@ struct dp_lcore_stats {
 	uint64_t nat_gone;    /**< native taps found detached (device gone) */
 	uint64_t vh_empty;    /**< polls of a vhost-user queue that found none */
 	uint64_t masq_host;   /**< natOutgoing packets given to the host to masquerade */
+	uint64_t host_return; /**< replies of host-forwarded flows sent back to it */
 	uint64_t frag_ports;  /**< later fragments keyed with their first's ports */
 	uint64_t frag_noports; /**< later fragments whose first was not seen */
 } __rte_cache_aligned;

@@ -581,6 +581,7 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	struct acl_ct_miss cm[PL_BURST]; /* where each miss would go */
 	/* Handed over by the worker that received them (pl_forward()). */
 	const bool drained = ho == NULL && c->ho != NULL;
+	const bool from_host = pp->role == PL_PORT_HOST;
 	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
 	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
@@ -625,10 +626,14 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	}
 	struct pl_pol_arg a = {
 		.t = t, .aw = aw, .src_ep = src_ep,
-		.from_host = pp->role == PL_PORT_HOST,
+		.from_host = from_host,
 	};
+	/* The flows the host port opens return through it ("Host return"
+	 * in README): the host may have translated them. */
+	const uint64_t via_host = a.from_host ? ACL_CT_HOP_VIA_HOST : 0;
 	/* res[i] becomes the verdict (enum acl_ct_res), or HANDOFF. */
-	_Static_assert(ACL_CT_PASS == 0 && ACL_CT_MISS < 16, "verdict room");
+	_Static_assert(ACL_CT_PASS == 0 && ACL_CT_MISS < 16 &&
+		       ACL_CT_PASS_HOST < 16, "verdict room");
 	struct acl_ct_entry *e;
 	for (uint16_t i = 0; i < n; i++) {
 		if (res[i] == HANDOFF) {
@@ -640,14 +645,15 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 		} else if (likely((e = acl_ct_hit_entry_exp(aw, &fl[i], gen,
 							    now, &exp)) != NULL)) {
 			/* The route the express lanes will take (ct_fast.h
-			 * acl_ct_entry.hop). */
-			e->hop[fl[i].src_lo] = acl_ct_hop(nhs[i]);
-			res[i] = ACL_CT_PASS;
+			 * acl_ct_entry.hop), unless it is back to the host. */
+			res[i] = acl_ct_hop_record(e, fl[i].src_lo,
+						   acl_ct_hop(nhs[i]));
 		} else {
 			a.dst_ep = dst_ep[i];
 			res[i] = acl_ct_lookup_fast(aw, &fl[i], gen, now,
-						    nhs[i], pl_pol_classify,
-						    &a, &cm[i]);
+						    nhs[i] | via_host,
+						    pl_pol_classify, &a,
+						    &cm[i]);
 			if (res[i] == ACL_CT_MISS)
 				miss[n_miss++] = i;
 		}
@@ -664,7 +670,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			a.pre_e = b.pre_e[i];
 			a.pre_i = b.pre_i[i];
 			a.cur_exempt = b.exempt[i];
-			res[i] = acl_ct_create(aw, &fl[i], gen, now, nhs[i],
+			res[i] = acl_ct_create(aw, &fl[i], gen, now,
+					       nhs[i] | via_host,
 					       pl_pol_classify, &a, &cm[i]);
 		}
 	}
@@ -678,6 +685,17 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			pkts[k] = m;
 			flags[k] = flags[i];
 			nhs[k++] = nhs[i];
+			break;
+		case ACL_CT_PASS_HOST:
+			/* A reply of a flow the host forwarded: to the host,
+			 * which un-NATs it, as PL_NH_LOCAL traffic goes
+			 * (pl_route_one()). Only the host port opens such
+			 * flows, so one exists. */
+			pkts[k] = m;
+			flags[k] = flags[i];
+			nhs[k++] = t->host_port != UINT16_MAX ? t->host_nh :
+								nhs[i];
+			c->st->host_return++;
 			break;
 		case ACL_CT_DENY:
 			pl_drop(c, m, DP_DROP_POLICY_DENY, in_port);

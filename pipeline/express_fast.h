@@ -204,7 +204,8 @@ pl_express_handoff(struct pl_ho_list *ho, struct rte_mbuf *m,
  * hit is under pl_ct_gen(), which covers the FIB, so the hop is what the
  * FIB would answer, without the lookup (26 instructions a packet). UINT64_MAX
  * when the packet does not hit. The hop's index is tested by the caller
- * (ACL_CT_HOP_NONE is above every pl_tables.n_nh: FIB hops are 15 bits).
+ * (ACL_CT_HOP_NONE and ACL_CT_HOP_HOST, a reply the host must see, are
+ * above every pl_tables.n_nh: FIB hops are 15 bits).
  */
 static __rte_always_inline uint64_t
 pl_express_hit(const struct acl_worker *aw, const struct pl_express_pkt *x,
@@ -777,9 +778,14 @@ pl_express_uplink(struct pl_ctx *c, const struct pl_tables *t,
 			one_port &= n_out == 0 || rw.port == port;
 			port = rw.port;
 		}
-		if (!memo && mine && aw != NULL &&
-		    unlikely(pl_express_hit(aw, &x[i], gen, now, &exp) == UINT64_MAX))
-			break;
+		/* Routed by the FIB, the hit's hop is tested only for a
+		 * return to the host (ACL_CT_HOP_HOST), which the general
+		 * stages make. */
+		if (!memo && mine && aw != NULL) {
+			uint64_t h = pl_express_hit(aw, &x[i], gen, now, &exp);
+			if (unlikely(h == UINT64_MAX || h == ACL_CT_HOP_HOST))
+				break;
+		}
 		if (likely(m->nb_segs == 1)) {
 			/* Trimmed to the outer length and decapsulated: the
 			 * inner length (pass 1 tested that it fills the outer
