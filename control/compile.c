@@ -263,7 +263,11 @@ static const struct ctl_pod *ep_pod(const struct ctl_compile_in *in, size_t i)
 static int build_pools(struct build *b)
 {
 	const struct ctl_route_set *rs = b->in->rs;
-	struct pl_pool *p = calloc(rs->n_pools + 1, sizeof(*p));
+	const struct ctl_config *cfg = b->in->cfg;
+	/* Service ranges only with a host to DNAT them (README "Services"). */
+	size_t n_svc = b->in->ports->host != UINT16_MAX ?
+			       cfg->n_service_cidrs : 0;
+	struct pl_pool *p = calloc(rs->n_pools + n_svc + 1, sizeof(*p));
 
 	if (p == NULL) {
 		snprintf(b->err, b->errlen, "pools: out of memory");
@@ -274,9 +278,16 @@ static int build_pools(struct build *b)
 		p[i] = (struct pl_pool){.net = rs->pool_nets[i] & mask,
 					.mask = mask};
 	}
+	for (size_t i = 0; i < n_svc; i++) {
+		uint32_t mask = prefix_mask(cfg->service_cidrs[i].plen);
+		p[rs->n_pools + i] = (struct pl_pool){
+			.net = cfg->service_cidrs[i].net & mask, .mask = mask};
+	}
 	b->t->own->pools = p;
 	b->t->pools = p;
 	b->t->n_pools = (uint32_t)rs->n_pools;
+	b->t->svc = p + rs->n_pools;
+	b->t->n_svc = (uint32_t)n_svc;
 	return 0;
 }
 
@@ -412,6 +423,13 @@ static int build_routes(struct build *b)
 		}
 		rc = fib_add(b, r->net, r->plen, nh);
 	}
+	/* Service ranges go to the host, whose kube-proxy DNATs them
+	 * (build_pools() keeps them only with a host port); block routes
+	 * inside one still win. */
+	for (uint32_t i = 0; i < t->n_svc && rc == 0; i++)
+		rc = fib_add(b, t->svc[i].net,
+			     (uint8_t)__builtin_popcount(t->svc[i].mask),
+			     NH_LOCAL);
 	/* Nothing is routed to network 0 or to loopback (RFC 1812 5.3.7),
 	 * whatever the pools say; a source there is refused by the workers
 	 * (pl_ip_src_is_bad()). */

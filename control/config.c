@@ -208,6 +208,67 @@ static int get_obj(struct cfg_err *e, const cJSON *obj, const char *name,
 	return 0;
 }
 
+/* "a.b.c.d/len" (len 1-32, no leading zeros) without host bits. */
+static int parse_net(const char *s, uint32_t *net, uint8_t *plen)
+{
+	const char *slash = strchr(s, '/');
+	char addr[INET_ADDRSTRLEN];
+	unsigned long len = 0;
+	size_t n = slash ? (size_t)(slash - s) : 0;
+	const char *d = slash ? slash + 1 : "";
+
+	if (n == 0 || n >= sizeof(addr) || *d == '\0' || strlen(d) > 2 ||
+	    (d[0] == '0' && d[1] != '\0'))
+		return -EINVAL;
+	for (const char *q = d; *q; q++) {
+		if (!isdigit((unsigned char)*q))
+			return -EINVAL;
+		len = len * 10 + (unsigned long)(*q - '0');
+	}
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (len > 32 || ctl_parse_ipv4(addr, net) != 0 ||
+	    (len < 32 && (*net & (UINT32_MAX >> len))))
+		return -EINVAL;
+	*plen = (uint8_t)len;
+	return 0;
+}
+
+/* host.service_cidrs: a list of IPv4 networks, none the default route. */
+static int parse_service_cidrs(struct cfg_err *e, const cJSON *h,
+			       struct ctl_config *c)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, "service_cidrs");
+	const cJSON *it;
+	size_t n = 0;
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return fail(e, "host.service_cidrs", "must be a list of CIDRs");
+	c->service_cidrs = calloc((size_t)cJSON_GetArraySize(v) + 1,
+				  sizeof(*c->service_cidrs));
+	if (c->service_cidrs == NULL)
+		return fail(e, "host.service_cidrs", "out of memory");
+	cJSON_ArrayForEach(it, v) {
+		uint32_t net;
+		uint8_t plen;
+
+		if (!cJSON_IsString(it) ||
+		    parse_net(it->valuestring, &net, &plen) != 0)
+			return fail(e, "host.service_cidrs",
+				    "item %zu is not an IPv4 network "
+				    "\"a.b.c.d/len\" without host bits", n);
+		/* Everything through the host is no Service range. */
+		if (plen == 0)
+			return fail(e, "host.service_cidrs",
+				    "item %zu is the default route", n);
+		c->service_cidrs[n++] = (struct ctl_config_cidr){net, plen};
+	}
+	c->n_service_cidrs = n;
+	return 0;
+}
+
 static int parse_datastore(struct cfg_err *e, const cJSON *ds,
 			   struct ctl_config *c)
 {
@@ -528,11 +589,12 @@ static struct ctl_config *parse_root(const cJSON *root, struct cfg_err *e)
 		goto err;
 	if (o) {
 		static const char *const hkeys[] = {"iface", "nat_outgoing",
-						    NULL};
+						    "service_cidrs", NULL};
 		if ((rc = check_keys(e, o, "host", hkeys)) ||
 		    (rc = get_str(e, o, "iface", "host", true, &c->host_iface)) ||
 		    (rc = get_bool(e, o, "nat_outgoing", "host",
-				   &c->host_nat_outgoing)))
+				   &c->host_nat_outgoing)) ||
+		    (rc = parse_service_cidrs(e, o, c)))
 			goto err;
 		if (strlen(c->host_iface) >= 16) {
 			fail(e, "host.iface", "longer than 15 characters");
@@ -625,6 +687,7 @@ void ctl_config_free(struct ctl_config *c)
 	}
 	free(c->pod_ports);
 	free(c->host_iface);
+	free(c->service_cidrs);
 	free(c->telemetry_name);
 	free(c->api_socket);
 	free(c->vhost_dir);

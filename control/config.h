@@ -70,6 +70,13 @@ struct ctl_config {
 	/** natOutgoing pods' traffic leaving the pools goes to the host,
 	 * which masquerades it (README "Host traffic"). */
 	bool host_nat_outgoing;
+	/** host.service_cidrs: Kubernetes Service ranges, sent to the host
+	 * (README "Services"); host order, host bits clear. */
+	size_t n_service_cidrs;
+	struct ctl_config_cidr {
+		uint32_t net;
+		uint8_t plen;
+	} *service_cidrs;
 
 	unsigned int workers;        /**< default 1 */
 	unsigned int idle_sleep_us;  /**< 0 = busy poll; default 100 */

@@ -461,6 +461,19 @@ static inline bool pl_pol_exempt(const struct pl_pol_arg *a,
 	       pl_ip_src_is_own(a->t, rte_cpu_to_be_32(p->src));
 }
 
+/* The local pod whose address is the source of the host port's @p m, or
+ * UINT32_MAX. */
+static inline uint32_t pl_host_src_ep(const struct pl_tables *t,
+				      const struct rte_mbuf *m)
+{
+	uint64_t nh = pl_fib_one(t, rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(
+				   m, const struct rte_ipv4_hdr *,
+				   PL_ETH_HLEN)->src_addr));
+
+	return nh < t->n_nh && t->nh[nh].kind == PL_NH_POD ? t->nh[nh].ep :
+							     UINT32_MAX;
+}
+
 static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 {
 	const struct pl_pol_arg *a = arg;
@@ -471,7 +484,9 @@ static bool pl_pol_classify(void *arg, const struct acl_pkt *p, bool reversed)
 
 	if (pre ? a->cur_exempt : pl_pol_exempt(a, p, reversed))
 		return true;
-	if (se != UINT32_MAX &&
+	/* To a Service: the host DNATs it, and the DNATed packet meets the
+	 * egress policy when the host sends it back (pl_policy_stage()). */
+	if (se != UINT32_MAX && !pl_in_services(a->t, p->dst) &&
 	    !(pre && a->pre_e ?
 	      acl_classify_decide(a->t->acl, a->aw, se, ACL_DIR_EGRESS,
 				  a->pre_e) :
@@ -518,7 +533,8 @@ pl_policy_bulk(struct pl_pol_bulk *b, const struct pl_pol_arg *a,
 	}
 	if (n == 0)
 		return;
-	if (a->src_ep != UINT32_MAX) {
+	/* The host port's packets have their sources' pods, one by one. */
+	if (a->src_ep != UINT32_MAX && !a->from_host) {
 		for (uint16_t j = 0; j < n; j++)
 			pk[j] = &fl[idx[j]].pkt;
 		stride = acl_classify_bulk(a->t->acl, a->src_ep,
@@ -581,7 +597,12 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 	struct acl_ct_miss cm[PL_BURST]; /* where each miss would go */
 	/* Handed over by the worker that received them (pl_forward()). */
 	const bool drained = ho == NULL && c->ho != NULL;
+	/* From the host port, a local pod's source: the host forwards a
+	 * packet the pod sent, DNATed (a Service's), which meets the pod's
+	 * egress policy now, as Felix's FORWARD chain checks it after
+	 * kube-proxy's DNAT (README "Services"). */
 	const bool from_host = pp->role == PL_PORT_HOST;
+	uint32_t src_eps[PL_BURST];
 	uint32_t gen = pl_ct_gen(t);
 	uint64_t now = c->now_ms;
 	const struct acl_ct_expiry exp = acl_ct_expiry(aw, now);
@@ -594,6 +615,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 
 		dst_ep[i] = nh && nh->kind == PL_NH_POD ? nh->ep : UINT32_MAX;
 		res[i] = SKIP;
+		if (unlikely(from_host))
+			src_ep = src_eps[i] = pl_host_src_ep(t, m);
 		if (src_ep == UINT32_MAX && dst_ep[i] == UINT32_MAX)
 			continue;
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
@@ -650,6 +673,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 						   acl_ct_hop(nhs[i]));
 		} else {
 			a.dst_ep = dst_ep[i];
+			if (unlikely(from_host))
+				a.src_ep = src_eps[i];
 			res[i] = acl_ct_lookup_fast(aw, &fl[i], gen, now,
 						    nhs[i] | via_host,
 						    pl_pol_classify, &a,
@@ -666,6 +691,8 @@ static uint16_t pl_policy_stage(struct pl_ctx *c, const struct pl_tables *t,
 			uint16_t i = miss[j];
 
 			a.dst_ep = dst_ep[i];
+			if (unlikely(from_host))
+				a.src_ep = src_eps[i];
 			a.cur = &fl[i].pkt;
 			a.pre_e = b.pre_e[i];
 			a.pre_i = b.pre_i[i];

@@ -167,6 +167,16 @@ struct pl_tables {
 	 */
 	const struct pl_pool *pools;
 	uint32_t n_pools;
+	/**
+	 * host.service_cidrs (README "Services"), with a host port only: the
+	 * FIB sends them to the host (PL_NH_LOCAL), where kube-proxy DNATs
+	 * them, and a pod's flow to one is not checked against the pod's
+	 * egress policy there: the DNATed packet is, when the host sends it
+	 * back (Felix checks egress after the DNAT). Control's memory, after
+	 * @c pools in the same allocation.
+	 */
+	const struct pl_pool *svc;
+	uint32_t n_svc;
 	struct acl_set *acl;         /**< policy programs; NULL = no policy */
 	/**
 	 * The generation of @c fib: control's publish generation that built
@@ -219,6 +229,15 @@ static inline bool pl_in_pools(const struct pl_tables *t, uint32_t ip)
 {
 	for (uint32_t i = 0; i < t->n_pools; i++)
 		if ((ip & t->pools[i].mask) == t->pools[i].net)
+			return true;
+	return false;
+}
+
+/** Is @p ip (host order) in one of the service CIDRs of @p t? */
+static inline bool pl_in_services(const struct pl_tables *t, uint32_t ip)
+{
+	for (uint32_t i = 0; i < t->n_svc; i++)
+		if ((ip & t->svc[i].mask) == t->svc[i].net)
 			return true;
 	return false;
 }

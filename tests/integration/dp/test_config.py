@@ -79,6 +79,15 @@ def test_too_many_pod_ports(exe):
     expect_reject(exe, edit, "pod_ports", ["RTE_MAX_ETHPORTS"])
 
 
+def test_bad_service_cidr(exe):
+    """host.service_cidrs: each an IPv4 network without host bits."""
+    for bad in (["10.96.0.1/12"], ["10.96.0.0/33"], ["10.96.0.0"],
+                ["0.0.0.0/0"], "10.96.0.0/12", [12]):
+        expect_reject(exe, lambda c: c.update(host={
+            "iface": "kdpcfghost", "service_cidrs": bad}),
+            "host.service_cidrs")
+
+
 def test_good_config_no_huge_starts(exe):
     """Control for the cases above: the unedited config gets past parsing
     (it fails later or runs, but never with a config error)."""
@@ -95,7 +104,7 @@ def test_good_config_no_huge_starts(exe):
 CASES = [test_unknown_top_key, test_unknown_nested_key, test_bad_uplink_mac,
          test_multicast_uplink_mac, test_bad_pod_mac, test_bad_neighbor_mac,
          test_bad_datastore_type, test_too_many_pod_ports,
-         test_good_config_no_huge_starts]
+         test_bad_service_cidr, test_good_config_no_huge_starts]
 
 if __name__ == "__main__":
     sys.exit(kdprun.main(CASES))

@@ -19,6 +19,7 @@
  * CFG_SEED=N and CFG_ITERS=N replay or lengthen a run.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,7 +47,8 @@ static const char *const seeds[] = {
 	"'net_vhost0,iface=/run/kdp/db.sock'},{'pod':'ns2/nat','vhost_socket':"
 	"'/run/kdp/nat.sock','vhost_client':true,'mac':'02:00:00:00:01:02'},"
 	"{'pod':'ns2/nat2','vhost_socket':'/run/kdp/nat2.sock'}],"
-	"'host':{'iface':'kdp-host','nat_outgoing':true},"
+	"'host':{'iface':'kdp-host','nat_outgoing':true,"
+	"'service_cidrs':['10.96.0.0/12','172.30.0.1/32']},"
 	"'workers':2,'idle_sleep_us':0,'record_cycles':1,'mbufs':32767,"
 	"'arp_timeout_s':30,'coalesce_ms':0,'api_socket':'/run/kdp/t.sock',"
 	"'vhost_dir':'/tmp/vhost','state_dir':'/tmp/state','max_api_ports':8,"
@@ -139,6 +141,7 @@ static const struct field {
 	SPEC("uplink", "neighbors"),
 	{"host", "iface", F_STR, true, 0, 15, 0, NULL, OFF(host_iface)},
 	SPEC("host", "nat_outgoing"),
+	SPEC("host", "service_cidrs"),
 	SPEC("policy", "enabled"),
 	SPEC("policy", "classifier"),
 	UINT("conntrack", "max_flows", 1024, 1u << 26, 1u << 20,
@@ -257,6 +260,29 @@ static bool ipv4_ok(const char *s, uint32_t *ip)
 	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
 		return false;
 	*ip = ntohl(a.s_addr);
+	return true;
+}
+
+/* "a.b.c.d/len", len 1-32 in decimal without leading zeros, no host
+ * bits: a Service range (host.service_cidrs). */
+static bool svc_cidr_ok(const cJSON *v, uint32_t *net, uint8_t *plen)
+{
+	const char *s = cJSON_IsString(v) ? v->valuestring : "";
+	const char *slash = strrchr(s, '/');
+	char a[32];
+	unsigned int len;
+	int end = 0;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(a) ||
+	    slash[1] == '0' || sscanf(slash + 1, "%2u%n", &len, &end) != 1 ||
+	    slash[1 + end] != '\0' || !isdigit((unsigned char)slash[1]) ||
+	    len < 1 || len > 32)
+		return false;
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = '\0';
+	if (!ipv4_ok(a, net) || (len < 32 && (*net & (UINT32_MAX >> len))))
+		return false;
+	*plen = (uint8_t)len;
 	return true;
 }
 
@@ -435,6 +461,19 @@ static void spec_config(struct spec *s, const cJSON *root)
 	v = cJSON_GetObjectItemCaseSensitive(o, "nat_outgoing");
 	if (cJSON_IsObject(o) && v && !cJSON_IsBool(v))
 		spec_bad(s, "host.nat_outgoing");
+	v = cJSON_GetObjectItemCaseSensitive(o, "service_cidrs");
+	if (cJSON_IsObject(o) && v) {
+		const cJSON *it;
+		uint32_t net;
+		uint8_t plen;
+		bool ok = cJSON_IsArray(v);
+
+		if (ok)
+			cJSON_ArrayForEach(it, v)
+				ok &= svc_cidr_ok(it, &net, &plen);
+		if (!ok)
+			spec_bad(s, "host.service_cidrs");
+	}
 	o = cJSON_GetObjectItemCaseSensitive(root, "policy");
 	if (cJSON_IsObject(o)) {
 		v = cJSON_GetObjectItemCaseSensitive(o, "enabled");
@@ -551,6 +590,16 @@ static bool check_values(const struct ctl_config *c, const cJSON *root)
 	CHECK(c->policy_enabled == (v ? cJSON_IsTrue(v) : true));
 	CHECK(c->host_nat_outgoing ==
 	      cJSON_IsTrue(member(root, "host", "nat_outgoing")));
+	v = member(root, "host", "service_cidrs");
+	CHECK(c->n_service_cidrs ==
+	      (size_t)(v ? cJSON_GetArraySize(v) : 0));
+	for (size_t i = 0; v && i < c->n_service_cidrs; i++) {
+		uint32_t net;
+		uint8_t plen;
+		CHECK(svc_cidr_ok(cJSON_GetArrayItem(v, (int)i), &net, &plen) &&
+		      c->service_cidrs[i].net == net &&
+		      c->service_cidrs[i].plen == plen);
+	}
 	v = member(root, "policy", "classifier");
 	CHECK(c->policy_rte_acl ==
 	      (v ? strcmp(v->valuestring, "linear") != 0 : true));

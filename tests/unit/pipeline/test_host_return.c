@@ -18,6 +18,7 @@
  * over), at each SIMD width.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
@@ -33,12 +34,16 @@
 #include "tests/unit/pipeline/txbufs.h"
 
 enum { P_HOST = P_B + 1, P_UP, N_PORTS };
-enum { NH_LOCAL = NH_TWO_PODS_END, NH_GW, N_NH };
-enum { S_HOST = S_B + 1, S_GW };
+enum { NH_LOCAL = NH_TWO_PODS_END, NH_GW, NH_REMOTE, N_NH };
+enum { S_HOST = S_B + 1, S_GW, S_NB };
 
 #define NODE_A IP4A(192, 168, 10, 11)
 /* A client outside the cluster, behind the uplink's gateway. */
 #define WORLD IP4A(203, 0, 113, 7)
+#define NODE_B IP4A(192, 168, 10, 12)
+/* A pod on node-b, through IPIP; and a ClusterIP. */
+#define REMOTE IP4A(10, 244, 2, 5)
+#define VIP IP4A(10, 96, 0, 10)
 #define N 16 /* flows per case, and frames per burst */
 #define ROUNDS 3
 
@@ -53,6 +58,17 @@ static const char *const NONE_ISOLATED =
 	"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"zzz\"}},"
 	"\"policyTypes\":[\"Ingress\",\"Egress\"]}}";
 
+/* x/a's egress: to app=b pods only (the "db"). */
+static const char *const A_TO_B_ONLY =
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+	"\"metadata\":{\"name\":\"a-db\",\"namespace\":\"x\"},"
+	"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"a\"}},"
+	"\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":[{\"podSelector\":"
+	"{\"matchLabels\":{\"app\":\"b\"}}}]}]}}";
+
+static rte_be32_t node_set[16];
+static const struct pl_pool svc = {.net = IP4A(10, 96, 0, 0),
+				   .mask = 0xfff00000u};
 static struct rte_mempool *mp;
 static struct pl_tables t;
 static struct dp_lcore_stats st[2];
@@ -150,6 +166,95 @@ static void replies(const struct flow_case *fc, uint16_t sp,
 	}
 }
 
+/* N replies REMOTE:7000 -> x/a:@p sp+i from node-b in IPIP. */
+static void remote_replies(uint16_t sp)
+{
+	struct rte_mbuf *m[N];
+	uint8_t l4[16] = {0};
+
+	for (unsigned int i = 0; i < N; i++) {
+		struct frame f;
+		put16(l4, 7000);
+		put16(l4 + 2, (uint16_t)(sp + i));
+		put16(l4 + 4, sizeof(l4));
+		struct ip4 h = {.ver = 4, .ihl = 5, .ttl = 64, .proto = 17,
+				.id = sp, .frag = G_DF, .src = REMOTE,
+				.dst = POD_A, .plen = sizeof(l4),
+				.payload = l4};
+		struct ip4 o = {.ver = 4, .ihl = 5, .ttl = 64, .frag = G_DF,
+				.id = sp, .src = NODE_B, .dst = NODE_A};
+		frame_ipip(&f, MAC_UP, MAC_GWR, o, &h);
+		m[i] = frame_mbuf(mp, &f, P_UP);
+	}
+	run(P_UP, m, N);
+}
+
+static void set_policy(const char *json, uint64_t gen)
+{
+	struct acl_set *older = t.acl;
+
+	t.acl = two_pods_policy(json, POD_A, POD_B, workers, gen);
+	acl_set_free(older);
+	if (t.acl == NULL) {
+		fprintf(stderr, "FAIL: policy\n");
+		exit(1);
+	}
+}
+
+static void expect(const char *what, unsigned int got, unsigned int want)
+{
+	if (got != want) {
+		fprintf(stderr, "FAIL: %s (%u workers): %u, not %u\n", what,
+			workers, got, want);
+		bad = 1;
+	}
+}
+
+/*
+ * Services (host.service_cidrs) and the policy of their legs: x/a may
+ * send to app=b only. Its packets to the ClusterIP go to the host
+ * unchecked by its egress; the host's DNATed packet, source x/a, meets
+ * that egress: to x/b it passes (and x/b's replies return through the
+ * host), to the pod on node-b it is denied. With nothing isolated, a
+ * DNATed flow to node-b's pod is tracked, so node-b's replies (IPIP, the
+ * uplink's lane) return through the host too.
+ */
+static void services(uint64_t *gen, uint16_t sp)
+{
+	set_policy(A_TO_B_ONLY, (*gen)++);
+	take_all();
+	burst(P_A, POD_A, VIP, sp, 53, false);
+	expect("x/a to the ClusterIP, to the host", take(P_HOST), N);
+	burst(P_HOST, VIP, POD_A, 53, sp, true);
+	expect("the ClusterIP's replies to x/a", take(P_A), N);
+	burst(P_HOST, POD_A, POD_B, sp, 53, false);
+	expect("x/a's DNATed packets to the db pod", take(P_B), N);
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		burst(P_B, POD_B, POD_A, 53, sp, true);
+		expect("the db pod's replies, to the host", take(P_HOST), N);
+		expect("the db pod's replies, to x/a", take(P_A), 0);
+	}
+	uint64_t denied = st[0].drop[DP_DROP_POLICY_DENY] +
+			  st[1].drop[DP_DROP_POLICY_DENY];
+	burst(P_HOST, POD_A, REMOTE, (uint16_t)(sp + 100), 53, false);
+	expect("x/a's DNATed packets to another pod", take(P_UP), 0);
+	expect("... denied", (unsigned int)(st[0].drop[DP_DROP_POLICY_DENY] +
+					    st[1].drop[DP_DROP_POLICY_DENY] -
+					    denied), N);
+
+	set_policy(NONE_ISOLATED, (*gen)++);
+	take_all();
+	uint16_t sp2 = (uint16_t)(sp + 200);
+	burst(P_HOST, POD_A, REMOTE, sp2, 7000, false);
+	expect("DNATed to node-b's pod", take(P_UP), N);
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		remote_replies(sp2);
+		expect("node-b's pod's replies, to the host", take(P_HOST), N);
+		expect("node-b's pod's replies, to x/a", take(P_A), 0);
+	}
+	take_all();
+}
+
 int main(void)
 {
 	struct acl_ct_conf cc;
@@ -176,7 +281,14 @@ int main(void)
 					.neigh = S_HOST, .mtu = 1500};
 	t.nh[NH_GW] = (struct pl_nh){.kind = PL_NH_DIRECT, .port = P_UP,
 				     .neigh = S_GW, .mtu = 1500};
-
+	two_pods_neigh(S_NB, MAC_GWR, true);
+	t.nh[NH_REMOTE] = (struct pl_nh){.kind = PL_NH_IPIP, .port = P_UP,
+					 .neigh = S_NB, .mtu = 1480,
+					 .outer_dst = rte_cpu_to_be_32(NODE_B)};
+	two_pods_node_set(&t, node_set, RTE_DIM(node_set), NODE_A, NODE_B);
+	/* host.service_cidrs: routed to the host (control/compile.c). */
+	t.svc = &svc;
+	t.n_svc = 1;
 	t.port[P_HOST] = (struct pl_port){.role = PL_PORT_HOST};
 	memcpy(t.port[P_HOST].mac.addr_bytes, MAC_GW, 6);
 	t.host_port = P_HOST;
@@ -186,7 +298,9 @@ int main(void)
 	t.uplink_port = P_UP;
 	t.self_ip = t.icmp_src = rte_cpu_to_be_32(NODE_A);
 	if (rte_fib_add(t.fib, NODE_A, 32, NH_LOCAL) != 0 ||
-	    rte_fib_add(t.fib, 0, 0, NH_GW) != 0) {
+	    rte_fib_add(t.fib, 0, 0, NH_GW) != 0 ||
+	    rte_fib_add(t.fib, svc.net, 12, NH_LOCAL) != 0 ||
+	    rte_fib_add(t.fib, REMOTE & 0xffffff00u, 24, NH_REMOTE) != 0) {
 		fprintf(stderr, "FAIL: setup\n");
 		return 1;
 	}
@@ -245,6 +359,8 @@ int main(void)
 					(unsigned long)ret, 2 * 2 * ROUNDS * N);
 				bad = 1;
 			}
+			services(&gen, (uint16_t)(30000 + 1000 * w +
+						  5000 * workers));
 			/* The lanes met the replies (and took the others). */
 			if (st[0].express + st[1].express == 0) {
 				fprintf(stderr, "FAIL: no express lane\n");

@@ -179,17 +179,7 @@ int main(void)
 	memcpy(t.port[P_UP].mac.addr_bytes, MAC_UP, 6);
 	t.uplink_port = P_UP;
 	t.tunnel_ip = rte_cpu_to_be_32(TUN_A);
-	/* The node set holds every node, this one too (control/compile.c). */
-	t.node_set = node_set;
-	t.node_set_mask = RTE_DIM(node_set) - 1;
-	const rte_be32_t nodes[] = {rte_cpu_to_be_32(NODE_A),
-				    rte_cpu_to_be_32(NODE_B)};
-	for (size_t i = 0; i < RTE_DIM(nodes); i++) {
-		uint32_t j = pl_node_set_slot(nodes[i], t.node_set_mask);
-		while (node_set[j] != 0)
-			j = (j + 1) & t.node_set_mask;
-		node_set[j] = nodes[i];
-	}
+	two_pods_node_set(&t, node_set, RTE_DIM(node_set), NODE_A, NODE_B);
 	t.host_nh = NH_LOCAL;
 	t.self_ip = t.icmp_src = rte_cpu_to_be_32(NODE_A);
 	t.acl = two_pods_policy(DENY_B, POD_A, POD_B, 1, 1);

@@ -143,6 +143,24 @@ static inline int two_pods_tables(struct pl_tables *t, uint32_t n_nh,
 	return 0;
 }
 
+/* @p t's node set: @p set (@p n_slots, a power of two, zeroed) holding
+ * the two nodes @p a and @p b (host order), as control builds it (every
+ * node, this one too). */
+static inline void two_pods_node_set(struct pl_tables *t, rte_be32_t *set,
+				     uint32_t n_slots, uint32_t a, uint32_t b)
+{
+	const rte_be32_t nodes[] = {rte_cpu_to_be_32(a), rte_cpu_to_be_32(b)};
+
+	t->node_set = set;
+	t->node_set_mask = n_slots - 1;
+	for (size_t i = 0; i < RTE_DIM(nodes); i++) {
+		uint32_t j = pl_node_set_slot(nodes[i], t->node_set_mask);
+		while (set[j] != 0)
+			j = (j + 1) & t->node_set_mask;
+		set[j] = nodes[i];
+	}
+}
+
 /* A 16-byte UDP datagram @p src:@p sp -> @p dst:@p dp (DF, id @p sp)
  * from @p smac, as it arrives on @p port. */
 static inline struct rte_mbuf *two_pods_udp(struct rte_mempool *mp,
