@@ -96,6 +96,7 @@ class Node:
         self.proc = None
         self.logf = None
         self.exit_code = None
+        self.service_cidrs = []  # node-a: host.service_cidrs
 
     def config(self):
         c = {
@@ -110,6 +111,8 @@ class Node:
         }
         if self.host_if:
             c["host"] = {"iface": self.host_if, "nat_outgoing": True}
+            if self.service_cidrs:
+                c["host"]["service_cidrs"] = list(self.service_cidrs)
             c["uplink"]["gateway"] = GATEWAY_IP
         return c
 
@@ -132,7 +135,7 @@ class TwoNode:
     """Context manager: builds the topology and starts both kdps on enter,
     tears everything down on exit (also after a failed setup)."""
 
-    def __init__(self, kdp, tag=None, log=None, extra=()):
+    def __init__(self, kdp, tag=None, log=None, extra=(), service_cidrs=()):
         self.kdp = kdp
         self.extra = list(extra)  # objects beside objects(), on both nodes
         self.tag = tag or "%04x" % (os.getpid() & 0xffff)
@@ -144,6 +147,7 @@ class TwoNode:
                       self.work)
         self.b = Node("b", "node-b", NODE_B_IP, "y/a", POD_Y, self.tag,
                       self.work)
+        self.a.service_cidrs = list(service_cidrs)
         self.nodes = (self.a, self.b)
         self.capture = None
         self.capture_file = os.path.join(self.work, "underlay.pcap")

@@ -33,6 +33,17 @@ floods such unknown unicast to both nodes) and to the broadcast MAC must
 not reach y/a, and each node counts them (l2_other_host, l2_not_unicast);
 the same packets to node-b's MAC reach y/a.
 
+Services (README "Services"): node-a's host plays kube-proxy with iptables
+DNAT rules. x/a sends UDP to a ClusterIP (in node-a's host.service_cidrs)
+that the host DNATs to y/a on node-b; y/a's echo must reach x/a from the
+ClusterIP, which only happens when node-a returns the reply to its host
+(the flow came in through the host port) for it to un-DNAT. And y/a, from
+node-b across the underlay, sends to node-a's NodePort, DNATed to x/a
+(whose ingress allows that port): x/a's echo must reach y/a from the node
+IP and the NodePort. KDP_TEST_NO_SERVICE_CIDRS=1 leaves host.service_cidrs
+out, to run against a kdp without the key (the ClusterIP then goes to the
+host by natOutgoing).
+
 usage: twonode_veth.py KDP_BINARY    (root; exit 77 = skipped)
 """
 import os
@@ -55,6 +66,43 @@ ISOLATE_XA = {
     "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
     "metadata": {"name": "x-a-isolated", "namespace": "x"},
     "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+
+# x/a takes UDP to ECHO_PORT in (the NodePort's DNATed packets).
+ALLOW_XA_ECHO = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "x-a-echo", "namespace": "x"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+             "ingress": [{"ports": [{"protocol": "UDP", "port": 7777}]}]}}
+ECHO_PORT = 7777
+SERVICE_CIDR = "10.96.0.0/12"
+CLUSTER_IP = "10.96.0.10"
+NODE_PORT = 30777
+
+# A UDP echo server, and a client that prints the address its answer came
+# from (a connected socket takes only its peer's: print "none" else).
+ECHO_SERVER = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", %d))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)
+""" % ECHO_PORT
+ECHO_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(1)
+for i in range(5):
+    s.send(b"kdp %d" % i)
+    try:
+        d = s.recv(2048)
+    except socket.timeout:
+        continue
+    print("reply", s.getpeername()[0], d.decode())
+    sys.exit(0)
+print("none")
+"""
 
 NBYTES = 3 * 1024 * 1024
 TCP_PORT = 5001
@@ -156,7 +204,10 @@ def main():
         skip("no bpffs on /sys/fs/bpf (make host)")
 
     t0 = time.time()
-    with twonode.TwoNode(sys.argv[1], log=print, extra=[ISOLATE_XA]) as t:
+    svc = [] if os.environ.get("KDP_TEST_NO_SERVICE_CIDRS") else [SERVICE_CIDR]
+    with twonode.TwoNode(sys.argv[1], log=print,
+                         extra=[ISOLATE_XA, ALLOW_XA_ECHO],
+                         service_cidrs=svc) as t:
         global TOPO
         TOPO = t
         a, b = t.a, t.b
@@ -203,6 +254,8 @@ def main():
               "ping from another address of node-a's host -> isolated "
               "x/a: no reply, %d policy drops" % got)
 
+        services(t)
+
         got, same, secs = t.tcp_transfer(a, b, NBYTES, port=TCP_PORT)
         check(got == NBYTES, "TCP x/a -> y/a: %d of %d bytes received "
               "(%.2f s)" % (got, NBYTES, secs))
@@ -226,8 +279,12 @@ def main():
         tcp_fwd = sum(1 for p in fwd if p[4] == 6)
         check(tcp_fwd >= NBYTES // 1440 // 2 and any(p[4] == 6 for p in rev),
               "underlay carries TCP in IPIP (%d data-way packets)" % tcp_fwd)
+        # The NodePort's echo, un-DNATed by node-a's host: from the node
+        # IP to y/a, in IPIP as the host's traffic to remote pods goes.
+        nodeport = [p for p in pk
+                    if p == (NODE_A_IP, NODE_B_IP, NODE_A_IP, POD_Y, 17)]
         odd = [p for p in pk if p not in fwd and p not in rev and
-               p not in tun]
+               p not in tun and p not in nodeport]
         check(not odd, "no other IPIP on the underlay (%d)" % len(odd))
 
         check_pmtu(t, a)
@@ -294,6 +351,40 @@ def check_pmtu(t, a):
     check_replies(sh_ns(a.netns, "ping", "-M", "do", "-s", "1352", "-c",
                         "3", "-i", "0.2", "-w", "10", POD_Y), 3,
                   "1380-byte DF ping x/a -> y/a: replies")
+
+
+def services(t):
+    """kube-proxy's DNAT in node-a's host: a ClusterIP to y/a (node-b),
+    node-a's NodePort to x/a; the echoes must come back un-DNATed."""
+    a, b = t.a, t.b
+    ipt = ("ip", "netns", "exec", a.host_ns, "iptables", "-t", "nat", "-A",
+           "PREROUTING", "-p", "udp")
+    twonode.sh(*ipt, "-d", CLUSTER_IP, "--dport", str(ECHO_PORT), "-j",
+               "DNAT", "--to-destination", "%s:%d" % (POD_Y, ECHO_PORT))
+    twonode.sh(*ipt, "-d", NODE_A_IP, "--dport", str(NODE_PORT), "-j",
+               "DNAT", "--to-destination", "%s:%d" % (POD_X, ECHO_PORT))
+    servers = [n.popen_ns("/usr/bin/python3", "-c", ECHO_SERVER,
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL) for n in (a, b)]
+    try:
+        time.sleep(0.5)
+        before = int(a.telemetry("/kdp/stats").get("host_return", 0))
+        r = a.ns("/usr/bin/python3", "-c", ECHO_CLIENT, CLUSTER_IP,
+                 str(ECHO_PORT), check=False)
+        check(r.stdout.startswith("reply %s" % CLUSTER_IP),
+              "x/a -> ClusterIP %s (DNATed to y/a on node-b): echo from "
+              "the ClusterIP (%s)" % (CLUSTER_IP, r.stdout.strip()))
+        r = b.ns("/usr/bin/python3", "-c", ECHO_CLIENT, NODE_A_IP,
+                 str(NODE_PORT), check=False)
+        check(r.stdout.startswith("reply %s" % NODE_A_IP),
+              "y/a -> node-a's NodePort %d (DNATed to x/a): echo from the "
+              "node IP (%s)" % (NODE_PORT, r.stdout.strip()))
+        got = int(a.telemetry("/kdp/stats").get("host_return", 0)) - before
+        check(got >= 2, "node-a returned %d replies to its host" % got)
+    finally:
+        for p in servers:
+            p.kill()
+            p.wait()
 
 
 def policy_drops(n):
