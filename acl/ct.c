@@ -901,14 +901,15 @@ unsigned int acl_ct_dump(unsigned int wid, unsigned int max, uint64_t now,
 		orig_pkt(&e, &p);
 		snprintf(line, sizeof(line),
 			 "proto %u %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u %s %s "
-			 "expires_in_s=%u gen=%u", p.proto, p.src >> 24,
+			 "expires_in_s=%u gen=%u%s", p.proto, p.src >> 24,
 			 (p.src >> 16) & 0xff, (p.src >> 8) & 0xff, p.src & 0xff,
 			 p.sport, p.dst >> 24, (p.dst >> 16) & 0xff,
 			 (p.dst >> 8) & 0xff, p.dst & 0xff, p.dport,
 			 e.state < RTE_DIM(st_name) && st_name[e.state] ?
 				 st_name[e.state] : "?",
 			 (e.flags & F_ALLOW) ? "allow" : "deny",
-			 (e.expire - (uint32_t)now) / 1000, e.gen);
+			 (e.expire - (uint32_t)now) / 1000, e.gen,
+			 (e.flags & F_VIA_HOST) ? " via_host" : "");
 		fn(arg, line);
 		n++;
 	}

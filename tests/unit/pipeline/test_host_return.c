@@ -166,6 +166,19 @@ static void replies(const struct flow_case *fc, uint16_t sp,
 	}
 }
 
+/* Conntrack dump lines (acl_ct_dump()): all, and marked via_host. */
+struct dump_count {
+	unsigned int all, via;
+};
+
+static void dump_line(void *arg, const char *line)
+{
+	struct dump_count *d = arg;
+
+	d->all++;
+	d->via += strstr(line, " via_host") != NULL;
+}
+
 /* N replies REMOTE:7000 -> x/a:@p sp+i from node-b in IPIP. */
 static void remote_replies(uint16_t sp)
 {
@@ -340,6 +353,18 @@ int main(void)
 							 5000 * workers);
 				open_flows(&cases[i], sp);
 				replies(&cases[i], sp, "established");
+			}
+			/* The first run's flows: the host port opened two
+			 * cases' (/kdp/conntrack marks them), the others not. */
+			if (workers == 1 && w == 0) {
+				struct dump_count d = {0};
+				acl_ct_dump(0, UINT32_MAX, ctx[0].now_ms,
+					    dump_line, &d);
+				if (d.all != 4 * N || d.via != 2 * N) {
+					fprintf(stderr, "FAIL: dump: %u flows, "
+						"%u via_host\n", d.all, d.via);
+					bad = 1;
+				}
 			}
 			/* A new generation resets the entries' hops. */
 			older = t.acl;
