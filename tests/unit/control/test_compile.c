@@ -9,7 +9,8 @@
  * address of their span as the FIB does, and is shared with the FIB.
  * natOutgoing: the tables' pools, and which pods are natOutgoing's
  * (pl_ep.nat_outgoing: the longest pool holding the pod's address says,
- * and only with config host.nat_outgoing).
+ * and only with config host.nat_outgoing). host.service_cidrs: routed to
+ * the host (PL_NH_LOCAL) and listed in the tables, with a host port only.
  */
 #include <string.h>
 
@@ -81,6 +82,43 @@ static void test_nat(void)
 		ctl_tables_free(t);
 	}
 	fx.cfg->host_nat_outgoing = false;
+}
+
+/* The FIB's kind of hop for @p ip in @p t. */
+static uint8_t kind_of(const struct pl_tables *t, uint32_t ip)
+{
+	uint64_t nh = UINT64_MAX;
+
+	rte_fib_lookup_bulk(t->fib, &ip, &nh, 1);
+	return nh < t->n_nh ? t->nh[nh].kind : PL_NH_NO_ROUTE;
+}
+
+/* host.service_cidrs: routed to the host and listed for the policy
+ * stage, only with a host port. */
+static void test_services(void)
+{
+	struct ctl_config_cidr svc = {0x0a600000, 12}; /* 10.96.0.0/12 */
+
+	fx.cfg->service_cidrs = &svc;
+	fx.cfg->n_service_cidrs = 1;
+	for (int host = 0; host < 2; host++) {
+		struct ctl_ports pp = {.uplink = 0,
+				       .host = host ? 5 : UINT16_MAX};
+		struct pl_tables *t = tfix_build(&fx, &pp, 20 + host, NULL);
+		if (t == NULL)
+			continue;
+		CHECK_EQ(t->n_svc, (uint32_t)host);
+		CHECK_EQ(pl_in_services(t, 0x0a60000a), host); /* 10.96.0.10 */
+		CHECK(!pl_in_services(t, 0x0a700001));         /* 10.112.0.1 */
+		CHECK_EQ(kind_of(t, 0x0a6f0001) == PL_NH_LOCAL, host);
+		CHECK(kind_of(t, 0x0a700001) != PL_NH_LOCAL);
+		/* the pools are still the pools */
+		CHECK(pl_in_pools(t, 0x0af40102));
+		CHECK(!pl_in_pools(t, 0x0a60000a));
+		ctl_tables_free(t);
+	}
+	fx.cfg->service_cidrs = NULL;
+	fx.cfg->n_service_cidrs = 0;
 }
 
 /* Every address of @p t's dense span gets the FIB's own answer. */
@@ -206,6 +244,7 @@ int main(void)
 	ctl_tables_free(t2);
 	ctl_tables_free(t1);
 	test_nat();
+	test_services();
 	tfix_free(&fx);
 	CHECK_DONE();
 }
