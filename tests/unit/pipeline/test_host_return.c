@@ -166,6 +166,39 @@ static void replies(const struct flow_case *fc, uint16_t sp,
 	}
 }
 
+/*
+ * x/b's port unreachable about case @p fc's first flow (its originator's
+ * datagram, from port @p sp): it goes where the flow's replies go (to the
+ * host it is un-NATed with the quoted packet, as Linux does).
+ */
+static void icmp_error(const struct flow_case *fc, uint16_t sp)
+{
+	uint8_t udp[8] = {0}, quote[64];
+	struct frame f;
+
+	put16(udp, sp);
+	put16(udp + 2, 7000);
+	put16(udp + 4, 16);
+	struct ip4 q = {.ver = 4, .ihl = 5, .ttl = 63, .proto = 17, .id = sp,
+			.frag = G_DF, .src = fc->src, .dst = POD_B, .plen = 8,
+			.payload = udp, .tot_delta = 8};
+	unsigned int qlen = ip4_bytes(quote, &q);
+	frame_icmp_err(&f, MAC_GW, MAC_B, POD_B, fc->src, 3, 3, 0, quote,
+		       qlen, 1);
+	struct rte_mbuf *m = frame_mbuf(mp, &f, P_B);
+
+	take_all();
+	run(P_B, &m, 1);
+	unsigned int back = take(fc->back);
+	unsigned int wrong = fc->wrong != fc->back ? take(fc->wrong) : 0;
+	if (back != 1 || wrong != 0) {
+		fprintf(stderr, "FAIL: %s, ICMP error (%u workers): %u on "
+			"port %u, %u on port %u\n", fc->what, workers, back,
+			fc->back, wrong, fc->wrong);
+		bad = 1;
+	}
+}
+
 /* Conntrack dump lines (acl_ct_dump()): all, and marked via_host. */
 struct dump_count {
 	unsigned int all, via;
@@ -353,6 +386,7 @@ int main(void)
 							 5000 * workers);
 				open_flows(&cases[i], sp);
 				replies(&cases[i], sp, "established");
+				icmp_error(&cases[i], sp);
 			}
 			/* The first run's flows: the host port opened two
 			 * cases' (/kdp/conntrack marks them), the others not. */
@@ -379,9 +413,11 @@ int main(void)
 					"after a generation change");
 			}
 			uint64_t ret = st[0].host_return + st[1].host_return;
-			if (ret != 2 * 2 * ROUNDS * N) {
+			/* and the host cases' two ICMP errors */
+			if (ret != 2 * 2 * ROUNDS * N + 2) {
 				fprintf(stderr, "FAIL: host_return %lu, not %u\n",
-					(unsigned long)ret, 2 * 2 * ROUNDS * N);
+					(unsigned long)ret,
+					2 * 2 * ROUNDS * N + 2);
 				bad = 1;
 			}
 			services(&gen, (uint16_t)(30000 + 1000 * w +
