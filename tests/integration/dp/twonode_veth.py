@@ -16,6 +16,10 @@ natOutgoing (host.nat_outgoing on node-a): x/a pings node-a's gateway, a
 router on the bridge with no route to the pool. It answers only when node-a
 hands the echo to its host, which masquerades it to the node IP.
 
+With egress policy on x/a (namespace y only), the ClusterIP still answers
+(Calico checks egress after the DNAT: the DNATed packet, to y/a, passes);
+with namespace z only, the DNATed packet is denied.
+
 x/a's ingress is isolated (a NetworkPolicy with no rules): every reply it
 gets passes as a conntrack reply, the masqueraded ones too, which node-a's
 host turns back to x/a from the gateway's address. node-a's host pings x/a
@@ -55,6 +59,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "lib"))
+import cluster  # noqa: E402
 import twonode  # noqa: E402
 from twonode import GATEWAY_IP, NODE_A_IP, NODE_B_IP, POD_X, POD_Y  # noqa: E402
 
@@ -74,6 +79,17 @@ ALLOW_XA_ECHO = {
     "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
              "ingress": [{"ports": [{"protocol": "UDP", "port": 7777}]}]}}
 ECHO_PORT = 7777
+
+
+def egress_xa_to(ns):
+    """x/a may send to pods of namespace @ns only."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "x-a-egress", "namespace": "x"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                     "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
+                         "kubernetes.io/metadata.name": ns}}}]}]}}
+
+
 SERVICE_CIDR = "10.96.0.0/12"
 CLUSTER_IP = "10.96.0.10"
 NODE_PORT = 30777
@@ -381,6 +397,31 @@ def services(t):
               "node IP (%s)" % (NODE_PORT, r.stdout.strip()))
         got = int(a.telemetry("/kdp/stats").get("host_return", 0)) - before
         check(got >= 2, "node-a returned %d replies to its host" % got)
+        if os.environ.get("KDP_TEST_NO_SERVICE_CIDRS"):
+            return
+        # Egress after the DNAT, as Calico: x/a may send only to
+        # namespace y. The ClusterIP is no pod of y, but its leg is not
+        # checked; the DNATed packet, to y/a, is, and passes. Allowed only
+        # namespace z, the DNATed packet is denied.
+        ds = os.path.join(a.dir, "ds")
+        cluster.write(ds, [egress_xa_to("y")], filename="egress.json")
+        time.sleep(1.0)
+        r = a.ns("/usr/bin/python3", "-c", ECHO_CLIENT, CLUSTER_IP,
+                 str(ECHO_PORT), check=False)
+        check(r.stdout.startswith("reply %s" % CLUSTER_IP),
+              "x/a, egress to namespace y only -> ClusterIP DNATed to y/a: "
+              "echo (%s)" % r.stdout.strip())
+        cluster.write(ds, [egress_xa_to("z")], filename="egress.json")
+        time.sleep(1.0)
+        denied = policy_drops(a)
+        r = a.ns("/usr/bin/python3", "-c", ECHO_CLIENT, CLUSTER_IP,
+                 str(ECHO_PORT), check=False)
+        got = policy_drops(a) - denied
+        check(r.stdout.strip() == "none" and got >= 1,
+              "x/a, egress to namespace z only -> ClusterIP DNATed to y/a: "
+              "no echo, %d policy drops" % got)
+        os.unlink(os.path.join(ds, "egress.json"))
+        time.sleep(1.0)
     finally:
         for p in servers:
             p.kill()
