@@ -123,6 +123,14 @@ static void burst(uint16_t port, uint32_t src, uint32_t dst, uint16_t sp,
 					    sp, (uint16_t)(dp + i)) :
 			       two_pods_udp(mp, port, mac_of(port), src, dst,
 					    (uint16_t)(sp + i), dp);
+	/* The uplink takes only frames to its MAC (README "Uplink"): from
+	 * the gateway. */
+	for (unsigned int i = 0; port == P_UP && i < N; i++) {
+		uint8_t *eth = rte_pktmbuf_mtod(m[i], uint8_t *);
+
+		memcpy(eth, MAC_UP, 6);
+		memcpy(eth + 6, MAC_GWR, 6);
+	}
 	run(port, m, N);
 }
 
