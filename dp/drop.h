@@ -51,6 +51,9 @@
 	_(TTL_EXCEEDED, "ttl_exceeded", "TTL expired in transit")            \
 	_(TOO_BIG, "too_big", "larger than the path MTU")                    \
 	_(HOST_NO_PORT, "host_no_port", "for the node but no host port")     \
+	_(HOST_LOOP, "host_loop",                                            \
+	  "from the host port and routed back to it (an untranslated "      \
+	  "Service address)")                                                \
 	_(NEIGH_QUEUE_FULL, "neigh_queue_full",                              \
 	  "next hop unresolved and its queue is full")                       \
 	_(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP")       \

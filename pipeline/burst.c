@@ -236,6 +236,14 @@ pl_route_one(struct pl_ctx *c, const struct pl_tables *t, struct rte_mbuf *m,
 			pl_drop(c, m, DP_DROP_HOST_NO_PORT, in_port);
 			return;
 		}
+		/* The host routed it to us, and we would route it back: a
+		 * Service address its rules did not translate (an unused
+		 * one of host.service_cidrs), whose loop through the host's
+		 * default route via kdp would only end with its TTL. */
+		if (unlikely(in_port == t->host_port && !local_origin)) {
+			pl_drop(c, m, DP_DROP_HOST_LOOP, in_port);
+			return;
+		}
 		/* The kernel answers for the node: no routed hop. */
 		pl_l2_out(c, m, t->host_port, t->nh[t->host_nh].neigh,
 			  &t->port[t->host_port].mac, in_port);

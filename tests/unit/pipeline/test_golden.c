@@ -1004,6 +1004,15 @@ static void b_from_host(struct input *in, struct outcome *o, int arg)
 	frame_ip(tx_add(o, P_A), MAC_A, MAC_EE, &h, 0);
 }
 
+/* From the host port to the node (its own routes never send that; an
+ * unused Service address kdp routes to the host, host.service_cidrs, comes
+ * back so): not back to the host, whose default route is kdp's. */
+static void b_host_loop(struct input *in, struct outcome *o, int dst)
+{
+	struct ip4 h = IP4(.src = POD_A, .dst = (uint32_t)dst);
+	frame_ip(in_add(in), MAC_EE, MAC_HOST, &h, 0);
+}
+
 /* The host's own packet with TTL 1: its error comes from the pods'
  * gateway, not the node IP, which the host's kernel would drop as a
  * martian (a local source from outside). */
@@ -1606,6 +1615,10 @@ static const struct gcase cases[] = {
 	C("route: local pod without port", P_A, b_pod_to,
 	  (int)POD_NOPORT, "no_port"),
 	C("route: host port to pod", P_HOST, b_from_host, 0, NULL),
+	C("route: host port to the node IP, not back", P_HOST, b_host_loop,
+	  (int)SELF, "host_loop"),
+	C("route: host port to the tunnel IP, not back", P_HOST, b_host_loop,
+	  (int)TUNNEL, "host_loop"),
 	C("ttl: the host's own packet: the error from 169.254.1.1", P_HOST,
 	  b_host_ttl, (int)SELF, "ttl_exceeded"),
 	C("ttl: the host's, from the tunnel IP: from 169.254.1.1", P_HOST,
