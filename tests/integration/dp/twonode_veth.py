@@ -44,7 +44,8 @@ ClusterIP, which only happens when node-a returns the reply to its host
 (the flow came in through the host port) for it to un-DNAT. And y/a, from
 node-b across the underlay, sends to node-a's NodePort, DNATed to x/a
 (whose ingress allows that port): x/a's echo must reach y/a from the node
-IP and the NodePort. KDP_TEST_NO_SERVICE_CIDRS=1 leaves host.service_cidrs
+IP and the NodePort. A TCP echo of 64 KiB through the ClusterIP must
+come back whole, from the ClusterIP. KDP_TEST_NO_SERVICE_CIDRS=1 leaves host.service_cidrs
 out, to run against a kdp without the key (the ClusterIP then goes to the
 host by natOutgoing).
 
@@ -104,6 +105,39 @@ while True:
     d, a = s.recvfrom(2048)
     s.sendto(d, a)
 """ % ECHO_PORT
+# TCP through a ClusterIP: 64 KiB echoed whole, the peer as the client
+# sees it (the ClusterIP, once the host un-DNATs every reply segment).
+TCP_SVC_PORT = 7778
+TCP_ECHO_SERVER = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", %d))
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+""" % TCP_SVC_PORT
+TCP_ECHO_CLIENT = """
+import socket, sys
+data = bytes(range(256)) * 256
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+peer = c.getpeername()[0]
+c.sendall(data)
+c.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    got += d
+print("tcp", peer, len(got), got == data)
+"""
 ECHO_CLIENT = """
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -379,9 +413,15 @@ def services(t):
                "DNAT", "--to-destination", "%s:%d" % (POD_Y, ECHO_PORT))
     twonode.sh(*ipt, "-d", NODE_A_IP, "--dport", str(NODE_PORT), "-j",
                "DNAT", "--to-destination", "%s:%d" % (POD_X, ECHO_PORT))
+    twonode.sh(*ipt[:-1], "tcp", "-d", CLUSTER_IP, "--dport",
+               str(TCP_SVC_PORT), "-j", "DNAT", "--to-destination",
+               "%s:%d" % (POD_Y, TCP_SVC_PORT))
     servers = [n.popen_ns("/usr/bin/python3", "-c", ECHO_SERVER,
                           stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL) for n in (a, b)]
+    servers.append(b.popen_ns("/usr/bin/python3", "-c", TCP_ECHO_SERVER,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL))
     try:
         time.sleep(0.5)
         before = int(a.telemetry("/kdp/stats").get("host_return", 0))
@@ -395,8 +435,14 @@ def services(t):
         check(r.stdout.startswith("reply %s" % NODE_A_IP),
               "y/a -> node-a's NodePort %d (DNATed to x/a): echo from the "
               "node IP (%s)" % (NODE_PORT, r.stdout.strip()))
+        r = a.ns("/usr/bin/python3", "-c", TCP_ECHO_CLIENT, CLUSTER_IP,
+                 str(TCP_SVC_PORT), check=False)
+        check(r.stdout.strip() == "tcp %s 65536 True" % CLUSTER_IP,
+              "TCP x/a -> ClusterIP %s:%d (DNATed to y/a): 64 KiB echoed "
+              "(%s)" % (CLUSTER_IP, TCP_SVC_PORT,
+                        (r.stdout + r.stderr).strip()[-200:]))
         got = int(a.telemetry("/kdp/stats").get("host_return", 0)) - before
-        check(got >= 2, "node-a returned %d replies to its host" % got)
+        check(got >= 10, "node-a returned %d replies to its host" % got)
         if os.environ.get("KDP_TEST_NO_SERVICE_CIDRS"):
             return
         # Egress after the DNAT, as Calico: x/a may send only to
