@@ -518,16 +518,20 @@ static void pmtu_input(struct ctl *c, struct rte_mbuf *m, uint64_t now)
 		     rte_pktmbuf_data_len(m) - sizeof(struct rte_ether_hdr) : 0;
 
 	/* The node test again: the tables may have changed since. */
-	if (ctl_pmtu_parse(ip, len, c->rs.self_ip, &node, &mtu) == 0 &&
-	    is_node_ip(c, node) &&
-	    ctl_pmtu_learn(c->pmtu, node, mtu, c->p.cfg->uplink_mtu, now)) {
+	if (ctl_pmtu_parse(ip, len, c->rs.self_ip, &node, &mtu) != 0 ||
+	    !is_node_ip(c, node)) {
+		c->pmtu_rejected++; /* a bad checksum, no MTU, ... */
+	} else if (ctl_pmtu_learn(c->pmtu, node, mtu, c->p.cfg->uplink_mtu,
+				  now)) {
+		uint16_t pm = ctl_pmtu_get(c->pmtu, node);
+
 		c->pmtu_dirty = true;
 		c->pmtu_learned++;
 		KDP_LOG(NOTICE, "tunnel to %u.%u.%u.%u: path MTU %u (ICMP from "
 			"%u.%u.%u.%u), pods' packets to it at most %u",
 			node >> 24, (node >> 16) & 0xff, (node >> 8) & 0xff,
-			node & 0xff, ctl_pmtu_get(c->pmtu, node), ip[12],
-			ip[13], ip[14], ip[15], ctl_pmtu_get(c->pmtu, node) - 20);
+			node & 0xff, pm, ip[12], ip[13], ip[14], ip[15],
+			pm - 20);
 	}
 	rte_pktmbuf_free(m);
 }

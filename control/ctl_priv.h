@@ -26,6 +26,7 @@ struct ctl {
 	struct ctl_pmtu *pmtu;      /**< learned tunnel MTUs */
 	bool pmtu_dirty;            /**< they changed since the publish */
 	uint64_t pmtu_learned;      /**< ICMP messages that lowered one */
+	uint64_t pmtu_rejected;     /**< punted ones pmtu_input() refused */
 	pthread_mutex_t lock;       /**< control state vs telemetry */
 
 	struct ctl_route_set rs;    /**< routes of the published tables */

@@ -249,6 +249,7 @@ static int tel_pmtu(const char *cmd, const char *params,
 	pthread_mutex_lock(&tel_ctl->lock);
 	x.now = ctl_now_ms();
 	rte_tel_data_add_dict_u64(d, "learned", tel_ctl->pmtu_learned);
+	rte_tel_data_add_dict_u64(d, "rejected", tel_ctl->pmtu_rejected);
 	ctl_pmtu_foreach(tel_ctl->pmtu, pmtu_visit, &x);
 	pthread_mutex_unlock(&tel_ctl->lock);
 	rte_tel_data_add_dict_container(d, "tunnels", x.t, 0);

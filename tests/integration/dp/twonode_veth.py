@@ -371,7 +371,8 @@ from scapy.all import ICMP, IP, UDP, Raw, send
 a, b, x, y = sys.argv[1:5]
 quote = bytes(IP(src=a, dst=b, proto=4, flags="DF") /
               IP(src=x, dst=y, flags="DF") / UDP() / Raw(b"q" * 1372))[:48]
-send(IP(src=sys.argv[5], dst=a) / ICMP(type=3, code=4, nexthopmtu=1400) /
+send(IP(src=sys.argv[5], dst=a) / ICMP(type=3, code=4,
+                                      nexthopmtu=int(sys.argv[6])) /
      Raw(quote), verbose=False)
 '''
 
@@ -380,9 +381,12 @@ def check_pmtu(t, a):
     """node-a learns the tunnel's path MTU (control/pmtu.h): x/a's
     1400-byte DF packets to y/a then get "fragmentation needed" with MTU
     1380 from node-a, the 1380-byte ones still pass."""
-    r = sh_ns(t.gw_ns, "/usr/bin/python3", "-c", PMTU_ICMP, NODE_A_IP,
-              NODE_B_IP, POD_X, POD_Y, GATEWAY_IP)
-    check(r.returncode == 0, "scapy sent the ICMP (%s)" % r.stdout.strip())
+    # First one without a next-hop MTU (pre-RFC 1191): refused, counted.
+    for mtu in (0, 1400):
+        r = sh_ns(t.gw_ns, "/usr/bin/python3", "-c", PMTU_ICMP, NODE_A_IP,
+                  NODE_B_IP, POD_X, POD_Y, GATEWAY_IP, str(mtu))
+        check(r.returncode == 0,
+              "scapy sent the ICMP (%s)" % r.stdout.strip())
     key = NODE_B_IP.replace(".", "_")
     for _ in range(50):
         pm = a.telemetry("/kdp/pmtu") or {}
@@ -391,8 +395,9 @@ def check_pmtu(t, a):
         time.sleep(0.1)
     tun = pm.get("tunnels", {}).get(key, {})
     check(tun.get("path_mtu") == 1400 and tun.get("pod_mtu") == 1380 and
-          int(pm.get("learned", 0)) == 1,
-          "node-a learned the path MTU to node-b: %s" % pm)
+          int(pm.get("learned", 0)) == 1 and int(pm.get("rejected", 0)) == 1,
+          "node-a learned the path MTU to node-b, refused the MTU-less "
+          "ICMP: %s" % pm)
     r = sh_ns(a.netns, "ping", "-M", "do", "-s", "1372", "-c", "2", "-i",
               "0.2", "-W", "2", POD_Y)
     check("mtu = 1380" in r.stdout or "mtu=1380" in r.stdout,
